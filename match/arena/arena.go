@@ -1,0 +1,154 @@
+// Package arena plugs the reference game of package sim into match: it
+// translates between match's game-neutral types and sim's, maps sim's
+// violations to errors, and knows each mode's score limit. It holds no rules
+// of its own.
+package arena
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/arbiter-gg/arbiter/match"
+	"github.com/arbiter-gg/arbiter/sim"
+)
+
+// Name is the name the arena is registered under.
+const Name = "arena"
+
+// ScoreLimit returns the score that ends a match of the named mode, or 0 when
+// the mode has none and ends only by its time limit: 10 for "duel" (SPEC §4),
+// none for "ffa" and any other mode.
+func ScoreLimit(mode string) int {
+	if mode == "duel" {
+		return 10
+	}
+	return 0
+}
+
+// Game creates arena worlds. The zero value is ready to use and safe for
+// concurrent use.
+type Game struct{}
+
+// NewWorld returns an empty arena for one match of cfg.Mode.
+func (Game) NewWorld(cfg match.WorldConfig) (match.World, error) {
+	w, err := sim.New(sim.Config{TickRate: cfg.TickRate})
+	if err != nil {
+		return nil, fmt.Errorf("arena: %w", err)
+	}
+	return &world{w: w, scoreLimit: int32(ScoreLimit(cfg.Mode))}, nil
+}
+
+// ErrViolation is wrapped by every rejection Validate returns; errors.As to
+// *ViolationError gives the kind.
+var ErrViolation = errors.New("arena: input violates the rules")
+
+// ViolationError names the rule an input broke.
+type ViolationError struct{ Kind sim.Violation }
+
+func (e *ViolationError) Error() string { return "arena: violation: " + e.Kind.String() }
+
+// Violation returns the violation's stable name, which the room counts by.
+func (e *ViolationError) Violation() string { return e.Kind.String() }
+
+// Unwrap makes every ViolationError match ErrViolation.
+func (e *ViolationError) Unwrap() error { return ErrViolation }
+
+// violationErrs holds one preallocated error per kind, indexed by kind:
+// validation runs for every input and must not allocate.
+var violationErrs = func() []error {
+	errs := []error{sim.ViolationNone: nil}
+	for v := sim.ViolationNone + 1; v.String() != "unknown"; v++ {
+		errs = append(errs, &ViolationError{Kind: v})
+	}
+	return errs
+}()
+
+// errUnknownViolation covers a kind sim adds before this table knows it.
+var errUnknownViolation = &ViolationError{Kind: sim.Violation(255)}
+
+func violationErr(v sim.Violation) error {
+	if int(v) < len(violationErrs) {
+		return violationErrs[v]
+	}
+	return errUnknownViolation
+}
+
+type world struct {
+	w          *sim.World
+	scoreLimit int32 // 0: none
+	ents       []sim.Entity
+	cmds       []sim.Command
+}
+
+func (a *world) Join() match.EntityID { return match.EntityID(a.w.Spawn()) }
+
+// Validate admits in for entity through sim.World.Accept. It leaves the game
+// state alone (positions, hp, score, cooldowns: only Step changes those) but
+// does account for the input in the entity's input budget and suspicion
+// score, which is what makes a flood of inputs come back as violations. That
+// relies on the room's call order: Validate exactly once per input it
+// processes (stale ones excepted), in seq order, before the Step that
+// applies it, and at most one accepted input per entity per Step.
+func (a *world) Validate(entity match.EntityID, in match.Input) error {
+	if v := a.w.Accept(sim.EntityID(entity), toSim(in)); v != sim.ViolationNone {
+		return violationErr(v)
+	}
+	return nil
+}
+
+func (a *world) Step(cmds []match.Command) {
+	a.cmds = a.cmds[:0]
+	for _, c := range cmds {
+		a.cmds = append(a.cmds, sim.Command{Entity: sim.EntityID(c.Entity), Input: toSim(c.Input)})
+	}
+	a.w.Step(a.cmds)
+}
+
+// AppendEntities reports every entity; a dead one has HP 0 (match's
+// EntityState has no separate life flag).
+func (a *world) AppendEntities(dst []match.EntityState) []match.EntityState {
+	a.ents = a.w.AppendEntities(a.ents[:0])
+	for _, e := range a.ents {
+		dst = append(dst, match.EntityState{ID: match.EntityID(e.ID), X: e.Pos.X, Y: e.Pos.Y, HP: uint32(max(e.HP, 0)), Score: uint32(max(e.Score, 0))})
+	}
+	return dst
+}
+
+// Finished reports whether an entity has reached the mode's score limit;
+// always false for a mode without one.
+func (a *world) Finished() bool {
+	if a.scoreLimit == 0 {
+		return false
+	}
+	a.ents = a.w.AppendEntities(a.ents[:0])
+	for _, e := range a.ents {
+		if e.Score >= a.scoreLimit {
+			return true
+		}
+	}
+	return false
+}
+
+// Suspicion returns entity's violation score (sim.World.Suspicion).
+func (a *world) Suspicion(entity match.EntityID) int {
+	return a.w.Suspicion(sim.EntityID(entity))
+}
+
+// Suspicious implements match.AntiCheat: the score has reached
+// sim.SuspicionLimit.
+func (a *world) Suspicious(entity match.EntityID) bool {
+	return a.w.Suspicious(sim.EntityID(entity))
+}
+
+// Flood implements match.AntiCheat: inputs the room dropped because the
+// player outran its buffer count as over-budget inputs.
+func (a *world) Flood(entity match.EntityID, dropped int) {
+	for range min(dropped, sim.SuspicionLimit) { // the score saturates anyway
+		a.w.Flag(sim.EntityID(entity), sim.ViolationBudget)
+	}
+}
+
+func toSim(in match.Input) sim.Input {
+	return sim.Input{Seq: in.Seq, MoveX: in.MoveX, MoveY: in.MoveY, Buttons: in.Buttons,
+		AimX: in.AimX, AimY: in.AimY, ViewTick: sim.Tick(in.ViewTick)}
+}

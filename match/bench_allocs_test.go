@@ -1,0 +1,60 @@
+//go:build !race
+
+// Allocation budgets of the room's per-tick hot path. The race detector
+// changes allocation counts, so these run only without it.
+
+package match
+
+import (
+	"testing"
+
+	arbiterv1 "github.com/arbiter-gg/arbiter/proto/arbiter/v1"
+)
+
+// TestStepAllocs: a tick of a ten-seat room, one input queued per seat
+// beforehand, allocates once: the snapshot's buffer. It cannot be reused,
+// because the same bytes are handed to every peer, which may hold them
+// until its writer has sent them, ticks later (Peer.SendSnapshot: the frame
+// is shared and immutable); a pool would need every peer to give the buffer
+// back. Everything else is reused across ticks: the commands, the peers,
+// the entity states and the Snapshot message with its Entity messages.
+func TestStepAllocs(t *testing.T) {
+	r, _ := benchRoom(t, 10)
+	in := &arbiterv1.Input{MoveX: 10, MoveY: -10, AimX: 40000, AimY: -25000, ViewTick: 5398}
+	seq := uint32(6000)
+	tick := func() {
+		seq++
+		in.Seq = seq
+		for i := range r.players {
+			seat(r, i).Input(in)
+		}
+		r.step()
+	}
+	tick() // grow the reused buffers
+	if n := testing.AllocsPerRun(1000, tick); n > 1 {
+		t.Errorf("a tick of 10 seats allocates %v times, want at most 1 (the snapshot buffer)", n)
+	}
+	if got, want := r.Stats.InputsApplied.Load(), uint64(10*1002); got != want {
+		t.Errorf("InputsApplied = %d, want %d: the test did not exercise the input path", got, want)
+	}
+}
+
+// TestSeatInputAllocs: queueing an input allocates nothing; the buffer is
+// preallocated at InboxSize.
+func TestSeatInputAllocs(t *testing.T) {
+	r, _ := benchRoom(t, 2)
+	s := seat(r, 0)
+	in := &arbiterv1.Input{MoveX: 10, ViewTick: 5398}
+	seq := uint32(6000)
+	if n := testing.AllocsPerRun(1000, func() {
+		seq++
+		in.Seq = seq
+		s.Input(in)
+		drainInbox(s.p)
+	}); n != 0 {
+		t.Errorf("Seat.Input allocates %v times, want 0", n)
+	}
+	if n := r.Stats.InputsStale.Load() + r.Stats.InputsOverflow.Load(); n != 0 {
+		t.Errorf("%d inputs dropped: the test did not exercise the queueing path", n)
+	}
+}

@@ -1,0 +1,88 @@
+package match
+
+import (
+	"fmt"
+	"testing"
+	"time"
+
+	arbiterv1 "github.com/arbiter-gg/arbiter/proto/arbiter/v1"
+)
+
+// benchPeer is a Peer that drops everything; it remembers only the size of
+// the last snapshot offered, without allocating.
+type benchPeer struct{ snapshot int }
+
+func (*benchPeer) Send([]byte)                  {}
+func (p *benchPeer) SendSnapshot(f []byte)      { p.snapshot = len(f) }
+func (*benchPeer) Close(uint16, string, string) {}
+
+// benchRoom returns a room of n seats on the fake game, each attached to a
+// benchPeer, with entity states spread as in a match under way: positions
+// across the arena, hp and scores varied, seqs in the thousands. Zero
+// fields cost nothing on the wire, so a fresh world would understate the
+// snapshot.
+func benchRoom(tb testing.TB, n int) (*Room, []*benchPeer) {
+	tb.Helper()
+	world, _ := (&fakeGame{}).NewWorld(WorldConfig{})
+	ids := make([]string, n)
+	for i := range ids {
+		ids[i] = fmt.Sprintf("player-%d", i)
+	}
+	cfg := RoomConfig{TickRate: 30, JoinTimeout: time.Second, Grace: 10 * time.Second, MaxCatchUp: 3, InboxSize: 4}
+	r := newRoom("m1", Mode{Name: "ffa", Players: n, Duration: time.Hour}, cfg, world, ids, newFakeClock(), discardLogger(), nil)
+	ents := world.(*fakeWorld).ents
+	peers := make([]*benchPeer, n)
+	for i, p := range r.players {
+		e := &ents[p.entity-1]
+		e.X, e.Y = int32(1000+(7919*i)%98000), int32(99000-(6131*i)%98000)
+		e.HP, e.Score = uint32(10+(37*i)%91), uint32(i%13)
+		p.lastSeq.Store(uint32(5400 + i))
+		peers[i] = new(benchPeer)
+		if err := seat(r, i).Attach(peers[i]); err != nil {
+			tb.Fatal(err)
+		}
+	}
+	r.tick.Store(5400)
+	return r, peers
+}
+
+// BenchmarkSnapshotEncode measures the snapshot half of a tick with no
+// inputs pending: Room.step with every seat attached, which builds the
+// Snapshot from the world's entities, encodes it once into a fresh buffer
+// and offers the same bytes to every peer. MB/s counts one snapshot's bytes.
+func BenchmarkSnapshotEncode(b *testing.B) {
+	for _, n := range []int{10, 100} {
+		b.Run(fmt.Sprintf("entities=%d", n), func(b *testing.B) {
+			r, peers := benchRoom(b, n)
+			r.step()
+			b.SetBytes(int64(peers[0].snapshot))
+			b.ReportAllocs()
+			for b.Loop() {
+				r.step()
+			}
+		})
+	}
+}
+
+// BenchmarkSeatInput measures queueing one decoded input on a seat, as the
+// transport's read goroutine does for every Input frame.
+func BenchmarkSeatInput(b *testing.B) {
+	r, _ := benchRoom(b, 10)
+	s := seat(r, 0)
+	in := &arbiterv1.Input{MoveX: 707, MoveY: -707, Buttons: 1, AimX: 40000, AimY: -25000, ViewTick: 5398}
+	b.ReportAllocs()
+	seq := uint32(6000)
+	for b.Loop() {
+		seq++
+		in.Seq = seq
+		s.Input(in)
+		drainInbox(s.p)
+	}
+}
+
+// drainInbox empties p's input buffer, as the room's take does over ticks.
+func drainInbox(p *player) {
+	p.mu.Lock()
+	p.mu.inbox = p.mu.inbox[:0]
+	p.mu.Unlock()
+}

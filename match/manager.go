@@ -1,0 +1,295 @@
+package match
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// Errors returned by Manager.
+var (
+	// ErrUnknownMode: Create was asked for a mode that is not configured.
+	ErrUnknownMode = errors.New("match: unknown mode")
+	// ErrNotFound: no running match has that ID (it never existed or has
+	// ended).
+	ErrNotFound = errors.New("match: match not found")
+	// ErrNotSeated: the token's player has no seat in the token's match.
+	ErrNotSeated = errors.New("match: player not in match")
+	// ErrClosed: the manager is shutting down and starts no more rooms.
+	ErrClosed = errors.New("match: manager closed")
+)
+
+// Config configures a Manager.
+type Config struct {
+	Room   RoomConfig
+	Modes  map[string]Mode
+	Games  map[string]Game // by name; a Mode names its Game
+	Tokens *Tokens
+	Clock  Clock        // default SystemClock
+	Logger *slog.Logger // default slog.Default()
+	// Ledger, if set, settles every result (ratings, exactly once) before
+	// players are told the outcome.
+	Ledger Settler
+	// OnEnd, if set, receives every room's settled result, on the room's
+	// goroutine; it must return promptly.
+	OnEnd func(Result)
+	// Events, if set, stores anti-cheat events. Rooms hand them over
+	// through a bounded queue that Run drains; they never wait for it.
+	Events EventSink
+}
+
+// Settler records a finished match and applies its rating changes once.
+// *Ledger is one.
+type Settler interface {
+	Settle(ctx context.Context, res Result) (Result, error)
+}
+
+// settleTimeout bounds how long a room's end waits for its result to be
+// recorded; past it, players get the result without rating changes.
+const settleTimeout = 5 * time.Second
+
+// Manager is the directory of running rooms. It starts a goroutine per room
+// and owns it: Run's return means every room has stopped. Safe for
+// concurrent use.
+type Manager struct {
+	cfg    Config
+	wg     sync.WaitGroup
+	events chan AntiCheatEvent // to Run's event writer; bounded
+
+	// EventsDropped counts anti-cheat events lost to a full queue.
+	EventsDropped atomic.Uint64
+	// Stats totals what every room of this manager did, ended rooms
+	// included: rooms add to it as they go.
+	Stats Stats
+	// Settled and SettleErrors count the results the Ledger recorded and
+	// those it failed to record (which went out unrated).
+	Settled, SettleErrors atomic.Uint64
+
+	mu struct {
+		sync.Mutex
+		rooms  map[string]*roomHandle
+		closed bool
+	}
+}
+
+type roomHandle struct {
+	room   *Room
+	cancel context.CancelFunc
+}
+
+// NewManager checks cfg and returns a Manager. It starts nothing.
+func NewManager(cfg Config) (*Manager, error) {
+	if cfg.Tokens == nil {
+		return nil, errors.New("match: config needs Tokens")
+	}
+	for name, mode := range cfg.Modes {
+		if _, ok := cfg.Games[mode.Game]; !ok {
+			return nil, fmt.Errorf("match: mode %s: game %q not registered", name, mode.Game)
+		}
+	}
+	if cfg.Room.InboxSize <= 0 {
+		cfg.Room.InboxSize = 8
+	}
+	if cfg.Room.MaxCatchUp <= 0 {
+		cfg.Room.MaxCatchUp = 3
+	}
+	if cfg.Clock == nil {
+		cfg.Clock = SystemClock{}
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	m := &Manager{cfg: cfg, events: make(chan AntiCheatEvent, eventQueue)}
+	m.mu.rooms = make(map[string]*roomHandle)
+	return m, nil
+}
+
+// Mode returns the configured mode called name.
+func (m *Manager) Mode(name string) (Mode, bool) {
+	mode, ok := m.cfg.Modes[name]
+	return mode, ok
+}
+
+// Create starts a room for mode with players in seat order and returns the
+// new match's ID. The room waits for its players' connections.
+func (m *Manager) Create(mode string, players []string) (string, error) {
+	md, ok := m.cfg.Modes[mode]
+	if !ok {
+		return "", fmt.Errorf("create %s match: %w", mode, ErrUnknownMode)
+	}
+	world, err := m.cfg.Games[md.Game].NewWorld(WorldConfig{Mode: mode, TickRate: m.cfg.Room.TickRate, Players: len(players)})
+	if err != nil {
+		return "", fmt.Errorf("create %s match: new world: %w", mode, err)
+	}
+	id := NewID()
+	room := newRoom(id, md, m.cfg.Room, world, players, m.cfg.Clock, m.cfg.Logger, func(res Result) Result {
+		res = m.settle(res)
+		m.remove(id)
+		if m.cfg.OnEnd != nil {
+			m.cfg.OnEnd(res)
+		}
+		return res
+	})
+	room.report = m.report
+	room.total = &m.Stats
+	ctx, cancel := context.WithCancel(context.Background())
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.mu.closed {
+		cancel()
+		return "", ErrClosed
+	}
+	m.mu.rooms[id] = &roomHandle{room: room, cancel: cancel}
+	m.wg.Go(func() {
+		defer cancel()
+		_ = room.Run(ctx) // the room logs and reports its own end
+	})
+	m.cfg.Logger.Info("match created", "match", id, "mode", mode, "players", len(players))
+	return id, nil
+}
+
+// settle records res through the ledger. A failure is logged and the
+// result goes out unrated: players are not kept waiting on a store.
+func (m *Manager) settle(res Result) Result {
+	if m.cfg.Ledger == nil {
+		return res
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), settleTimeout)
+	defer cancel()
+	settled, err := m.cfg.Ledger.Settle(ctx, res)
+	if err != nil {
+		m.SettleErrors.Add(1)
+		m.cfg.Logger.Error("result not settled; ratings unchanged", "match", res.MatchID, "err", err)
+		return res
+	}
+	m.Settled.Add(1)
+	return settled
+}
+
+func (m *Manager) remove(id string) {
+	m.mu.Lock()
+	delete(m.mu.rooms, id)
+	m.mu.Unlock()
+}
+
+// Room returns the running room with the given ID.
+func (m *Manager) Room(id string) (*Room, bool) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	h, ok := m.mu.rooms[id]
+	if !ok {
+		return nil, false
+	}
+	return h.room, true
+}
+
+// Rooms returns how many rooms are running.
+func (m *Manager) Rooms() int {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return len(m.mu.rooms)
+}
+
+// RoomsByStatus returns how many rooms are waiting for their players and
+// how many are running. A room that has just ended is in neither.
+func (m *Manager) RoomsByStatus() (waiting, running int) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for _, h := range m.mu.rooms {
+		switch h.room.state.Load() {
+		case stateWaiting:
+			waiting++
+		case stateRunning:
+			running++
+		}
+	}
+	return waiting, running
+}
+
+// Admit checks a join token and returns the seat it names. It fails with
+// ErrTokenInvalid or ErrTokenExpired for a bad token, ErrNotFound when the
+// match is not running (tokens are good until their match ends), and
+// ErrNotSeated when the player has no seat in it.
+func (m *Manager) Admit(token string) (*Seat, error) {
+	claims, err := m.cfg.Tokens.VerifyJoin(token)
+	if err != nil {
+		return nil, err
+	}
+	room, ok := m.Room(claims.MatchID)
+	if !ok {
+		return nil, fmt.Errorf("admit to %s: %w", claims.MatchID, ErrNotFound)
+	}
+	for _, p := range room.players {
+		if p.id == claims.PlayerID {
+			if p.kicked.Load() {
+				return nil, fmt.Errorf("admit %s to %s: %w", claims.PlayerID, claims.MatchID, ErrKicked)
+			}
+			return &Seat{room: room, p: p}, nil
+		}
+	}
+	return nil, fmt.Errorf("admit %s to %s: %w", claims.PlayerID, claims.MatchID, ErrNotSeated)
+}
+
+// Run writes anti-cheat events to the store until ctx ends, then stops
+// every room (their peers are closed with 1001), waits for them, and writes
+// the events they left. It always returns nil: rooms report their own
+// failures. Call it once.
+func (m *Manager) Run(ctx context.Context) error {
+	var writer sync.WaitGroup
+	writer.Go(m.writeEvents)
+	<-ctx.Done()
+	m.mu.Lock()
+	m.mu.closed = true
+	for _, h := range m.mu.rooms {
+		h.cancel()
+	}
+	m.mu.Unlock()
+	m.wg.Wait()
+	close(m.events) // no room is left to report
+	writer.Wait()
+	return nil
+}
+
+// report queues an anti-cheat event without blocking; a full queue drops it.
+func (m *Manager) report(ev AntiCheatEvent) {
+	select {
+	case m.events <- ev:
+	default:
+		m.EventsDropped.Add(1)
+		m.cfg.Logger.Warn("anti-cheat event dropped: queue full", "match", ev.MatchID, "player", ev.PlayerID)
+	}
+}
+
+// writeEvents stores queued events until the queue is closed.
+func (m *Manager) writeEvents() {
+	for ev := range m.events {
+		if m.cfg.Events == nil {
+			continue
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), settleTimeout)
+		if err := m.cfg.Events.RecordAntiCheat(ctx, ev); err != nil {
+			m.cfg.Logger.Error("anti-cheat event not stored", "match", ev.MatchID, "player", ev.PlayerID, "err", err)
+		}
+		cancel()
+	}
+}
+
+// JoinExpiry returns how long a join token for mode should stay valid: the
+// longest a match can wait and run, with margin.
+func (m *Manager) JoinExpiry(mode Mode) time.Duration {
+	return m.cfg.Room.JoinTimeout + mode.Duration + 10*time.Minute
+}
+
+// NewID returns a fresh random identifier: 128 bits as 32 hex digits,
+// unguessable, for matches, tickets and players alike.
+func NewID() string {
+	var b [16]byte
+	_, _ = rand.Read(b[:]) // crypto/rand.Read never fails on supported platforms
+	return hex.EncodeToString(b[:])
+}

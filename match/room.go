@@ -1,0 +1,539 @@
+package match
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"runtime/debug"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	arbiterv1 "github.com/arbiter-gg/arbiter/proto/arbiter/v1"
+	"google.golang.org/protobuf/proto"
+)
+
+// WebSocket close codes a room asks its peers to close with (SPEC §3).
+const (
+	CloseMatchOver = 1000
+	CloseShutdown  = 1001
+	CloseInternal  = 1011
+	CloseReplaced  = 4000
+)
+
+// Errors returned when attaching to a seat.
+var (
+	// ErrMatchOver: the match has ended; its join tokens no longer admit.
+	ErrMatchOver = errors.New("match: match is over")
+)
+
+// Peer is a connected client as a room sees it. netcode's sessions satisfy
+// it. Every method must return at once and be safe for concurrent use: the
+// room goroutine calls them while ticking.
+type Peer interface {
+	// Send queues a message frame (anything but a snapshot) for delivery in
+	// order. The frame is immutable and may be shared between peers.
+	Send(frame []byte)
+	// SendSnapshot offers the newest snapshot frame; it replaces any older
+	// snapshot the peer has not yet written. The frame is shared and
+	// immutable.
+	SendSnapshot(frame []byte)
+	// Close ends the connection: a Kick with reason and message if the
+	// connection allows it, then a close frame with code.
+	Close(code uint16, reason, message string)
+}
+
+// Room states.
+const (
+	stateWaiting int32 = iota
+	stateRunning
+	stateEnded
+)
+
+// RoomConfig holds the timing rules every room shares.
+type RoomConfig struct {
+	TickRate    int           // ticks per second
+	JoinTimeout time.Duration // how long a room waits for every seat before starting anyway
+	Grace       time.Duration // how long a disconnected player may stay away before forfeiting
+	MaxCatchUp  int           // most ticks run back to back after a stall
+	InboxSize   int           // inputs buffered per player ahead of the tick that applies them
+	// Observer, if set, watches every tick of every room (metrics).
+	Observer TickObserver
+}
+
+// TickObserver watches rooms' tick loops, for metrics. ObserveTick is
+// called once per tick, on the room goroutine, right after the tick ran:
+// duration is how long the tick's work took (inputs, step, snapshot
+// encoding and queueing), lateness how long after its deadline it started
+// (never negative; a tick run to catch up after a stall is as late as the
+// stall). It runs on every tick of every room, so it must return at once
+// and should not allocate; one observer serves all the rooms of a Manager,
+// so it must be safe for concurrent use.
+type TickObserver interface {
+	ObserveTick(duration, lateness time.Duration)
+}
+
+// Stats counts what rooms did: Room.Stats one room's, Manager.Stats the
+// totals of all a manager's rooms, ended ones included. Safe to read from any
+// goroutine; only rooms write them.
+type Stats struct {
+	Ticks          atomic.Uint64
+	Overruns       atomic.Uint64 // wake-ups that found more than one tick due
+	Skipped        atomic.Uint64 // ticks dropped by the catch-up cap
+	InputsApplied  atomic.Uint64
+	InputsInvalid  atomic.Uint64 // rejected by the game's validation
+	InputsStale    atomic.Uint64 // seq not above the last processed one
+	InputsOverflow atomic.Uint64 // dropped because the player's buffer was full
+	Kicks          atomic.Uint64 // players removed for cheating
+	SnapshotFrames atomic.Uint64 // snapshots offered to peers: one per peer per tick
+	SnapshotBytes  atomic.Uint64 // bytes of the snapshots offered, each peer's counted
+}
+
+// Room runs one match. Its world is owned by the goroutine running Run;
+// Seats are the only way other goroutines touch it.
+type Room struct {
+	id     string
+	mode   Mode
+	cfg    RoomConfig
+	world  World
+	clock  Clock
+	log    *slog.Logger
+	end    func(Result) Result  // reports the result, returns it settled
+	report func(AntiCheatEvent) // hands an anti-cheat event to its store; never blocks
+
+	players    []*player // in seat order
+	byEntity   map[EntityID]*player
+	graceTicks int       // cfg.Grace in ticks
+	anticheat  AntiCheat // the world, if it keeps violation scores; else nil
+
+	createdAt time.Time
+	state     atomic.Int32
+	tick      atomic.Uint32
+	joined    chan struct{} // signalled when a seat is taken for the first time
+	startedAt time.Time     // owned by the room goroutine
+
+	// Stats is updated by the room goroutine and by Seat.Input.
+	Stats Stats
+	// total receives every count added to Stats as well: the manager's
+	// totals, which outlive the room. Never nil.
+	total *Stats
+
+	// Reused buffers, owned by the room goroutine.
+	cmds  []Command
+	ents  []EntityState
+	peers []Peer
+	snap  arbiterv1.Snapshot
+	msg   arbiterv1.ServerMessage
+}
+
+// player is one seat of a room.
+type player struct {
+	id     string
+	seat   int
+	entity EntityID
+
+	mu struct {
+		sync.Mutex
+		inbox  []Input // pending inputs, unordered, at most cap(inbox)
+		peer   Peer
+		joined bool // a peer has attached at least once
+	}
+	// lastSeq is the highest seq processed; written only by the room
+	// goroutine, read by Seat.Input to turn away stale inputs early.
+	lastSeq atomic.Uint32
+	// Inputs Seat.Input dropped since the room last looked, for AntiCheat.
+	overflow, stale atomic.Uint32
+	kicked          atomic.Bool
+
+	// Owned by the room goroutine.
+	away       int // consecutive ticks without a peer
+	forfeit    bool
+	violations map[string]int // rejected inputs by violation name
+}
+
+// newRoom returns a room in the waiting state. end is called once, on the
+// room goroutine, when the match ends: it reports the result and returns it
+// settled (with ratings), for MatchEnd; nil means the result is final as is.
+func newRoom(id string, mode Mode, cfg RoomConfig, world World, players []string, clock Clock, log *slog.Logger, end func(Result) Result) *Room {
+	r := &Room{
+		id: id, mode: mode, cfg: cfg, world: world, clock: clock, log: log, end: end,
+		byEntity:  make(map[EntityID]*player, len(players)),
+		joined:    make(chan struct{}, 1),
+		createdAt: clock.Now(),
+		total:     new(Stats), // a Manager replaces it with its own
+	}
+	for i, pid := range players {
+		p := &player{id: pid, seat: i, entity: world.Join(), violations: make(map[string]int)}
+		p.mu.inbox = make([]Input, 0, cfg.InboxSize)
+		r.players = append(r.players, p)
+		r.byEntity[p.entity] = p
+	}
+	r.graceTicks = int(cfg.Grace.Seconds() * float64(cfg.TickRate))
+	r.anticheat, _ = world.(AntiCheat)
+	r.msg.Kind = &arbiterv1.ServerMessage_Snapshot{Snapshot: &r.snap}
+	return r
+}
+
+// ID returns the match ID.
+func (r *Room) ID() string { return r.id }
+
+// Mode returns the room's mode.
+func (r *Room) Mode() Mode { return r.mode }
+
+// Summary describes the room as it is now.
+func (r *Room) Summary() Summary {
+	s := Summary{MatchID: r.id, Mode: r.mode.Name, Status: StatusWaiting, CreatedAt: r.createdAt}
+	switch r.state.Load() {
+	case stateRunning:
+		s.Status = StatusRunning
+	case stateEnded:
+		s.Status = StatusEnded
+	}
+	for _, p := range r.players {
+		s.Players = append(s.Players, p.id)
+	}
+	return s
+}
+
+// Tick returns the number of ticks the room has run.
+func (r *Room) Tick() uint32 { return r.tick.Load() }
+
+// Run waits for the players, ticks the match until it ends, then reports the
+// result. It returns nil when the match ended by its rules and ctx.Err() when
+// ctx ended it first (every peer is then closed with 1001). A panic inside
+// the game ends this match only: peers are closed with 1011 and Run returns
+// an error.
+func (r *Room) Run(ctx context.Context) (err error) {
+	defer func() {
+		if v := recover(); v != nil {
+			r.log.Error("room panicked; match aborted", "match", r.id, "panic", v, "stack", string(debug.Stack()))
+			r.finish("internal_error", CloseInternal, "internal_error", "the match failed on the server", true)
+			err = fmt.Errorf("room %s: panic: %v", r.id, v)
+		}
+	}()
+	if !r.waitForPlayers(ctx) {
+		r.finish("shutdown", CloseShutdown, "shutdown", "the server is shutting down", true)
+		return ctx.Err()
+	}
+	r.state.Store(stateRunning)
+	r.startedAt = r.clock.Now()
+	sched := newSchedule(r.startedAt, time.Second/time.Duration(r.cfg.TickRate), r.cfg.MaxCatchUp)
+	limit := uint32(r.mode.Duration.Seconds() * float64(r.cfg.TickRate))
+	timer := r.clock.NewTimer(sched.wait(r.startedAt))
+	defer timer.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			r.finish("shutdown", CloseShutdown, "shutdown", "the server is shutting down", true)
+			return ctx.Err()
+		case <-timer.C():
+		}
+		// The ticks due runs are the oldest due (it skips the rest): their
+		// deadlines follow from first.
+		first := sched.next
+		for i := range sched.due(r.clock.Now()) {
+			r.runTick(sched.deadline(first + uint64(i)))
+			if reason := r.endReason(limit); reason != "" {
+				r.publishSchedule(sched)
+				r.finish(reason, CloseMatchOver, "match_over", "the match is over", false)
+				return nil
+			}
+		}
+		r.publishSchedule(sched)
+		timer.Reset(sched.wait(r.clock.Now()))
+	}
+}
+
+// runTick runs one tick that was due at deadline and reports it to the
+// observer, if any. Room goroutine only.
+func (r *Room) runTick(deadline time.Time) {
+	obs := r.cfg.Observer
+	if obs == nil {
+		r.step()
+		return
+	}
+	start := r.clock.Now()
+	r.step()
+	obs.ObserveTick(r.clock.Now().Sub(start), max(start.Sub(deadline), 0))
+}
+
+// publishSchedule copies the schedule's counters to the room's stats and
+// adds what is new to the totals. Room goroutine only: it is the only
+// writer of these two counters, so the load and store do not race.
+func (r *Room) publishSchedule(s *schedule) {
+	if d := s.overruns - r.Stats.Overruns.Load(); d > 0 {
+		r.total.Overruns.Add(d)
+		r.Stats.Overruns.Store(s.overruns)
+	}
+	if d := s.skipped - r.Stats.Skipped.Load(); d > 0 {
+		r.total.Skipped.Add(d)
+		r.Stats.Skipped.Store(s.skipped)
+	}
+}
+
+// waitForPlayers blocks until every seat has been taken once or the join
+// timeout passes. It reports false if ctx ended first.
+func (r *Room) waitForPlayers(ctx context.Context) bool {
+	timer := r.clock.NewTimer(r.cfg.JoinTimeout)
+	defer timer.Stop()
+	for !r.allJoined() {
+		select {
+		case <-ctx.Done():
+			return false
+		case <-timer.C():
+			return true
+		case <-r.joined:
+		}
+	}
+	return true
+}
+
+func (r *Room) allJoined() bool {
+	for _, p := range r.players {
+		p.mu.Lock()
+		j := p.mu.joined
+		p.mu.Unlock()
+		if !j {
+			return false
+		}
+	}
+	return true
+}
+
+// endReason reports why the match should end now, or "".
+func (r *Room) endReason(limit uint32) string {
+	switch {
+	case r.tick.Load() >= limit:
+		return "time_limit"
+	case r.world.Finished():
+		return "score_limit"
+	}
+	if len(r.players) > 1 {
+		left := 0
+		for _, p := range r.players {
+			if !p.forfeit {
+				left++
+			}
+		}
+		if left <= 1 {
+			return "forfeit"
+		}
+	}
+	return ""
+}
+
+// step runs one tick: take at most one input per player, step the world,
+// encode one snapshot and offer the same bytes to every peer.
+func (r *Room) step() {
+	r.cmds, r.peers = r.cmds[:0], r.peers[:0]
+	for _, p := range r.players {
+		in, ok, peer := r.take(p)
+		if r.anticheat != nil && r.police(p) {
+			continue // kicked: no input, no snapshot
+		}
+		if ok {
+			r.cmds = append(r.cmds, Command{Entity: p.entity, Input: in})
+		}
+		if peer == nil {
+			p.away++
+			if p.away > r.graceTicks && !p.forfeit {
+				p.forfeit = true
+				r.log.Info("player forfeited after the grace period", "match", r.id, "player", p.id)
+			}
+			continue
+		}
+		p.away = 0
+		r.peers = append(r.peers, peer)
+	}
+	r.world.Step(r.cmds)
+	if n := uint64(len(r.cmds)); n > 0 {
+		r.Stats.InputsApplied.Add(n)
+		r.total.InputsApplied.Add(n)
+	}
+	tick := r.tick.Add(1)
+	r.Stats.Ticks.Add(1)
+	r.total.Ticks.Add(1)
+
+	frame := r.encodeSnapshot(tick)
+	for _, peer := range r.peers {
+		peer.SendSnapshot(frame)
+	}
+	if n := uint64(len(r.peers)); n > 0 {
+		r.Stats.SnapshotFrames.Add(n)
+		r.total.SnapshotFrames.Add(n)
+		r.Stats.SnapshotBytes.Add(n * uint64(len(frame)))
+		r.total.SnapshotBytes.Add(n * uint64(len(frame)))
+	}
+}
+
+// take pops the lowest-seq pending input of p that is newer than the last
+// processed one and passes validation, and returns p's current peer. Stale
+// and invalid inputs it meets on the way are processed (dropped) and counted.
+func (r *Room) take(p *player) (Input, bool, Peer) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	last := p.lastSeq.Load()
+	defer func() { p.lastSeq.Store(last) }()
+	for len(p.mu.inbox) > 0 {
+		i := 0
+		for j, in := range p.mu.inbox {
+			if in.Seq < p.mu.inbox[i].Seq {
+				i = j
+			}
+		}
+		in := p.mu.inbox[i]
+		p.mu.inbox = slices.Delete(p.mu.inbox, i, i+1)
+		if in.Seq <= last {
+			r.Stats.InputsStale.Add(1)
+			r.total.InputsStale.Add(1)
+			continue
+		}
+		last = in.Seq
+		if err := r.world.Validate(p.entity, in); err != nil {
+			r.Stats.InputsInvalid.Add(1)
+			r.total.InputsInvalid.Add(1)
+			p.violations[violationName(err)]++
+			continue
+		}
+		return in, true, p.mu.peer
+	}
+	return Input{}, false, p.mu.peer
+}
+
+func (r *Room) encodeSnapshot(tick uint32) []byte {
+	r.ents = r.world.AppendEntities(r.ents[:0])
+	for len(r.snap.Entities) < len(r.ents) {
+		r.snap.Entities = append(r.snap.Entities, new(arbiterv1.Entity))
+	}
+	r.snap.Entities = r.snap.Entities[:len(r.ents)]
+	r.snap.Tick = tick
+	for i, e := range r.ents {
+		pe := r.snap.Entities[i]
+		pe.Id, pe.X, pe.Y, pe.Hp, pe.Score = uint32(e.ID), e.X, e.Y, e.HP, e.Score
+		pe.LastInputSeq = 0
+		if p := r.byEntity[e.ID]; p != nil {
+			pe.LastInputSeq = p.lastSeq.Load()
+		}
+	}
+	return mustMarshal(&r.msg)
+}
+
+// mustMarshal encodes a server message into a fresh buffer sized exactly:
+// the buffer is handed to peers and never reused. Marshalling a well-formed
+// message built here cannot fail.
+func mustMarshal(m *arbiterv1.ServerMessage) []byte {
+	opts := proto.MarshalOptions{UseCachedSize: true}
+	buf, err := opts.MarshalAppend(make([]byte, 0, proto.Size(m)), m)
+	if err != nil {
+		panic(fmt.Sprintf("match: marshal %T: %v", m.Kind, err))
+	}
+	return buf
+}
+
+// finish ends the match: computes the result and reports it, then sends
+// MatchEnd (unless aborted) and closes every peer with code. Reporting comes
+// first so that a player told the match is over finds it gone from the
+// directory and is free to queue again.
+func (r *Room) finish(why string, code uint16, reason, message string, aborted bool) {
+	r.state.Store(stateEnded)
+	res := r.result(why, aborted)
+	if r.end != nil {
+		res = r.end(res)
+	}
+	var end []byte
+	if !aborted {
+		end = mustMarshal(&arbiterv1.ServerMessage{Kind: &arbiterv1.ServerMessage_MatchEnd{MatchEnd: res.proto()}})
+	}
+	for _, p := range r.players {
+		p.mu.Lock()
+		peer := p.mu.peer
+		p.mu.peer = nil
+		p.mu.Unlock()
+		if peer == nil {
+			continue
+		}
+		if end != nil {
+			peer.Send(end)
+		}
+		peer.Close(code, reason, message)
+	}
+	r.log.Info("match ended", "match", r.id, "mode", r.mode.Name, "why", why, "ticks", r.tick.Load(),
+		"overruns", r.Stats.Overruns.Load(), "skipped", r.Stats.Skipped.Load())
+}
+
+// Result is the outcome of a match.
+type Result struct {
+	MatchID   string
+	Mode      string
+	Players   []PlayerResult // in seat order
+	Aborted   bool           // ended by shutdown or failure: no winner, no rating change
+	Reason    string         // time_limit, score_limit, forfeit, shutdown, internal_error
+	CreatedAt time.Time
+	StartedAt time.Time // zero if the match never started
+	EndedAt   time.Time
+	Ticks     uint32
+}
+
+// PlayerResult is one player's line of a Result.
+type PlayerResult struct {
+	PlayerID  string
+	Entity    EntityID
+	Score     uint32
+	Placement int // 1 is first; ties share a placement; forfeits are last
+	Forfeit   bool
+	// RatingBefore and RatingAfter are the player's rating in the mode
+	// around this match, set when the result is settled.
+	RatingBefore, RatingAfter float64
+}
+
+func (r *Room) result(why string, aborted bool) Result {
+	scores := make(map[EntityID]uint32, len(r.players))
+	for _, e := range r.world.AppendEntities(nil) {
+		scores[e.ID] = e.Score
+	}
+	res := Result{MatchID: r.id, Mode: r.mode.Name, Aborted: aborted, Reason: why,
+		CreatedAt: r.createdAt, StartedAt: r.startedAt, EndedAt: r.clock.Now(), Ticks: r.tick.Load()}
+	for _, p := range r.players {
+		res.Players = append(res.Players, PlayerResult{PlayerID: p.id, Entity: p.entity, Score: scores[p.entity], Forfeit: p.forfeit})
+	}
+	Place(res.Players)
+	return res
+}
+
+// Place assigns placements: players who did not forfeit rank by score, with
+// equal scores sharing a placement (1, 1, 3); forfeited players share the
+// last placement after them.
+func Place(players []PlayerResult) {
+	active := 0
+	for _, p := range players {
+		if !p.Forfeit {
+			active++
+		}
+	}
+	for i := range players {
+		if players[i].Forfeit {
+			players[i].Placement = active + 1
+			continue
+		}
+		better := 0
+		for _, q := range players {
+			if !q.Forfeit && q.Score > players[i].Score {
+				better++
+			}
+		}
+		players[i].Placement = better + 1
+	}
+}
+
+func (res Result) proto() *arbiterv1.MatchEnd {
+	m := &arbiterv1.MatchEnd{MatchId: res.MatchID}
+	for _, p := range res.Players {
+		m.Results = append(m.Results, &arbiterv1.PlayerResult{
+			PlayerId: p.PlayerID, Score: p.Score, Placement: uint32(p.Placement), EntityId: uint32(p.Entity),
+			RatingBefore: p.RatingBefore, RatingAfter: p.RatingAfter,
+		})
+	}
+	return m
+}

@@ -1,0 +1,453 @@
+package match
+
+import (
+	"context"
+	"math/rand/v2"
+	"testing"
+	"time"
+
+	arbiterv1 "github.com/arbiter-gg/arbiter/proto/arbiter/v1"
+	"github.com/google/go-cmp/cmp"
+)
+
+func testRoom(t *testing.T, g *fakeGame, clock Clock, players int, duration time.Duration, onEnd func(Result) Result) *Room {
+	t.Helper()
+	world, _ := g.NewWorld(WorldConfig{})
+	ids := make([]string, players)
+	for i := range ids {
+		ids[i] = string(rune('a' + i))
+	}
+	cfg := RoomConfig{TickRate: 30, JoinTimeout: time.Second, Grace: 2 * time.Second, MaxCatchUp: 3, InboxSize: 4}
+	return newRoom("m1", Mode{Name: "test", Players: players, Duration: duration}, cfg, world, ids, clock, discardLogger(), onEnd)
+}
+
+func seat(r *Room, i int) *Seat { return &Seat{room: r, p: r.players[i]} }
+
+// TestTickLoopNoDrift runs 10,000 ticks on a fake clock whose every tick takes
+// a random share of the period, and checks that each tick starts exactly at
+// start + n·period: lateness of one wake-up never shifts the next deadline.
+func TestTickLoopNoDrift(t *testing.T) {
+	const ticks = 10000
+	clock := newFakeClock()
+	rng := rand.New(rand.NewPCG(7, 7))
+	period := time.Second / 30
+	var start time.Time
+	var late []int
+	g := &fakeGame{}
+	r := testRoom(t, g, clock, 1, time.Hour, nil)
+	g.onStep = func(n int) {
+		if want := start.Add(time.Duration(n) * period); !clock.Now().Equal(want) {
+			late = append(late, n)
+		}
+		clock.Advance(time.Duration(rng.Int64N(int64(period * 9 / 10)))) // the tick's own work
+	}
+	if err := seat(r, 0).Attach(newFakePeer()); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(t.Context())
+	done := make(chan error, 1)
+	go func() { done <- r.Run(ctx) }()
+	clock.WaitArmed(2) // the join timer, then the first tick's timer
+	start = r.startedAt
+	for r.Tick() < ticks {
+		n := clock.Armed()
+		if !clock.FireNext() {
+			t.Fatal("no timer armed")
+		}
+		clock.WaitArmed(n + 1)
+	}
+	cancel()
+	<-done
+	if len(late) > 0 {
+		t.Errorf("%d ticks did not start on their deadline, first at tick %d", len(late), late[0])
+	}
+	if got := r.Stats.Overruns.Load(); got != 0 {
+		t.Errorf("Overruns = %d, want 0", got)
+	}
+	if got := r.Stats.Skipped.Load(); got != 0 {
+		t.Errorf("Skipped = %d, want 0", got)
+	}
+}
+
+// TestTickLoopCatchUp stalls the loop for ten periods: it runs MaxCatchUp
+// ticks back to back, skips the rest, and counts both.
+func TestTickLoopCatchUp(t *testing.T) {
+	clock := newFakeClock()
+	r := testRoom(t, &fakeGame{}, clock, 1, time.Hour, nil)
+	_ = seat(r, 0).Attach(newFakePeer())
+	ctx, cancel := context.WithCancel(t.Context())
+	done := make(chan error, 1)
+	go func() { done <- r.Run(ctx) }()
+	clock.WaitArmed(2)
+	clock.FireNext() // tick 1 on time
+	clock.WaitArmed(3)
+	clock.Advance(10 * time.Second / 30) // ticks 2..11 all due at once
+	clock.WaitArmed(4)
+	cancel()
+	<-done
+	if got, want := r.Tick(), uint32(1+3); got != want {
+		t.Errorf("Tick() = %d, want %d", got, want)
+	}
+	if got := r.Stats.Skipped.Load(); got != 7 {
+		t.Errorf("Skipped = %d, want 7", got)
+	}
+	if got := r.Stats.Overruns.Load(); got != 1 {
+		t.Errorf("Overruns = %d, want 1", got)
+	}
+}
+
+func TestSchedule(t *testing.T) {
+	start := time.Unix(0, 0)
+	s := newSchedule(start, 10*time.Millisecond, 3)
+	tests := []struct {
+		at   time.Duration
+		want int
+	}{
+		{5 * time.Millisecond, 0},
+		{10 * time.Millisecond, 1},
+		{19 * time.Millisecond, 0},
+		{41 * time.Millisecond, 3}, // ticks 2,3,4
+		{200 * time.Millisecond, 3},
+	}
+	for _, tt := range tests {
+		if got := s.due(start.Add(tt.at)); got != tt.want {
+			t.Errorf("due(%v) = %d, want %d", tt.at, got, tt.want)
+		}
+	}
+	if s.skipped != 13 || s.overruns != 2 {
+		t.Errorf("skipped, overruns = %d, %d; want 13, 2", s.skipped, s.overruns)
+	}
+	if got := s.wait(start.Add(200 * time.Millisecond)); got != 10*time.Millisecond {
+		t.Errorf("wait = %v, want 10ms", got)
+	}
+}
+
+// TestInputSemantics checks SPEC §3: inputs apply once, in seq order, at most
+// one per player per tick; stale ones are ignored; invalid ones are dropped
+// but advance last_input_seq; overflow is dropped and counted.
+func TestInputSemantics(t *testing.T) {
+	type tick struct {
+		send    []Input // queued before the tick
+		wantX   int32   // entity position after the tick
+		wantAck uint32  // last_input_seq after the tick
+	}
+	tests := []struct {
+		name  string
+		ticks []tick
+		stats func(*Stats) (stale, invalid, overflow uint64)
+		want  [3]uint64
+	}{
+		{"one per tick in order", []tick{
+			{send: []Input{{Seq: 1, MoveX: 1}, {Seq: 2, MoveX: 10}, {Seq: 3, MoveX: 100}}, wantX: 1, wantAck: 1},
+			{wantX: 11, wantAck: 2},
+			{wantX: 111, wantAck: 3},
+			{wantX: 111, wantAck: 3}, // nothing pending: no move
+		}, nil, [3]uint64{}},
+		{"out of order arrivals are reordered", []tick{
+			{send: []Input{{Seq: 2, MoveX: 10}, {Seq: 1, MoveX: 1}}, wantX: 1, wantAck: 1},
+			{wantX: 11, wantAck: 2},
+		}, nil, [3]uint64{}},
+		{"replayed seq ignored", []tick{
+			{send: []Input{{Seq: 1, MoveX: 1}}, wantX: 1, wantAck: 1},
+			{send: []Input{{Seq: 1, MoveX: 1}, {Seq: 2, MoveX: 10}}, wantX: 11, wantAck: 2},
+		}, nil, [3]uint64{1, 0, 0}},
+		{"invalid dropped, next valid applied", []tick{
+			{send: []Input{{Seq: 1, MoveX: 5, Buttons: 0xdead}, {Seq: 2, MoveX: 10}}, wantX: 10, wantAck: 2},
+		}, nil, [3]uint64{0, 1, 0}},
+		{"only invalid: ack advances, no move", []tick{
+			{send: []Input{{Seq: 7, MoveX: 5, Buttons: 0xdead}}, wantX: 0, wantAck: 7},
+		}, nil, [3]uint64{0, 1, 0}},
+		{"overflow dropped", []tick{
+			{send: []Input{{Seq: 1, MoveX: 1}, {Seq: 2, MoveX: 1}, {Seq: 3, MoveX: 1}, {Seq: 4, MoveX: 1}, {Seq: 5, MoveX: 1}}, wantX: 1, wantAck: 1},
+			{wantX: 2, wantAck: 2}, {wantX: 3, wantAck: 3}, {wantX: 4, wantAck: 4}, {wantX: 4, wantAck: 4},
+		}, nil, [3]uint64{0, 0, 1}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := testRoom(t, &fakeGame{}, newFakeClock(), 2, time.Hour, nil)
+			peer := newFakePeer()
+			s := seat(r, 0)
+			if err := s.Attach(peer); err != nil {
+				t.Fatal(err)
+			}
+			for i, tk := range tt.ticks {
+				for _, in := range tk.send {
+					s.Input(&arbiterv1.Input{Seq: in.Seq, MoveX: in.MoveX, Buttons: in.Buttons})
+				}
+				r.step()
+				e := peer.lastSnapshot(t).GetEntities()[0]
+				if e.GetX() != tk.wantX || e.GetLastInputSeq() != tk.wantAck {
+					t.Errorf("tick %d: x, last_input_seq = %d, %d; want %d, %d", i+1, e.GetX(), e.GetLastInputSeq(), tk.wantX, tk.wantAck)
+				}
+			}
+			got := [3]uint64{r.Stats.InputsStale.Load(), r.Stats.InputsInvalid.Load(), r.Stats.InputsOverflow.Load()}
+			if got != tt.want {
+				t.Errorf("stale, invalid, overflow = %v, want %v", got, tt.want)
+			}
+		})
+	}
+}
+
+// TestSnapshotEncodedOnce checks that every peer is handed the very same
+// bytes each tick, and that Welcome precedes any snapshot.
+func TestSnapshotEncodedOnce(t *testing.T) {
+	r := testRoom(t, &fakeGame{}, newFakeClock(), 3, time.Hour, nil)
+	peers := []*fakePeer{newFakePeer(), newFakePeer(), newFakePeer()}
+	for i, p := range peers {
+		if err := seat(r, i).Attach(p); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for range 5 {
+		r.step()
+	}
+	for i, p := range peers {
+		if len(p.snapshots) != 5 {
+			t.Fatalf("peer %d got %d snapshots, want 5", i, len(p.snapshots))
+		}
+		if w := decode(t, p.frames[0]).GetWelcome(); w.GetEntityId() != uint32(i+1) || w.GetTickRate() != 30 || w.GetMatchId() != "m1" {
+			t.Errorf("peer %d first frame = %v, want its Welcome", i, w)
+		}
+		for k := range 5 {
+			if &p.snapshots[k][0] != &peers[0].snapshots[k][0] {
+				t.Errorf("peer %d tick %d: snapshot bytes are a different buffer", i, k+1)
+			}
+			if got := decode(t, p.snapshots[k]).GetSnapshot().GetTick(); got != uint32(k+1) {
+				t.Errorf("peer %d snapshot %d has tick %d", i, k, got)
+			}
+		}
+	}
+}
+
+func TestAttachReplacesPreviousPeer(t *testing.T) {
+	r := testRoom(t, &fakeGame{}, newFakeClock(), 2, time.Hour, nil)
+	first, second := newFakePeer(), newFakePeer()
+	_ = seat(r, 0).Attach(first)
+	_ = seat(r, 0).Attach(second)
+	if !first.closed || first.code != CloseReplaced || first.reason != "replaced" {
+		t.Errorf("first peer: closed=%v code=%d reason=%q; want 4000 replaced", first.closed, first.code, first.reason)
+	}
+	r.step()
+	if len(first.snapshots) != 0 || len(second.snapshots) != 1 {
+		t.Errorf("snapshots: first %d, second %d; want 0, 1", len(first.snapshots), len(second.snapshots))
+	}
+}
+
+// TestMatchEndsByDuration runs a room to its time limit through a Manager and
+// checks the result, the MatchEnd frame, the close code and that the match's
+// tokens stop admitting.
+func TestMatchEndsByDuration(t *testing.T) {
+	clock := newFakeClock()
+	ended := make(chan Result, 1)
+	m, err := NewManager(Config{
+		Room:   RoomConfig{TickRate: 20, JoinTimeout: time.Second, Grace: time.Minute},
+		Modes:  map[string]Mode{"duel": {Name: "duel", Game: "fake", Players: 2, Duration: time.Second}},
+		Games:  map[string]Game{"fake": &fakeGame{}},
+		Tokens: NewTokens([]byte("k")),
+		Clock:  clock, Logger: discardLogger(),
+		OnEnd: func(r Result) { ended <- r },
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	go m.Run(ctx)
+	id, err := m.Create("duel", []string{"alice", "bob"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tokA := m.cfg.Tokens.Join("alice", id, time.Now().Add(time.Hour))
+	tokB := m.cfg.Tokens.Join("bob", id, time.Now().Add(time.Hour))
+	pa, pb := newFakePeer(), newFakePeer()
+	for _, c := range []struct {
+		tok  string
+		peer *fakePeer
+		aimX int32
+	}{{tokA, pa, 1}, {tokB, pb, 3}} {
+		s, err := m.Admit(c.tok)
+		if err != nil {
+			t.Fatalf("Admit: %v", err)
+		}
+		_ = s.Attach(c.peer)
+		s.Input(&arbiterv1.Input{Seq: 1, AimX: c.aimX}) // scores via the fake game
+	}
+	clock.WaitArmed(2) // the join timer, then the first tick's
+	for {
+		select {
+		case res := <-ended:
+			want := []PlayerResult{
+				{PlayerID: "alice", Entity: 1, Score: 1, Placement: 2},
+				{PlayerID: "bob", Entity: 2, Score: 3, Placement: 1},
+			}
+			if diff := cmp.Diff(want, res.Players); diff != "" {
+				t.Errorf("result players (-want +got):\n%s", diff)
+			}
+			if res.Ticks != 20 || res.Reason != "time_limit" || res.Aborted {
+				t.Errorf("result = %d ticks, %q, aborted %v; want 20, time_limit, false", res.Ticks, res.Reason, res.Aborted)
+			}
+			for _, p := range []*fakePeer{pa, pb} {
+				<-p.closedCh
+				if last := decode(t, p.frames[len(p.frames)-1]); last.GetMatchEnd().GetMatchId() != id {
+					t.Errorf("last frame = %v, want MatchEnd", last)
+				}
+				if p.code != CloseMatchOver || p.reason != "match_over" {
+					t.Errorf("close = %d %q, want 1000 match_over", p.code, p.reason)
+				}
+			}
+			if _, err := m.Admit(tokA); err == nil {
+				t.Error("Admit after the match ended succeeded")
+			}
+			// The manager's totals keep what the ended room did.
+			if got := [3]uint64{m.Stats.Ticks.Load(), m.Stats.InputsApplied.Load(), m.Stats.SnapshotFrames.Load()}; got != [3]uint64{20, 2, 40} {
+				t.Errorf("manager ticks, inputs applied, snapshot frames = %v, want [20 2 40]", got)
+			}
+			return
+		default:
+		}
+		n := clock.Armed()
+		clock.FireNext()
+		for clock.Armed() <= n {
+			select {
+			case <-clock.armed:
+			case res := <-ended:
+				ended <- res
+				n = -1 // stop waiting: the room ended instead of re-arming
+			}
+			if n < 0 {
+				break
+			}
+		}
+	}
+}
+
+func TestForfeitAfterGraceEndsDuel(t *testing.T) {
+	r := testRoom(t, &fakeGame{}, newFakeClock(), 2, time.Hour, nil)
+	_ = seat(r, 0).Attach(newFakePeer()) // seat 1 never connects
+	limit := uint32(3600 * 30)
+	for i := 0; i < 2*30; i++ { // exactly the 2 s grace
+		r.step()
+		if why := r.endReason(limit); why != "" {
+			t.Fatalf("ended at tick %d (%s), before the grace period passed", i+1, why)
+		}
+	}
+	r.step()
+	if why := r.endReason(limit); why != "forfeit" {
+		t.Fatalf("endReason = %q, want forfeit", why)
+	}
+	res := r.result("forfeit", false)
+	if res.Players[0].Placement != 1 || res.Players[1].Placement != 2 || !res.Players[1].Forfeit {
+		t.Errorf("placements = %+v", res.Players)
+	}
+}
+
+func TestPlace(t *testing.T) {
+	tests := []struct {
+		give []PlayerResult
+		want []int
+	}{
+		{[]PlayerResult{{Score: 5}, {Score: 9}, {Score: 5}, {Score: 1}}, []int{2, 1, 2, 4}},
+		{[]PlayerResult{{Score: 3}, {Score: 3}}, []int{1, 1}},
+		{[]PlayerResult{{Score: 9, Forfeit: true}, {Score: 0}, {Score: 2, Forfeit: true}}, []int{2, 1, 2}},
+	}
+	for _, tt := range tests {
+		Place(tt.give)
+		var got []int
+		for _, p := range tt.give {
+			got = append(got, p.Placement)
+		}
+		if !cmp.Equal(got, tt.want) {
+			t.Errorf("Place = %v, want %v", got, tt.want)
+		}
+	}
+}
+
+// TestPanicEndsOnlyThatMatch: a game that panics ends its room with 1011.
+func TestPanicEndsOnlyThatMatch(t *testing.T) {
+	clock := newFakeClock()
+	g := &fakeGame{onStep: func(int) { panic("boom") }}
+	var got Result
+	r := testRoom(t, g, clock, 1, time.Hour, func(res Result) Result { got = res; return res })
+	p := newFakePeer()
+	_ = seat(r, 0).Attach(p)
+	done := make(chan error, 1)
+	go func() { done <- r.Run(t.Context()) }()
+	clock.WaitArmed(2)
+	clock.FireNext()
+	if err := <-done; err == nil {
+		t.Fatal("Run returned nil after a panic")
+	}
+	if p.code != CloseInternal || !got.Aborted {
+		t.Errorf("close code %d, aborted %v; want 1011, true", p.code, got.Aborted)
+	}
+}
+
+func TestRoomSummary(t *testing.T) {
+	r := testRoom(t, &fakeGame{}, newFakeClock(), 2, time.Hour, nil)
+	s := r.Summary()
+	if s.Status != StatusWaiting || s.MatchID != "m1" || !cmp.Equal(s.Players, []string{"a", "b"}) {
+		t.Errorf("Summary() = %+v", s)
+	}
+	r.state.Store(stateRunning)
+	if got := r.Summary().Status; got != StatusRunning {
+		t.Errorf("Status = %q, want running", got)
+	}
+}
+
+// TestCheaterKicked: a player whose violations pass the game's threshold is
+// closed with Kick "cheat" and 1008, forfeits, cannot come back with its
+// token, and an event with its violation counts is reported; the honest
+// player keeps playing.
+func TestCheaterKicked(t *testing.T) {
+	g := &fakeGame{suspectAt: 30}
+	r := testRoom(t, g, newFakeClock(), 2, time.Hour, nil)
+	var events []AntiCheatEvent
+	r.report = func(ev AntiCheatEvent) { events = append(events, ev) }
+	cheat, honest := newFakePeer(), newFakePeer()
+	_ = seat(r, 0).Attach(cheat)
+	_ = seat(r, 1).Attach(honest)
+
+	seq := uint32(0)
+	for tick := 0; tick < 10 && !cheat.closed; tick++ {
+		for range 10 { // ten inputs a tick into a buffer of four
+			seq++
+			seat(r, 0).Input(&arbiterv1.Input{Seq: seq, MoveX: 1})
+		}
+		seat(r, 0).Input(&arbiterv1.Input{Seq: 1}) // and a replay
+		seat(r, 1).Input(&arbiterv1.Input{Seq: uint32(tick + 1), MoveX: 1})
+		r.step()
+	}
+	if !cheat.closed || cheat.code != CloseCheat || cheat.reason != "cheat" {
+		t.Fatalf("cheater: closed=%v code=%d reason=%q; want 1008 cheat", cheat.closed, cheat.code, cheat.reason)
+	}
+	if honest.closed {
+		t.Fatal("honest player was closed")
+	}
+	before := len(honest.snapshots)
+	r.step()
+	if len(honest.snapshots) != before+1 || len(cheat.snapshots) > before {
+		t.Errorf("after the kick: honest got %d more snapshots, cheater has %d", len(honest.snapshots)-before, len(cheat.snapshots))
+	}
+	if len(events) != 1 || events[0].PlayerID != "a" || events[0].Violations["input_overflow"] == 0 || events[0].Violations["stale_seq"] == 0 {
+		t.Errorf("events = %+v, want one kick of a with input_overflow and stale_seq counts", events)
+	}
+	if err := seat(r, 0).Attach(newFakePeer()); err != ErrKicked {
+		t.Errorf("Attach after kick = %v, want ErrKicked", err)
+	}
+	if res := r.result("forfeit", false); !res.Players[0].Forfeit || res.Players[0].Placement != 2 {
+		t.Errorf("cheater result = %+v, want forfeit, last", res.Players[0])
+	}
+	if r.Stats.Kicks.Load() != 1 {
+		t.Errorf("Kicks = %d, want 1", r.Stats.Kicks.Load())
+	}
+}
+
+func TestInvalidInputsCountedByName(t *testing.T) {
+	r := testRoom(t, &fakeGame{}, newFakeClock(), 1, time.Hour, nil)
+	_ = seat(r, 0).Attach(newFakePeer())
+	seat(r, 0).Input(&arbiterv1.Input{Seq: 1, Buttons: 0xdead})
+	r.step()
+	if got := r.players[0].violations[errFakeInvalid.Error()]; got != 1 {
+		t.Errorf("violations = %v, want one %q", r.players[0].violations, errFakeInvalid)
+	}
+}
