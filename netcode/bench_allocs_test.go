@@ -1,0 +1,60 @@
+//go:build !race
+
+// Allocation budgets of the transport's per-tick hot path. The race detector
+// changes allocation counts, so these run only without it.
+
+package netcode
+
+import "testing"
+
+// TestHandleFrameInputAllocs: an Input frame costs two allocations, both in
+// proto.Unmarshal. Unmarshalling into the session's reused ClientMessage
+// still resets it first, so the oneof wrapper (*ClientMessage_Input, 16 B)
+// and the Input it points to (72 B) are allocated afresh for every frame.
+// Avoiding them would take a hand-written decoder or reusing the wrapper
+// through the protobuf runtime's unsafe paths; neither is worth it at one
+// frame per player per tick. The budget includes arena's Validate, which
+// allocates nothing.
+func TestHandleFrameInputAllocs(t *testing.T) {
+	ib := newInputBench(t)
+	i := 0
+	n := testing.AllocsPerRun(1000, func() {
+		ib.input(i)
+		i++
+	})
+	if n > 2 {
+		t.Errorf("an Input frame through handleFrame and Validate allocates %v times, want at most 2", n)
+	}
+	if ib.seat.invalid > 0 {
+		t.Errorf("%d inputs rejected; the budget is for the accepting path", ib.seat.invalid)
+	}
+}
+
+// TestSendSnapshotAllocs: offering a snapshot to a session allocates
+// nothing, whether the slot is free or replaces one the writer has not
+// taken. The session has no writer goroutine (it stays parked), and the
+// test empties the wake-up channel so that every offer signals afresh.
+func TestSendSnapshotAllocs(t *testing.T) {
+	s := newSession(NewServer(Config{Logger: discard(), MaxBehind: 1 << 20}, nil), nil, &validatingSeat{})
+	frame := benchSnapshotFrame()
+	for _, tt := range []struct {
+		name  string
+		taken bool // the writer took the previous snapshot
+	}{{"free", true}, {"replace", false}} {
+		n := testing.AllocsPerRun(1000, func() {
+			s.SendSnapshot(frame)
+			<-s.wake
+			if tt.taken {
+				s.mu.Lock()
+				s.mu.snapshot, s.mu.behind = nil, 0
+				s.mu.Unlock()
+			}
+		})
+		if n != 0 {
+			t.Errorf("%s: SendSnapshot allocates %v times, want 0", tt.name, n)
+		}
+	}
+	if s.mu.closing {
+		t.Error("the session closed: the test did not exercise SendSnapshot's normal path")
+	}
+}

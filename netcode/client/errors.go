@@ -1,0 +1,107 @@
+package client
+
+import (
+	"errors"
+	"fmt"
+	"net/url"
+)
+
+var (
+	// ErrClosed is returned by the sending methods of a Client whose
+	// connection has ended, for whatever reason; CloseError says why.
+	ErrClosed = errors.New("client: connection closed")
+	// ErrProtocol is the cause recorded in CloseError when the server broke
+	// the protocol in a way the client cannot live with (a first message
+	// that is not a Welcome, a second Welcome, a text frame). The client
+	// closes such connections with 1002, or 1003 for a text frame.
+	ErrProtocol = errors.New("client: protocol violation by server")
+	// ErrBadFrame is the cause recorded in CloseError when a server frame
+	// could not be decoded; the client closes with 1007 (bad_frame).
+	ErrBadFrame = errors.New("client: undecodable server frame")
+	// ErrNotResumable is returned by Resume, wrapped together with the
+	// earlier Client's *CloseError, when that connection ended in a way
+	// that forbids coming back (match over, replaced, kicked); see
+	// CloseError.Resumable. Resume makes no attempt then.
+	ErrNotResumable = errors.New("client: connection not resumable")
+	// ErrResumeMismatch is returned by Resume when the server welcomed the
+	// new connection to another match or entity than the earlier Client's.
+	ErrResumeMismatch = errors.New("client: resumed into another match or entity")
+)
+
+// HandshakeError is returned by Dial, wrapped, when the server answered the
+// WebSocket upgrade request with something other than 101 Switching
+// Protocols — 401 for a missing, forged, expired or wrong-match token.
+// Retrieve it with errors.As.
+type HandshakeError struct {
+	// StatusCode is the HTTP status code of the refusal, e.g. 401.
+	StatusCode int
+	// Status is the HTTP status line text, e.g. "401 Unauthorized".
+	Status string
+	// Err is what the WebSocket library reported.
+	Err error
+}
+
+// Error implements error.
+func (e *HandshakeError) Error() string {
+	return fmt.Sprintf("client: handshake refused: %s", e.Status)
+}
+
+// Unwrap returns the library's error.
+func (e *HandshakeError) Unwrap() error { return e.Err }
+
+// CloseError describes how a connection ended. Client.CloseError returns it
+// once Done is closed.
+type CloseError struct {
+	// Code is the WebSocket close code: the server's (1000 match_over,
+	// 1001 shutdown, 1008 policy, 4000 replaced, …) when the server closed,
+	// the client's own when it did (Local), and 1006 when the connection
+	// dropped without a close frame.
+	Code uint16
+	// Reason is the close frame's reason text, e.g. "match_over".
+	Reason string
+	// Local reports whether the client closed the connection: Close (1000),
+	// or a protocol violation by the server (1002, 1003, 1007, 1009).
+	Local bool
+	// KickReason and KickMessage are the last Kick the server sent before
+	// closing, if any: one lowercase word (SPEC §3) and text for humans.
+	KickReason  string
+	KickMessage string
+	// Err is the local cause, if any: ErrBadFrame or ErrProtocol (wrapped),
+	// or the network error that ended a connection without a close frame.
+	Err error
+}
+
+// Error implements error.
+func (e *CloseError) Error() string {
+	s := fmt.Sprintf("client: connection closed: code %d", e.Code)
+	if e.Reason != "" {
+		s += " (" + e.Reason + ")"
+	}
+	if e.KickReason != "" {
+		s += ", kicked: " + e.KickReason
+		if e.KickMessage != "" {
+			s += ": " + e.KickMessage
+		}
+	}
+	if e.Err != nil {
+		s += ": " + e.Err.Error()
+	}
+	return s
+}
+
+// Unwrap returns the local cause.
+func (e *CloseError) Unwrap() error { return e.Err }
+
+// redact returns rawURL without its query, which carries the join token: error
+// messages end up in logs, tokens must not.
+func redact(rawURL string) string {
+	u, err := url.Parse(rawURL)
+	if err != nil {
+		return "<invalid url>"
+	}
+	if u.RawQuery != "" {
+		u.RawQuery = "redacted"
+	}
+	u.User = nil
+	return u.String()
+}

@@ -1,0 +1,42 @@
+// Package netcode is Arbiter's WebSocket transport, built on gws.
+//
+// Protocol flow (SPEC §3):
+//
+//	client                                   server
+//	GET /v1/play?token=T ───────────────────▶ connection caps: 429 per address, 503 in all
+//	                                          Admit(T): 401 unless T names a seat
+//	                     ◀─────────────────── 101 Switching Protocols
+//	                     ◀─────────────────── Welcome{match, entity, tick_rate, tick}
+//	ClientMessage{Input} ───────────────────▶ Seat.Input (buffered; the room applies ≤ 1 per tick)
+//	                     ◀─────────────────── Snapshot every tick (newest wins if the client lags)
+//	ClientMessage{Ping}  ───────────────────▶
+//	                     ◀─────────────────── Pong{client_time, tick}
+//	                     ◀─────────────────── WebSocket ping every PingInterval; pong expected
+//	                     ◀─────────────────── MatchEnd, Kick{match_over}, close 1000
+//
+// Every server-initiated close is preceded by a Kick naming the reason when
+// the connection still allows it, and carries the same reason word in the
+// close frame. Close codes: 1000 match_over, 1001 shutdown, 1003 text frame,
+// 1007 bad_frame, 1008 slow_consumer and input_flood (and later cheat), 1009
+// too_big, 4000 replaced.
+//
+// Clients are untrusted. Before the token is even looked at, a request is
+// refused when its address (an IPv4 address or an IPv6 /64) already holds
+// MaxConnsPerIP connections, or the server MaxConns; slots are held from
+// then until the session ends. Every frame a client sends, control frames
+// included, draws on a per-session token bucket (FrameRate, FrameBurst);
+// a client over it is kicked with input_flood. A session hands inputs only
+// to the seat its token was admitted to: ClientMessage has no field naming
+// an entity, so a player controls only the entity the token names.
+//
+// Each Session has exactly two goroutines: gws's read loop, which decodes
+// frames and hands inputs to the match without blocking, and a writer, which
+// is woken when frames are queued and writes them with a deadline. The match
+// never blocks on a socket: control frames wait in a bounded queue and
+// snapshots in a single slot that the newest one overwrites. A session whose
+// writer stays behind — snapshots overwritten unsent for too long, a full
+// queue, or a write past its deadline — is closed as a slow consumer.
+//
+// netcode knows matches only through the Admitter and Seat interfaces it
+// declares; cmd adapts match's types to them.
+package netcode

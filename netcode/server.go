@@ -1,0 +1,382 @@
+package netcode
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/netip"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	arbiterv1 "github.com/arbiter-gg/arbiter/proto/arbiter/v1"
+	"github.com/lxzan/gws"
+)
+
+// Admitter resolves a join token to the seat it names. Admit must not block
+// for long: it runs before the WebSocket upgrade, on the HTTP goroutine.
+type Admitter interface {
+	Admit(token string) (Seat, error)
+}
+
+// Seat is one player's place in a running match. All methods must be safe
+// for concurrent use and must not block.
+type Seat interface {
+	// Attach makes s the seat's connection and queues Welcome on it; a
+	// previous session of the seat is closed with 4000 (replaced). It fails
+	// once the match is over.
+	Attach(s *Session) error
+	// Detach tells the seat s is gone, if s is still its connection.
+	Detach(s *Session)
+	// Input hands over a decoded input; the seat does not retain in.
+	Input(in *arbiterv1.Input)
+	// Tick is the match's current tick, for Pong.
+	Tick() uint32
+}
+
+// Config tunes the transport. The zero value of every field means its
+// default.
+type Config struct {
+	// MaxFrame is the largest client frame accepted (default 4 KiB); a
+	// bigger one closes the session with 1009.
+	MaxFrame int
+	// IdleTimeout drops a connection that sent nothing, not even a pong,
+	// for this long (default 15 s).
+	IdleTimeout time.Duration
+	// PingInterval is how often the server pings (default IdleTimeout/3).
+	PingInterval time.Duration
+	// WriteTimeout bounds every batch of writes (default 5 s); a client
+	// that does not take the bytes in time is a slow consumer.
+	WriteTimeout time.Duration
+	// MaxBehind is how many snapshots in a row may be overwritten unsent
+	// before the session is closed as a slow consumer (default 60).
+	MaxBehind int
+	// MaxQueue bounds queued non-snapshot frames (default 64).
+	MaxQueue int
+	// SendBuffer, if > 0, sets each socket's kernel send buffer (SO_SNDBUF)
+	// in bytes: smaller buffers find slow consumers sooner and hold less
+	// memory per connection.
+	SendBuffer int
+	// HandshakeTimeout bounds the WebSocket handshake (default 5 s).
+	HandshakeTimeout time.Duration
+	// FrameRate is the sustained rate, in frames per second, at which a
+	// client may send frames — data frames, pings and pongs alike (default
+	// 120: twice the 60 Hz maximum tick rate, which leaves room for Ping
+	// messages and jitter). A client over it is kicked with input_flood and
+	// closed with 1008. Negative disables the limit.
+	FrameRate int
+	// FrameBurst is how many frames a client may send back to back before
+	// FrameRate applies (default 60: a second of inputs at 60 Hz, so a
+	// client catching up after a network stall is not kicked).
+	FrameBurst int
+	// MaxConnsPerIP caps the connections from one client address — an IPv4
+	// address or an IPv6 /64 — handshakes in progress included (default
+	// 16). Over it, requests are answered 429 before the token is checked.
+	// The address is the TCP peer's: behind a proxy every client shares the
+	// proxy's, so raise or disable the cap there. Negative disables it.
+	MaxConnsPerIP int
+	// MaxConns caps all connections, handshakes in progress included
+	// (default 10000). Over it, requests are answered 503 before the token
+	// is checked. Negative disables it.
+	MaxConns int
+	Logger   *slog.Logger
+}
+
+func (c *Config) setDefaults() {
+	if c.MaxFrame <= 0 {
+		c.MaxFrame = 4 << 10
+	}
+	if c.IdleTimeout <= 0 {
+		c.IdleTimeout = 15 * time.Second
+	}
+	if c.PingInterval <= 0 {
+		c.PingInterval = c.IdleTimeout / 3
+	}
+	if c.WriteTimeout <= 0 {
+		c.WriteTimeout = 5 * time.Second
+	}
+	if c.MaxBehind <= 0 {
+		c.MaxBehind = 60
+	}
+	if c.MaxQueue <= 0 {
+		c.MaxQueue = 64
+	}
+	if c.HandshakeTimeout <= 0 {
+		c.HandshakeTimeout = 5 * time.Second
+	}
+	if c.FrameRate == 0 {
+		c.FrameRate = 120
+	}
+	if c.FrameBurst <= 0 {
+		c.FrameBurst = 60
+	}
+	if c.MaxConnsPerIP == 0 {
+		c.MaxConnsPerIP = 16
+	}
+	if c.MaxConns == 0 {
+		c.MaxConns = 10000
+	}
+	if c.Logger == nil {
+		c.Logger = slog.Default()
+	}
+}
+
+// hardFrameLimit is the size at which gws itself refuses a frame, before
+// reading its payload. Frames between MaxFrame and this get a Kick and a
+// close with reason too_big; beyond it gws closes with 1009 on its own.
+func hardFrameLimit(maxFrame int) int { return max(4*maxFrame, 64<<10) }
+
+// Stats counts what the transport did; safe to read at any time.
+type Stats struct {
+	Accepted atomic.Uint64 // upgrades completed
+	Refused  atomic.Uint64 // upgrade requests answered 401
+	Active   atomic.Int64  // sessions open now
+
+	RefusedPerIP atomic.Uint64 // requests answered 429: MaxConnsPerIP reached
+	RefusedFull  atomic.Uint64 // requests answered 503: MaxConns reached
+
+	closes [numReasons]atomic.Uint64
+}
+
+// Closes returns how many sessions closed for reason.
+func (s *Stats) Closes(reason CloseReason) uint64 { return s.closes[reason].Load() }
+
+// Server accepts game connections at GET /v1/play. Create with NewServer;
+// it is an http.Handler. Shutdown closes every session and waits for their
+// goroutines.
+type Server struct {
+	cfg      Config
+	admit    Admitter
+	upgrader *gws.Upgrader
+	wg       sync.WaitGroup
+
+	// The frame-rate limit in GCRA form (see Session.allow); zero
+	// frameInterval means no limit.
+	frameInterval time.Duration // 1 s / FrameRate
+	frameSlack    time.Duration // (FrameBurst-1) · frameInterval
+
+	// Stats is updated as sessions come and go.
+	Stats Stats
+
+	mu struct {
+		sync.Mutex
+		sessions map[*Session]struct{}
+		closed   bool
+		conns    int                  // connection slots held: handshakes and open sessions
+		perIP    map[netip.Prefix]int // slots held per clientKey; no zero entries
+	}
+}
+
+// NewServer returns a Server admitting through admit. It starts nothing.
+func NewServer(cfg Config, admit Admitter) *Server {
+	cfg.setDefaults()
+	s := &Server{cfg: cfg, admit: admit}
+	s.mu.sessions = make(map[*Session]struct{})
+	s.mu.perIP = make(map[netip.Prefix]int)
+	if cfg.FrameRate > 0 {
+		s.frameInterval = time.Second / time.Duration(cfg.FrameRate)
+		s.frameSlack = time.Duration(cfg.FrameBurst-1) * s.frameInterval
+	}
+	s.upgrader = gws.NewUpgrader(&handler{srv: s}, &gws.ServerOption{
+		ReadMaxPayloadSize: hardFrameLimit(cfg.MaxFrame),
+		HandshakeTimeout:   cfg.HandshakeTimeout,
+		Recovery:           gws.Recovery,
+		Logger:             gwsLogger{cfg.Logger},
+	})
+	return s
+}
+
+// ServeHTTP checks the connection caps and the join token, then upgrades
+// the connection. Over MaxConnsPerIP the request is answered 429, over
+// MaxConns 503, and a missing or refused token 401, all before any upgrade.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	key := clientKey(r.RemoteAddr)
+	switch s.acquire(key) {
+	case http.StatusTooManyRequests:
+		s.Stats.RefusedPerIP.Add(1)
+		httpError(w, http.StatusTooManyRequests, "too_many_connections", "too many connections from this address")
+		return
+	case http.StatusServiceUnavailable:
+		s.Stats.RefusedFull.Add(1)
+		httpError(w, http.StatusServiceUnavailable, "server_full", "the server is full")
+		return
+	}
+	// The slot is released here on every early return, and by OnClose once
+	// the session's read loop runs.
+	token := r.URL.Query().Get("token")
+	if token == "" {
+		s.release(key)
+		s.Stats.Refused.Add(1)
+		httpError(w, http.StatusUnauthorized, "unauthorized", "missing join token")
+		return
+	}
+	seat, err := s.admit.Admit(token)
+	if err != nil {
+		s.release(key)
+		s.Stats.Refused.Add(1)
+		s.cfg.Logger.Debug("join refused", "remote", r.RemoteAddr, "err", err)
+		httpError(w, http.StatusUnauthorized, "unauthorized", "invalid or expired join token")
+		return
+	}
+	s.mu.Lock()
+	closed := s.mu.closed
+	s.mu.Unlock()
+	if closed {
+		s.release(key)
+		httpError(w, http.StatusServiceUnavailable, "shutting_down", "the server is shutting down")
+		return
+	}
+	conn, err := s.upgrader.Upgrade(w, r)
+	if err != nil {
+		s.release(key)
+		s.cfg.Logger.Debug("upgrade failed", "remote", r.RemoteAddr, "err", err)
+		return // gws has answered the request
+	}
+	if s.cfg.SendBuffer > 0 {
+		if tc, ok := conn.NetConn().(*net.TCPConn); ok {
+			_ = tc.SetWriteBuffer(s.cfg.SendBuffer)
+		}
+	}
+	sess := newSession(s, conn, seat)
+	sess.slot = key
+	conn.Session().Store(sessionKey, sess)
+	if !s.track(sess) {
+		s.release(key)
+		_ = conn.WriteClose(CloseShutdown.Code(), []byte(CloseShutdown.String()))
+		return
+	}
+	s.Stats.Accepted.Add(1)
+	s.Stats.Active.Add(1)
+	sess.touch(time.Now())
+	s.wg.Go(conn.ReadLoop)
+	s.wg.Go(sess.writeLoop)
+	if err := seat.Attach(sess); err != nil {
+		sess.Close(CloseMatchOver.Code(), CloseMatchOver.String(), "the match is over")
+	}
+}
+
+// PendingBytes returns the bytes queued across all sessions and not yet
+// written: the transport's send-side memory.
+func (s *Server) PendingBytes() int {
+	s.mu.Lock()
+	sessions := make([]*Session, 0, len(s.mu.sessions))
+	for sess := range s.mu.sessions {
+		sessions = append(sessions, sess)
+	}
+	s.mu.Unlock()
+	total := 0
+	for _, sess := range sessions {
+		_, b := sess.Pending()
+		total += b
+	}
+	return total
+}
+
+func (s *Server) track(sess *Session) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.mu.closed {
+		return false
+	}
+	s.mu.sessions[sess] = struct{}{}
+	return true
+}
+
+// acquire takes a connection slot for the client key. It returns 0, or the
+// HTTP status refusing the connection: 429 when the key holds
+// MaxConnsPerIP slots, 503 when the server holds MaxConns. Every slot taken
+// must be released exactly once.
+func (s *Server) acquire(key netip.Prefix) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	switch {
+	case s.cfg.MaxConnsPerIP > 0 && s.mu.perIP[key] >= s.cfg.MaxConnsPerIP:
+		return http.StatusTooManyRequests
+	case s.cfg.MaxConns > 0 && s.mu.conns >= s.cfg.MaxConns:
+		return http.StatusServiceUnavailable
+	}
+	s.mu.perIP[key]++
+	s.mu.conns++
+	return 0
+}
+
+// release gives back a slot taken by acquire.
+func (s *Server) release(key netip.Prefix) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if n := s.mu.perIP[key] - 1; n > 0 {
+		s.mu.perIP[key] = n
+	} else {
+		delete(s.mu.perIP, key)
+	}
+	s.mu.conns--
+}
+
+// clientKey is the address MaxConnsPerIP counts by: the peer's IPv4
+// address, or its IPv6 /64 (one subscriber's usual allocation, which a
+// client could otherwise walk through). A remote address that is not an IP
+// address, such as a Unix socket's, maps to the zero Prefix, which all such
+// clients share.
+func clientKey(remoteAddr string) netip.Prefix {
+	ap, err := netip.ParseAddrPort(remoteAddr)
+	if err != nil {
+		return netip.Prefix{}
+	}
+	addr := ap.Addr().Unmap().WithZone("")
+	bits := 32
+	if addr.Is6() {
+		bits = 64
+	}
+	p, _ := addr.Prefix(bits) // cannot fail: bits fits the address
+	return p
+}
+
+func (s *Server) untrack(sess *Session) {
+	s.mu.Lock()
+	delete(s.mu.sessions, sess)
+	s.mu.Unlock()
+}
+
+// Shutdown stops accepting connections, closes every session with 1001
+// (shutdown), and waits for all session goroutines to end. If ctx ends
+// first, it drops the remaining connections, waits for their goroutines to
+// notice, and returns ctx.Err().
+func (s *Server) Shutdown(ctx context.Context) error {
+	s.mu.Lock()
+	s.mu.closed = true
+	sessions := make([]*Session, 0, len(s.mu.sessions))
+	for sess := range s.mu.sessions {
+		sessions = append(sessions, sess)
+	}
+	s.mu.Unlock()
+	for _, sess := range sessions {
+		sess.Close(CloseShutdown.Code(), CloseShutdown.String(), "the server is shutting down")
+	}
+	done := make(chan struct{})
+	go func() { s.wg.Wait(); close(done) }()
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		for _, sess := range sessions {
+			_ = sess.conn.NetConn().Close()
+		}
+		<-done
+		return ctx.Err()
+	}
+}
+
+// httpError writes the JSON error shape of SPEC §5.
+func httpError(w http.ResponseWriter, status int, code, message string) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(map[string]any{"error": map[string]string{"code": code, "message": message}})
+}
+
+// gwsLogger routes gws's own error logs (such as recovered panics) to slog.
+type gwsLogger struct{ log *slog.Logger }
+
+func (l gwsLogger) Error(v ...any) { l.log.Error("gws: " + fmt.Sprint(v...)) }

@@ -1,0 +1,356 @@
+package netcode
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	arbiterv1 "github.com/arbiter-gg/arbiter/proto/arbiter/v1"
+	"github.com/lxzan/gws"
+	"google.golang.org/protobuf/proto"
+)
+
+// fakeSeat stands in for a match seat.
+type fakeSeat struct {
+	mu      sync.Mutex
+	inputs  []uint32 // seqs received
+	session *Session
+	detach  chan struct{}
+}
+
+func (f *fakeSeat) Attach(s *Session) error {
+	f.mu.Lock()
+	f.session = s
+	f.mu.Unlock()
+	s.Send(encode(&arbiterv1.ServerMessage{Kind: &arbiterv1.ServerMessage_Welcome{Welcome: &arbiterv1.Welcome{MatchId: "m", EntityId: 1, TickRate: 30}}}))
+	return nil
+}
+
+func (f *fakeSeat) Detach(*Session) {
+	select {
+	case f.detach <- struct{}{}:
+	default:
+	}
+}
+
+func (f *fakeSeat) Input(in *arbiterv1.Input) {
+	f.mu.Lock()
+	f.inputs = append(f.inputs, in.GetSeq())
+	f.mu.Unlock()
+}
+
+func (f *fakeSeat) Tick() uint32 { return 77 }
+
+func (f *fakeSeat) sess() *Session {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.session
+}
+
+type fakeAdmitter map[string]*fakeSeat
+
+func (a fakeAdmitter) Admit(token string) (Seat, error) {
+	if s, ok := a[token]; ok {
+		return s, nil
+	}
+	return nil, errors.New("no such seat")
+}
+
+func encode(m proto.Message) []byte {
+	b, err := proto.Marshal(m)
+	if err != nil {
+		panic(err)
+	}
+	return b
+}
+
+func newTestServer(t *testing.T, cfg Config, seats ...string) (*Server, fakeAdmitter, string) {
+	t.Helper()
+	cfg.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	adm := fakeAdmitter{}
+	for _, s := range seats {
+		adm[s] = &fakeSeat{detach: make(chan struct{}, 1)}
+	}
+	srv := NewServer(cfg, adm)
+	hs := httptest.NewServer(srv)
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		if err := srv.Shutdown(ctx); err != nil {
+			t.Errorf("Shutdown: %v", err)
+		}
+		hs.Close()
+		// Every connection slot comes back. A refused upgrade releases its
+		// slot after gws has answered, so this may take a moment.
+		checkFor(t, 5*time.Second, func() error {
+			if n := srv.heldSlots(); n != 0 {
+				return fmt.Errorf("%d connection slots still held after Shutdown", n)
+			}
+			return nil
+		})
+	})
+	return srv, adm, "ws" + strings.TrimPrefix(hs.URL, "http") + "/v1/play?token="
+}
+
+// testClient is a raw gws client that records everything it receives.
+type testClient struct {
+	gws.BuiltinEventHandler
+	conn   *gws.Conn
+	msgs   chan *arbiterv1.ServerMessage
+	closed chan struct{}
+	err    error // set before closed is closed
+	stall  chan struct{}
+}
+
+func dial(t *testing.T, url string, rcvBuf int) *testClient {
+	t.Helper()
+	c, _, err := tryDial(t, url, rcvBuf)
+	if err != nil {
+		t.Fatalf("dial: %v", err)
+	}
+	return c
+}
+
+// tryDial is dial that returns the failure, with the HTTP status of a
+// refused upgrade (0 if none was read).
+func tryDial(t *testing.T, url string, rcvBuf int) (*testClient, int, error) {
+	t.Helper()
+	c := &testClient{msgs: make(chan *arbiterv1.ServerMessage, 4096), closed: make(chan struct{})}
+	opt := &gws.ClientOption{Addr: url}
+	var conn *gws.Conn
+	var resp *http.Response
+	var err error
+	if rcvBuf > 0 {
+		raw, derr := net.Dial("tcp", hostOf(url))
+		if derr != nil {
+			t.Fatal(derr)
+		}
+		_ = raw.(*net.TCPConn).SetReadBuffer(rcvBuf)
+		conn, resp, err = gws.NewClientFromConn(c, opt, raw)
+	} else {
+		conn, resp, err = gws.NewClient(c, opt)
+	}
+	if err != nil {
+		status := 0
+		if resp != nil {
+			status = resp.StatusCode
+		}
+		return nil, status, err
+	}
+	c.conn = conn
+	go conn.ReadLoop()
+	t.Cleanup(func() { _ = conn.NetConn().Close(); <-c.closed })
+	return c, 0, nil
+}
+
+// hostOf returns the host:port of a test server URL.
+func hostOf(url string) string {
+	return strings.TrimPrefix(strings.SplitN(url, "/v1", 2)[0], "ws://")
+}
+
+func (c *testClient) OnClose(_ *gws.Conn, err error) { c.err = err; close(c.closed) }
+
+func (c *testClient) OnMessage(_ *gws.Conn, msg *gws.Message) {
+	defer msg.Close()
+	if c.stall != nil {
+		<-c.stall
+	}
+	var m arbiterv1.ServerMessage
+	if err := proto.Unmarshal(msg.Bytes(), &m); err == nil {
+		c.msgs <- &m
+	}
+}
+
+func (c *testClient) next(t *testing.T) *arbiterv1.ServerMessage {
+	t.Helper()
+	select {
+	case m := <-c.msgs:
+		return m
+	case <-time.After(5 * time.Second):
+		t.Fatal("no message within 5s")
+		return nil
+	}
+}
+
+// waitClose returns the close code and reason the server sent.
+func (c *testClient) waitClose(t *testing.T) (uint16, string) {
+	t.Helper()
+	select {
+	case <-c.closed:
+	case <-time.After(10 * time.Second):
+		t.Fatal("connection not closed within 10s")
+	}
+	var ce *gws.CloseError
+	if errors.As(c.err, &ce) {
+		return ce.Code, string(ce.Reason)
+	}
+	return 0, fmt.Sprint(c.err)
+}
+
+func TestRefusedBeforeUpgrade(t *testing.T) {
+	srv, _, url := newTestServer(t, Config{}, "good")
+	for _, tok := range []string{"", "forged"} {
+		resp, err := http.Get(strings.Replace(url, "ws://", "http://", 1) + tok)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusUnauthorized || !strings.Contains(string(body), `"code":"unauthorized"`) {
+			t.Errorf("token %q: %d %s, want 401 with a JSON error", tok, resp.StatusCode, body)
+		}
+	}
+	if got := srv.Stats.Refused.Load(); got != 2 {
+		t.Errorf("Refused = %d, want 2", got)
+	}
+}
+
+func TestWelcomeInputPing(t *testing.T) {
+	_, adm, url := newTestServer(t, Config{}, "good")
+	c := dial(t, url+"good", 0)
+	if w := c.next(t).GetWelcome(); w.GetMatchId() != "m" {
+		t.Fatalf("first message = %v, want Welcome", w)
+	}
+	for seq := uint32(1); seq <= 3; seq++ {
+		_ = c.conn.WriteMessage(gws.OpcodeBinary, encode(&arbiterv1.ClientMessage{Kind: &arbiterv1.ClientMessage_Input{Input: &arbiterv1.Input{Seq: seq}}}))
+	}
+	_ = c.conn.WriteMessage(gws.OpcodeBinary, encode(&arbiterv1.ClientMessage{Kind: &arbiterv1.ClientMessage_Ping{Ping: &arbiterv1.Ping{ClientTime: 1234}}}))
+	pong := c.next(t).GetPong()
+	if pong.GetClientTime() != 1234 || pong.GetTick() != 77 {
+		t.Errorf("pong = %v, want client_time 1234, tick 77", pong)
+	}
+	seat := adm["good"]
+	seat.mu.Lock()
+	got := fmt.Sprint(seat.inputs)
+	seat.mu.Unlock()
+	if got != "[1 2 3]" { // inputs precede the ping on one connection
+		t.Errorf("seat received %s, want [1 2 3]", got)
+	}
+}
+
+// TestHostileFrames: each bad frame gets a Kick with the reason word and the
+// close code of SPEC §3.
+func TestHostileFrames(t *testing.T) {
+	tests := []struct {
+		name       string
+		op         gws.Opcode
+		payload    []byte
+		wantCode   uint16
+		wantReason string
+		wantKick   bool
+	}{
+		{"text frame", gws.OpcodeText, []byte("hello"), 1003, "text_frame", true},
+		{"garbage", gws.OpcodeBinary, []byte{0xff, 0xff, 0xff, 0xff}, 1007, "bad_frame", true},
+		{"empty message", gws.OpcodeBinary, nil, 1007, "bad_frame", true},
+		{"unknown field only", gws.OpcodeBinary, []byte{0x78, 0x01}, 1007, "bad_frame", true},
+		{"over MaxFrame", gws.OpcodeBinary, make([]byte, 5000), 1009, "too_big", true},
+		{"1 MiB", gws.OpcodeBinary, make([]byte, 1<<20), 1009, "", false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, _, url := newTestServer(t, Config{}, "good")
+			c := dial(t, url+"good", 0)
+			c.next(t) // Welcome
+			_ = c.conn.WriteMessage(tt.op, tt.payload)
+			code, reason := c.waitClose(t)
+			if code != tt.wantCode || (tt.wantReason != "" && reason != tt.wantReason) {
+				t.Errorf("close = %d %q, want %d %q", code, reason, tt.wantCode, tt.wantReason)
+			}
+			if tt.wantKick {
+				select {
+				case m := <-c.msgs:
+					if m.GetKick().GetReason() != tt.wantReason {
+						t.Errorf("last message = %v, want Kick %q", m, tt.wantReason)
+					}
+				default:
+					t.Errorf("no Kick before the close")
+				}
+			}
+		})
+	}
+}
+
+// TestSlowConsumer: a client that stops reading is closed as a slow
+// consumer while another keeps receiving, and offering snapshots never
+// blocks.
+func TestSlowConsumer(t *testing.T) {
+	srv, adm, url := newTestServer(t, Config{SendBuffer: 4096, WriteTimeout: 500 * time.Millisecond, MaxBehind: 30}, "slow", "fast")
+	slow := dial(t, url+"slow", 2048)
+	slow.next(t)
+	slow.stall = make(chan struct{})
+	defer close(slow.stall)
+	fast := dial(t, url+"fast", 0)
+	fast.next(t)
+	snapshot := make([]byte, 1000)
+	deadline := time.Now().Add(20 * time.Second)
+	sent := 0
+	for srv.Stats.Closes(CloseSlowConsumer) == 0 {
+		if time.Now().After(deadline) {
+			t.Fatal("slow consumer not closed within 20s")
+		}
+		start := time.Now()
+		adm["slow"].sess().SendSnapshot(snapshot)
+		adm["fast"].sess().SendSnapshot(snapshot)
+		if d := time.Since(start); d > 100*time.Millisecond {
+			t.Fatalf("SendSnapshot blocked for %v", d)
+		}
+		sent++
+		time.Sleep(5 * time.Millisecond) // the pace of a 200 Hz tick, not synchronisation
+		for len(fast.msgs) > 0 {
+			<-fast.msgs
+		}
+	}
+	select {
+	case <-fast.closed:
+		t.Fatal("the healthy client was closed too")
+	default:
+	}
+	// The healthy client still gets what is sent next.
+	adm["fast"].sess().SendSnapshot(encode(&arbiterv1.ServerMessage{Kind: &arbiterv1.ServerMessage_Snapshot{Snapshot: &arbiterv1.Snapshot{Tick: 9999}}}))
+	for {
+		if m := fast.next(t); m.GetSnapshot().GetTick() == 9999 {
+			break
+		}
+	}
+	t.Logf("slow consumer closed after %d snapshots", sent)
+}
+
+func TestShutdownClosesWith1001(t *testing.T) {
+	srv, _, url := newTestServer(t, Config{}, "good")
+	c := dial(t, url+"good", 0)
+	c.next(t)
+	ctx, cancel := context.WithTimeout(t.Context(), 5*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(ctx); err != nil {
+		t.Fatalf("Shutdown: %v", err)
+	}
+	if code, reason := c.waitClose(t); code != 1001 || reason != "shutdown" {
+		t.Errorf("close = %d %q, want 1001 shutdown", code, reason)
+	}
+	if n := srv.Stats.Active.Load(); n != 0 {
+		t.Errorf("Active = %d after Shutdown, want 0", n)
+	}
+}
+
+func TestIdleTimeout(t *testing.T) {
+	srv, adm, url := newTestServer(t, Config{IdleTimeout: 300 * time.Millisecond, PingInterval: time.Hour}, "good")
+	c := dial(t, url+"good", 0)
+	c.next(t)
+	select {
+	case <-adm["good"].detach:
+	case <-time.After(5 * time.Second):
+		t.Fatal("idle connection not dropped")
+	}
+	if got := srv.Stats.Closes(ReasonIdle); got != 1 {
+		t.Errorf("Closes(idle) = %d, want 1", got)
+	}
+}

@@ -1,0 +1,411 @@
+package netcode
+
+import (
+	"errors"
+	"net"
+	"net/netip"
+	"sync"
+	"time"
+
+	arbiterv1 "github.com/arbiter-gg/arbiter/proto/arbiter/v1"
+	"github.com/lxzan/gws"
+	"google.golang.org/protobuf/proto"
+)
+
+const sessionKey = "arbiter.session"
+
+// closeGrace bounds how long the writer may spend delivering the last frames
+// (Kick, close frame) once a session is closing.
+const closeGrace = time.Second
+
+// Session is one client connection bound to a seat. Its send methods never
+// block, so a match may call them from its tick goroutine. The server owns
+// the session's two goroutines and waits for them on Shutdown.
+type Session struct {
+	srv  *Server
+	conn *gws.Conn
+	seat Seat
+	wake chan struct{} // size 1: a pending wake-up is enough, they coalesce
+	gone chan struct{} // closed when the read loop has ended
+
+	mu struct {
+		sync.Mutex
+		queue    []frame // non-snapshot frames, in order; at most MaxQueue
+		snapshot []byte  // the newest unsent snapshot, or nil
+		behind   int     // snapshots overwritten unsent since the writer last took one
+		closing  bool
+		reason   CloseReason
+		code     uint16
+		recorded bool // the close has been counted in Stats
+	}
+
+	slot netip.Prefix // the connection slot this session holds; OnClose releases it
+
+	// Owned by the read goroutine.
+	in           arbiterv1.ClientMessage
+	readDeadline time.Time
+	tat          time.Time // frame-rate limit: when the bucket is next full (see allow)
+	readClosed   bool      // the read side closed the session; later frames are dropped
+}
+
+type frame struct {
+	op gws.Opcode
+	b  []byte
+}
+
+func newSession(srv *Server, conn *gws.Conn, seat Seat) *Session {
+	return &Session{srv: srv, conn: conn, seat: seat, wake: make(chan struct{}, 1), gone: make(chan struct{})}
+}
+
+// RemoteAddr returns the client's address.
+func (s *Session) RemoteAddr() net.Addr { return s.conn.RemoteAddr() }
+
+// Send queues a protobuf-encoded ServerMessage for delivery, after those
+// already queued. The frame must not change afterwards. A session whose
+// queue is full is closed as a slow consumer.
+func (s *Session) Send(b []byte) { s.enqueue(frame{op: gws.OpcodeBinary, b: b}) }
+
+func (s *Session) enqueue(f frame) {
+	s.mu.Lock()
+	if s.mu.closing {
+		s.mu.Unlock()
+		return
+	}
+	if len(s.mu.queue) >= s.srv.cfg.MaxQueue {
+		s.mu.Unlock()
+		s.close(CloseSlowConsumer, "too many messages waiting to be sent")
+		return
+	}
+	s.mu.queue = append(s.mu.queue, f)
+	s.mu.Unlock()
+	s.signal()
+}
+
+// Pending returns how many frames and bytes wait to be written. By design
+// it never exceeds MaxQueue frames plus one snapshot (and a Kick).
+func (s *Session) Pending() (frames, bytes int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, f := range s.mu.queue {
+		bytes += len(f.b)
+	}
+	frames = len(s.mu.queue)
+	if s.mu.snapshot != nil {
+		frames++
+		bytes += len(s.mu.snapshot)
+	}
+	return frames, bytes
+}
+
+// SendSnapshot offers the newest snapshot; it replaces one not yet written.
+// A session that leaves MaxBehind snapshots in a row unwritten is closed as
+// a slow consumer.
+func (s *Session) SendSnapshot(b []byte) {
+	s.mu.Lock()
+	if s.mu.closing {
+		s.mu.Unlock()
+		return
+	}
+	if s.mu.snapshot != nil {
+		s.mu.behind++
+		if s.mu.behind > s.srv.cfg.MaxBehind {
+			s.mu.Unlock()
+			s.close(CloseSlowConsumer, "not reading snapshots fast enough")
+			return
+		}
+	}
+	s.mu.snapshot = b
+	s.mu.Unlock()
+	s.signal()
+}
+
+// Close ends the session with a Kick and a close frame. code and reason are
+// the WebSocket close code and reason word; message is for humans. It
+// returns at once; the writer delivers what it can within a short grace.
+func (s *Session) Close(code uint16, reason, message string) {
+	s.closeWith(parseReason(reason), code, message)
+}
+
+func (s *Session) close(reason CloseReason, message string) {
+	s.closeWith(reason, reason.Code(), message)
+}
+
+func (s *Session) closeWith(reason CloseReason, code uint16, message string) {
+	kick, _ := proto.Marshal(&arbiterv1.ServerMessage{Kind: &arbiterv1.ServerMessage_Kick{Kick: &arbiterv1.Kick{Reason: reason.String(), Message: message}}})
+	s.mu.Lock()
+	if s.mu.closing {
+		s.mu.Unlock()
+		return
+	}
+	s.mu.closing, s.mu.reason, s.mu.code = true, reason, code
+	s.mu.queue = append(s.mu.queue, frame{op: gws.OpcodeBinary, b: kick})
+	s.mu.snapshot = nil
+	s.mu.Unlock()
+	// A writer stuck on a full socket must not hold the close up for a whole
+	// WriteTimeout.
+	_ = s.conn.NetConn().SetWriteDeadline(time.Now().Add(closeGrace))
+	s.signal()
+}
+
+func (s *Session) signal() {
+	select {
+	case s.wake <- struct{}{}:
+	default:
+	}
+}
+
+// writeLoop is the session's writer goroutine. It ends after writing the
+// close frame or when the connection is gone.
+func (s *Session) writeLoop() {
+	ping := time.NewTicker(s.srv.cfg.PingInterval)
+	defer ping.Stop()
+	var batch []frame
+	for {
+		select {
+		case <-s.gone:
+			return
+		case <-ping.C:
+			if err := s.write(frame{op: gws.OpcodePing}, false); err != nil {
+				s.broken(err)
+				return
+			}
+			continue
+		case <-s.wake:
+		}
+		s.mu.Lock()
+		batch = append(batch[:0], s.mu.queue...)
+		s.mu.queue = s.mu.queue[:0]
+		if snap := s.mu.snapshot; snap != nil {
+			batch = append(batch, frame{op: gws.OpcodeBinary, b: snap})
+			s.mu.snapshot, s.mu.behind = nil, 0
+		}
+		closing, reason, code := s.mu.closing, s.mu.reason, s.mu.code
+		s.mu.Unlock()
+
+		for i, f := range batch {
+			if err := s.write(f, closing || i > 0); err != nil {
+				s.broken(err)
+				return
+			}
+		}
+		clear(batch) // drop references to frames already written
+		if closing {
+			_ = s.conn.WriteClose(code, []byte(reason.String()))
+			s.record(reason)
+			return
+		}
+	}
+}
+
+// write writes one frame. The deadline is set per batch (keep=false) rather
+// than per frame, except while closing, when the close grace applies.
+func (s *Session) write(f frame, keep bool) error {
+	if !keep {
+		s.mu.Lock()
+		closing := s.mu.closing
+		s.mu.Unlock()
+		d := s.srv.cfg.WriteTimeout
+		if closing {
+			d = closeGrace
+		}
+		_ = s.conn.NetConn().SetWriteDeadline(time.Now().Add(d))
+	}
+	return s.conn.WriteMessage(f.op, f.b)
+}
+
+// broken records a failed write: a timeout means the client stopped taking
+// bytes (a slow consumer); anything else is a broken connection. gws has
+// already closed the socket. A write that failed because the socket was
+// already closed records nothing: the read side closed it (an idle timeout,
+// a protocol error) and OnClose knows why.
+func (s *Session) broken(err error) {
+	if errors.Is(err, net.ErrClosed) {
+		return
+	}
+	reason := ReasonNetwork
+	if isTimeout(err) {
+		reason = CloseSlowConsumer
+	}
+	s.mu.Lock()
+	if s.mu.closing {
+		reason = s.mu.reason // the close we asked for, cut short
+	}
+	s.mu.closing, s.mu.reason = true, reason
+	s.mu.Unlock()
+	s.record(reason)
+	_ = s.conn.NetConn().Close()
+}
+
+// record counts the session's end once, under the first reason seen.
+func (s *Session) record(reason CloseReason) {
+	s.mu.Lock()
+	first := !s.mu.recorded
+	s.mu.recorded = true
+	s.mu.Unlock()
+	if first {
+		s.srv.Stats.closes[reason].Add(1)
+		s.srv.cfg.Logger.Debug("session closed", "remote", s.conn.RemoteAddr(), "reason", reason)
+	}
+}
+
+func isTimeout(err error) bool {
+	var ne net.Error
+	return errors.As(err, &ne) && ne.Timeout()
+}
+
+// handler receives gws's events for every connection of a Server.
+type handler struct {
+	srv *Server
+}
+
+func sessionOf(c *gws.Conn) *Session {
+	v, _ := c.Session().Load(sessionKey)
+	s, _ := v.(*Session)
+	return s
+}
+
+func (h *handler) OnOpen(*gws.Conn) {}
+
+// OnClose runs once, on the read goroutine, when the connection ends for any
+// reason: it detaches the seat and releases the writer.
+func (h *handler) OnClose(c *gws.Conn, err error) {
+	s := sessionOf(c)
+	if s == nil {
+		return
+	}
+	s.mu.Lock()
+	ours := s.mu.closing
+	s.mu.closing = true
+	reason := s.mu.reason
+	s.mu.Unlock()
+	if !ours {
+		// Not our doing: the client closed, the network failed or the
+		// connection idled out.
+		reason = ReasonNetwork
+		var ce *gws.CloseError
+		switch {
+		case errors.As(err, &ce):
+			reason = ReasonClientClosed
+		case isTimeout(err) && time.Now().Before(s.readDeadline):
+			// gws closes the socket itself when a write times out, and
+			// the read loop may report it first: a timeout before the
+			// read deadline came from the writer.
+			reason = CloseSlowConsumer
+		case isTimeout(err):
+			reason = ReasonIdle
+		}
+	}
+	s.record(reason)
+	s.seat.Detach(s) // after recording, so whoever learns of the end sees it counted
+	close(s.gone)
+	h.srv.untrack(s)
+	h.srv.release(s.slot)
+	h.srv.Stats.Active.Add(-1)
+}
+
+func (h *handler) OnPing(c *gws.Conn, payload []byte) {
+	if s := sessionOf(c); s != nil && s.readFrame() {
+		s.enqueue(frame{op: gws.OpcodePong, b: append([]byte(nil), payload...)})
+	}
+}
+
+func (h *handler) OnPong(c *gws.Conn, _ []byte) {
+	if s := sessionOf(c); s != nil {
+		s.readFrame()
+	}
+}
+
+// OnMessage handles one client data frame. It runs on the read goroutine
+// and never blocks on the match.
+func (h *handler) OnMessage(c *gws.Conn, msg *gws.Message) {
+	defer msg.Close()
+	s := sessionOf(c)
+	if s == nil || !s.readFrame() {
+		return
+	}
+	if reason, message, ok := handleFrame(s, msg.Opcode == gws.OpcodeBinary, msg.Bytes()); !ok {
+		s.readClosed = true
+		s.close(reason, message)
+	}
+}
+
+// readFrame accounts for one frame from the client, data or control: it
+// extends the idle deadline and applies the frame-rate limit. It reports
+// whether the frame should be handled; false once the read side has closed
+// the session, including for the frame that broke the limit.
+func (s *Session) readFrame() bool {
+	if s.readClosed {
+		return false
+	}
+	now := time.Now()
+	s.touch(now)
+	if !s.allow(now) {
+		s.readClosed = true
+		s.close(CloseInputFlood, "too many frames")
+		return false
+	}
+	return true
+}
+
+// handleFrame decodes one client data frame and dispatches it: an Input to
+// the session's own seat — a ClientMessage has no way to name another
+// entity — and a Ping to a queued Pong. It returns ok, or the reason and
+// message to close the session with; it does not close the session itself,
+// so that it can run without a socket (FuzzFrame). Runs on the read
+// goroutine.
+func handleFrame(s *Session, binary bool, data []byte) (reason CloseReason, message string, ok bool) {
+	switch {
+	case !binary:
+		return CloseTextFrame, "only binary frames are accepted", false
+	case len(data) > s.srv.cfg.MaxFrame:
+		return CloseTooBig, "frame too big", false
+	}
+	if err := proto.Unmarshal(data, &s.in); err != nil {
+		return CloseBadFrame, "undecodable frame", false
+	}
+	switch k := s.in.Kind.(type) {
+	case *arbiterv1.ClientMessage_Input:
+		s.seat.Input(k.Input)
+	case *arbiterv1.ClientMessage_Ping:
+		pong, _ := proto.Marshal(&arbiterv1.ServerMessage{Kind: &arbiterv1.ServerMessage_Pong{Pong: &arbiterv1.Pong{
+			ClientTime: k.Ping.GetClientTime(), Tick: s.seat.Tick(),
+		}}})
+		s.Send(pong)
+	default:
+		return CloseBadFrame, "unknown message", false
+	}
+	return 0, "", true
+}
+
+// allow reports whether a frame arriving at now fits the frame-rate limit,
+// and if so takes it into account. It is a token bucket in GCRA form: tat
+// runs one frameInterval ahead per frame and never lags now, and a frame is
+// refused when tat is more than frameSlack ahead of now — that is, once
+// FrameBurst frames have arrived faster than FrameRate. One time.Time of
+// state, no allocation. Runs on the read goroutine.
+func (s *Session) allow(now time.Time) bool {
+	interval := s.srv.frameInterval
+	if interval == 0 {
+		return true
+	}
+	tat := s.tat
+	if tat.Before(now) {
+		tat = now
+	}
+	if tat.Sub(now) > s.srv.frameSlack {
+		return false
+	}
+	s.tat = tat.Add(interval)
+	return true
+}
+
+// touch extends the idle deadline. It updates the socket only when half the
+// timeout has passed, to keep the per-frame cost low.
+func (s *Session) touch(now time.Time) {
+	idle := s.srv.cfg.IdleTimeout
+	if s.readDeadline.Sub(now) > idle/2 {
+		return
+	}
+	s.readDeadline = now.Add(idle)
+	_ = s.conn.SetReadDeadline(s.readDeadline)
+}
