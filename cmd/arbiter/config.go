@@ -1,0 +1,165 @@
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/url"
+	"strings"
+	"time"
+)
+
+// config is everything the server can be told at start.
+type config struct {
+	Addr            string
+	PublicURL       string
+	TickRate        int
+	MatchDuration   time.Duration
+	FFAWait         time.Duration
+	JoinTimeout     time.Duration
+	Grace           time.Duration
+	IdleTimeout     time.Duration
+	MaxFrame        int
+	SendBuffer      int
+	FrameRate       int
+	MaxConns        int
+	MaxConnsPerIP   int
+	GuestRate       float64
+	GuestBurst      int
+	WriteTimeout    time.Duration
+	TokenSecret     string
+	ShutdownTimeout time.Duration
+	LogLevel        slog.Level
+
+	Ratings        string // mode=system pairs, e.g. "duel=elo,ffa=glicko2"
+	EloKNew        float64
+	EloK           float64
+	EloNewGames    int
+	GlickoTau      float64
+	WindowStart    float64
+	WindowStep     float64
+	WindowInterval time.Duration
+	WindowMax      float64
+}
+
+// parseConfig reads flags from args, each defaulting to its ARBITER_ twin in
+// the environment. Any invalid value is an error naming the flag.
+func parseConfig(args []string, getenv func(string) string, usageOut io.Writer) (config, error) {
+	var c config
+	fs := flag.NewFlagSet("arbiter", flag.ContinueOnError)
+	fs.StringVar(&c.Addr, "addr", ":8080", "listen address")
+	fs.StringVar(&c.PublicURL, "public-url", "", "base URL advertised in ws_url, e.g. https://play.example.com (default: the request's host)")
+	fs.IntVar(&c.TickRate, "tick-rate", 30, "simulation ticks per second, 20–60, for every mode")
+	fs.DurationVar(&c.MatchDuration, "match-duration", 0, "time limit of every mode (default: each mode's own, 120s)")
+	fs.DurationVar(&c.FFAWait, "ffa-wait", 10*time.Second, "how long ffa searches before starting with at least 2 players")
+	fs.DurationVar(&c.JoinTimeout, "join-timeout", 15*time.Second, "how long a new match waits for all players to connect")
+	fs.DurationVar(&c.Grace, "grace", 15*time.Second, "how long a disconnected player may stay away before forfeiting")
+	fs.DurationVar(&c.IdleTimeout, "idle-timeout", 15*time.Second, "drop WebSocket connections silent for this long")
+	fs.IntVar(&c.MaxFrame, "max-frame", 4096, "largest client frame in bytes")
+	fs.IntVar(&c.SendBuffer, "send-buffer", 0, "kernel send buffer per WebSocket in bytes; smaller finds slow consumers sooner (default: the OS's)")
+	fs.IntVar(&c.FrameRate, "frame-rate", 0, "frames per second a WebSocket client may send before it is kicked for flooding (default: 4 × tick rate, at least 120)")
+	fs.Float64Var(&c.GuestRate, "guest-rate", 1, "guest sign-ups per second per client IP (60/min); raise for load tests from one host")
+	fs.IntVar(&c.GuestBurst, "guest-burst", 20, "guest sign-ups a client IP may make back to back")
+	fs.IntVar(&c.MaxConns, "max-conns", 10000, "most WebSocket connections in total (503 beyond)")
+	fs.IntVar(&c.MaxConnsPerIP, "max-conns-per-ip", 16, "most WebSocket connections per client IP, IPv6 per /64 (429 beyond)")
+	fs.DurationVar(&c.WriteTimeout, "write-timeout", 5*time.Second, "close a WebSocket client that takes longer than this to accept queued bytes")
+	fs.StringVar(&c.TokenSecret, "token-secret", "", "HMAC secret for player and join tokens (default: random; tokens die with the process)")
+	fs.DurationVar(&c.ShutdownTimeout, "shutdown-timeout", 10*time.Second, "how long a graceful shutdown may take")
+	fs.TextVar(&c.LogLevel, "log-level", slog.LevelInfo, "log level: debug, info, warn, error")
+	fs.StringVar(&c.Ratings, "ratings", "duel=elo,ffa=elo", "rating system per mode, elo or glicko2, as mode=system pairs")
+	fs.Float64Var(&c.EloKNew, "elo-k-new", 40, "Elo K for a player's first --elo-new-games games in a mode")
+	fs.Float64Var(&c.EloK, "elo-k", 20, "Elo K after that")
+	fs.IntVar(&c.EloNewGames, "elo-new-games", 30, "games a player counts as new in a mode")
+	fs.Float64Var(&c.GlickoTau, "glicko-tau", 0.5, "Glicko-2 system constant τ (0.3–1.2 is usual)")
+	fs.Float64Var(&c.WindowStart, "window-start", 100, "rating gap a matchmaking ticket accepts at once")
+	fs.DurationVar(&c.WindowInterval, "window-interval", 5*time.Second, "how often a ticket's accepted gap widens")
+	fs.Float64Var(&c.WindowStep, "window-step", 50, "how much the accepted gap widens each --window-interval")
+	fs.Float64Var(&c.WindowMax, "window-max", 0, "largest accepted gap (0: no cap)")
+	fs.Usage = func() {
+		fmt.Fprintf(fs.Output(), "Usage: arbiter [flags]\n\nArbiter is an authoritative multiplayer game server. Every flag can also be set\nthrough the environment variable shown in brackets; a flag wins over its variable.\n\n")
+		fs.VisitAll(func(f *flag.Flag) {
+			fmt.Fprintf(fs.Output(), "  --%s (%s)\n    \t%s (default %q)\n", f.Name, envName(f.Name), f.Usage, f.DefValue)
+		})
+	}
+
+	// Environment twins first, so that explicit flags override them.
+	var envErr error
+	fs.VisitAll(func(f *flag.Flag) {
+		if v := getenv(envName(f.Name)); v != "" && envErr == nil {
+			if err := f.Value.Set(v); err != nil {
+				envErr = fmt.Errorf("invalid %s=%q: %v", envName(f.Name), v, err)
+			}
+		}
+	})
+	if envErr != nil {
+		return c, envErr
+	}
+	// Parse silently: a bad flag is one line from the caller, and only
+	// --help prints the usage.
+	fs.SetOutput(io.Discard)
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			fs.SetOutput(usageOut)
+			fs.Usage()
+		}
+		return c, err
+	}
+	if fs.NArg() > 0 {
+		return c, fmt.Errorf("unexpected argument %q", fs.Arg(0))
+	}
+	return c, c.validate()
+}
+
+func envName(flagName string) string {
+	return "ARBITER_" + strings.ToUpper(strings.ReplaceAll(flagName, "-", "_"))
+}
+
+func (c config) validate() error {
+	var errs []error
+	check := func(ok bool, format string, args ...any) {
+		if !ok {
+			errs = append(errs, fmt.Errorf(format, args...))
+		}
+	}
+	check(c.TickRate >= 20 && c.TickRate <= 60, "--tick-rate %d: must be between 20 and 60", c.TickRate)
+	check(c.MatchDuration >= 0, "--match-duration %v: must not be negative", c.MatchDuration)
+	check(c.MatchDuration == 0 || c.MatchDuration >= time.Second, "--match-duration %v: must be at least 1s", c.MatchDuration)
+	check(c.FFAWait >= 0, "--ffa-wait %v: must not be negative", c.FFAWait)
+	check(c.JoinTimeout > 0, "--join-timeout %v: must be positive", c.JoinTimeout)
+	check(c.Grace >= 0, "--grace %v: must not be negative", c.Grace)
+	check(c.IdleTimeout >= time.Second, "--idle-timeout %v: must be at least 1s", c.IdleTimeout)
+	check(c.MaxFrame >= 64 && c.MaxFrame <= 1<<20, "--max-frame %d: must be between 64 and 1048576", c.MaxFrame)
+	check(c.GuestRate > 0 && c.GuestBurst > 0, "--guest-rate and --guest-burst must be positive")
+	check(c.FrameRate >= 0, "--frame-rate %d: must not be negative", c.FrameRate)
+	check(c.MaxConns > 0 && c.MaxConnsPerIP > 0, "--max-conns and --max-conns-per-ip must be positive")
+	check(c.SendBuffer >= 0, "--send-buffer %d: must not be negative", c.SendBuffer)
+	check(c.WriteTimeout >= 100*time.Millisecond, "--write-timeout %v: must be at least 100ms", c.WriteTimeout)
+	check(c.ShutdownTimeout > 0, "--shutdown-timeout %v: must be positive", c.ShutdownTimeout)
+	check(c.EloKNew > 0 && c.EloK > 0 && c.EloNewGames >= 0, "--elo-k-new, --elo-k must be positive and --elo-new-games not negative")
+	check(c.GlickoTau > 0 && c.GlickoTau <= 2, "--glicko-tau %v: must be in (0, 2]", c.GlickoTau)
+	check(c.WindowStart >= 0 && c.WindowStep >= 0 && c.WindowInterval >= 0 && c.WindowMax >= 0, "--window-*: must not be negative")
+	if _, err := c.ratingSystems(); err != nil {
+		errs = append(errs, err)
+	}
+	if c.PublicURL != "" {
+		u, err := url.Parse(c.PublicURL)
+		check(err == nil && (u.Scheme == "http" || u.Scheme == "https" || u.Scheme == "ws" || u.Scheme == "wss") && u.Host != "",
+			"--public-url %q: must be an absolute http(s) or ws(s) URL", c.PublicURL)
+	}
+	return errors.Join(errs...)
+}
+
+// ratingSystems parses --ratings into mode → system.
+func (c config) ratingSystems() (map[string]string, error) {
+	out := make(map[string]string)
+	for _, pair := range strings.Split(c.Ratings, ",") {
+		mode, system, ok := strings.Cut(strings.TrimSpace(pair), "=")
+		if !ok || mode == "" || (system != "elo" && system != "glicko2") {
+			return nil, fmt.Errorf("--ratings %q: want mode=elo or mode=glicko2 pairs, separated by commas", c.Ratings)
+		}
+		out[mode] = system
+	}
+	return out, nil
+}

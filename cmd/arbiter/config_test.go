@@ -1,0 +1,53 @@
+package main
+
+import (
+	"io"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestParseConfig(t *testing.T) {
+	tests := []struct {
+		name    string
+		args    []string
+		env     map[string]string
+		wantErr string
+		check   func(config) bool
+	}{
+		{name: "defaults", check: func(c config) bool { return c.Addr == ":8080" && c.TickRate == 30 && c.FFAWait == 10*time.Second }},
+		{name: "env twin", env: map[string]string{"ARBITER_TICK_RATE": "60", "ARBITER_MATCH_DURATION": "5s"},
+			check: func(c config) bool { return c.TickRate == 60 && c.MatchDuration == 5*time.Second }},
+		{name: "flag beats env", args: []string{"--tick-rate", "20"}, env: map[string]string{"ARBITER_TICK_RATE": "60"},
+			check: func(c config) bool { return c.TickRate == 20 }},
+		{name: "tick rate too high", args: []string{"--tick-rate", "61"}, wantErr: "--tick-rate 61"},
+		{name: "tick rate too low in env", env: map[string]string{"ARBITER_TICK_RATE": "19"}, wantErr: "--tick-rate 19"},
+		{name: "unparseable env", env: map[string]string{"ARBITER_FFA_WAIT": "soon"}, wantErr: "ARBITER_FFA_WAIT"},
+		{name: "bad public url", args: []string{"--public-url", "example.com"}, wantErr: "--public-url"},
+		{name: "stray argument", args: []string{"serve"}, wantErr: "unexpected argument"},
+		{name: "ratings per mode", args: []string{"--ratings", "duel=glicko2,ffa=elo"},
+			check: func(c config) bool {
+				m, err := c.ratingSystems()
+				return err == nil && m["duel"] == "glicko2" && m["ffa"] == "elo"
+			}},
+		{name: "bad rating system", args: []string{"--ratings", "duel=trueskill"}, wantErr: "--ratings"},
+		{name: "negative window", env: map[string]string{"ARBITER_WINDOW_STEP": "-5"}, wantErr: "--window-"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c, err := parseConfig(tt.args, func(k string) string { return tt.env[k] }, io.Discard)
+			if tt.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+					t.Fatalf("parseConfig error = %v, want one containing %q", err, tt.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatalf("parseConfig: %v", err)
+			}
+			if !tt.check(c) {
+				t.Errorf("parseConfig = %+v", c)
+			}
+		})
+	}
+}

@@ -1,0 +1,253 @@
+package main
+
+import (
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/arbiter-gg/arbiter/match"
+	"github.com/arbiter-gg/arbiter/match/matchmaker"
+	"github.com/arbiter-gg/arbiter/netcode"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+)
+
+// Prometheus metrics, served at GET /metrics on the main listener (SPEC §5).
+//
+// The endpoint has no authentication, like /healthz: it reveals load and
+// traffic but no player data. Operators should keep it off the public
+// internet — block /metrics at the reverse proxy or load balancer and let
+// only the Prometheus scraper through.
+//
+// Two kinds of metric live here. Histograms (tick duration and lateness,
+// matchmaking waits) are observed as things happen, through the hooks match
+// and matchmaker offer. Everything else is read at scrape time from the
+// counters the packages already keep (match.Manager.Stats,
+// netcode.Server.Stats, ...) by serverCollector, so the hot paths pay
+// nothing for metrics beyond the atomic adds they do anyway.
+
+// Histogram buckets, in seconds.
+var (
+	// tickBuckets are fine-grained from 0.1 ms to 10 ms, where a healthy
+	// tick's work lies, then coarse up to a whole 60 Hz period and beyond.
+	tickBuckets = []float64{
+		0.0001, 0.0002, 0.0003, 0.0005, 0.00075,
+		0.001, 0.0015, 0.002, 0.003, 0.005, 0.0075,
+		0.01, 0.0167, 0.025, 0.05, 0.1,
+	}
+	// latenessBuckets: a tick starts a timer's wake-up late (tens of µs)
+	// when all is well; a period or more late when the loop stalls.
+	latenessBuckets = []float64{
+		0.00005, 0.0001, 0.0002, 0.0005,
+		0.001, 0.002, 0.005, 0.01, 0.0167, 0.025, 0.05, 0.1, 0.25, 1,
+	}
+	// waitBuckets: matchmaking waits, from instant to the ticket TTL.
+	waitBuckets = []float64{0.1, 0.5, 1, 2, 5, 10, 15, 20, 30, 45, 60, 90, 120, 180, 300, 600}
+)
+
+// metrics is the server's Prometheus registry and the observers it hands to
+// match and matchmaker. It uses its own registry, not the global default, so
+// that tests can run several servers in one process.
+type metrics struct {
+	reg   *prometheus.Registry
+	ticks tickMetrics
+	waits *prometheus.HistogramVec
+	// waitBy holds waits' child per configured mode, resolved once so that
+	// observeWait does no label lookup. Read-only after newMetrics.
+	waitBy map[string]prometheus.Observer
+}
+
+// newMetrics returns the registry with the Go and process collectors and
+// the histograms; watch adds the rest once the server's parts exist.
+func newMetrics(modes map[string]match.Mode) *metrics {
+	m := &metrics{
+		reg: prometheus.NewRegistry(),
+		ticks: tickMetrics{
+			duration: prometheus.NewHistogram(prometheus.HistogramOpts{
+				Name:    "arbiter_tick_duration_seconds",
+				Help:    "Time a room took to run one tick: inputs, world step, snapshot encoding and queueing.",
+				Buckets: tickBuckets,
+			}),
+			lateness: prometheus.NewHistogram(prometheus.HistogramOpts{
+				Name:    "arbiter_tick_lateness_seconds",
+				Help:    "How long after its deadline each tick started.",
+				Buckets: latenessBuckets,
+			}),
+		},
+		waits: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "arbiter_matchmaking_wait_seconds",
+			Help:    "How long matched tickets searched, by mode.",
+			Buckets: waitBuckets,
+		}, []string{"mode"}),
+		waitBy: make(map[string]prometheus.Observer, len(modes)),
+	}
+	for name := range modes {
+		m.waitBy[name] = m.waits.WithLabelValues(name)
+	}
+	m.reg.MustRegister(
+		collectors.NewGoCollector(),
+		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
+		m.ticks.duration, m.ticks.lateness, m.waits,
+	)
+	return m
+}
+
+// observeWait is the matchmaker's Config.ObserveWait.
+func (m *metrics) observeWait(mode string, waited time.Duration) {
+	o, ok := m.waitBy[mode]
+	if !ok {
+		o = m.waits.WithLabelValues(mode)
+	}
+	o.Observe(waited.Seconds())
+}
+
+// watch registers the scrape-time collector over the server's parts.
+func (m *metrics) watch(manager *match.Manager, mm *matchmaker.Matchmaker, net *netcode.Server) {
+	m.reg.MustRegister(newServerCollector(manager, mm, net))
+}
+
+// handler serves the registry in the Prometheus text (or OpenMetrics)
+// format. A collector failing does not fail the scrape: what could be
+// gathered is served and the error is logged and counted.
+func (m *metrics) handler(log *slog.Logger) http.Handler {
+	h := promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{
+		ErrorLog:      slog.NewLogLogger(log.Handler(), slog.LevelError),
+		ErrorHandling: promhttp.ContinueOnError,
+		Registry:      m.reg,
+	})
+	return promhttp.InstrumentMetricHandler(m.reg, h)
+}
+
+// tickMetrics is the rooms' match.TickObserver: one pair of histograms
+// shared by every room (histograms are safe for concurrent use). Observing
+// does not allocate.
+type tickMetrics struct {
+	duration, lateness prometheus.Histogram
+}
+
+// ObserveTick implements match.TickObserver.
+func (t tickMetrics) ObserveTick(duration, lateness time.Duration) {
+	t.duration.Observe(duration.Seconds())
+	t.lateness.Observe(lateness.Seconds())
+}
+
+// serverCollector reads the server's counters at scrape time. Each value is
+// read atomically, but a scrape is not one consistent snapshot of all of
+// them, which Prometheus does not need.
+type serverCollector struct {
+	manager *match.Manager
+	mm      *matchmaker.Matchmaker
+	net     *netcode.Server
+	reasons []netcode.CloseReason // every close reason netcode counts
+}
+
+func newServerCollector(manager *match.Manager, mm *matchmaker.Matchmaker, net *netcode.Server) *serverCollector {
+	return &serverCollector{manager: manager, mm: mm, net: net, reasons: closeReasons()}
+}
+
+// closeReasons lists every CloseReason: netcode numbers them from zero and
+// names anything past the last "unknown", so new reasons are picked up
+// without a change here.
+func closeReasons() []netcode.CloseReason {
+	var rs []netcode.CloseReason
+	for r := range 256 { // CloseReason is a uint8: this always ends
+		if netcode.CloseReason(r).String() == "unknown" {
+			break
+		}
+		rs = append(rs, netcode.CloseReason(r))
+	}
+	return rs
+}
+
+var (
+	descRooms = prometheus.NewDesc("arbiter_rooms",
+		"Rooms in the match directory, by status: waiting for players or running.", []string{"status"}, nil)
+	descTicks = prometheus.NewDesc("arbiter_ticks_total",
+		"Ticks run by all rooms.", nil, nil)
+	descOverruns = prometheus.NewDesc("arbiter_tick_overruns_total",
+		"Tick-loop wake-ups that found more than one tick due (the loop fell behind).", nil, nil)
+	descSkipped = prometheus.NewDesc("arbiter_ticks_skipped_total",
+		"Ticks dropped because a room fell further behind than its catch-up cap.", nil, nil)
+	descInputs = prometheus.NewDesc("arbiter_inputs_total",
+		"Player inputs by outcome: applied, invalid (failed the game's validation), stale (seq not above the last processed) or overflow (the player's buffer was full).",
+		[]string{"result"}, nil)
+	descKicks = prometheus.NewDesc("arbiter_kicks_total",
+		"Players removed from a match for cheating.", nil, nil)
+	descSnapFrames = prometheus.NewDesc("arbiter_snapshot_frames_total",
+		"Snapshot frames offered to connected players (one per player per tick); a newer one replaces one not yet written.", nil, nil)
+	descSnapBytes = prometheus.NewDesc("arbiter_snapshot_bytes_total",
+		"Bytes of the snapshot frames offered to connected players, each player's copy counted.", nil, nil)
+	descEventsDropped = prometheus.NewDesc("arbiter_anticheat_events_dropped_total",
+		"Anti-cheat events lost because the queue to the store was full.", nil, nil)
+	descSettled = prometheus.NewDesc("arbiter_ratings_settled_total",
+		"Match results recorded and rated by the ledger.", nil, nil)
+	descSettleErrors = prometheus.NewDesc("arbiter_ratings_settle_errors_total",
+		"Match results the ledger failed to record; they went out without rating changes.", nil, nil)
+	descQueue = prometheus.NewDesc("arbiter_matchmaking_queue_tickets",
+		"Tickets searching in the matchmaking queue, by mode.", []string{"mode"}, nil)
+	descSessions = prometheus.NewDesc("arbiter_ws_sessions",
+		"WebSocket game sessions open now.", nil, nil)
+	descUpgrades = prometheus.NewDesc("arbiter_ws_upgrades_total",
+		"WebSocket upgrade requests to /v1/play by result: accepted; refused with 401 (missing or bad join token); refused_per_ip with 429 (too many connections from the address); refused_full with 503 (connection cap reached).",
+		[]string{"result"}, nil)
+	descCloses = prometheus.NewDesc("arbiter_ws_closes_total",
+		"WebSocket sessions closed, by reason (slow_consumer: the client did not take its bytes fast enough).",
+		[]string{"reason"}, nil)
+	descPending = prometheus.NewDesc("arbiter_ws_pending_send_bytes",
+		"Bytes queued to WebSocket sessions and not yet written.", nil, nil)
+)
+
+// Describe implements prometheus.Collector.
+func (c *serverCollector) Describe(ch chan<- *prometheus.Desc) {
+	for _, d := range []*prometheus.Desc{
+		descRooms, descTicks, descOverruns, descSkipped, descInputs, descKicks,
+		descSnapFrames, descSnapBytes, descEventsDropped, descSettled, descSettleErrors,
+		descQueue, descSessions, descUpgrades, descCloses, descPending,
+	} {
+		ch <- d
+	}
+}
+
+// Collect implements prometheus.Collector.
+func (c *serverCollector) Collect(ch chan<- prometheus.Metric) {
+	counter := func(d *prometheus.Desc, v uint64, labels ...string) {
+		ch <- prometheus.MustNewConstMetric(d, prometheus.CounterValue, float64(v), labels...)
+	}
+	gauge := func(d *prometheus.Desc, v float64, labels ...string) {
+		ch <- prometheus.MustNewConstMetric(d, prometheus.GaugeValue, v, labels...)
+	}
+
+	waiting, running := c.manager.RoomsByStatus()
+	gauge(descRooms, float64(waiting), match.StatusWaiting)
+	gauge(descRooms, float64(running), match.StatusRunning)
+	st := &c.manager.Stats
+	counter(descTicks, st.Ticks.Load())
+	counter(descOverruns, st.Overruns.Load())
+	counter(descSkipped, st.Skipped.Load())
+	counter(descInputs, st.InputsApplied.Load(), "applied")
+	counter(descInputs, st.InputsInvalid.Load(), "invalid")
+	counter(descInputs, st.InputsStale.Load(), "stale")
+	counter(descInputs, st.InputsOverflow.Load(), "overflow")
+	counter(descKicks, st.Kicks.Load())
+	counter(descSnapFrames, st.SnapshotFrames.Load())
+	counter(descSnapBytes, st.SnapshotBytes.Load())
+	counter(descEventsDropped, c.manager.EventsDropped.Load())
+	counter(descSettled, c.manager.Settled.Load())
+	counter(descSettleErrors, c.manager.SettleErrors.Load())
+
+	for mode, n := range c.mm.QueueSizes() {
+		gauge(descQueue, float64(n), mode)
+	}
+
+	ns := &c.net.Stats
+	gauge(descSessions, float64(ns.Active.Load()))
+	counter(descUpgrades, ns.Accepted.Load(), "accepted")
+	counter(descUpgrades, ns.Refused.Load(), "refused")
+	counter(descUpgrades, ns.RefusedPerIP.Load(), "refused_per_ip")
+	counter(descUpgrades, ns.RefusedFull.Load(), "refused_full")
+	for _, r := range c.reasons {
+		counter(descCloses, ns.Closes(r), r.String())
+	}
+	gauge(descPending, float64(c.net.PendingBytes()))
+}

@@ -1,0 +1,201 @@
+package main
+
+import (
+	"cmp"
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/arbiter-gg/arbiter/match"
+	"github.com/arbiter-gg/arbiter/match/api"
+	"github.com/arbiter-gg/arbiter/match/arena"
+	"github.com/arbiter-gg/arbiter/match/matchmaker"
+	"github.com/arbiter-gg/arbiter/netcode"
+	"github.com/arbiter-gg/arbiter/persistence"
+	"github.com/arbiter-gg/arbiter/rating"
+	"golang.org/x/sync/errgroup"
+	"golang.org/x/time/rate"
+)
+
+// server is the whole of Arbiter wired together: built by newServer, which
+// starts nothing, and run by run.
+type server struct {
+	cfg     config
+	log     *slog.Logger
+	tokens  *match.Tokens
+	store   *persistence.Memory
+	ledger  *match.Ledger
+	manager *match.Manager
+	mm      *matchmaker.Matchmaker
+	net     *netcode.Server
+	http    *http.Server
+	metrics *metrics
+}
+
+func newServer(cfg config, log *slog.Logger) (*server, error) {
+	modes, windows, err := configureModes(cfg)
+	if err != nil {
+		return nil, err
+	}
+	secret := []byte(cfg.TokenSecret)
+	if len(secret) == 0 {
+		secret = make([]byte, 32)
+		_, _ = rand.Read(secret)
+		log.Warn("no --token-secret set: using a random one, so player and join tokens will not survive a restart")
+	}
+
+	s := &server{cfg: cfg, log: log, tokens: match.NewTokens(secret), metrics: newMetrics(modes)}
+	store := persistence.NewMemory()
+	s.store = store
+	log.Warn("using in-memory stores: nothing is durable; players, tickets and matches are lost when the process stops")
+	elo := rating.Elo{Start: 1500, KProvisional: cfg.EloKNew, KEstablished: cfg.EloK, ProvisionalGames: cfg.EloNewGames}
+	glicko := rating.DefaultGlicko2()
+	glicko.Tau = cfg.GlickoTau
+	s.ledger = match.NewLedger(store, modes, elo, glicko)
+
+	var mm *matchmaker.Matchmaker // set below; rooms report their ends to it
+	manager, err := match.NewManager(match.Config{
+		Room: match.RoomConfig{
+			TickRate:    cfg.TickRate,
+			JoinTimeout: cfg.JoinTimeout,
+			Grace:       cfg.Grace,
+			Observer:    s.metrics.ticks,
+		},
+		Modes:  modes,
+		Games:  map[string]match.Game{arena.Name: arena.Game{}},
+		Tokens: s.tokens,
+		Logger: log,
+		Ledger: s.ledger,
+		Events: store,
+		OnEnd:  func(res match.Result) { mm.MatchEnded(res) },
+	})
+	if err != nil {
+		return nil, err
+	}
+	mm = matchmaker.New(matchmaker.Config{
+		Modes:       modes,
+		FFAWait:     cfg.FFAWait,
+		JoinTTL:     manager.JoinExpiry,
+		Logger:      log,
+		Rating:      s.rating,
+		Windows:     windows,
+		ObserveWait: s.metrics.observeWait,
+	}, manager, s.tokens)
+	s.manager, s.mm = manager, mm
+
+	s.net = netcode.NewServer(netcode.Config{
+		MaxFrame:      cfg.MaxFrame,
+		IdleTimeout:   cfg.IdleTimeout,
+		WriteTimeout:  cfg.WriteTimeout,
+		SendBuffer:    cfg.SendBuffer,
+		FrameRate:     cmp.Or(cfg.FrameRate, max(120, 4*cfg.TickRate)),
+		MaxConns:      cfg.MaxConns,
+		MaxConnsPerIP: cfg.MaxConnsPerIP,
+		Logger:        log,
+	}, admitter{manager})
+	s.metrics.watch(manager, mm, s.net)
+
+	rest, err := api.New(api.Config{
+		PublicURL:  cfg.PublicURL,
+		Logger:     log,
+		GuestRate:  rate.Limit(cfg.GuestRate),
+		GuestBurst: cfg.GuestBurst,
+		Ready:      store.Ping,
+		Ratings:    store,
+		Matches:    matchReader{manager, store},
+	}, mm, store, s.tokens)
+	if err != nil {
+		return nil, err
+	}
+
+	mux := http.NewServeMux()
+	mux.Handle("GET /v1/play", s.net)
+	mux.Handle("GET /metrics", s.metrics.handler(log)) // unauthenticated: restrict it at the proxy (see metrics.go)
+	mux.Handle("/", rest)
+	s.http = &http.Server{
+		Handler:           mux,
+		ReadHeaderTimeout: 5 * time.Second,
+		ReadTimeout:       15 * time.Second,
+		WriteTimeout:      45 * time.Second, // above the 30 s long-poll maximum
+		IdleTimeout:       2 * time.Minute,
+		MaxHeaderBytes:    16 << 10,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelDebug),
+	}
+	return s, nil
+}
+
+// configureModes returns the game modes with the configured match duration
+// and rating systems, and each mode's matchmaking window.
+func configureModes(cfg config) (map[string]match.Mode, map[string]matchmaker.Window, error) {
+	modes := matchmaker.DefaultModes()
+	if cfg.MatchDuration > 0 {
+		for name, m := range modes {
+			m.Duration = cfg.MatchDuration
+			modes[name] = m
+		}
+	}
+	systems, err := cfg.ratingSystems()
+	if err != nil {
+		return nil, nil, err
+	}
+	windows := make(map[string]matchmaker.Window)
+	for name, m := range modes {
+		if sys, ok := systems[name]; ok {
+			m.Rating = sys
+			delete(systems, name)
+		}
+		modes[name] = m
+		windows[name] = matchmaker.Window{Start: cfg.WindowStart, Step: cfg.WindowStep, Interval: cfg.WindowInterval, Max: cfg.WindowMax}
+	}
+	for name := range systems {
+		return nil, nil, fmt.Errorf("--ratings: unknown mode %q", name)
+	}
+	return modes, windows, nil
+}
+
+// run serves on ln until ctx ends, then shuts down gracefully: it stops
+// accepting requests, ends every room (players are closed with 1001), closes
+// the remaining WebSockets and waits for every goroutine, all within the
+// shutdown timeout.
+func (s *server) run(ctx context.Context, ln net.Listener) error {
+	s.log.Info("arbiter listening", "addr", ln.Addr().String(), "tick_rate", s.cfg.TickRate)
+	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() error { return s.manager.Run(gctx) })
+	g.Go(func() error { return s.mm.Run(gctx) })
+	g.Go(func() error {
+		if err := s.http.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
+			return fmt.Errorf("serve http: %w", err)
+		}
+		return nil
+	})
+	g.Go(func() error {
+		<-gctx.Done()
+		s.log.Info("shutting down")
+		sctx, cancel := context.WithTimeout(context.Background(), s.cfg.ShutdownTimeout)
+		defer cancel()
+		herr := s.http.Shutdown(sctx)
+		nerr := s.net.Shutdown(sctx)
+		return errors.Join(herr, nerr)
+	})
+	err := g.Wait()
+	s.log.Info("stopped")
+	return err
+}
+
+// rating is the matchmaker's view of a player's rating in mode: the stored
+// one, or the mode's starting rating for a newcomer.
+func (s *server) rating(ctx context.Context, playerID, mode string) (float64, error) {
+	r, ok, err := s.store.Rating(ctx, playerID, mode)
+	if err != nil {
+		return 0, err
+	}
+	if !ok {
+		return s.ledger.Start(mode).Rating, nil
+	}
+	return r.Rating, nil
+}

@@ -1,0 +1,54 @@
+package main
+
+import (
+	"context"
+
+	"github.com/arbiter-gg/arbiter/match"
+	"github.com/arbiter-gg/arbiter/netcode"
+)
+
+// admitter adapts match.Manager to netcode.Admitter. The two packages do not
+// know each other; their interfaces meet here.
+type admitter struct{ m *match.Manager }
+
+func (a admitter) Admit(token string) (netcode.Seat, error) {
+	s, err := a.m.Admit(token)
+	if err != nil {
+		return nil, err
+	}
+	return seat{s}, nil
+}
+
+// seat adapts *match.Seat to netcode.Seat: a *netcode.Session is a
+// match.Peer.
+type seat struct{ *match.Seat }
+
+func (s seat) Attach(sess *netcode.Session) error { return s.Seat.Attach(sess) }
+func (s seat) Detach(sess *netcode.Session)       { s.Seat.Detach(sess) }
+
+// matchReader answers GET /v1/matches/{id}: running matches from the
+// manager's directory, ended ones from the store.
+type matchReader struct {
+	m     *match.Manager
+	store interface {
+		MatchResult(ctx context.Context, matchID string) (match.Result, bool, error)
+	}
+}
+
+func (r matchReader) MatchSummary(ctx context.Context, id string) (match.Summary, bool, error) {
+	if room, ok := r.m.Room(id); ok {
+		return room.Summary(), true, nil
+	}
+	res, ok, err := r.store.MatchResult(ctx, id)
+	if err != nil || !ok {
+		return match.Summary{}, ok, err
+	}
+	s := match.Summary{MatchID: res.MatchID, Mode: res.Mode, Status: match.StatusEnded, CreatedAt: res.CreatedAt, Result: &res}
+	if res.Aborted {
+		s.Status = match.StatusAborted
+	}
+	for _, p := range res.Players {
+		s.Players = append(s.Players, p.PlayerID)
+	}
+	return s, true, nil
+}
