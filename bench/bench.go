@@ -1,0 +1,460 @@
+package bench
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/arbiter-gg/arbiter/netcode/client"
+	"golang.org/x/sync/errgroup"
+)
+
+// roomSize is how many players a room of each mode holds.
+var roomSize = map[string]int{"ffa": 10, "duel": 2}
+
+// Config is one benchmark run. Only BaseURL and Clients are required.
+type Config struct {
+	// BaseURL is the running server, "http://host:port". Every request and
+	// WebSocket goes there, and nowhere else.
+	BaseURL string
+	// Clients is the number of bot players, N. It must not leave a lone
+	// ticket behind (N mod the room size ≠ 1), which would never match.
+	Clients int
+	// Duration is the measurement window; SPEC §7 wants at least 20 s.
+	// Default 20 s.
+	Duration time.Duration
+	// Warmup is how long everyone plays after the last join and before the
+	// window opens. Default 2 s; negative means none.
+	Warmup time.Duration
+	// Mode is the game mode to queue in. Default "ffa".
+	Mode string
+	// TickRate is the rate the server is expected to run at; if set, a
+	// Welcome with another rate fails the run. The rate used in the
+	// figures is always the server's own (from Welcome).
+	TickRate int
+	// Progress, if not nil, receives one line a second while the run goes
+	// on. It is written from one goroutine at a time.
+	Progress io.Writer
+	// Concurrency bounds how many clients join at once (sign-up, ticket,
+	// long-poll, connect). It should be at least the room size, so that
+	// rooms fill without waiting for --ffa-wait. Default 64.
+	Concurrency int
+}
+
+// Report is what one run measured, over the window only. Durations are in
+// nanoseconds in JSON.
+type Report struct {
+	Mode     string  `json:"mode"`
+	Clients  int     `json:"clients"`
+	TickRate int     `json:"tick_rate"`      // the server's, from Welcome
+	Window   float64 `json:"window_seconds"` // measured, between the two /metrics scrapes
+	// JoinTime is how long it took every client to sign up, queue, be
+	// matched and connect; Throttled counts the 429s waited out meanwhile.
+	JoinTime  time.Duration `json:"join_time_ns"`
+	Throttled uint64        `json:"throttled"`
+	// Dropped counts clients whose connection ended before the window
+	// closed (a match ending, a kick); Notes says why.
+	Dropped int `json:"dropped"`
+
+	// Inputs were sent in the window; Acks of them were acknowledged in it
+	// and timed: from the send to the first snapshot whose own entity has
+	// last_input_seq ≥ the input's seq.
+	Inputs uint64        `json:"inputs"`
+	Acks   uint64        `json:"acks"`
+	AckP50 time.Duration `json:"ack_p50_ns"`
+	AckP99 time.Duration `json:"ack_p99_ns"`
+	AckMax time.Duration `json:"ack_max_ns"`
+
+	// Snapshots received per client per second: the mean, and the slowest
+	// client's.
+	SnapshotsPerClientSec    float64 `json:"snapshots_per_client_sec"`
+	MinSnapshotsPerClientSec float64 `json:"min_snapshots_per_client_sec"`
+	// BytesPerClientSec is downstream bytes per client per second as read
+	// from the sockets: whole WebSocket frames (headers, pings and all),
+	// not counting TCP/IP headers.
+	BytesPerClientSec float64 `json:"bytes_per_client_sec"`
+	// Corrections counts acknowledged inputs whose predicted position was
+	// not the server's (client.PredictionStats.Corrections).
+	Corrections uint64 `json:"corrections"`
+
+	// Server side, from /metrics. CPUPerClientTick is Δprocess_cpu_seconds
+	// / (N × T × Window), in µs; RSS is at the window's end.
+	ServerCPU        float64       `json:"server_cpu_seconds"`
+	CPUPerClientTick float64       `json:"cpu_us_per_client_tick"`
+	RSS              float64       `json:"rss_bytes"`
+	Ticks            uint64        `json:"ticks"` // room ticks in the window, all rooms
+	TickP99          time.Duration `json:"tick_p99_ns"`
+	Overruns         uint64        `json:"overruns"`
+
+	// GeneratorCPU is the load generator's own CPU use in the window, in
+	// cores (1 = one core busy). Near the number of cores it may pin to,
+	// the generator, not the server, limits the figures.
+	GeneratorCPU float64 `json:"generator_cpu_cores"`
+
+	Notes []string `json:"notes,omitempty"`
+}
+
+// Errors Run returns (wrapped).
+var (
+	// ErrUnreachable: nothing answered at BaseURL.
+	ErrUnreachable = errors.New("bench: server unreachable")
+	// ErrTickRate: the server runs at another rate than Config.TickRate.
+	ErrTickRate = errors.New("bench: unexpected tick rate")
+)
+
+func (cfg Config) withDefaults() (Config, *url.URL, error) {
+	if cfg.Duration == 0 {
+		cfg.Duration = 20 * time.Second
+	}
+	if cfg.Warmup == 0 {
+		cfg.Warmup = 2 * time.Second
+	}
+	cfg.Warmup = max(cfg.Warmup, 0)
+	if cfg.Mode == "" {
+		cfg.Mode = "ffa"
+	}
+	if cfg.Concurrency <= 0 {
+		cfg.Concurrency = 64
+	}
+	u, err := url.Parse(cfg.BaseURL)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return cfg, nil, fmt.Errorf("bench: base URL %q: want http://host:port", cfg.BaseURL)
+	}
+	u.Path, u.RawQuery = strings.TrimSuffix(u.Path, "/"), ""
+	size, ok := roomSize[cfg.Mode]
+	switch {
+	case !ok:
+		return cfg, nil, fmt.Errorf("bench: mode %q: want ffa or duel", cfg.Mode)
+	case cfg.Clients < 2:
+		return cfg, nil, fmt.Errorf("bench: %d clients: want at least 2", cfg.Clients)
+	case cfg.Clients%size == 1:
+		return cfg, nil, fmt.Errorf("bench: %d clients would leave one alone in a %s room of %d, which never starts", cfg.Clients, cfg.Mode, size)
+	case cfg.Duration < 0:
+		return cfg, nil, fmt.Errorf("bench: duration %v: must be positive", cfg.Duration)
+	}
+	return cfg, u, nil
+}
+
+// run is the state of one Run.
+type run struct {
+	cfg  Config
+	api  *rest
+	rec  recorder
+	bots []atomic.Pointer[bot] // set as clients connect
+	// joined counts connected clients; phase names what the run is doing,
+	// for the progress line.
+	joined atomic.Int64
+	phase  atomic.Pointer[string]
+	// tickRate is the server's, from the first Welcome.
+	tickRate atomic.Int64
+}
+
+// Run plays cfg.Clients bots against the server at cfg.BaseURL (see the
+// package doc) and reports what it measured in the window. It blocks until
+// the run is over or ctx ends, and it closes every client it opened before
+// returning. Server-side figures need the process collector (Linux).
+func Run(ctx context.Context, cfg Config) (Report, error) {
+	cfg, base, err := cfg.withDefaults()
+	if err != nil {
+		return Report{}, err
+	}
+	hc := &http.Client{Transport: &http.Transport{
+		MaxIdleConns:        cfg.Concurrency * 2,
+		MaxIdleConnsPerHost: cfg.Concurrency * 2,
+		IdleConnTimeout:     90 * time.Second,
+	}}
+	defer hc.CloseIdleConnections()
+	r := &run{
+		cfg:  cfg,
+		api:  &rest{base: base, hc: hc},
+		rec:  recorder{base: time.Now()},
+		bots: make([]atomic.Pointer[bot], cfg.Clients),
+	}
+	r.setPhase("join")
+	r.rec.lat.Store(new(histogram)) // warmup: recorded, then thrown away
+
+	if err := r.api.health(ctx); err != nil {
+		if isUnreachable(err) {
+			return Report{}, fmt.Errorf("%w at %s: %w", ErrUnreachable, cfg.BaseURL, err)
+		}
+		return Report{}, fmt.Errorf("bench: server at %s not healthy: %w", cfg.BaseURL, err)
+	}
+	metricsURL := base.String() + "/metrics"
+	if _, err := scrape(ctx, hc, metricsURL); err != nil {
+		return Report{}, fmt.Errorf("bench: %w", err)
+	}
+
+	// Progress runs until Run returns.
+	progCtx, stopProgress := context.WithCancel(ctx)
+	var progress sync.WaitGroup
+	if cfg.Progress != nil {
+		progress.Go(func() { r.progress(progCtx) })
+	}
+	defer func() { stopProgress(); progress.Wait() }()
+
+	// Bots play until playCtx ends; then every client is closed.
+	playCtx, stopPlay := context.WithCancel(ctx)
+	var players sync.WaitGroup
+	defer func() {
+		stopPlay()
+		players.Wait()
+		r.closeAll()
+	}()
+
+	joinStart := time.Now()
+	if err := r.joinAll(ctx, playCtx, &players); err != nil {
+		return Report{}, err
+	}
+	rep := Report{
+		Mode:      cfg.Mode,
+		Clients:   cfg.Clients,
+		TickRate:  int(r.tickRate.Load()),
+		JoinTime:  time.Since(joinStart),
+		Throttled: r.api.throttled.Load(),
+	}
+
+	r.setPhase("warmup")
+	if err := sleep(ctx, cfg.Warmup); err != nil {
+		return Report{}, err
+	}
+
+	// The window.
+	r.setPhase("measure")
+	s0, err := scrape(ctx, hc, metricsURL)
+	if err != nil {
+		return Report{}, fmt.Errorf("bench: %w", err)
+	}
+	c0 := r.counters()
+	window := new(histogram)
+	r.rec.from.Store(r.rec.since())
+	r.rec.lat.Store(window)
+	if err := sleep(ctx, cfg.Duration); err != nil {
+		return Report{}, err
+	}
+	r.rec.lat.Store(nil)
+	c1 := r.counters()
+	s1, err := scrape(ctx, hc, metricsURL)
+	if err != nil {
+		return Report{}, fmt.Errorf("bench: %w", err)
+	}
+	r.setPhase("done")
+
+	r.fill(&rep, window, c0, c1, s0, s1)
+	return rep, nil
+}
+
+// joinAll brings every client in, at most cfg.Concurrency at a time, and
+// starts each one's play goroutine (tracked by players, ended by playCtx)
+// as soon as it is connected.
+func (r *run) joinAll(ctx, playCtx context.Context, players *sync.WaitGroup) error {
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(r.cfg.Concurrency)
+	size := roomSize[r.cfg.Mode]
+	for i := range r.cfg.Clients {
+		g.Go(func() error {
+			wsURL, err := r.api.join(gctx, fmt.Sprintf("bench-%d", i), r.cfg.Mode)
+			if err != nil {
+				return fmt.Errorf("bench: client %d: join: %w", i, err)
+			}
+			dctx, cancel := context.WithTimeout(gctx, 15*time.Second)
+			defer cancel()
+			b := newBot(&r.rec, i/size)
+			if err := b.dial(dctx, wsURL); err != nil {
+				var he *client.HandshakeError
+				switch {
+				case errors.As(err, &he) && he.StatusCode == http.StatusTooManyRequests:
+					return fmt.Errorf("bench: client %d: connect: the server refuses more WebSockets from this address (start it with --max-conns-per-ip %d or more): %w", i, r.cfg.Clients, err)
+				case errors.As(err, &he) && he.StatusCode == http.StatusServiceUnavailable:
+					return fmt.Errorf("bench: client %d: connect: the server is full (start it with --max-conns %d or more): %w", i, r.cfg.Clients, err)
+				}
+				return fmt.Errorf("bench: client %d: connect: %w", i, err)
+			}
+			r.bots[i].Store(b)
+			rate := b.c.Welcome().TickRate
+			r.tickRate.CompareAndSwap(0, int64(rate))
+			if want := r.cfg.TickRate; want != 0 && rate != want {
+				return fmt.Errorf("%w: the server ticks at %d Hz, want %d", ErrTickRate, rate, want)
+			}
+			r.joined.Add(1)
+			players.Go(func() { b.play(playCtx) })
+			return nil
+		})
+	}
+	return g.Wait()
+}
+
+// closeAll closes every connected client, a few at a time.
+func (r *run) closeAll() {
+	var g errgroup.Group
+	g.SetLimit(r.cfg.Concurrency)
+	for i := range r.bots {
+		if b := r.bots[i].Load(); b != nil {
+			g.Go(func() error { return b.c.Close() })
+		}
+	}
+	_ = g.Wait() // a close error changes nothing: the run is over
+}
+
+// counters is every bot's counters at one moment.
+type counters struct {
+	cpu                                   time.Duration // the generator's own CPU time so far
+	at                                    time.Time
+	snapshots, bytes, inputs, corrections []uint64
+}
+
+func (r *run) counters() counters {
+	n := len(r.bots)
+	c := counters{
+		cpu:         selfCPU(),
+		at:          time.Now(),
+		snapshots:   make([]uint64, n),
+		bytes:       make([]uint64, n),
+		inputs:      make([]uint64, n),
+		corrections: make([]uint64, n),
+	}
+	for i := range r.bots {
+		b := r.bots[i].Load()
+		if b == nil {
+			continue
+		}
+		c.snapshots[i] = b.snapshots.Load()
+		c.bytes[i] = b.bytes.Load()
+		c.inputs[i] = b.inputs.Load()
+		c.corrections[i] = b.c.PredictionError().Corrections
+	}
+	return c
+}
+
+// fill computes the Report's figures from the window's two ends.
+func (r *run) fill(rep *Report, lat *histogram, c0, c1 counters, s0, s1 serverSample) {
+	n := float64(rep.Clients)
+	clientSecs := c1.at.Sub(c0.at).Seconds()
+	rep.Window = s1.At.Sub(s0.At).Seconds()
+
+	var snaps, bytes uint64
+	minSnaps := -1.0
+	for i := range c0.snapshots {
+		ds := c1.snapshots[i] - c0.snapshots[i]
+		snaps += ds
+		bytes += c1.bytes[i] - c0.bytes[i]
+		rep.Inputs += c1.inputs[i] - c0.inputs[i]
+		rep.Corrections += c1.corrections[i] - c0.corrections[i]
+		if rate := float64(ds) / clientSecs; minSnaps < 0 || rate < minSnaps {
+			minSnaps = rate
+		}
+	}
+	rep.SnapshotsPerClientSec = float64(snaps) / n / clientSecs
+	rep.MinSnapshotsPerClientSec = minSnaps
+	rep.BytesPerClientSec = float64(bytes) / n / clientSecs
+	rep.GeneratorCPU = (c1.cpu - c0.cpu).Seconds() / clientSecs
+	rep.Acks = lat.Count()
+	rep.AckP50, rep.AckP99, rep.AckMax = lat.Quantile(0.50), lat.Quantile(0.99), lat.Max()
+
+	rep.ServerCPU = s1.CPU - s0.CPU
+	if rep.TickRate > 0 && rep.Window > 0 {
+		rep.CPUPerClientTick = rep.ServerCPU / (n * float64(rep.TickRate) * rep.Window) * 1e6
+	}
+	if !s1.HasCPU {
+		rep.Notes = append(rep.Notes, "the server exports no process_cpu_seconds_total (not Linux?): no CPU figure")
+	}
+	rep.RSS = s1.RSS
+	ticks := deltaBuckets(s0.Tick, s1.Tick)
+	if len(ticks) > 0 {
+		rep.Ticks = uint64(ticks[len(ticks)-1].Count)
+		if q := promQuantile(0.99, ticks); q == q { // not NaN
+			rep.TickP99 = time.Duration(q * float64(time.Second))
+		}
+	}
+	rep.Overruns = uint64(max(s1.Overruns-s0.Overruns, 0))
+
+	var why string
+	var skew uint64
+	for i := range r.bots {
+		b := r.bots[i].Load()
+		if b == nil {
+			continue
+		}
+		skew += b.seqSkew.Load()
+		select {
+		case <-b.c.Done():
+			rep.Dropped++
+			if why == "" {
+				if ce := b.c.CloseError(); ce != nil {
+					why = ce.Error()
+				}
+			}
+		default:
+		}
+	}
+	if rep.Dropped > 0 {
+		rep.Notes = append(rep.Notes, fmt.Sprintf("%d clients lost their connection before the window closed (first: %s); is the server's --match-duration longer than the run?", rep.Dropped, why))
+	}
+	if skew > 0 {
+		rep.Notes = append(rep.Notes, fmt.Sprintf("%d inputs got an unexpected seq and were not timed", skew))
+	}
+}
+
+func (r *run) setPhase(p string) { r.phase.Store(&p) }
+
+// progress writes one line a second until ctx ends.
+func (r *run) progress(ctx context.Context) {
+	t := time.NewTicker(time.Second)
+	defer t.Stop()
+	start := time.Now()
+	var lastSnaps uint64
+	lastAt := start
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case now := <-t.C:
+			var snaps uint64
+			playing := 0
+			for i := range r.bots {
+				b := r.bots[i].Load()
+				if b == nil {
+					continue
+				}
+				s := b.snapshots.Load()
+				snaps += s
+				select {
+				case <-b.c.Done():
+				default:
+					if s > 0 {
+						playing++
+					}
+				}
+			}
+			rate := float64(snaps-lastSnaps) / now.Sub(lastAt).Seconds()
+			lastSnaps, lastAt = snaps, now
+			p99 := "-"
+			if h := r.rec.lat.Load(); h != nil && h.Count() > 0 {
+				p99 = fmtDuration(h.Quantile(0.99))
+			}
+			fmt.Fprintf(r.cfg.Progress, "%5.0fs %-7s joined %d/%d playing %d  snapshots/s %.0f  ack p99 %s\n",
+				now.Sub(start).Seconds(), *r.phase.Load(), r.joined.Load(), r.cfg.Clients, playing, rate, p99)
+		}
+	}
+}
+
+// sleep waits d or until ctx ends, whichever is first.
+func sleep(ctx context.Context, d time.Duration) error {
+	if d <= 0 {
+		return ctx.Err()
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
+}

@@ -1,0 +1,159 @@
+package bench
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"io"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"runtime"
+	"strings"
+	"testing"
+	"time"
+)
+
+// startServer builds cmd/arbiter and runs it on a loopback port with limits
+// opened up for one-host load, returning its base URL. The process is
+// killed when the test ends.
+func startServer(t *testing.T, args ...string) string {
+	t.Helper()
+	bin := filepath.Join(t.TempDir(), "arbiter")
+	out, err := exec.Command("go", "build", "-o", bin, "github.com/arbiter-gg/arbiter/cmd/arbiter").CombinedOutput()
+	if err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	cmd := exec.Command(bin, append([]string{
+		"--addr", "127.0.0.1:0", "--token-secret", "bench-test",
+		"--guest-rate", "1000", "--guest-burst", "1000", "--max-conns-per-ip", "1000",
+		"--match-duration", "2m",
+	}, args...)...)
+	cmd.Env = []string{"PATH=/usr/bin:/bin"} // no ARBITER_ variables from the caller
+	stderr, err := cmd.StderrPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
+
+	addrRE := regexp.MustCompile(`msg="arbiter listening" addr=(\S+)`)
+	lines := bufio.NewScanner(stderr)
+	var addr string
+	var logged []string
+	for addr == "" && lines.Scan() {
+		logged = append(logged, lines.Text())
+		if m := addrRE.FindStringSubmatch(lines.Text()); m != nil {
+			addr = m[1]
+		}
+	}
+	if addr == "" {
+		t.Fatalf("no listening line in the log:\n%s", strings.Join(logged, "\n"))
+	}
+	go func() { _, _ = io.Copy(io.Discard, stderr) }() // keep the pipe drained
+	return "http://" + addr
+}
+
+// TestRun plays 20 clients (two ffa rooms) against the real server binary
+// and checks that every figure of the report is sane.
+func TestRun(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and runs the server binary; skipped with -short")
+	}
+	const tickRate = 30
+	base := startServer(t, "--tick-rate", "30")
+	ctx, cancel := context.WithTimeout(t.Context(), 60*time.Second)
+	defer cancel()
+	var progress strings.Builder
+	before := runtime.NumGoroutine()
+	rep, err := Run(ctx, Config{
+		BaseURL:  base,
+		Clients:  20,
+		Duration: 3 * time.Second,
+		Warmup:   500 * time.Millisecond,
+		TickRate: tickRate,
+		Progress: &progress,
+	})
+	if err != nil {
+		t.Fatalf("Run: %v", err)
+	}
+	t.Logf("report: %+v", rep)
+	// Run leaves nothing behind: every client closed, every goroutine done.
+	for deadline := time.Now().Add(5 * time.Second); runtime.NumGoroutine() > before; {
+		if time.Now().After(deadline) {
+			t.Errorf("%d goroutines after Run, %d before", runtime.NumGoroutine(), before)
+			break
+		}
+		time.Sleep(10 * time.Millisecond) // polling the runtime
+	}
+	period := time.Second / tickRate
+
+	if rep.Clients != 20 || rep.Dropped != 0 || rep.TickRate != tickRate {
+		t.Errorf("clients %d, dropped %d, tick rate %d; want 20, 0, %d", rep.Clients, rep.Dropped, rep.TickRate, tickRate)
+	}
+	// The window runs between two /metrics scrapes, which a loaded machine
+	// can slow; the point is that it is at least what was asked and ends.
+	if rep.Window < 2.9 || rep.Window > 10 {
+		t.Errorf("window = %.2fs, want 3s (at most 10s on a loaded machine)", rep.Window)
+	}
+	if lo, hi := 0.8*tickRate, 1.2*tickRate; rep.SnapshotsPerClientSec < lo || rep.SnapshotsPerClientSec > hi {
+		t.Errorf("snapshots/client/s = %.1f, want within [%.0f, %.0f]", rep.SnapshotsPerClientSec, lo, hi)
+	}
+	if rep.Inputs == 0 || rep.Acks == 0 {
+		t.Errorf("inputs %d, timed acks %d; want both > 0", rep.Inputs, rep.Acks)
+	}
+	if rep.AckP50 <= 0 || rep.AckP50 >= 10*period {
+		t.Errorf("ack p50 = %v, want in (0, %v)", rep.AckP50, 10*period)
+	}
+	if rep.AckP99 < rep.AckP50 || rep.AckMax < rep.AckP99 {
+		t.Errorf("ack p50 %v, p99 %v, max %v: want increasing", rep.AckP50, rep.AckP99, rep.AckMax)
+	}
+	if rep.BytesPerClientSec <= 0 {
+		t.Errorf("bytes/client/s = %v, want > 0", rep.BytesPerClientSec)
+	}
+	if rep.CPUPerClientTick <= 0 {
+		t.Errorf("CPU µs/client-tick = %v, want > 0", rep.CPUPerClientTick)
+	}
+	if rep.RSS <= 0 {
+		t.Errorf("RSS = %v, want > 0", rep.RSS)
+	}
+	// Two rooms, 30 ticks a second each, for ≈ 3 s.
+	if want := 2 * tickRate * 3; rep.Ticks < uint64(want)*8/10 {
+		t.Errorf("ticks = %d, want ≈ %d", rep.Ticks, want)
+	}
+	if rep.TickP99 <= 0 {
+		t.Errorf("tick p99 = %v, want > 0", rep.TickP99)
+	}
+	if !strings.Contains(progress.String(), "joined 20/20") {
+		t.Errorf("progress lines do not show every client joined:\n%s", progress.String())
+	}
+}
+
+// TestRunUnreachable: nothing listening is ErrUnreachable, at once.
+func TestRunUnreachable(t *testing.T) {
+	_, err := Run(t.Context(), Config{BaseURL: "http://127.0.0.1:1", Clients: 10})
+	if !errors.Is(err, ErrUnreachable) {
+		t.Fatalf("Run against a closed port = %v, want ErrUnreachable", err)
+	}
+}
+
+// TestConfigInvalid: a config that cannot work fails before any request.
+func TestConfigInvalid(t *testing.T) {
+	tests := []struct {
+		give Config
+		want string
+	}{
+		{give: Config{BaseURL: "127.0.0.1:8080", Clients: 10}, want: "want http://host:port"},
+		{give: Config{BaseURL: "http://x", Clients: 1}, want: "at least 2"},
+		{give: Config{BaseURL: "http://x", Clients: 21}, want: "alone"},
+		{give: Config{BaseURL: "http://x", Clients: 10, Mode: "chess"}, want: "mode"},
+	}
+	for _, tt := range tests {
+		_, err := Run(t.Context(), tt.give)
+		if err == nil || !strings.Contains(err.Error(), tt.want) {
+			t.Errorf("Run(%+v) = %v, want an error containing %q", tt.give, err, tt.want)
+		}
+	}
+}

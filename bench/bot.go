@@ -1,0 +1,190 @@
+package bench
+
+import (
+	"context"
+	"math"
+	"net"
+	"sync/atomic"
+	"time"
+
+	"github.com/arbiter-gg/arbiter/netcode/client"
+	arbiterv1 "github.com/arbiter-gg/arbiter/proto/arbiter/v1"
+	"github.com/arbiter-gg/arbiter/sim"
+)
+
+// ringSize is how many inputs back a bot remembers send times: 1024 ticks
+// is 17 s at 60 Hz, far beyond any acknowledgement worth timing. A power of
+// two, so that seq&ringMask indexes it.
+const (
+	ringSize = 1024
+	ringMask = ringSize - 1
+)
+
+// sendSlot is the send time of one input. The sender stores at, then seq;
+// the reader loads seq, then at: a reader that sees the seq it wants sees
+// its time.
+type sendSlot struct {
+	seq atomic.Uint32
+	at  atomic.Int64 // ns since recorder.base
+}
+
+// recorder is what every bot reports into. Its fields are set before any
+// bot starts, except the atomics.
+type recorder struct {
+	base time.Time // the monotonic origin of every at
+	// lat is where acknowledgement latencies go now: the warmup histogram,
+	// the window's, or nil once the window is over.
+	lat atomic.Pointer[histogram]
+	// from: inputs sent before it (ns since base) are not timed, so that the
+	// window holds only inputs sent inside it.
+	from atomic.Int64
+}
+
+func (r *recorder) since() int64 { return int64(time.Since(r.base)) }
+
+// bot is one load-generator client. Its reader-side fields are touched
+// only by the client's reader goroutine (inside OnSnapshot); its sender
+// fields only by its play goroutine; the atomics by anyone.
+type bot struct {
+	rec    *recorder
+	c      *client.Client
+	entity atomic.Uint32 // own entity; 0 until Dial has returned
+	phase  int           // turns the move vector differently per bot
+
+	ring [ringSize]sendSlot
+
+	lastAck uint32 // highest acknowledged seq seen; reader only
+
+	wake chan struct{} // size one: a snapshot arrived since the last input
+
+	snapshots atomic.Uint64 // snapshots received
+	bytes     atomic.Uint64 // bytes read from the socket (WebSocket frames, headers included)
+	inputs    atomic.Uint64 // inputs sent
+	seqSkew   atomic.Uint64 // inputs whose seq was not the one predicted (not timed)
+}
+
+func newBot(rec *recorder, phase int) *bot {
+	return &bot{rec: rec, phase: phase, wake: make(chan struct{}, 1)}
+}
+
+// dial connects the bot to its match. The socket is wrapped to count the
+// bytes the server sends, which is exactly the WebSocket frames (2–10 bytes
+// of header each, plus the payload) with no estimate.
+func (b *bot) dial(ctx context.Context, wsURL string) error {
+	var d net.Dialer
+	c, err := client.Dial(ctx, wsURL, client.Options{
+		OnSnapshot:         b.onSnapshot,
+		InterpolationDelay: -1, // bots render nothing; skip the interpolation delay
+		NetDial: func(ctx context.Context, network, addr string) (net.Conn, error) {
+			conn, err := d.DialContext(ctx, network, addr)
+			if err != nil {
+				return nil, err
+			}
+			return &countingConn{Conn: conn, n: &b.bytes}, nil
+		},
+	})
+	if err != nil {
+		return err
+	}
+	b.c = c
+	b.entity.Store(uint32(c.Welcome().Entity))
+	return nil
+}
+
+// onSnapshot runs on the client's reader goroutine for every snapshot. It
+// times every input the snapshot acknowledges for the first time and wakes
+// the sender. It must not block and does not allocate.
+func (b *bot) onSnapshot(s *arbiterv1.Snapshot) {
+	now := b.rec.since()
+	b.snapshots.Add(1)
+	select {
+	case b.wake <- struct{}{}:
+	default:
+	}
+	self := b.entity.Load()
+	if self == 0 {
+		return
+	}
+	var ack uint32
+	found := false
+	for _, e := range s.GetEntities() {
+		if e.GetId() == self {
+			ack, found = e.GetLastInputSeq(), true
+			break
+		}
+	}
+	if !found || ack <= b.lastAck {
+		return
+	}
+	first := b.lastAck + 1
+	if ack-first >= ringSize {
+		first = ack - ringSize + 1
+	}
+	b.lastAck = ack
+	h := b.rec.lat.Load()
+	if h == nil {
+		return
+	}
+	from := b.rec.from.Load()
+	for seq := first; seq <= ack && seq != 0; seq++ {
+		slot := &b.ring[seq&ringMask]
+		if slot.seq.Load() != seq {
+			continue // not sent by this bot's sender (or overwritten)
+		}
+		if at := slot.at.Load(); at >= from {
+			h.Record(time.Duration(now - at))
+		}
+	}
+}
+
+// moves are 16 directions at full speed, each truncated towards zero so that
+// move_x²+move_y² ≤ 1000² (a valid input).
+var moves = func() [16][2]int32 {
+	var m [16][2]int32
+	for i := range m {
+		a := 2 * math.Pi * float64(i) / float64(len(m))
+		m[i] = [2]int32{int32(1000 * math.Cos(a)), int32(1000 * math.Sin(a))}
+	}
+	return m
+}()
+
+// play sends one input per snapshot until ctx ends or the connection does.
+// The move vector turns by 1/16 of a circle every 5 inputs.
+func (b *bot) play(ctx context.Context) {
+	next := b.c.LastSeq() + 1
+	for n := 0; ; n++ {
+		select {
+		case <-ctx.Done():
+			return
+		case <-b.c.Done():
+			return
+		case <-b.wake:
+		}
+		mv := moves[(n/5+b.phase)%len(moves)]
+		slot := &b.ring[next&ringMask]
+		slot.at.Store(b.rec.since())
+		slot.seq.Store(next)
+		seq, err := b.c.SendInput(sim.Input{MoveX: mv[0], MoveY: mv[1]})
+		if err != nil {
+			return
+		}
+		b.inputs.Add(1)
+		if seq != next {
+			b.seqSkew.Add(1)
+			slot.seq.Store(0)
+		}
+		next = seq + 1
+	}
+}
+
+// countingConn counts the bytes read from a connection.
+type countingConn struct {
+	net.Conn
+	n *atomic.Uint64
+}
+
+func (c *countingConn) Read(p []byte) (int, error) {
+	n, err := c.Conn.Read(p)
+	c.n.Add(uint64(n))
+	return n, err
+}

@@ -1,0 +1,40 @@
+// Package bench is Arbiter's load generator: the arena benchmark of SPEC §7
+// as a library, driven by cmd/arbiter-bench and by this package's tests.
+//
+// Run plays N bot clients against a running server, through its public
+// interfaces only: the REST API to create guests and queue them in ffa, and
+// the WebSocket protocol (package netcode/client) to play. Every request and
+// connection goes to Config.BaseURL; the ws_url the matchmaker advertises is
+// re-pointed there, so a --public-url behind a proxy does not send the bots
+// elsewhere. Run starts nothing that outlives it: it closes every client and
+// waits for its goroutines before returning.
+//
+// A run has three phases:
+//
+//   - join: each client signs up as a guest, queues an ffa ticket, long-polls
+//     it until it is matched (rooms of 10 fill at once when 10 tickets queue
+//     together) and connects. A client starts playing as soon as it has
+//     connected.
+//   - warmup: everyone plays; nothing is recorded.
+//   - measure: Duration of play, bracketed by two scrapes of the server's
+//     /metrics. The Report describes this window only.
+//
+// Playing is the SPEC §7 workload: one Input per received snapshot (so one
+// per tick), with an increasing seq and a move vector that turns every few
+// ticks.
+//
+// The server must let the generator in. It limits guest sign-ups per IP
+// (default 60 a minute, bursts of 20): start it with --guest-rate and
+// --guest-burst at least the client count, or Run joins slowly, honouring
+// every 429's Retry-After. Its --match-duration must outlast the whole run
+// (join, warmup and window): a match that ends closes its clients, which the
+// Report counts as Dropped.
+//
+// Measurement costs the hot path (per snapshot, per input) no allocation:
+// send times live in a fixed ring per client indexed by seq, latencies go
+// into a fixed-size log-linear histogram with atomic counters, and bytes are
+// counted by a wrapper around each socket.
+//
+// bench must not import server internals (match, netcode, persistence): it
+// measures what a client and a Prometheus scraper can see.
+package bench

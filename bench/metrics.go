@@ -1,0 +1,104 @@
+package bench
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"math"
+	"net/http"
+	"time"
+
+	dto "github.com/prometheus/client_model/go"
+	"github.com/prometheus/common/expfmt"
+	"github.com/prometheus/common/model"
+)
+
+// The server metrics a Report is built from (cmd/arbiter/metrics.go).
+const (
+	metricCPU      = "process_cpu_seconds_total"     // utime+stime, seconds
+	metricRSS      = "process_resident_memory_bytes" // gauge
+	metricTick     = "arbiter_tick_duration_seconds" // histogram over every room's ticks
+	metricOverruns = "arbiter_tick_overruns_total"   // counter
+)
+
+// serverSample is one scrape of the server's /metrics.
+type serverSample struct {
+	At       time.Time
+	CPU      float64 // seconds of CPU since the process started
+	RSS      float64 // bytes
+	Tick     []promBucket
+	TickSum  float64 // seconds
+	Overruns float64
+	HasCPU   bool // the process collector is there (Linux only)
+}
+
+// scrape fetches and parses url (the server's /metrics).
+func scrape(ctx context.Context, hc *http.Client, url string) (serverSample, error) {
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	if err != nil {
+		return serverSample{}, err
+	}
+	req.Header.Set("Accept", "text/plain;version=0.0.4")
+	resp, err := hc.Do(req)
+	if err != nil {
+		return serverSample{}, fmt.Errorf("scrape %s: %w", url, err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return serverSample{}, fmt.Errorf("scrape %s: status %s", url, resp.Status)
+	}
+	s, err := parseMetrics(resp.Body)
+	if err != nil {
+		return serverSample{}, fmt.Errorf("scrape %s: %w", url, err)
+	}
+	s.At = time.Now()
+	return s, nil
+}
+
+// parseMetrics reads the Prometheus text format and keeps what a Report
+// needs. Missing metrics are left zero (HasCPU says whether the process
+// collector answered).
+func parseMetrics(r io.Reader) (serverSample, error) {
+	p := expfmt.NewTextParser(model.UTF8Validation)
+	fams, err := p.TextToMetricFamilies(r)
+	if err != nil {
+		return serverSample{}, err
+	}
+	var s serverSample
+	if v, ok := scalar(fams[metricCPU]); ok {
+		s.CPU, s.HasCPU = v, true
+	}
+	s.RSS, _ = scalar(fams[metricRSS])
+	s.Overruns, _ = scalar(fams[metricOverruns])
+	if f := fams[metricTick]; f != nil && len(f.GetMetric()) > 0 {
+		h := f.GetMetric()[0].GetHistogram()
+		s.TickSum = h.GetSampleSum()
+		for _, b := range h.GetBucket() {
+			s.Tick = append(s.Tick, promBucket{UpperBound: b.GetUpperBound(), Count: float64(b.GetCumulativeCount())})
+		}
+		if n := len(s.Tick); n == 0 || !math.IsInf(s.Tick[n-1].UpperBound, 1) {
+			s.Tick = append(s.Tick, promBucket{UpperBound: math.Inf(1), Count: float64(h.GetSampleCount())})
+		}
+	}
+	return s, nil
+}
+
+// scalar returns the value of a counter, gauge or untyped family's single
+// (or first) series.
+func scalar(f *dto.MetricFamily) (float64, bool) {
+	if f == nil || len(f.GetMetric()) == 0 {
+		return 0, false
+	}
+	m := f.GetMetric()[0]
+	switch {
+	case m.Counter != nil:
+		return m.GetCounter().GetValue(), true
+	case m.Gauge != nil:
+		return m.GetGauge().GetValue(), true
+	case m.Untyped != nil:
+		return m.GetUntyped().GetValue(), true
+	}
+	return 0, false
+}

@@ -1,0 +1,164 @@
+package bench
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"time"
+)
+
+// rest is the generator's side of the REST API (SPEC §5). It is safe for
+// concurrent use.
+type rest struct {
+	base *url.URL // the server, http(s)://host:port
+	hc   *http.Client
+	// throttled counts 429 answers, each waited out.
+	throttled atomic.Uint64
+}
+
+// apiError is a non-2xx answer.
+type apiError struct {
+	Method, Path string
+	Status       int
+	Body         string
+}
+
+func (e *apiError) Error() string {
+	return fmt.Sprintf("%s %s: status %d: %s", e.Method, e.Path, e.Status, strings.TrimSpace(e.Body))
+}
+
+type guest struct {
+	PlayerID string `json:"player_id"`
+	Token    string `json:"token"`
+}
+
+type ticket struct {
+	TicketID string `json:"ticket_id"`
+	Status   string `json:"status"`
+	MatchID  string `json:"match_id"`
+	WSURL    string `json:"ws_url"`
+}
+
+// call sends one request and decodes a 2xx answer into out. A 429 is
+// waited out (Retry-After, or one second) and retried until ctx ends; any
+// other non-2xx answer is an *apiError.
+func (r *rest) call(ctx context.Context, method, path, bearer string, body, out any) error {
+	var payload []byte
+	if body != nil {
+		b, err := json.Marshal(body)
+		if err != nil {
+			return err
+		}
+		payload = b
+	}
+	for {
+		req, err := http.NewRequestWithContext(ctx, method, r.base.String()+path, bytes.NewReader(payload))
+		if err != nil {
+			return err
+		}
+		if body != nil {
+			req.Header.Set("Content-Type", "application/json")
+		}
+		if bearer != "" {
+			req.Header.Set("Authorization", "Bearer "+bearer)
+		}
+		resp, err := r.hc.Do(req)
+		if err != nil {
+			return fmt.Errorf("%s %s: %w", method, path, err)
+		}
+		data, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+		resp.Body.Close()
+		if err != nil {
+			return fmt.Errorf("%s %s: read answer: %w", method, path, err)
+		}
+		if resp.StatusCode == http.StatusTooManyRequests {
+			r.throttled.Add(1)
+			wait := time.Second
+			if s, err := strconv.Atoi(resp.Header.Get("Retry-After")); err == nil && s > 0 {
+				wait = time.Duration(s) * time.Second
+			}
+			t := time.NewTimer(wait)
+			select {
+			case <-ctx.Done():
+				t.Stop()
+				return fmt.Errorf("%s %s: throttled (429): %w", method, path, ctx.Err())
+			case <-t.C:
+			}
+			continue
+		}
+		if resp.StatusCode/100 != 2 {
+			return &apiError{Method: method, Path: path, Status: resp.StatusCode, Body: string(data)}
+		}
+		if out != nil {
+			if err := json.Unmarshal(data, out); err != nil {
+				return fmt.Errorf("%s %s: decode answer: %w", method, path, err)
+			}
+		}
+		return nil
+	}
+}
+
+// health checks that the server answers GET /healthz.
+func (r *rest) health(ctx context.Context) error {
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	return r.call(ctx, http.MethodGet, "/healthz", "", nil, nil)
+}
+
+// join signs up one guest, queues it in mode and long-polls the ticket
+// until it is matched. It returns the ws_url, re-pointed at the server the
+// generator talks to.
+func (r *rest) join(ctx context.Context, name, mode string) (string, error) {
+	var g guest
+	if err := r.call(ctx, http.MethodPost, "/v1/auth/guest", "", map[string]string{"name": name}, &g); err != nil {
+		return "", err
+	}
+	var tk ticket
+	if err := r.call(ctx, http.MethodPost, "/v1/matchmaking/tickets", g.Token, map[string]string{"mode": mode}, &tk); err != nil {
+		return "", err
+	}
+	for tk.Status != "matched" {
+		switch tk.Status {
+		case "searching":
+		case "":
+			return "", fmt.Errorf("ticket %s: no status", tk.TicketID)
+		default:
+			return "", fmt.Errorf("ticket %s: %s", tk.TicketID, tk.Status)
+		}
+		id := tk.TicketID
+		if err := r.call(ctx, http.MethodGet, "/v1/matchmaking/tickets/"+url.PathEscape(id)+"?wait=25s", g.Token, nil, &tk); err != nil {
+			return "", err
+		}
+		tk.TicketID = id
+	}
+	return r.rebase(tk.WSURL)
+}
+
+// rebase points a ws_url at r.base (ws for http, wss for https), keeping its
+// path and query (the token).
+func (r *rest) rebase(wsURL string) (string, error) {
+	u, err := url.Parse(wsURL)
+	if err != nil || u.Path == "" {
+		return "", fmt.Errorf("bad ws_url %q", wsURL)
+	}
+	u.Host = r.base.Host
+	u.Scheme = "ws"
+	if r.base.Scheme == "https" {
+		u.Scheme = "wss"
+	}
+	return u.String(), nil
+}
+
+// isUnreachable reports whether err means nothing answered at all.
+func isUnreachable(err error) bool {
+	var ae *apiError
+	return err != nil && !errors.As(err, &ae)
+}
