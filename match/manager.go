@@ -67,9 +67,14 @@ type Manager struct {
 	// Stats totals what every room of this manager did, ended rooms
 	// included: rooms add to it as they go.
 	Stats Stats
-	// Settled and SettleErrors count the results the Ledger recorded and
-	// those it failed to record (which went out unrated).
-	Settled, SettleErrors atomic.Uint64
+	// Settled counts the results the Ledger recorded at their room's end;
+	// SettleErrors those it failed to record then (they went out unrated
+	// and were queued to try again). Resettled counts the queued ones
+	// recorded later; SettleLost the ones given up on: the queue was full
+	// or the manager stopped first.
+	Settled, SettleErrors, Resettled, SettleLost atomic.Uint64
+
+	unsettled chan Result // results to record again; bounded
 
 	mu struct {
 		sync.Mutex
@@ -105,7 +110,7 @@ func NewManager(cfg Config) (*Manager, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
-	m := &Manager{cfg: cfg, events: make(chan AntiCheatEvent, eventQueue)}
+	m := &Manager{cfg: cfg, events: make(chan AntiCheatEvent, eventQueue), unsettled: make(chan Result, unsettledQueue)}
 	m.mu.rooms = make(map[string]*roomHandle)
 	return m, nil
 }
@@ -154,22 +159,83 @@ func (m *Manager) Create(mode string, players []string) (string, error) {
 	return id, nil
 }
 
-// settle records res through the ledger. A failure is logged and the
-// result goes out unrated: players are not kept waiting on a store.
+// settle records res through the ledger. On failure (a store outage) the
+// result goes out unrated, so that players are not kept waiting on a
+// store, and is queued for resettle to record later.
 func (m *Manager) settle(res Result) Result {
 	if m.cfg.Ledger == nil {
 		return res
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), settleTimeout)
-	defer cancel()
-	settled, err := m.cfg.Ledger.Settle(ctx, res)
+	settled, err := m.trySettle(res)
 	if err != nil {
 		m.SettleErrors.Add(1)
-		m.cfg.Logger.Error("result not settled; ratings unchanged", "match", res.MatchID, "err", err)
+		select {
+		case m.unsettled <- res:
+			m.cfg.Logger.Error("result not settled; will try again", "match", res.MatchID, "err", err)
+		default:
+			m.SettleLost.Add(1)
+			m.cfg.Logger.Error("result not settled and the retry queue is full; its rating changes are lost", "match", res.MatchID, "err", err)
+		}
 		return res
 	}
 	m.Settled.Add(1)
 	return settled
+}
+
+func (m *Manager) trySettle(res Result) (Result, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), settleTimeout)
+	defer cancel()
+	return m.cfg.Ledger.Settle(ctx, res)
+}
+
+// unsettledQueue bounds the results waiting to be recorded again.
+const unsettledQueue = 4096
+
+// Backoff between attempts to record a result again.
+const (
+	resettleMinBackoff = 100 * time.Millisecond
+	resettleMaxBackoff = 10 * time.Second
+)
+
+// resettle records the queued results, oldest first, trying each until
+// the store takes it (the ledger is idempotent, so a result that did get
+// through before changes nothing), until ctx ends. What is left then is
+// logged and counted as lost.
+func (m *Manager) resettle(ctx context.Context) {
+	defer func() {
+		for {
+			select {
+			case res := <-m.unsettled:
+				m.SettleLost.Add(1)
+				m.cfg.Logger.Error("stopped before the result could be settled; its rating changes are lost", "match", res.MatchID)
+			default:
+				return
+			}
+		}
+	}()
+	for {
+		var res Result
+		select {
+		case res = <-m.unsettled:
+		case <-ctx.Done():
+			return
+		}
+		for backoff := resettleMinBackoff; ; backoff = min(2*backoff, resettleMaxBackoff) {
+			_, err := m.trySettle(res)
+			if err == nil {
+				m.Resettled.Add(1)
+				m.cfg.Logger.Info("result settled after a retry", "match", res.MatchID)
+				break
+			}
+			select {
+			case <-ctx.Done():
+				m.SettleLost.Add(1)
+				m.cfg.Logger.Error("stopped before the result could be settled; its rating changes are lost", "match", res.MatchID, "err", err)
+				return
+			case <-time.After(backoff):
+			}
+		}
+	}
 }
 
 func (m *Manager) remove(id string) {
@@ -236,13 +302,17 @@ func (m *Manager) Admit(token string) (*Seat, error) {
 	return nil, fmt.Errorf("admit %s to %s: %w", claims.PlayerID, claims.MatchID, ErrNotSeated)
 }
 
-// Run writes anti-cheat events to the store until ctx ends, then stops
-// every room (their peers are closed with 1001), waits for them, and writes
-// the events they left. It always returns nil: rooms report their own
+// Run writes anti-cheat events to the store and records again the results
+// the ledger failed to record, until ctx ends; then it stops every room
+// (their peers are closed with 1001), waits for them, and writes the events
+// they left. It always returns nil: rooms report their own
 // failures. Call it once.
 func (m *Manager) Run(ctx context.Context) error {
 	var writer sync.WaitGroup
 	writer.Go(m.writeEvents)
+	rctx, stopResettle := context.WithCancel(context.Background())
+	defer stopResettle()
+	writer.Go(func() { m.resettle(rctx) })
 	<-ctx.Done()
 	m.mu.Lock()
 	m.mu.closed = true
@@ -252,6 +322,7 @@ func (m *Manager) Run(ctx context.Context) error {
 	m.mu.Unlock()
 	m.wg.Wait()
 	close(m.events) // no room is left to report
+	stopResettle()
 	writer.Wait()
 	return nil
 }
