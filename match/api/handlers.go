@@ -211,8 +211,19 @@ func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, statusResponse{Status: "ok"})
 }
 
-// internal answers 500 without details and logs err.
+// internal answers a request that failed on err, and logs err. When the
+// readiness check fails too, a store is down: the answer is 503
+// store_unavailable with Retry-After, something a client may wait out.
+// Otherwise it is 500, without details.
 func (s *Server) internal(w http.ResponseWriter, r *http.Request, err error) {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(r.Context()), readyTimeout)
+	defer cancel()
+	if rerr := s.cfg.Ready(ctx); rerr != nil {
+		s.log.Warn("api: store unavailable", "method", r.Method, "path", r.URL.Path, "err", err)
+		w.Header().Set("Retry-After", "2")
+		writeError(w, http.StatusServiceUnavailable, "store_unavailable", "a store the server needs is unreachable; try again shortly")
+		return
+	}
 	s.log.Error("api: request failed", "method", r.Method, "path", r.URL.Path, "err", err)
 	writeError(w, http.StatusInternalServerError, "internal", "internal error")
 }

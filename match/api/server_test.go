@@ -727,3 +727,31 @@ func TestShutdownRefusesTickets(t *testing.T) {
 	srv.ServeHTTP(rec, req)
 	wantError(t, "enqueue after shutdown", rec.Code, rec.Header(), rec.Body.Bytes(), http.StatusServiceUnavailable, "unavailable")
 }
+
+// TestStoreDown: a request that fails on a store while the readiness check
+// fails too is answered 503 store_unavailable with Retry-After; the same
+// failure with the stores up is a 500.
+func TestStoreDown(t *testing.T) {
+	var mu sync.Mutex
+	var ready error
+	e := newEnv(t, api.Config{Ready: func(context.Context) error {
+		mu.Lock()
+		defer mu.Unlock()
+		return ready
+	}})
+	e.players.mu.Lock()
+	e.players.fail = errors.New("dial tcp 127.0.0.1:6379: connection refused")
+	e.players.mu.Unlock()
+
+	code, h, body := e.do("POST", "/v1/auth/guest", "", `{"name":"ada"}`)
+	wantError(t, "sign-up, store failing but ready", code, h, body, http.StatusInternalServerError, "internal")
+
+	mu.Lock()
+	ready = errors.New("redis: connection refused")
+	mu.Unlock()
+	code, h, body = e.do("POST", "/v1/auth/guest", "", `{"name":"ada"}`)
+	wantError(t, "sign-up with the store down", code, h, body, http.StatusServiceUnavailable, "store_unavailable")
+	if got := h.Get("Retry-After"); got == "" {
+		t.Error("503 store_unavailable without Retry-After")
+	}
+}
