@@ -33,10 +33,12 @@ type Session struct {
 		queue    []frame // non-snapshot frames, in order; at most MaxQueue
 		snapshot []byte  // the newest unsent snapshot, or nil
 		behind   int     // snapshots overwritten unsent since the writer last took one
+		// closing and reason are set together, once (closeWith or end):
+		// whoever sees closing may rely on reason.
 		closing  bool
 		reason   CloseReason
-		code     uint16
-		recorded bool // the close has been counted in Stats
+		code     uint16 // the close code closeWith asked for; 0 if the connection just ended
+		recorded bool   // the close has been counted in Stats
 	}
 
 	slot netip.Prefix // the connection slot this session holds; OnClose releases it
@@ -191,7 +193,7 @@ func (s *Session) writeLoop() {
 		clear(batch) // drop references to frames already written
 		if closing {
 			_ = s.conn.WriteClose(code, []byte(reason.String()))
-			s.record(reason)
+			s.end(reason)
 			return
 		}
 	}
@@ -226,19 +228,24 @@ func (s *Session) broken(err error) {
 	if isTimeout(err) {
 		reason = CloseSlowConsumer
 	}
-	s.mu.Lock()
-	if s.mu.closing {
-		reason = s.mu.reason // the close we asked for, cut short
-	}
-	s.mu.closing, s.mu.reason = true, reason
-	s.mu.Unlock()
-	s.record(reason)
+	s.end(reason) // a close we asked for, cut short, keeps its own reason
 	_ = s.conn.NetConn().Close()
 }
 
-// record counts the session's end once, under the first reason seen.
-func (s *Session) record(reason CloseReason) {
+// end marks the session closing for reason, unless it already is, and
+// counts its end once, under the reason that was set first: the one
+// closeWith asked for, or else that of whichever of the writer (broken) and
+// the read loop (OnClose) saw the connection end first. The two race — gws
+// closes the socket when a write times out, so OnClose may run before the
+// writer's broken — and must agree: setting closing and reason apart would
+// let the loser take the zero CloseReason, ReasonClientClosed, for the
+// winner's.
+func (s *Session) end(reason CloseReason) {
 	s.mu.Lock()
+	if !s.mu.closing {
+		s.mu.closing, s.mu.reason = true, reason
+	}
+	reason = s.mu.reason
 	first := !s.mu.recorded
 	s.mu.recorded = true
 	s.mu.Unlock()
@@ -267,40 +274,37 @@ func sessionOf(c *gws.Conn) *Session {
 func (h *handler) OnOpen(*gws.Conn) {}
 
 // OnClose runs once, on the read goroutine, when the connection ends for any
-// reason: it detaches the seat and releases the writer.
+// reason: it records why, detaches the seat and releases the writer.
 func (h *handler) OnClose(c *gws.Conn, err error) {
 	s := sessionOf(c)
 	if s == nil {
 		return
 	}
-	s.mu.Lock()
-	ours := s.mu.closing
-	s.mu.closing = true
-	reason := s.mu.reason
-	s.mu.Unlock()
-	if !ours {
-		// Not our doing: the client closed, the network failed or the
-		// connection idled out.
-		reason = ReasonNetwork
-		var ce *gws.CloseError
-		switch {
-		case errors.As(err, &ce):
-			reason = ReasonClientClosed
-		case isTimeout(err) && time.Now().Before(s.readDeadline):
-			// gws closes the socket itself when a write times out, and
-			// the read loop may report it first: a timeout before the
-			// read deadline came from the writer.
-			reason = CloseSlowConsumer
-		case isTimeout(err):
-			reason = ReasonIdle
-		}
-	}
-	s.record(reason)
+	s.end(s.endReason(err))
 	s.seat.Detach(s) // after recording, so whoever learns of the end sees it counted
 	close(s.gone)
 	h.srv.untrack(s)
 	h.srv.release(s.slot)
 	h.srv.Stats.Active.Add(-1)
+}
+
+// endReason says why the connection ended with err, as the read loop saw it,
+// for a session the server was not closing itself (end keeps the reason of a
+// close it asked for). Runs on the read goroutine.
+func (s *Session) endReason(err error) CloseReason {
+	var ce *gws.CloseError
+	switch {
+	case errors.As(err, &ce):
+		return ReasonClientClosed
+	case isTimeout(err) && time.Now().Before(s.readDeadline):
+		// gws closes the socket itself when a write times out, and the
+		// read loop may report it first: a timeout before the read
+		// deadline came from the writer.
+		return CloseSlowConsumer
+	case isTimeout(err):
+		return ReasonIdle
+	}
+	return ReasonNetwork // the network failed
 }
 
 func (h *handler) OnPing(c *gws.Conn, payload []byte) {

@@ -355,8 +355,9 @@ func entityOf(s *arbiterv1.Snapshot, id uint32) *arbiterv1.Entity {
 }
 
 // TestSlowReader: one of ten ffa clients stops reading. The other nine keep
-// receiving every tick, the stalled one is closed as a slow consumer, and
-// the bytes queued for it stay bounded throughout.
+// receiving every tick (the newest, when the machine is too loaded for
+// every one), the stalled one is closed as a slow consumer, and the bytes
+// queued for it stay bounded throughout.
 func TestSlowReader(t *testing.T) {
 	ts := startServer(t, "--tick-rate", "60", "--match-duration", "60s", "--send-buffer", "4096", "--write-timeout", "1s")
 	guests := make([]guest, 10)
@@ -382,24 +383,41 @@ func TestSlowReader(t *testing.T) {
 	maxPending := 0
 	for ts.net.Stats.Closes(netcode.CloseSlowConsumer) == 0 {
 		if time.Since(start) > 30*time.Second {
-			t.Fatal("stalled client not closed as a slow consumer within 30 s")
+			t.Fatalf("stalled client not closed as a slow consumer within 30 s (closes so far: %v)", closesSoFar(ts))
 		}
 		maxPending = max(maxPending, ts.net.PendingBytes())
 		time.Sleep(20 * time.Millisecond) // polling the server's counters
 	}
 	t.Logf("slow consumer closed after %v; peak pending %d bytes", time.Since(start).Round(time.Millisecond), maxPending)
+	// The stalled one, and only it: the nine others are still connected.
+	if got := closesSoFar(ts); len(got) != 1 || got[0] != "slow_consumer=1" {
+		t.Errorf("closes so far: %v, want [slow_consumer=1]", got)
+	}
+	for i, p := range players[1:] {
+		if ce := p.c.CloseError(); ce != nil {
+			t.Errorf("player %d disconnected: %v", i+1, ce)
+		}
+	}
 	// One snapshot plus a small control queue per session, at most.
 	if limit := 10 * (64 + 2) * 1024; maxPending > limit {
 		t.Errorf("peak pending bytes %d, want ≤ %d", maxPending, limit)
 	}
-	// The nine others kept receiving every tick, in order, without gaps.
+	// The nine others kept receiving the ticks in order, without losing
+	// more than a few. Only the newest snapshot waits to be sent: on a
+	// loaded machine, a room catching up (up to three ticks back to back)
+	// or a writer scheduled late sends the newest and skips the rest, so a
+	// healthy player may miss a tick or two, stalled peer or not (seen under
+	// `go test -race ./...` in parallel, with no client stalled at all).
+	// Held up by the stalled peer, they would miss a whole write timeout:
+	// 60 ticks.
+	const maxGap = 15 // ticks: a quarter of the write timeout
 	for i, p := range players[1:] {
 		p.mu.Lock()
 		ticks := append([]uint32(nil), p.ticks...)
 		p.mu.Unlock()
 		for k := 1; k < len(ticks); k++ {
-			if ticks[k] != ticks[k-1]+1 {
-				t.Errorf("player %d: tick %d followed by %d", i+1, ticks[k-1], ticks[k])
+			if ticks[k] <= ticks[k-1] || ticks[k]-ticks[k-1]-1 > maxGap {
+				t.Errorf("player %d: tick %d followed by %d, want a later tick at most %d ticks on", i+1, ticks[k-1], ticks[k], maxGap+1)
 				break
 			}
 		}
@@ -407,6 +425,18 @@ func TestSlowReader(t *testing.T) {
 			t.Errorf("player %d received %d snapshots in %v", i+1, len(ticks), time.Since(start))
 		}
 	}
+}
+
+// closesSoFar lists the server's session closes by reason, as
+// "reason=count", in CloseReason order.
+func closesSoFar(ts *testServer) []string {
+	var closes []string
+	for r := netcode.CloseReason(0); r.String() != "unknown"; r++ {
+		if n := ts.net.Stats.Closes(r); n > 0 {
+			closes = append(closes, fmt.Sprintf("%s=%d", r, n))
+		}
+	}
+	return closes
 }
 
 // TestShutdownEndsMatches: stopping the server mid-match closes every player

@@ -1,0 +1,135 @@
+package netcode
+
+import (
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/lxzan/gws"
+)
+
+// bareSession returns a session of srv on a real loopback connection whose
+// goroutines are not started: the test plays the writer (broken) and the
+// read loop (handler.OnClose) itself, in the order it chooses. Each must be
+// called at most once, as gws and writeLoop do.
+func bareSession(t *testing.T, srv *Server) *Session {
+	t.Helper()
+	conns := make(chan *gws.Conn, 1)
+	hs := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		conn, err := gws.NewUpgrader(&gws.BuiltinEventHandler{}, nil).Upgrade(w, r)
+		if err != nil {
+			t.Errorf("upgrade: %v", err)
+			close(conns)
+			return
+		}
+		conns <- conn
+	}))
+	t.Cleanup(hs.Close)
+	client, _, err := gws.NewClient(&gws.BuiltinEventHandler{}, &gws.ClientOption{Addr: "ws" + strings.TrimPrefix(hs.URL, "http")})
+	if err != nil {
+		t.Fatalf("dial: %v", err)
+	}
+	t.Cleanup(func() { _ = client.NetConn().Close() })
+	conn := <-conns
+	if conn == nil {
+		t.FailNow()
+	}
+	t.Cleanup(func() { _ = conn.NetConn().Close() })
+
+	s := newSession(srv, conn, &fakeSeat{detach: make(chan struct{}, 1)})
+	s.slot = clientKey(conn.RemoteAddr().String())
+	srv.acquire(s.slot)
+	conn.Session().Store(sessionKey, s)
+	srv.track(s)
+	srv.Stats.Active.Add(1)
+	s.touch(time.Now())
+	return s
+}
+
+// TestEndReasonAgreed: when a session ends, the writer (broken) and the read
+// loop (OnClose) both learn of it and race to say why. Whichever comes
+// first, its reason is the one counted and the one the other inherits; in
+// particular a write timeout seen first by the read loop is a slow
+// consumer, never the zero CloseReason (client_closed).
+func TestEndReasonAgreed(t *testing.T) {
+	// What a write past its deadline returns, and a reset connection.
+	timeout := &net.OpError{Op: "write", Net: "tcp", Err: os.ErrDeadlineExceeded}
+	reset := &net.OpError{Op: "write", Net: "tcp", Err: syscall.ECONNRESET}
+	readLoop := func(err error) func(*Session) {
+		return func(s *Session) { (&handler{srv: s.srv}).OnClose(s.conn, err) }
+	}
+	writer := func(err error) func(*Session) { return func(s *Session) { s.broken(err) } }
+	asked := func(r CloseReason) func(*Session) {
+		return func(s *Session) { s.Close(r.Code(), r.String(), "test") }
+	}
+
+	tests := []struct {
+		name  string
+		steps []func(*Session) // in order; the first one decides
+		want  CloseReason
+	}{
+		{"write timeout, read loop first", []func(*Session){readLoop(timeout), writer(timeout)}, CloseSlowConsumer},
+		{"write timeout, writer first", []func(*Session){writer(timeout), readLoop(timeout)}, CloseSlowConsumer},
+		{"client close frame, then a failed write", []func(*Session){readLoop(&gws.CloseError{Code: 1000}), writer(reset)}, ReasonClientClosed},
+		{"reset connection, writer first", []func(*Session){writer(reset), readLoop(timeout)}, ReasonNetwork},
+		{"asked-for close cut short", []func(*Session){asked(CloseMatchOver), writer(timeout), readLoop(timeout)}, CloseMatchOver},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			srv := NewServer(Config{Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}, fakeAdmitter{})
+			s := bareSession(t, srv)
+			for i, step := range tt.steps {
+				step(s)
+				s.mu.Lock()
+				closing, reason := s.mu.closing, s.mu.reason
+				s.mu.Unlock()
+				if !closing || reason != tt.want {
+					t.Fatalf("after step %d: closing %v, reason %v; want closing, %v", i+1, closing, reason, tt.want)
+				}
+			}
+			if got := closeCounts(srv); len(got) != 1 || got[tt.want] != 1 {
+				t.Errorf("closes counted = %v, want {%v: 1}", got, tt.want)
+			}
+		})
+	}
+}
+
+// TestEndReasonAgreedConcurrently is TestEndReasonAgreed's first two cases
+// with the writer and the read loop running at once, as they do when a write
+// times out: every session is counted once, as a slow consumer.
+func TestEndReasonAgreedConcurrently(t *testing.T) {
+	const sessions = 50
+	timeout := &net.OpError{Op: "write", Net: "tcp", Err: os.ErrDeadlineExceeded}
+	srv := NewServer(Config{MaxConnsPerIP: -1, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}, fakeAdmitter{})
+	for range sessions {
+		s := bareSession(t, srv)
+		start := make(chan struct{})
+		var wg sync.WaitGroup
+		wg.Go(func() { <-start; s.broken(timeout) })
+		wg.Go(func() { <-start; (&handler{srv: srv}).OnClose(s.conn, timeout) })
+		close(start)
+		wg.Wait()
+	}
+	if got := closeCounts(srv); len(got) != 1 || got[CloseSlowConsumer] != sessions {
+		t.Errorf("closes counted = %v, want {%v: %d}", got, CloseSlowConsumer, sessions)
+	}
+}
+
+// closeCounts returns the non-zero close counts of srv by reason.
+func closeCounts(srv *Server) map[CloseReason]uint64 {
+	m := map[CloseReason]uint64{}
+	for r := range numReasons {
+		if n := srv.Stats.Closes(r); n > 0 {
+			m[r] = n
+		}
+	}
+	return m
+}
