@@ -42,6 +42,10 @@ type Config struct {
 	// Events, if set, stores anti-cheat events. Rooms hand them over
 	// through a bounded queue that Run drains; they never wait for it.
 	Events EventSink
+	// Checkpoints, if set, receives every room's checkpoints, so that a
+	// successor can end the matches this process leaves running if it
+	// dies (EndOrphans).
+	Checkpoints Checkpointer
 }
 
 // Settler records a finished match and applies its rating changes once.
@@ -143,6 +147,10 @@ func (m *Manager) Create(mode string, players []string) (string, error) {
 	})
 	room.report = m.report
 	room.total = &m.Stats
+	room.checkpoints = m.cfg.Checkpoints
+	if m.cfg.Checkpoints != nil {
+		m.cfg.Checkpoints.Save(room.checkpoint(0, nil))
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	m.mu.Lock()
 	defer m.mu.Unlock()
@@ -164,10 +172,13 @@ func (m *Manager) Create(mode string, players []string) (string, error) {
 // store, and is queued for resettle to record later.
 func (m *Manager) settle(res Result) Result {
 	if m.cfg.Ledger == nil {
+		m.ended(res.MatchID)
 		return res
 	}
 	settled, err := m.trySettle(res)
 	if err != nil {
+		// The checkpoint stays until the result is recorded: if this
+		// process dies first, a successor ends the match from it.
 		m.SettleErrors.Add(1)
 		select {
 		case m.unsettled <- res:
@@ -179,7 +190,15 @@ func (m *Manager) settle(res Result) Result {
 		return res
 	}
 	m.Settled.Add(1)
+	m.ended(res.MatchID)
 	return settled
+}
+
+// ended forgets a match's checkpoint once its result is recorded.
+func (m *Manager) ended(matchID string) {
+	if m.cfg.Checkpoints != nil {
+		m.cfg.Checkpoints.Ended(matchID)
+	}
 }
 
 func (m *Manager) trySettle(res Result) (Result, error) {
@@ -224,6 +243,7 @@ func (m *Manager) resettle(ctx context.Context) {
 			_, err := m.trySettle(res)
 			if err == nil {
 				m.Resettled.Add(1)
+				m.ended(res.MatchID)
 				m.cfg.Logger.Info("result settled after a retry", "match", res.MatchID)
 				break
 			}

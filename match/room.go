@@ -61,6 +61,10 @@ type RoomConfig struct {
 	InboxSize   int           // inputs buffered per player ahead of the tick that applies them
 	// Observer, if set, watches every tick of every room (metrics).
 	Observer TickObserver
+	// CheckpointEvery is how many ticks apart a running room hands its
+	// checkpoint to the manager's Checkpointer; default TickRate (once a
+	// second).
+	CheckpointEvery int
 }
 
 // TickObserver watches rooms' tick loops, for metrics. ObserveTick is
@@ -102,6 +106,9 @@ type Room struct {
 	log    *slog.Logger
 	end    func(Result) Result  // reports the result, returns it settled
 	report func(AntiCheatEvent) // hands an anti-cheat event to its store; never blocks
+	// checkpoints receives a checkpoint every cfg.CheckpointEvery ticks;
+	// nil for none.
+	checkpoints Checkpointer
 
 	players    []*player // in seat order
 	byEntity   map[EntityID]*player
@@ -157,6 +164,9 @@ type player struct {
 // room goroutine, when the match ends: it reports the result and returns it
 // settled (with ratings), for MatchEnd; nil means the result is final as is.
 func newRoom(id string, mode Mode, cfg RoomConfig, world World, players []string, clock Clock, log *slog.Logger, end func(Result) Result) *Room {
+	if cfg.CheckpointEvery <= 0 {
+		cfg.CheckpointEvery = max(cfg.TickRate, 1)
+	}
 	r := &Room{
 		id: id, mode: mode, cfg: cfg, world: world, clock: clock, log: log, end: end,
 		byEntity:  make(map[EntityID]*player, len(players)),
@@ -359,6 +369,9 @@ func (r *Room) step() {
 	frame := r.encodeSnapshot(tick)
 	for _, peer := range r.peers {
 		peer.SendSnapshot(frame)
+	}
+	if r.checkpoints != nil && tick%uint32(r.cfg.CheckpointEvery) == 0 {
+		r.checkpoints.Save(r.checkpoint(tick, frame))
 	}
 	if n := uint64(len(r.peers)); n > 0 {
 		r.Stats.SnapshotFrames.Add(n)
