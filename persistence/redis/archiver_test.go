@@ -1,0 +1,310 @@
+package redis
+
+import (
+	"context"
+	"fmt"
+	"net/url"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/arbiter-gg/arbiter/match"
+	"github.com/arbiter-gg/arbiter/persistence/postgres"
+	"github.com/arbiter-gg/arbiter/persistence/servicetest"
+	"github.com/arbiter-gg/arbiter/persistence/storetest"
+	"github.com/arbiter-gg/arbiter/rating"
+	"github.com/google/go-cmp/cmp"
+	goredis "github.com/redis/go-redis/v9"
+)
+
+// openArchive opens a Postgres archive in a schema of the test's own; via,
+// if set, is a proxy address that replaces the database's host.
+func openArchive(t testing.TB, via string) *postgres.Archive {
+	t.Helper()
+	raw, schema := servicetest.Postgres(t)
+	if via != "" {
+		u, err := url.Parse(raw)
+		if err != nil {
+			t.Fatal(err)
+		}
+		u.Host = via
+		raw = u.String()
+	}
+	a, err := postgres.Open(t.Context(), postgres.Config{URL: raw, Schema: schema})
+	if err != nil {
+		t.Fatalf("open archive: %v", err)
+	}
+	t.Cleanup(a.Close)
+	return a
+}
+
+// postgresAddr is the test database's host:port.
+func postgresAddr(t *testing.T) string {
+	raw, _ := servicetest.Postgres(t)
+	u, err := url.Parse(raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if u.Port() == "" {
+		return u.Hostname() + ":5432"
+	}
+	return u.Host
+}
+
+func ledger(s match.LedgerStore) *match.Ledger {
+	modes := map[string]match.Mode{"duel": {Name: "duel", Players: 2}, "ffa": {Name: "ffa", Players: 10, MinPlayers: 2}}
+	return match.NewLedger(s, modes, rating.DefaultElo(), rating.DefaultGlicko2())
+}
+
+// runArchiver runs a until the test ends (or stop is called) and waits for
+// it.
+func runArchiver(t *testing.T, a *Archiver) (stop func()) {
+	ctx, cancel := context.WithCancel(t.Context())
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		if err := a.Run(ctx); err != nil {
+			t.Errorf("archiver Run = %v", err)
+		}
+	})
+	var once sync.Once
+	stop = func() { once.Do(func() { cancel(); wg.Wait() }) }
+	t.Cleanup(stop)
+	return stop
+}
+
+// waitDrained waits until the stream is empty: everything archived.
+func waitDrained(t *testing.T, s *Store, within time.Duration) {
+	t.Helper()
+	deadline := time.Now().Add(within)
+	for {
+		n, err := s.Backlog(t.Context())
+		if err == nil && n == 0 {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("backlog still %d (err %v) after %v", n, err, within)
+		}
+		time.Sleep(20 * time.Millisecond) // polling a counter in Redis
+	}
+}
+
+// playMatches creates players and settles n duels among them through s,
+// returning the settled results by match ID.
+func playMatches(t *testing.T, s *Store, prefix string, players, n int) map[string]match.Result {
+	t.Helper()
+	ctx := t.Context()
+	for i := range players {
+		id := fmt.Sprintf("%sp%d", prefix, i)
+		if err := s.CreatePlayer(ctx, id, "name-"+id, time.Now()); err != nil {
+			t.Fatalf("CreatePlayer: %v", err)
+		}
+	}
+	l := ledger(s)
+	out := make(map[string]match.Result, n)
+	for i := range n {
+		a, b := fmt.Sprintf("%sp%d", prefix, i%players), fmt.Sprintf("%sp%d", prefix, (i+1+i/players)%players)
+		if a == b {
+			b = fmt.Sprintf("%sp%d", prefix, (i+2)%players)
+		}
+		res, err := l.Settle(ctx, storetest.Result(fmt.Sprintf("%sm%d", prefix, i), "duel", a, b))
+		if err != nil {
+			t.Fatalf("Settle: %v", err)
+		}
+		out[res.MatchID] = res
+	}
+	return out
+}
+
+// checkArchived asserts that the archive holds exactly results (no more,
+// none twice) and the same ratings as Redis.
+func checkArchived(t *testing.T, s *Store, a *postgres.Archive, players int, results map[string]match.Result) {
+	t.Helper()
+	ctx := t.Context()
+	got, err := a.Counts(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := postgres.Counts{Players: int64(players), Matches: int64(len(results)), MatchPlayers: int64(2 * len(results)), RatingHistory: int64(2 * len(results))}
+	want.Ratings = got.Ratings // checked player by player below
+	if got != want {
+		t.Errorf("archive counts = %+v, want %+v", got, want)
+	}
+	for id, res := range results {
+		stored, found, err := a.MatchResult(ctx, id)
+		if err != nil || !found {
+			t.Fatalf("archive MatchResult(%s) = %v, %v", id, found, err)
+		}
+		if diff := cmp.Diff(res, stored, cmp.Comparer(func(x, y time.Time) bool { return x.Equal(y) })); diff != "" {
+			t.Errorf("archived %s differs (-settled +archived):\n%s", id, diff)
+			break
+		}
+	}
+	ids, err := s.rdb.Keys(ctx, s.keys.ratings("*")).Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, key := range ids {
+		player := key[len(s.keys.ratings("")):]
+		live, err := s.PlayerRatings(ctx, player)
+		if err != nil {
+			t.Fatal(err)
+		}
+		archived, err := a.PlayerRatings(ctx, player)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if diff := cmp.Diff(live, archived); diff != "" {
+			t.Errorf("ratings of %s: Redis and archive differ (-redis +archive):\n%s", player, diff)
+		}
+	}
+}
+
+// TestWriteBehind: 200 matches finish; every result, rating change and
+// history row lands in Postgres exactly once, even when every record is
+// delivered twice.
+func TestWriteBehind(t *testing.T) {
+	s := openTest(t, Config{})
+	a := openArchive(t, "")
+	results := playMatches(t, s, "", 40, 200)
+
+	// Deliver every record a second time, as a crashed archiver would.
+	msgs, err := s.rdb.XRange(t.Context(), s.keys.stream(), "-", "+").Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range msgs {
+		s.rdb.XAdd(t.Context(), &goredis.XAddArgs{Stream: s.keys.stream(), Values: m.Values})
+	}
+	arch := s.NewArchiver(a, ArchiverConfig{Consumer: "one", BatchSize: 64})
+	runArchiver(t, arch)
+	waitDrained(t, s, 30*time.Second)
+	checkArchived(t, s, a, 40, results)
+	if got, want := arch.Stats.Archived.Load(), uint64(2*(40+200)); got != want {
+		t.Errorf("Archived = %d records, want %d", got, want)
+	}
+}
+
+// TestPostgresOutage: while Postgres is unreachable, settling goes on and
+// results wait in Redis; when it returns, all of them land, none twice.
+func TestPostgresOutage(t *testing.T) {
+	s := openTest(t, Config{})
+	proxy := servicetest.NewProxy(t, postgresAddr(t))
+	a := openArchive(t, proxy.Addr())
+	arch := s.NewArchiver(a, ArchiverConfig{Consumer: "one", MaxBackoff: 100 * time.Millisecond})
+	runArchiver(t, arch)
+
+	before := playMatches(t, s, "a", 10, 20)
+	waitDrained(t, s, 30*time.Second)
+
+	proxy.Cut()
+	during := playMatches(t, s, "b", 10, 30) // never waits on Postgres
+	for arch.Stats.Failures.Load() < 2 {
+		time.Sleep(10 * time.Millisecond) // polling the archiver's counter
+	}
+	if n, _ := s.Backlog(t.Context()); n != 10+30 {
+		t.Errorf("backlog during the outage = %d, want %d", n, 10+30)
+	}
+
+	proxy.Restore()
+	waitDrained(t, s, 30*time.Second)
+	for id, r := range during {
+		before[id] = r
+	}
+	checkArchived(t, s, a, 20, before)
+}
+
+// TestArchiverCrash: an archiver dies between commit and acknowledgement;
+// a new one, under another name, takes its pending records over; nothing
+// is lost and nothing counted twice.
+func TestArchiverCrash(t *testing.T) {
+	s := openTest(t, Config{})
+	a := openArchive(t, "")
+	results := playMatches(t, s, "", 12, 60)
+
+	ctx, cancel := context.WithCancel(t.Context())
+	first := s.NewArchiver(a, ArchiverConfig{Consumer: "first", BatchSize: 25})
+	first.afterWrite = cancel // killed after its first commit, before the ack
+	if err := first.Run(ctx); err != nil {
+		t.Fatalf("first Run = %v", err)
+	}
+	if first.Stats.Batches.Load() != 1 || first.Stats.Archived.Load() != 0 {
+		t.Fatalf("first archiver: %d batches, %d acknowledged; want 1, 0", first.Stats.Batches.Load(), first.Stats.Archived.Load())
+	}
+	pending, err := s.rdb.XPending(t.Context(), s.keys.stream(), "archiver").Result()
+	if err != nil || pending.Count != 25 {
+		t.Fatalf("pending after the crash = %+v, %v; want 25", pending, err)
+	}
+
+	second := s.NewArchiver(a, ArchiverConfig{Consumer: "second", ClaimIdle: 200 * time.Millisecond})
+	runArchiver(t, second)
+	waitDrained(t, s, 30*time.Second)
+	if got := second.Stats.Reclaimed.Load(); got != 25 {
+		t.Errorf("second archiver reclaimed %d records, want 25", got)
+	}
+	checkArchived(t, s, a, 12, results)
+}
+
+// TestDeadLetter: a record the archiver cannot decode is moved aside and
+// counted; the records around it are archived.
+func TestDeadLetter(t *testing.T) {
+	s := openTest(t, Config{})
+	a := openArchive(t, "")
+	s.rdb.XAdd(t.Context(), &goredis.XAddArgs{Stream: s.keys.stream(), Values: []any{"k", "settlement", "v", "{not json"}})
+	results := playMatches(t, s, "", 4, 3)
+	arch := s.NewArchiver(a, ArchiverConfig{})
+	runArchiver(t, arch)
+	waitDrained(t, s, 30*time.Second)
+	checkArchived(t, s, a, 4, results)
+	if got := arch.Stats.DeadLettered.Load(); got != 1 {
+		t.Errorf("DeadLettered = %d, want 1", got)
+	}
+	if n, _ := s.rdb.XLen(t.Context(), s.keys.deadLetters()).Result(); n != 1 {
+		t.Errorf("dead-letter stream holds %d records, want 1", n)
+	}
+}
+
+// TestColdRedis: a Redis that lost everything reads players, ratings and
+// results through from the archive, warms the leaderboards, and the next
+// match continues each player's record.
+func TestColdRedis(t *testing.T) {
+	ctx := t.Context()
+	hot := openTest(t, Config{})
+	a := openArchive(t, "")
+	results := playMatches(t, hot, "", 6, 20)
+	stop := runArchiver(t, hot.NewArchiver(a, ArchiverConfig{}))
+	waitDrained(t, hot, 30*time.Second)
+	stop()
+
+	cold := openTest(t, Config{Archive: a})
+	if name, found, err := cold.PlayerName(ctx, "p3"); err != nil || !found || name != "name-p3" {
+		t.Errorf("cold PlayerName = %q, %v, %v", name, found, err)
+	}
+	for id, want := range results {
+		got, found, err := cold.MatchResult(ctx, id)
+		if err != nil || !found || got.MatchID != want.MatchID || len(got.Players) != 2 {
+			t.Errorf("cold MatchResult(%s) = %+v, %v, %v", id, got, found, err)
+		}
+		break
+	}
+	n, err := cold.Warm(ctx, a.EachRating)
+	if err != nil || n != 6 {
+		t.Fatalf("Warm = %d, %v; want 6 ratings", n, err)
+	}
+	if n, err := cold.Warm(ctx, a.EachRating); err != nil || n != 0 {
+		t.Errorf("Warm again = %d, %v; want 0 (already warm)", n, err)
+	}
+	wantBoard, _ := hot.Leaderboard(ctx, "duel", 10)
+	gotBoard, _ := cold.Leaderboard(ctx, "duel", 10)
+	if diff := cmp.Diff(wantBoard, gotBoard); diff != "" {
+		t.Errorf("warmed leaderboard differs (-before +after):\n%s", diff)
+	}
+	before, _, _ := hot.Rating(ctx, "p0", "duel")
+	settled, err := ledger(cold).Settle(ctx, storetest.Result("after", "duel", "p0", "p1"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	after, _, _ := cold.Rating(ctx, "p0", "duel")
+	if settled.Players[0].RatingBefore != before.Rating || after.Games != before.Games+1 {
+		t.Errorf("p0 after a cold start: before %v (want %v), games %d (want %d)", settled.Players[0].RatingBefore, before.Rating, after.Games, before.Games+1)
+	}
+}

@@ -1,0 +1,267 @@
+package redis
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/arbiter-gg/arbiter/match"
+	goredis "github.com/redis/go-redis/v9"
+)
+
+// CheckpointConfig configures Checkpoints. The zero value of every field
+// means its default.
+type CheckpointConfig struct {
+	// Node names this process among those sharing the Redis; default the
+	// host name. A process restarted under the same name treats the
+	// matches its previous life left as orphans at once.
+	Node string
+	// Flush is how often the writer sends what rooms saved; default 100ms.
+	Flush time.Duration
+	// MaxPending bounds the matches with a checkpoint waiting to be
+	// written; past it new matches' checkpoints are dropped (and counted)
+	// until the writer catches up. Default 100,000.
+	MaxPending int
+	// NodeTTL is how long this process counts as alive after its last
+	// flush; default 15s. A match whose node has been silent longer is an
+	// orphan.
+	NodeTTL time.Duration
+	// MatchTTL bounds how long a checkpoint outlives its last update;
+	// default 24h. It only matters if nobody ever ends the match.
+	MatchTTL time.Duration
+}
+
+// CheckpointStats counts what Checkpoints did. Safe to read concurrently.
+type CheckpointStats struct {
+	Written    atomic.Uint64 // checkpoints sent to Redis
+	Superseded atomic.Uint64 // replaced by a newer one of the same match before being sent
+	Dropped    atomic.Uint64 // refused because MaxPending matches were waiting
+	Failures   atomic.Uint64 // flushes Redis refused; their checkpoints are retried
+}
+
+// Checkpoints keeps the running matches' latest checkpoints in Redis: the
+// match directory (every running match, with its node), each match's
+// standings and encoded state. It implements match.Checkpointer: rooms
+// hand checkpoints over without waiting, newer ones replace unsent older
+// ones, and one writer goroutine (Run) sends them in pipelined batches.
+type Checkpoints struct {
+	store *Store
+	cfg   CheckpointConfig
+	wake  chan struct{}
+	mu    struct {
+		sync.Mutex
+		pending map[string]match.Checkpoint
+		ended   map[string]struct{}
+	}
+	// Stats counts what the writer did.
+	Stats CheckpointStats
+}
+
+// NewCheckpoints returns the match directory of s. Run writes it.
+func (s *Store) NewCheckpoints(cfg CheckpointConfig) *Checkpoints {
+	if cfg.Node == "" {
+		cfg.Node, _ = os.Hostname()
+		if cfg.Node == "" {
+			cfg.Node = "arbiter"
+		}
+	}
+	if cfg.Flush <= 0 {
+		cfg.Flush = 100 * time.Millisecond
+	}
+	if cfg.MaxPending <= 0 {
+		cfg.MaxPending = 100_000
+	}
+	if cfg.NodeTTL <= 0 {
+		cfg.NodeTTL = 15 * time.Second
+	}
+	if cfg.MatchTTL <= 0 {
+		cfg.MatchTTL = 24 * time.Hour
+	}
+	c := &Checkpoints{store: s, cfg: cfg, wake: make(chan struct{}, 1)}
+	c.mu.pending = make(map[string]match.Checkpoint)
+	c.mu.ended = make(map[string]struct{})
+	return c
+}
+
+// Save implements match.Checkpointer. It never blocks.
+func (c *Checkpoints) Save(cp match.Checkpoint) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if _, ok := c.mu.pending[cp.MatchID]; ok {
+		c.Stats.Superseded.Add(1)
+	} else if len(c.mu.pending) >= c.cfg.MaxPending {
+		c.Stats.Dropped.Add(1)
+		return
+	}
+	c.mu.pending[cp.MatchID] = cp
+}
+
+// Ended implements match.Checkpointer: the match leaves the directory at
+// the next flush. It never blocks.
+func (c *Checkpoints) Ended(matchID string) {
+	c.mu.Lock()
+	delete(c.mu.pending, matchID)
+	c.mu.ended[matchID] = struct{}{}
+	c.mu.Unlock()
+	select {
+	case c.wake <- struct{}{}: // an end is worth writing at once
+	default:
+	}
+}
+
+// Run writes checkpoints every Flush until ctx ends, then makes a last
+// flush (bounded by Flush × 10) so that matches ended during shutdown
+// leave the directory. It returns nil.
+func (c *Checkpoints) Run(ctx context.Context) error {
+	t := time.NewTicker(c.cfg.Flush)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*c.cfg.Flush)
+			defer cancel()
+			_ = c.flush(fctx)
+			return nil
+		case <-t.C:
+		case <-c.wake:
+		}
+		if err := c.flush(ctx); err != nil && ctx.Err() == nil {
+			c.store.cfg.Logger.Warn("checkpoints not written; will retry", "err", err)
+		}
+	}
+}
+
+// checkpointMeta is a checkpoint without its state, as the directory
+// stores it.
+type checkpointMeta struct {
+	Mode      string               `json:"mode"`
+	Status    string               `json:"status"`
+	Players   []match.PlayerResult `json:"players"`
+	Tick      uint32               `json:"tick"`
+	CreatedAt time.Time            `json:"created_at"`
+	StartedAt time.Time            `json:"started_at"`
+}
+
+// flush sends everything pending in one pipeline and refreshes the node's
+// heartbeat. What Redis refuses goes back to pending, unless a newer
+// checkpoint (or the match's end) has arrived meanwhile.
+func (c *Checkpoints) flush(ctx context.Context) error {
+	c.mu.Lock()
+	pending, ended := c.mu.pending, c.mu.ended
+	c.mu.pending = make(map[string]match.Checkpoint, len(pending))
+	c.mu.ended = make(map[string]struct{})
+	c.mu.Unlock()
+
+	k := c.store.keys
+	_, err := c.store.rdb.Pipelined(ctx, func(pipe goredis.Pipeliner) error {
+		pipe.Set(ctx, k.node(c.cfg.Node), time.Now().UTC().Format(time.RFC3339Nano), c.cfg.NodeTTL)
+		now := float64(time.Now().UnixMilli())
+		for id, cp := range pending {
+			meta, err := json.Marshal(checkpointMeta{Mode: cp.Mode, Status: cp.Status, Players: cp.Players, Tick: cp.Tick, CreatedAt: cp.CreatedAt, StartedAt: cp.StartedAt})
+			if err != nil {
+				return fmt.Errorf("encode checkpoint of %s: %w", id, err)
+			}
+			pipe.HSet(ctx, k.match(id), "node", c.cfg.Node, "meta", meta, "state", cp.State)
+			pipe.Expire(ctx, k.match(id), c.cfg.MatchTTL)
+			pipe.ZAdd(ctx, k.running(), goredis.Z{Score: now, Member: id})
+		}
+		for id := range ended {
+			pipe.Del(ctx, k.match(id))
+			pipe.ZRem(ctx, k.running(), id)
+		}
+		return nil
+	})
+	if err != nil {
+		c.Stats.Failures.Add(1)
+		c.mu.Lock()
+		for id, cp := range pending {
+			if _, newer := c.mu.pending[id]; newer {
+				continue
+			}
+			if _, gone := c.mu.ended[id]; !gone {
+				c.mu.pending[id] = cp
+			}
+		}
+		for id := range ended {
+			if _, back := c.mu.pending[id]; !back {
+				c.mu.ended[id] = struct{}{}
+			}
+		}
+		c.mu.Unlock()
+		return fmt.Errorf("write %d checkpoints: %w", len(pending), err)
+	}
+	c.Stats.Written.Add(uint64(len(pending)))
+	return nil
+}
+
+// claimOrphan makes this node the owner of a match whose node is dead (its
+// heartbeat gone) or is this node in a previous life, atomically: of two
+// processes starting at once, one gets each orphan.
+var claimOrphan = goredis.NewScript(`
+local owner = redis.call('HGET', KEYS[1], 'node')
+if not owner then return 0 end
+if owner ~= ARGV[1] and redis.call('EXISTS', ARGV[2] .. owner) == 1 then return 0 end
+redis.call('HSET', KEYS[1], 'node', ARGV[1])
+return 1
+`)
+
+// Orphans finds the matches that processes now dead (or this node in its
+// previous life) left in the directory, claims them for this node, and
+// returns their last checkpoints, for match.Manager.EndOrphans. A match
+// whose checkpoint has expired is dropped from the directory. Call it at
+// start, before this process creates a room: until then every match with
+// this node's name is a previous life's.
+func (c *Checkpoints) Orphans(ctx context.Context) ([]match.Checkpoint, error) {
+	k := c.store.keys
+	// Alive first, so that no other node takes what this one claims.
+	if err := c.store.rdb.Set(ctx, k.node(c.cfg.Node), time.Now().UTC().Format(time.RFC3339Nano), c.cfg.NodeTTL).Err(); err != nil {
+		return nil, fmt.Errorf("announce node %s: %w", c.cfg.Node, err)
+	}
+	ids, err := c.store.rdb.ZRange(ctx, k.running(), 0, -1).Result()
+	if err != nil {
+		return nil, fmt.Errorf("list running matches: %w", err)
+	}
+	var out []match.Checkpoint
+	for _, id := range ids {
+		claimed, err := claimOrphan.Run(ctx, c.store.rdb, []string{k.match(id)}, c.cfg.Node, k.node("")).Int()
+		if err != nil {
+			return out, fmt.Errorf("claim match %s: %w", id, err)
+		}
+		if claimed == 0 {
+			if n, err := c.store.rdb.Exists(ctx, k.match(id)).Result(); err == nil && n == 0 {
+				c.store.rdb.ZRem(ctx, k.running(), id) // expired
+			}
+			continue
+		}
+		fields, err := c.store.rdb.HMGet(ctx, k.match(id), "meta", "state").Result()
+		if err != nil {
+			return out, fmt.Errorf("load checkpoint of %s: %w", id, err)
+		}
+		metaJSON, _ := fields[0].(string)
+		var meta checkpointMeta
+		if err := json.Unmarshal([]byte(metaJSON), &meta); err != nil {
+			return out, fmt.Errorf("decode checkpoint of %s: %w", id, err)
+		}
+		cp := match.Checkpoint{MatchID: id, Mode: meta.Mode, Status: meta.Status, Players: meta.Players, Tick: meta.Tick, CreatedAt: meta.CreatedAt, StartedAt: meta.StartedAt}
+		if state, _ := fields[1].(string); state != "" {
+			cp.State = []byte(state)
+		}
+		out = append(out, cp)
+	}
+	return out, nil
+}
+
+// Running returns the IDs in the match directory (every node's), for
+// operators and tests.
+func (c *Checkpoints) Running(ctx context.Context) ([]string, error) {
+	ids, err := c.store.rdb.ZRange(ctx, c.store.keys.running(), 0, -1).Result()
+	if err != nil && !errors.Is(err, goredis.Nil) {
+		return nil, fmt.Errorf("list running matches: %w", err)
+	}
+	return ids, nil
+}

@@ -1,0 +1,596 @@
+// Package redis is Arbiter's live store on Redis (SPEC §6): players,
+// ratings and leaderboards, settled results, anti-cheat events, and the
+// stream through which every one of them reaches the durable archive
+// (Postgres) by way of the Archiver.
+//
+// Every key lives under one prefix ("arbiter:" by default). The store is
+// the source of truth for live ratings; the archive is their durable copy,
+// and a cold Redis reads players, ratings and results through from it.
+package redis
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"strconv"
+	"time"
+
+	"github.com/arbiter-gg/arbiter/match"
+	"github.com/arbiter-gg/arbiter/persistence"
+	goredis "github.com/redis/go-redis/v9"
+)
+
+// Archive is the durable store a cold Redis reads through to. The Postgres
+// archive satisfies it.
+type Archive interface {
+	PlayerName(ctx context.Context, id string) (name string, found bool, err error)
+	PlayerRatings(ctx context.Context, playerID string) (map[string]match.Rating, error)
+	MatchResult(ctx context.Context, matchID string) (match.Result, bool, error)
+}
+
+// Config configures a Store. The zero value of every field but URL means
+// its default.
+type Config struct {
+	// URL is the Redis URL, such as redis://127.0.0.1:6379/0.
+	URL string
+	// Prefix starts every key; default "arbiter:". Tests use their own.
+	Prefix string
+	// ResultTTL is how long a settled result stays in Redis, readable and
+	// guarding against a second settlement; default 7 days. Past it the
+	// archive answers.
+	ResultTTL time.Duration
+	// StreamMaxLen caps the archive stream (approximately) when no archiver
+	// drains it, as when Redis runs without Postgres; 0 leaves it
+	// unbounded, so that nothing waiting for the archive is ever trimmed.
+	StreamMaxLen int64
+	// Archive, if set, is read through on a cache miss.
+	Archive Archive
+	// Logger receives the store's warnings; default slog.Default().
+	Logger *slog.Logger
+}
+
+// Store is the Redis live store. Safe for concurrent use.
+type Store struct {
+	rdb  *goredis.Client
+	cfg  Config
+	keys keys
+}
+
+// keys names every key the store uses.
+type keys struct{ prefix string }
+
+func (k keys) player(id string) string     { return k.prefix + "player:" + id }
+func (k keys) ratings(id string) string    { return k.prefix + "ratings:" + id }
+func (k keys) board(mode string) string    { return k.prefix + "leaderboard:" + mode }
+func (k keys) result(id string) string     { return k.prefix + "result:" + id }
+func (k keys) events(player string) string { return k.prefix + "anticheat:" + player }
+func (k keys) stream() string              { return k.prefix + "archive" }
+func (k keys) deadLetters() string         { return k.prefix + "archive:dead" }
+func (k keys) warm() string                { return k.prefix + "warm" }
+func (k keys) match(id string) string      { return k.prefix + "match:" + id }
+func (k keys) running() string             { return k.prefix + "matches:running" }
+func (k keys) node(name string) string     { return k.prefix + "node:" + name }
+
+// loadedField marks a ratings hash as complete: the player's ratings in
+// every mode are in it (a new player, or one read through from the
+// archive), so a missing mode means no rating rather than a cache miss.
+const loadedField = "~"
+
+// maxEvents bounds the anti-cheat events kept per player in Redis; the
+// archive keeps them all.
+const maxEvents = 100
+
+// Open connects to cfg.URL and checks that Redis answers.
+func Open(ctx context.Context, cfg Config) (*Store, error) {
+	opts, err := goredis.ParseURL(cfg.URL)
+	if err != nil {
+		return nil, fmt.Errorf("redis url: %w", err)
+	}
+	s := New(goredis.NewClient(opts), cfg)
+	pctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	if err := s.Ping(pctx); err != nil {
+		_ = s.rdb.Close()
+		return nil, fmt.Errorf("connect to redis at %s: %w", opts.Addr, err)
+	}
+	return s, nil
+}
+
+// New returns a store on an existing client; Close closes the client.
+func New(rdb *goredis.Client, cfg Config) *Store {
+	if cfg.Prefix == "" {
+		cfg.Prefix = "arbiter:"
+	}
+	if cfg.ResultTTL <= 0 {
+		cfg.ResultTTL = 7 * 24 * time.Hour
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	return &Store{rdb: rdb, cfg: cfg, keys: keys{cfg.Prefix}}
+}
+
+// Close closes the connection pool.
+func (s *Store) Close() error { return s.rdb.Close() }
+
+// Ping reports whether Redis answers: the live store's readiness.
+func (s *Store) Ping(ctx context.Context) error {
+	if err := s.rdb.Ping(ctx).Err(); err != nil {
+		return fmt.Errorf("ping redis: %w", err)
+	}
+	return nil
+}
+
+// Stream entry kinds, in the "k" field; "v" holds the record as JSON.
+const (
+	kindPlayer = "player"
+	kindSettle = "settlement"
+	kindEvent  = "anticheat"
+)
+
+// addToStream queues one record for the archive inside pipe.
+func (s *Store) addToStream(ctx context.Context, pipe goredis.Pipeliner, kind string, v []byte) {
+	pipe.XAdd(ctx, &goredis.XAddArgs{
+		Stream: s.keys.stream(),
+		MaxLen: s.cfg.StreamMaxLen,
+		Approx: s.cfg.StreamMaxLen > 0,
+		Values: []any{"k", kind, "v", v},
+	})
+}
+
+// createPlayer creates the player hash, marks its ratings complete (a new
+// player has none) and queues the player for the archive, unless the ID is
+// taken.
+var createPlayer = goredis.NewScript(`
+if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
+redis.call('HSET', KEYS[1], 'name', ARGV[1], 'created', ARGV[2])
+redis.call('HSET', KEYS[2], '~', '1')
+if tonumber(ARGV[5]) > 0 then
+  redis.call('XADD', KEYS[3], 'MAXLEN', '~', ARGV[5], '*', 'k', ARGV[3], 'v', ARGV[4])
+else
+  redis.call('XADD', KEYS[3], '*', 'k', ARGV[3], 'v', ARGV[4])
+end
+return 1
+`)
+
+// CreatePlayer stores a new player and queues it for the archive. It fails
+// with persistence.ErrExists if the ID is taken.
+func (s *Store) CreatePlayer(ctx context.Context, id, name string, createdAt time.Time) error {
+	rec, err := json.Marshal(persistence.Player{ID: id, Name: name, CreatedAt: createdAt})
+	if err != nil {
+		return fmt.Errorf("create player %s: %w", id, err)
+	}
+	created, err := createPlayer.Run(ctx, s.rdb,
+		[]string{s.keys.player(id), s.keys.ratings(id), s.keys.stream()},
+		name, createdAt.Format(time.RFC3339Nano), kindPlayer, rec, s.cfg.StreamMaxLen).Int()
+	if err != nil {
+		return fmt.Errorf("create player %s: %w", id, err)
+	}
+	if created == 0 {
+		return fmt.Errorf("create player %s: %w", id, persistence.ErrExists)
+	}
+	return nil
+}
+
+// PlayerName returns a player's name, from the archive if Redis does not
+// have it.
+func (s *Store) PlayerName(ctx context.Context, id string) (string, bool, error) {
+	name, err := s.rdb.HGet(ctx, s.keys.player(id), "name").Result()
+	switch {
+	case err == nil:
+		return name, true, nil
+	case !errors.Is(err, goredis.Nil):
+		return "", false, fmt.Errorf("load player %s: %w", id, err)
+	case s.cfg.Archive == nil:
+		return "", false, nil
+	}
+	name, found, err := s.cfg.Archive.PlayerName(ctx, id)
+	if err != nil || !found {
+		return "", false, err
+	}
+	if err := s.rdb.HSetNX(ctx, s.keys.player(id), "name", name).Err(); err != nil {
+		s.cfg.Logger.Warn("caching a player read from the archive", "player", id, "err", err)
+	}
+	return name, true, nil
+}
+
+// Rating returns a player's rating in mode.
+func (s *Store) Rating(ctx context.Context, playerID, mode string) (match.Rating, bool, error) {
+	all, err := s.PlayerRatings(ctx, playerID)
+	if err != nil {
+		return match.Rating{}, false, err
+	}
+	r, ok := all[mode]
+	return r, ok, nil
+}
+
+// PlayerRatings returns a player's ratings by mode, reading them through
+// from the archive when Redis does not hold them.
+func (s *Store) PlayerRatings(ctx context.Context, playerID string) (map[string]match.Rating, error) {
+	out, complete, err := s.loadRatings(ctx, s.rdb, playerID)
+	if err != nil || complete {
+		return out, err
+	}
+	archived, err := s.archivedRatings(ctx, playerID, out)
+	if err != nil || len(archived) == 0 && s.cfg.Archive == nil {
+		return out, err
+	}
+	if _, err := s.rdb.TxPipelined(ctx, func(pipe goredis.Pipeliner) error {
+		s.cacheArchived(ctx, pipe, playerID, archived)
+		return nil
+	}); err != nil {
+		s.cfg.Logger.Warn("caching ratings read from the archive", "player", playerID, "err", err)
+	}
+	return out, nil
+}
+
+// loadRatings reads a player's cached ratings through c (the store's pool,
+// or the connection of a transaction); complete reports that they are all
+// of the player's ratings.
+func (s *Store) loadRatings(ctx context.Context, c goredis.Cmdable, playerID string) (_ map[string]match.Rating, complete bool, _ error) {
+	fields, err := c.HGetAll(ctx, s.keys.ratings(playerID)).Result()
+	if err != nil {
+		return nil, false, fmt.Errorf("load ratings of %s: %w", playerID, err)
+	}
+	_, complete = fields[loadedField]
+	out, err := decodeRatings(playerID, fields)
+	return out, complete, err
+}
+
+// archivedRatings reads the player's ratings from the archive and adds
+// those missing from cached to it (the cached ones are newer). It returns
+// the ones it added, to be cached.
+func (s *Store) archivedRatings(ctx context.Context, playerID string, cached map[string]match.Rating) (map[string]match.Rating, error) {
+	if s.cfg.Archive == nil {
+		return nil, nil
+	}
+	archived, err := s.cfg.Archive.PlayerRatings(ctx, playerID)
+	if err != nil {
+		return nil, fmt.Errorf("load ratings of %s from the archive: %w", playerID, err)
+	}
+	for mode, r := range archived {
+		if _, ok := cached[mode]; ok {
+			delete(archived, mode)
+			continue
+		}
+		cached[mode] = r
+	}
+	return archived, nil
+}
+
+// cacheArchived queues, in pipe, the caching of ratings read from the
+// archive and marks the player's ratings complete.
+func (s *Store) cacheArchived(ctx context.Context, pipe goredis.Pipeliner, playerID string, archived map[string]match.Rating) {
+	key := s.keys.ratings(playerID)
+	for mode, r := range archived {
+		b, _ := json.Marshal(r)
+		pipe.HSetNX(ctx, key, mode, b)
+		pipe.ZAddNX(ctx, s.keys.board(mode), goredis.Z{Score: -r.Rating, Member: playerID})
+	}
+	pipe.HSet(ctx, key, loadedField, "1")
+}
+
+func decodeRatings(playerID string, fields map[string]string) (map[string]match.Rating, error) {
+	out := make(map[string]match.Rating, len(fields))
+	for mode, v := range fields {
+		if mode == loadedField {
+			continue
+		}
+		var r match.Rating
+		if err := json.Unmarshal([]byte(v), &r); err != nil {
+			return nil, fmt.Errorf("decode %s rating of %s: %w", mode, playerID, err)
+		}
+		out[mode] = r
+	}
+	return out, nil
+}
+
+// settleRetries bounds how often SettleMatch retries when another
+// settlement touched the same players between its read and its write.
+const settleRetries = 50
+
+// SettleMatch implements match.LedgerStore with optimistic locking: it
+// watches the result and the players' ratings, computes the new ratings,
+// and writes result, ratings, leaderboard and the archive's stream entry
+// in one MULTI; if another settlement changed a watched key first, it
+// starts again.
+func (s *Store) SettleMatch(ctx context.Context, res match.Result, apply func(map[string]match.Rating) (match.Result, map[string]match.Rating)) (match.Result, bool, error) {
+	watched := []string{s.keys.result(res.MatchID)}
+	for _, p := range res.Players {
+		watched = append(watched, s.keys.ratings(p.PlayerID))
+	}
+	for range settleRetries {
+		var (
+			stored  match.Result
+			applied bool
+		)
+		err := s.rdb.Watch(ctx, func(tx *goredis.Tx) error {
+			var err error
+			stored, applied, err = s.settle(ctx, tx, res, apply)
+			return err
+		}, watched...)
+		if errors.Is(err, goredis.TxFailedErr) {
+			// Another settlement moved one of these players: let it
+			// finish, then read again.
+			time.Sleep(time.Duration(rand.Int64N(int64(2 * time.Millisecond))))
+			continue
+		}
+		if err != nil {
+			return res, false, fmt.Errorf("settle match %s: %w", res.MatchID, err)
+		}
+		return stored, applied, nil
+	}
+	return res, false, fmt.Errorf("settle match %s: still contended after %d attempts", res.MatchID, settleRetries)
+}
+
+// settle is one attempt of SettleMatch, inside WATCH.
+func (s *Store) settle(ctx context.Context, tx *goredis.Tx, res match.Result, apply func(map[string]match.Rating) (match.Result, map[string]match.Rating)) (match.Result, bool, error) {
+	prev, err := tx.Get(ctx, s.keys.result(res.MatchID)).Bytes()
+	switch {
+	case err == nil:
+		var stored match.Result
+		if err := json.Unmarshal(prev, &stored); err != nil {
+			return res, false, fmt.Errorf("decode stored result: %w", err)
+		}
+		return stored, false, nil
+	case !errors.Is(err, goredis.Nil):
+		return res, false, err
+	}
+	// A result delivered again after ResultTTL would count twice; rooms
+	// and recovery deliver within minutes, and the archive's insert is
+	// idempotent by match ID besides. The archive is not consulted here,
+	// so that settling never waits on it.
+	current := make(map[string]match.Rating, len(res.Players))
+	fill := make(map[string]map[string]match.Rating) // read through, to cache
+	for _, p := range res.Players {
+		all, complete, err := s.loadRatings(ctx, tx, p.PlayerID)
+		if err != nil {
+			return res, false, err
+		}
+		if !complete {
+			if fill[p.PlayerID], err = s.archivedRatings(ctx, p.PlayerID, all); err != nil {
+				return res, false, err
+			}
+		}
+		if r, ok := all[res.Mode]; ok {
+			current[p.PlayerID] = r
+		}
+	}
+	names := make([]*goredis.StringCmd, len(res.Players))
+	if _, err := tx.Pipelined(ctx, func(pipe goredis.Pipeliner) error {
+		for i, p := range res.Players {
+			names[i] = pipe.HGet(ctx, s.keys.player(p.PlayerID), "name")
+		}
+		return nil
+	}); err != nil && !errors.Is(err, goredis.Nil) {
+		return res, false, err
+	}
+
+	settled, updated := apply(current)
+	rec := persistence.Settlement{Result: settled, Ratings: updated}
+	for i, p := range res.Players {
+		name, _ := names[i].Result()
+		if name == "" {
+			name = p.PlayerID
+		}
+		rec.Players = append(rec.Players, persistence.Player{ID: p.PlayerID, Name: name, CreatedAt: res.CreatedAt})
+	}
+	resultJSON, err := json.Marshal(settled)
+	if err != nil {
+		return res, false, err
+	}
+	recJSON, err := json.Marshal(rec)
+	if err != nil {
+		return res, false, err
+	}
+	_, err = tx.TxPipelined(ctx, func(pipe goredis.Pipeliner) error {
+		pipe.Set(ctx, s.keys.result(res.MatchID), resultJSON, s.cfg.ResultTTL)
+		for player, archived := range fill {
+			s.cacheArchived(ctx, pipe, player, archived)
+		}
+		for player, r := range updated {
+			b, _ := json.Marshal(r)
+			pipe.HSet(ctx, s.keys.ratings(player), res.Mode, b)
+			pipe.ZAdd(ctx, s.keys.board(res.Mode), goredis.Z{Score: -r.Rating, Member: player})
+		}
+		s.addToStream(ctx, pipe, kindSettle, recJSON)
+		return nil
+	})
+	if err != nil {
+		return res, false, err
+	}
+	return settled, true, nil
+}
+
+// Leaderboard returns the top limit players of mode, best first: higher
+// rating, then lower player ID.
+func (s *Store) Leaderboard(ctx context.Context, mode string, limit int) ([]match.LeaderboardEntry, error) {
+	if limit <= 0 {
+		return []match.LeaderboardEntry{}, ctx.Err()
+	}
+	// Scores are negated ratings, so ascending order is best first and
+	// ties fall to the lower member.
+	ids, err := s.rdb.ZRange(ctx, s.keys.board(mode), 0, int64(limit-1)).Result()
+	if err != nil {
+		return nil, fmt.Errorf("load %s leaderboard: %w", mode, err)
+	}
+	ratings := make([]*goredis.StringCmd, len(ids))
+	names := make([]*goredis.StringCmd, len(ids))
+	if _, err := s.rdb.Pipelined(ctx, func(pipe goredis.Pipeliner) error {
+		for i, id := range ids {
+			ratings[i] = pipe.HGet(ctx, s.keys.ratings(id), mode)
+			names[i] = pipe.HGet(ctx, s.keys.player(id), "name")
+		}
+		return nil
+	}); err != nil && !errors.Is(err, goredis.Nil) {
+		return nil, fmt.Errorf("load %s leaderboard: %w", mode, err)
+	}
+	out := make([]match.LeaderboardEntry, 0, len(ids))
+	for i, id := range ids {
+		var r match.Rating
+		b, err := ratings[i].Bytes()
+		if err != nil {
+			continue // left the board between the two reads
+		}
+		if err := json.Unmarshal(b, &r); err != nil {
+			return nil, fmt.Errorf("decode %s rating of %s: %w", mode, id, err)
+		}
+		name, err := names[i].Result()
+		if err != nil {
+			if name, _, err = s.PlayerName(ctx, id); err != nil {
+				return nil, err
+			}
+		}
+		out = append(out, match.LeaderboardEntry{Rank: len(out) + 1, PlayerID: id, Name: name, Rating: r})
+	}
+	return out, nil
+}
+
+// MatchResult returns a settled match's result, from the archive once it
+// has left Redis.
+func (s *Store) MatchResult(ctx context.Context, matchID string) (match.Result, bool, error) {
+	b, err := s.rdb.Get(ctx, s.keys.result(matchID)).Bytes()
+	switch {
+	case err == nil:
+		var res match.Result
+		if err := json.Unmarshal(b, &res); err != nil {
+			return res, false, fmt.Errorf("decode result of %s: %w", matchID, err)
+		}
+		return res, true, nil
+	case !errors.Is(err, goredis.Nil):
+		return match.Result{}, false, fmt.Errorf("load match %s: %w", matchID, err)
+	case s.cfg.Archive == nil:
+		return match.Result{}, false, nil
+	}
+	return s.cfg.Archive.MatchResult(ctx, matchID)
+}
+
+// RecordAntiCheat implements match.EventSink: the event joins the player's
+// recent events in Redis and the archive's stream.
+func (s *Store) RecordAntiCheat(ctx context.Context, ev match.AntiCheatEvent) error {
+	b, err := json.Marshal(ev)
+	if err != nil {
+		return fmt.Errorf("record anti-cheat event for %s: %w", ev.PlayerID, err)
+	}
+	_, err = s.rdb.TxPipelined(ctx, func(pipe goredis.Pipeliner) error {
+		key := s.keys.events(ev.PlayerID)
+		pipe.RPush(ctx, key, b)
+		pipe.LTrim(ctx, key, -maxEvents, -1)
+		s.addToStream(ctx, pipe, kindEvent, b)
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("record anti-cheat event for %s: %w", ev.PlayerID, err)
+	}
+	return nil
+}
+
+// AntiCheatEvents returns the player's most recent anti-cheat events (at
+// most 100), oldest first.
+func (s *Store) AntiCheatEvents(ctx context.Context, playerID string) ([]match.AntiCheatEvent, error) {
+	vals, err := s.rdb.LRange(ctx, s.keys.events(playerID), 0, -1).Result()
+	if err != nil {
+		return nil, fmt.Errorf("load anti-cheat events of %s: %w", playerID, err)
+	}
+	out := make([]match.AntiCheatEvent, 0, len(vals))
+	for _, v := range vals {
+		var ev match.AntiCheatEvent
+		if err := json.Unmarshal([]byte(v), &ev); err != nil {
+			return nil, fmt.Errorf("decode anti-cheat event of %s: %w", playerID, err)
+		}
+		out = append(out, ev)
+	}
+	return out, nil
+}
+
+// Backlog is the number of records waiting for the archive: the archiver
+// deletes what it has written, so it is the stream's length.
+func (s *Store) Backlog(ctx context.Context) (int64, error) {
+	n, err := s.rdb.XLen(ctx, s.keys.stream()).Result()
+	if err != nil {
+		return 0, fmt.Errorf("archive backlog: %w", err)
+	}
+	return n, nil
+}
+
+// warmChunk loads one chunk of archived ratings into Redis; a mode Redis
+// already holds is newer and stays.
+var warmChunk = goredis.NewScript(`
+local n = 0
+for i = 1, #KEYS, 2 do
+  local a = (i - 1) / 2 * 4
+  if redis.call('HSETNX', KEYS[i], ARGV[a+1], ARGV[a+2]) == 1 then
+    redis.call('ZADD', KEYS[i+1], ARGV[a+3], ARGV[a+4])
+    n = n + 1
+  end
+end
+return n
+`)
+
+// Warm loads every rating the archive holds into a cold Redis (one whose
+// warm marker is missing), so that leaderboards are whole after Redis lost
+// its data. each streams the archive's ratings. It returns how many
+// ratings it loaded; on a warm Redis it does nothing.
+func (s *Store) Warm(ctx context.Context, each func(ctx context.Context, fn func(playerID, mode string, r match.Rating) error) error) (int, error) {
+	exists, err := s.rdb.Exists(ctx, s.keys.warm()).Result()
+	if err != nil {
+		return 0, fmt.Errorf("warm ratings: %w", err)
+	}
+	if exists == 1 {
+		return 0, nil
+	}
+	var (
+		keys   []string
+		args   []any
+		loaded int
+	)
+	flush := func() error {
+		if len(keys) == 0 {
+			return nil
+		}
+		n, err := warmChunk.Run(ctx, s.rdb, keys, args...).Int()
+		keys, args = keys[:0], args[:0]
+		loaded += n
+		return err
+	}
+	err = each(ctx, func(playerID, mode string, r match.Rating) error {
+		b, err := json.Marshal(r)
+		if err != nil {
+			return err
+		}
+		keys = append(keys, s.keys.ratings(playerID), s.keys.board(mode))
+		args = append(args, mode, b, strconv.FormatFloat(-r.Rating, 'g', -1, 64), playerID)
+		if len(keys) >= 2*500 {
+			return flush()
+		}
+		return nil
+	})
+	if err == nil {
+		err = flush()
+	}
+	if err != nil {
+		return loaded, fmt.Errorf("warm ratings: %w", err)
+	}
+	if err := s.rdb.Set(ctx, s.keys.warm(), time.Now().UTC().Format(time.RFC3339), 0).Err(); err != nil {
+		return loaded, fmt.Errorf("warm ratings: %w", err)
+	}
+	return loaded, nil
+}
+
+// slogPrinter routes go-redis's own log lines (pool dial failures and the
+// like, which the store's errors report anyway) to a slog.Logger at debug
+// level.
+type slogPrinter struct{ log *slog.Logger }
+
+func (p slogPrinter) Printf(ctx context.Context, format string, v ...any) {
+	p.log.DebugContext(ctx, "go-redis: "+fmt.Sprintf(format, v...))
+}
+
+// SetDriverLogger sends go-redis's internal logging, process-wide, to log
+// at debug level instead of standard error. Call it once, at start.
+func SetDriverLogger(log *slog.Logger) {
+	goredis.SetLogger(slogPrinter{log})
+}
