@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -25,16 +26,20 @@ func buildBinary(t *testing.T) string {
 	return bin
 }
 
-// TestBinaryServesAndStops runs the real binary on its embedded default (no
-// Redis, no Postgres): /healthz answers within seconds, and SIGTERM stops it
-// with exit code 0.
-func TestBinaryServesAndStops(t *testing.T) {
-	if testing.Short() {
-		t.Skip("builds the binary; skipped with -short")
-	}
-	bin := buildBinary(t)
-	cmd := exec.Command(bin, "--addr", "127.0.0.1:0")
-	cmd.Env = []string{"PATH=/usr/bin:/bin"} // no ARBITER_ variables from the caller
+// binary is a server process started by startBinary.
+type binary struct {
+	cmd    *exec.Cmd
+	addr   string   // host:port it listens on
+	logged []string // its log up to the listening line
+}
+
+// startBinary runs bin with args and env (and nothing from the caller's
+// environment) and waits for its listening line. The process is killed
+// when the test ends, if still running.
+func startBinary(t *testing.T, bin string, env []string, args ...string) *binary {
+	t.Helper()
+	cmd := exec.Command(bin, args...)
+	cmd.Env = append([]string{"PATH=/usr/bin:/bin"}, env...)
 	stderr, err := cmd.StderrPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -42,43 +47,61 @@ func TestBinaryServesAndStops(t *testing.T) {
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
+	b := &binary{cmd: cmd}
+	var reader sync.WaitGroup
+	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait(); reader.Wait() })
 
 	addrRE := regexp.MustCompile(`msg="arbiter listening" addr=(\S+)`)
 	lines := bufio.NewScanner(stderr)
-	var addr string
-	var logged []string
-	for addr == "" && lines.Scan() {
-		logged = append(logged, lines.Text())
+	for b.addr == "" && lines.Scan() {
+		b.logged = append(b.logged, lines.Text())
 		if m := addrRE.FindStringSubmatch(lines.Text()); m != nil {
-			addr = m[1]
+			b.addr = m[1]
 		}
 	}
-	if addr == "" {
-		t.Fatalf("no listening line in the log:\n%s", strings.Join(logged, "\n"))
+	if b.addr == "" {
+		t.Fatalf("no listening line in the log:\n%s", strings.Join(b.logged, "\n"))
 	}
-	if !strings.Contains(strings.Join(logged, "\n"), "nothing is durable") {
-		t.Errorf("the log does not say that nothing is durable:\n%s", strings.Join(logged, "\n"))
-	}
-	go func() {
-		for lines.Scan() {
+	reader.Go(func() {
+		for lines.Scan() { // keep the pipe drained until the process exits
 		}
-	}()
+	})
+	return b
+}
 
+// waitOK polls url until it answers 200, for at most 5 s.
+func waitOK(t *testing.T, url string) {
+	t.Helper()
 	deadline := time.Now().Add(5 * time.Second)
 	for {
-		resp, err := http.Get("http://" + addr + "/healthz")
+		resp, err := http.Get(url)
 		if err == nil {
 			resp.Body.Close()
 			if resp.StatusCode == http.StatusOK {
-				break
+				return
 			}
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("/healthz not OK within 5s: %v", err)
+			t.Fatalf("%s not OK within 5s: %v", url, err)
 		}
-		time.Sleep(50 * time.Millisecond) // polling the fresh process
+		time.Sleep(50 * time.Millisecond) // polling a fresh process
 	}
+}
+
+// TestBinaryServesAndStops runs the real binary on its embedded default (no
+// Redis, no Postgres): /healthz answers within seconds, and SIGTERM stops it
+// with exit code 0.
+func TestBinaryServesAndStops(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the binary; skipped with -short")
+	}
+	b := startBinary(t, buildBinary(t), nil, "--addr", "127.0.0.1:0")
+	cmd, addr := b.cmd, b.addr
+	if !strings.Contains(strings.Join(b.logged, "\n"), "nothing is durable") {
+		t.Errorf("the log does not say that nothing is durable:\n%s", strings.Join(b.logged, "\n"))
+	}
+
+	waitOK(t, "http://"+addr+"/healthz")
 
 	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)
@@ -112,6 +135,9 @@ func TestBinaryInvalidConfig(t *testing.T) {
 		{env: []string{"ARBITER_MATCH_DURATION=forever"}, want: "ARBITER_MATCH_DURATION"},
 		{args: []string{"--no-such-flag"}, want: "no-such-flag"},
 		{args: []string{"--ratings", "chess=elo"}, want: "unknown mode"},
+		{args: []string{"--redis-url", "localhost:6379"}, want: "--redis-url"},
+		{env: []string{"ARBITER_REDIS_URL=redis://127.0.0.1:1/0"}, want: "127.0.0.1:1"},
+		{env: []string{"ARBITER_DATABASE_URL=postgres://postgres:hunter2@127.0.0.1:1/test"}, want: "127.0.0.1"},
 	}
 	for _, tt := range tests {
 		cmd := exec.Command(bin, tt.args...)
@@ -125,6 +151,9 @@ func TestBinaryInvalidConfig(t *testing.T) {
 		}
 		if lines := strings.Count(strings.TrimSpace(stderr.String()), "\n") + 1; lines != 1 {
 			t.Errorf("%v %v: %d lines on stderr, want one:\n%s", tt.args, tt.env, lines, stderr.String())
+		}
+		if strings.Contains(stderr.String(), "hunter2") {
+			t.Errorf("%v %v: stderr shows the database password: %q", tt.args, tt.env, stderr.String())
 		}
 		if !strings.Contains(stderr.String(), tt.want) {
 			t.Errorf("%v %v: stderr %q, want it to name %q", tt.args, tt.env, stderr.String(), tt.want)

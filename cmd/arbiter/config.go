@@ -32,6 +32,10 @@ type config struct {
 	TokenSecret     string
 	ShutdownTimeout time.Duration
 	LogLevel        slog.Level
+	RedisURL        string
+	RedisPrefix     string
+	DatabaseURL     string
+	DatabaseSchema  string
 
 	Ratings        string // mode=system pairs, e.g. "duel=elo,ffa=glicko2"
 	EloKNew        float64
@@ -67,6 +71,10 @@ func parseConfig(args []string, getenv func(string) string, usageOut io.Writer) 
 	fs.DurationVar(&c.WriteTimeout, "write-timeout", 5*time.Second, "close a WebSocket client that takes longer than this to accept queued bytes")
 	fs.StringVar(&c.TokenSecret, "token-secret", "", "HMAC secret for player and join tokens (default: random; tokens die with the process)")
 	fs.DurationVar(&c.ShutdownTimeout, "shutdown-timeout", 10*time.Second, "how long a graceful shutdown may take")
+	fs.StringVar(&c.RedisURL, "redis-url", "", "Redis for live state, e.g. redis://127.0.0.1:6379/0 (default: in memory)")
+	fs.StringVar(&c.RedisPrefix, "redis-prefix", "arbiter:", "prefix of every Redis key, to share one Redis between deployments")
+	fs.StringVar(&c.DatabaseURL, "database-url", "", "Postgres for the durable archive, e.g. postgres://arbiter@127.0.0.1:5432/arbiter (default: none; migrations run at start)")
+	fs.StringVar(&c.DatabaseSchema, "database-schema", "public", "Postgres schema holding the archive's tables")
 	fs.TextVar(&c.LogLevel, "log-level", slog.LevelInfo, "log level: debug, info, warn, error")
 	fs.StringVar(&c.Ratings, "ratings", "duel=elo,ffa=elo", "rating system per mode, elo or glicko2, as mode=system pairs")
 	fs.Float64Var(&c.EloKNew, "elo-k-new", 40, "Elo K for a player's first --elo-new-games games in a mode")
@@ -142,6 +150,11 @@ func (c config) validate() error {
 	check(c.WindowStart >= 0 && c.WindowStep >= 0 && c.WindowInterval >= 0 && c.WindowMax >= 0, "--window-*: must not be negative")
 	if _, err := c.ratingSystems(); err != nil {
 		errs = append(errs, err)
+	}
+	check(c.RedisPrefix != "", "--redis-prefix: must not be empty")
+	if c.RedisURL != "" {
+		_, err := url.Parse(c.RedisURL)
+		check(err == nil && strings.HasPrefix(c.RedisURL, "redis"), "--redis-url: want redis://host:port/db or rediss://…")
 	}
 	if c.PublicURL != "" {
 		u, err := url.Parse(c.PublicURL)

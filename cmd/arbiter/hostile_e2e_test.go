@@ -173,7 +173,7 @@ func TestHostileClient(t *testing.T) {
 			// The event reaches the store through the manager's queue.
 			deadline := time.Now().Add(5 * time.Second)
 			for {
-				evs, _ := ts.store.AntiCheatEvents(t.Context(), hostileG.PlayerID)
+				evs, _ := ts.stores.AntiCheatEvents(t.Context(), hostileG.PlayerID)
 				if len(evs) == 1 && evs[0].Action == "kick" && evs[0].MatchID == tickets[1].MatchID && len(evs[0].Violations) > 0 {
 					break
 				}
@@ -202,7 +202,7 @@ func TestHostileClient(t *testing.T) {
 			t.Errorf("MatchEnd = %v, want the honest player first and the cheater last", end)
 		}
 	}
-	if res, ok, _ := ts.store.MatchResult(t.Context(), tickets[0].MatchID); !ok || res.Reason != "forfeit" {
+	if res, ok, _ := ts.stores.MatchResult(t.Context(), tickets[0].MatchID); !ok || res.Reason != "forfeit" {
 		t.Errorf("stored result = %+v, want ended by forfeit", res)
 	}
 

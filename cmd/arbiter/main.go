@@ -17,7 +17,10 @@ import (
 	"net"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
+
+	"github.com/arbiter-gg/arbiter/persistence/redis"
 )
 
 func main() {
@@ -35,9 +38,11 @@ func run(args []string) int {
 	}
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: cfg.LogLevel}))
 
+	redis.SetDriverLogger(log)
 	srv, err := newServer(cfg, log)
 	if err != nil {
-		fmt.Fprintf(os.Stderr, "arbiter: invalid configuration: %v\n", err)
+		// One line, whatever the driver's message looks like.
+		fmt.Fprintf(os.Stderr, "arbiter: invalid configuration: %s\n", strings.Join(strings.Fields(err.Error()), " "))
 		return 2
 	}
 	ln, err := net.Listen("tcp", cfg.Addr)

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"log/slog"
 	"net/http"
 	"time"
@@ -102,9 +103,9 @@ func (m *metrics) observeWait(mode string, waited time.Duration) {
 	o.Observe(waited.Seconds())
 }
 
-// watch registers the scrape-time collector over the server's parts.
-func (m *metrics) watch(manager *match.Manager, mm *matchmaker.Matchmaker, net *netcode.Server) {
-	m.reg.MustRegister(newServerCollector(manager, mm, net))
+// watch registers the scrape-time collectors over the server's parts.
+func (m *metrics) watch(manager *match.Manager, mm *matchmaker.Matchmaker, net *netcode.Server, st *stores) {
+	m.reg.MustRegister(newServerCollector(manager, mm, net), storeCollector{st})
 }
 
 // handler serves the registry in the Prometheus text (or OpenMetrics)
@@ -183,7 +184,11 @@ var (
 	descSettled = prometheus.NewDesc("arbiter_ratings_settled_total",
 		"Match results recorded and rated by the ledger.", nil, nil)
 	descSettleErrors = prometheus.NewDesc("arbiter_ratings_settle_errors_total",
-		"Match results the ledger failed to record; they went out without rating changes.", nil, nil)
+		"Match results the ledger failed to record at the match's end; they went out without rating changes and were queued to be recorded again.", nil, nil)
+	descResettled = prometheus.NewDesc("arbiter_ratings_resettled_total",
+		"Queued match results recorded on a later try.", nil, nil)
+	descSettleLost = prometheus.NewDesc("arbiter_ratings_settle_lost_total",
+		"Match results never recorded: the retry queue was full, or the server stopped first.", nil, nil)
 	descQueue = prometheus.NewDesc("arbiter_matchmaking_queue_tickets",
 		"Tickets searching in the matchmaking queue, by mode.", []string{"mode"}, nil)
 	descSessions = prometheus.NewDesc("arbiter_ws_sessions",
@@ -202,7 +207,7 @@ var (
 func (c *serverCollector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{
 		descRooms, descTicks, descOverruns, descSkipped, descInputs, descKicks,
-		descSnapFrames, descSnapBytes, descEventsDropped, descSettled, descSettleErrors,
+		descSnapFrames, descSnapBytes, descEventsDropped, descSettled, descSettleErrors, descResettled, descSettleLost,
 		descQueue, descSessions, descUpgrades, descCloses, descPending,
 	} {
 		ch <- d
@@ -235,6 +240,8 @@ func (c *serverCollector) Collect(ch chan<- prometheus.Metric) {
 	counter(descEventsDropped, c.manager.EventsDropped.Load())
 	counter(descSettled, c.manager.Settled.Load())
 	counter(descSettleErrors, c.manager.SettleErrors.Load())
+	counter(descResettled, c.manager.Resettled.Load())
+	counter(descSettleLost, c.manager.SettleLost.Load())
 
 	for mode, n := range c.mm.QueueSizes() {
 		gauge(descQueue, float64(n), mode)
@@ -250,4 +257,72 @@ func (c *serverCollector) Collect(ch chan<- prometheus.Metric) {
 		counter(descCloses, ns.Closes(r), r.String())
 	}
 	gauge(descPending, float64(c.net.PendingBytes()))
+}
+
+var (
+	descStoreUp = prometheus.NewDesc("arbiter_store_up",
+		"Whether the live store answered a ping at scrape time (1) or not (0).", nil, nil)
+	descBacklog = prometheus.NewDesc("arbiter_archive_backlog_records",
+		"Records (players, match results, anti-cheat events) waiting in Redis for the Postgres archive.", nil, nil)
+	descArchived = prometheus.NewDesc("arbiter_archiver_records_total",
+		"Records the archiver wrote to Postgres and acknowledged.", nil, nil)
+	descArchiveBatches = prometheus.NewDesc("arbiter_archiver_batches_total",
+		"Transactions the archiver committed.", nil, nil)
+	descArchiveFailures = prometheus.NewDesc("arbiter_archiver_failures_total",
+		"Failed archiver reads, writes and acknowledgements; each is retried after a backoff.", nil, nil)
+	descArchiveReclaimed = prometheus.NewDesc("arbiter_archiver_reclaimed_total",
+		"Records taken over from an archiver that died before acknowledging them.", nil, nil)
+	descArchiveDead = prometheus.NewDesc("arbiter_archiver_dead_letters_total",
+		"Undecodable records moved to the dead-letter stream.", nil, nil)
+	descCheckpoints = prometheus.NewDesc("arbiter_checkpoints_total",
+		"Match checkpoints by outcome: written to Redis; superseded by a newer one of the same match before being written; dropped because too many matches were waiting.",
+		[]string{"result"}, nil)
+	descCheckpointFailures = prometheus.NewDesc("arbiter_checkpoint_flush_failures_total",
+		"Checkpoint flushes Redis refused; their checkpoints are written at the next flush.", nil, nil)
+)
+
+// storeProbeTimeout bounds the store pings a scrape makes.
+const storeProbeTimeout = time.Second
+
+// storeCollector reports the stores: whether the live store answers, the
+// archive backlog in Redis, and the archiver's counters.
+type storeCollector struct{ st *stores }
+
+// Describe implements prometheus.Collector.
+func (c storeCollector) Describe(ch chan<- *prometheus.Desc) {
+	for _, d := range []*prometheus.Desc{descStoreUp, descBacklog, descArchived, descArchiveBatches, descArchiveFailures, descArchiveReclaimed, descArchiveDead, descCheckpoints, descCheckpointFailures} {
+		ch <- d
+	}
+}
+
+// Collect implements prometheus.Collector.
+func (c storeCollector) Collect(ch chan<- prometheus.Metric) {
+	ctx, cancel := context.WithTimeout(context.Background(), storeProbeTimeout)
+	defer cancel()
+	up := 1.0
+	if c.st.ready(ctx) != nil {
+		up = 0
+	}
+	ch <- prometheus.MustNewConstMetric(descStoreUp, prometheus.GaugeValue, up)
+	if c.st.backlog != nil && up == 1 {
+		if n, err := c.st.backlog(ctx); err == nil {
+			ch <- prometheus.MustNewConstMetric(descBacklog, prometheus.GaugeValue, float64(n))
+		}
+	}
+	counter := func(d *prometheus.Desc, v uint64, labels ...string) {
+		ch <- prometheus.MustNewConstMetric(d, prometheus.CounterValue, float64(v), labels...)
+	}
+	if cp := c.st.checkpoints; cp != nil {
+		counter(descCheckpoints, cp.Stats.Written.Load(), "written")
+		counter(descCheckpoints, cp.Stats.Superseded.Load(), "superseded")
+		counter(descCheckpoints, cp.Stats.Dropped.Load(), "dropped")
+		counter(descCheckpointFailures, cp.Stats.Failures.Load())
+	}
+	if a := c.st.archiver; a != nil {
+		counter(descArchived, a.Stats.Archived.Load())
+		counter(descArchiveBatches, a.Stats.Batches.Load())
+		counter(descArchiveFailures, a.Stats.Failures.Load())
+		counter(descArchiveReclaimed, a.Stats.Reclaimed.Load())
+		counter(descArchiveDead, a.Stats.DeadLettered.Load())
+	}
 }

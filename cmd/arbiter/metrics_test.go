@@ -224,3 +224,34 @@ func TestObserversDoNotAllocate(t *testing.T) {
 		t.Errorf("observeWait allocates %v times per call, want 0", n)
 	}
 }
+
+// TestStoreMetrics: on Redis and Postgres, /metrics shows the live store
+// up, the archive backlog draining as the archiver writes, and the match
+// directory's checkpoints.
+func TestStoreMetrics(t *testing.T) {
+	ts := startServer(t, storeArgs(t, storeBoth)...)
+	ts.guest(t, "alice")
+	ts.guest(t, "bob")
+	if _, err := ts.manager.Create("duel", []string{"alice", "bob"}); err != nil { // a waiting room checkpoints at once
+		t.Fatal(err)
+	}
+	s := ts.pollMetrics(t, "two players archived and a checkpoint written", 10*time.Second, func(s scrape) bool {
+		archived, _ := s.value("arbiter_archiver_records_total")
+		backlog, _ := s.value("arbiter_archive_backlog_records")
+		written, _ := s.value("arbiter_checkpoints_total", "result", "written")
+		return archived >= 2 && backlog == 0 && written >= 1
+	})
+	if got := s.must(t, "arbiter_store_up"); got != 1 {
+		t.Errorf("arbiter_store_up = %v, want 1", got)
+	}
+	if got := s.must(t, "arbiter_archiver_failures_total"); got != 0 {
+		t.Errorf("arbiter_archiver_failures_total = %v, want 0", got)
+	}
+	problems, err := testutil.GatherAndLint(ts.metrics.reg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range problems {
+		t.Errorf("lint: %s: %s", p.Metric, p.Text)
+	}
+}

@@ -15,8 +15,15 @@ import (
 // checks that its result moves both ratings by the same amount in opposite
 // directions, exactly once, and shows in MatchEnd, the players' and match's
 // REST views and the leaderboard.
+// It runs once per store configuration.
 func TestRatedDuel(t *testing.T) {
-	ts := startServer(t, "--tick-rate", "30", "--match-duration", "2s")
+	for _, kind := range storeKinds {
+		t.Run(kind, func(t *testing.T) { testRatedDuel(t, storeArgs(t, kind)...) })
+	}
+}
+
+func testRatedDuel(t *testing.T, storeArgs ...string) {
+	ts := startServer(t, append([]string{"--tick-rate", "30", "--match-duration", "2s"}, storeArgs...)...)
 	alice, bob := ts.guest(t, "alice"), ts.guest(t, "bob")
 	ctx := context.Background()
 
@@ -114,14 +121,14 @@ func TestRatedDuel(t *testing.T) {
 	}
 
 	// Delivering the same result again changes nothing.
-	res, ok, err := ts.store.MatchResult(ctx, matchID)
+	res, ok, err := ts.stores.MatchResult(ctx, matchID)
 	if err != nil || !ok {
 		t.Fatalf("stored result: %v %v", ok, err)
 	}
 	if _, err := ts.ledger.Settle(ctx, res); err != nil {
 		t.Fatal(err)
 	}
-	after, _, _ := ts.store.Rating(ctx, alice.PlayerID, "duel")
+	after, _, _ := ts.stores.Rating(ctx, alice.PlayerID, "duel")
 	if after.Rating != a[1] || after.Games != 2 {
 		t.Errorf("after a second delivery alice = %+v, want %.4f after 2 games", after, a[1])
 	}

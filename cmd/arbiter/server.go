@@ -16,7 +16,6 @@ import (
 	"github.com/arbiter-gg/arbiter/match/arena"
 	"github.com/arbiter-gg/arbiter/match/matchmaker"
 	"github.com/arbiter-gg/arbiter/netcode"
-	"github.com/arbiter-gg/arbiter/persistence"
 	"github.com/arbiter-gg/arbiter/rating"
 	"golang.org/x/sync/errgroup"
 	"golang.org/x/time/rate"
@@ -28,7 +27,7 @@ type server struct {
 	cfg     config
 	log     *slog.Logger
 	tokens  *match.Tokens
-	store   *persistence.Memory
+	stores  *stores
 	ledger  *match.Ledger
 	manager *match.Manager
 	mm      *matchmaker.Matchmaker
@@ -42,6 +41,10 @@ func newServer(cfg config, log *slog.Logger) (*server, error) {
 	if err != nil {
 		return nil, err
 	}
+	st, err := openStores(cfg, log)
+	if err != nil {
+		return nil, err
+	}
 	secret := []byte(cfg.TokenSecret)
 	if len(secret) == 0 {
 		secret = make([]byte, 32)
@@ -49,16 +52,18 @@ func newServer(cfg config, log *slog.Logger) (*server, error) {
 		log.Warn("no --token-secret set: using a random one, so player and join tokens will not survive a restart")
 	}
 
-	s := &server{cfg: cfg, log: log, tokens: match.NewTokens(secret), metrics: newMetrics(modes)}
-	store := persistence.NewMemory()
-	s.store = store
-	log.Warn("using in-memory stores: nothing is durable; players, tickets and matches are lost when the process stops")
+	s := &server{cfg: cfg, log: log, tokens: match.NewTokens(secret), metrics: newMetrics(modes), stores: st}
+	store := st.store
 	elo := rating.Elo{Start: 1500, KProvisional: cfg.EloKNew, KEstablished: cfg.EloK, ProvisionalGames: cfg.EloNewGames}
 	glicko := rating.DefaultGlicko2()
 	glicko.Tau = cfg.GlickoTau
 	s.ledger = match.NewLedger(store, modes, elo, glicko)
 
 	var mm *matchmaker.Matchmaker // set below; rooms report their ends to it
+	var checkpoints match.Checkpointer
+	if st.checkpoints != nil {
+		checkpoints = st.checkpoints
+	}
 	manager, err := match.NewManager(match.Config{
 		Room: match.RoomConfig{
 			TickRate:    cfg.TickRate,
@@ -73,9 +78,15 @@ func newServer(cfg config, log *slog.Logger) (*server, error) {
 		Ledger: s.ledger,
 		Events: store,
 		OnEnd:  func(res match.Result) { mm.MatchEnded(res) },
+
+		Checkpoints: checkpoints,
 	})
 	if err != nil {
+		st.close()
 		return nil, err
+	}
+	if err := s.endOrphans(manager); err != nil {
+		log.Error("matches the previous process left running are not all ended; the next start tries again", "err", err)
 	}
 	mm = matchmaker.New(matchmaker.Config{
 		Modes:       modes,
@@ -98,18 +109,19 @@ func newServer(cfg config, log *slog.Logger) (*server, error) {
 		MaxConnsPerIP: cfg.MaxConnsPerIP,
 		Logger:        log,
 	}, admitter{manager})
-	s.metrics.watch(manager, mm, s.net)
+	s.metrics.watch(manager, mm, s.net, st)
 
 	rest, err := api.New(api.Config{
 		PublicURL:  cfg.PublicURL,
 		Logger:     log,
 		GuestRate:  rate.Limit(cfg.GuestRate),
 		GuestBurst: cfg.GuestBurst,
-		Ready:      store.Ping,
+		Ready:      st.ready,
 		Ratings:    store,
 		Matches:    matchReader{manager, store},
 	}, mm, store, s.tokens)
 	if err != nil {
+		st.close()
 		return nil, err
 	}
 
@@ -165,8 +177,24 @@ func configureModes(cfg config) (map[string]match.Mode, map[string]matchmaker.Wi
 func (s *server) run(ctx context.Context, ln net.Listener) error {
 	s.log.Info("arbiter listening", "addr", ln.Addr().String(), "tick_rate", s.cfg.TickRate)
 	g, gctx := errgroup.WithContext(ctx)
-	g.Go(func() error { return s.manager.Run(gctx) })
+	// The match directory's writer stops after the rooms, so that the
+	// ends of the matches shutdown aborts leave the directory.
+	cpCtx, stopCheckpoints := context.WithCancel(context.WithoutCancel(gctx))
+	defer stopCheckpoints()
+	g.Go(func() error {
+		defer stopCheckpoints()
+		return s.manager.Run(gctx)
+	})
+	if cps := s.stores.checkpoints; cps != nil {
+		g.Go(func() error { return cps.Run(cpCtx) })
+	}
 	g.Go(func() error { return s.mm.Run(gctx) })
+	if a := s.stores.archiver; a != nil {
+		// What the archiver has not written when it stops (the results of
+		// the rooms that shutdown ends among them) waits in Redis for the
+		// next start.
+		g.Go(func() error { return a.Run(gctx) })
+	}
 	g.Go(func() error {
 		if err := s.http.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
 			return fmt.Errorf("serve http: %w", err)
@@ -183,6 +211,7 @@ func (s *server) run(ctx context.Context, ln net.Listener) error {
 		return errors.Join(herr, nerr)
 	})
 	err := g.Wait()
+	s.stores.close()
 	s.log.Info("stopped")
 	return err
 }
@@ -190,7 +219,7 @@ func (s *server) run(ctx context.Context, ln net.Listener) error {
 // rating is the matchmaker's view of a player's rating in mode: the stored
 // one, or the mode's starting rating for a newcomer.
 func (s *server) rating(ctx context.Context, playerID, mode string) (float64, error) {
-	r, ok, err := s.store.Rating(ctx, playerID, mode)
+	r, ok, err := s.stores.Rating(ctx, playerID, mode)
 	if err != nil {
 		return 0, err
 	}
@@ -198,4 +227,25 @@ func (s *server) rating(ctx context.Context, playerID, mode string) (float64, er
 		return s.ledger.Start(mode).Rating, nil
 	}
 	return r.Rating, nil
+}
+
+// endOrphans ends the matches a previous process left running in the match
+// directory (it crashed, or stopped before it could end them): each is
+// recorded from its last checkpoint, aborted (see match.OrphanResult). It
+// runs before this process creates a room.
+func (s *server) endOrphans(manager *match.Manager) error {
+	if s.stores.checkpoints == nil {
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), storeOpenTimeout)
+	defer cancel()
+	orphans, err := s.stores.checkpoints.Orphans(ctx)
+	if err != nil {
+		return err
+	}
+	n, err := manager.EndOrphans(ctx, orphans)
+	if n > 0 {
+		s.log.Warn("ended matches the previous process left running", "matches", n)
+	}
+	return err
 }

@@ -1,0 +1,96 @@
+package main
+
+import (
+	"net/http"
+	"testing"
+	"time"
+
+	"github.com/arbiter-gg/arbiter/match"
+	"github.com/arbiter-gg/arbiter/persistence/postgres"
+	"github.com/arbiter-gg/arbiter/persistence/servicetest"
+)
+
+// TestCrashRecovery kills the real binary (SIGKILL: no graceful shutdown)
+// while a duel runs on Redis and Postgres. The next process on the same
+// node finds the match in the directory and ends it from its last
+// checkpoint: recorded as aborted (server_lost) with the standings it had,
+// visible over REST, and archived in Postgres; the players keep their
+// accounts.
+func TestCrashRecovery(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the binary; skipped with -short")
+	}
+	redisURL, prefix := servicetest.Redis(t, servicetest.DBServer)
+	dbURL, schema := servicetest.Postgres(t)
+	bin := buildBinary(t)
+	env := []string{
+		"ARBITER_REDIS_URL=" + redisURL, "ARBITER_REDIS_PREFIX=" + prefix,
+		"ARBITER_DATABASE_URL=" + dbURL, "ARBITER_DATABASE_SCHEMA=" + schema,
+		"ARBITER_TOKEN_SECRET=crash-test", "ARBITER_TICK_RATE=20", "ARBITER_MATCH_DURATION=60s",
+	}
+	// The same --addr on both runs makes them the same node.
+	first := startBinary(t, bin, env, "--addr", "127.0.0.1:0")
+	ts := &testServer{base: "http://" + first.addr}
+	alice, bob := ts.guest(t, "alice"), ts.guest(t, "bob")
+	tickets := ts.queue(t, "duel", alice, bob)
+	matchID := tickets[0].MatchID
+	players := []*player{connect(t, tickets[0].WSURL, 0), connect(t, tickets[1].WSURL, 0)}
+	for _, p := range players {
+		<-p.snaps
+	}
+	// Two seconds of play: at 20 Hz, checkpoints of ticks 20 and 40.
+	for players[0].ticksSeen() < 45 {
+		<-players[0].snaps
+	}
+	if err := first.cmd.Process.Kill(); err != nil {
+		t.Fatal(err)
+	}
+	_ = first.cmd.Wait()
+	for _, p := range players {
+		<-p.c.Done()
+	}
+
+	second := startBinary(t, bin, env, "--addr", "127.0.0.1:0")
+	ts = &testServer{base: "http://" + second.addr}
+	waitOK(t, ts.base+"/readyz")
+	var m struct {
+		Status string `json:"status"`
+		Result struct {
+			Reason  string     `json:"reason"`
+			Players []struct{} `json:"players"`
+		} `json:"result"`
+	}
+	if code := ts.call(t, "GET", "/v1/matches/"+matchID, alice.Token, nil, &m); code != http.StatusOK {
+		t.Fatalf("GET match after the restart = %d", code)
+	}
+	if m.Status != match.StatusAborted || m.Result.Reason != match.ReasonServerLost || len(m.Result.Players) != 2 {
+		t.Errorf("match after the restart = %+v, want aborted, server_lost, 2 players", m)
+	}
+	// Bearer tokens survive (same secret), and so do the players.
+	var prof struct {
+		Name string `json:"name"`
+	}
+	if code := ts.call(t, "GET", "/v1/players/"+bob.PlayerID, bob.Token, nil, &prof); code != http.StatusOK || prof.Name != "bob" {
+		t.Errorf("GET bob after the restart = %d %+v", code, prof)
+	}
+
+	pg, err := postgres.Open(t.Context(), postgres.Config{URL: dbURL, Schema: schema})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pg.Close()
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		res, found, err := pg.MatchResult(t.Context(), matchID)
+		if err == nil && found {
+			if !res.Aborted || res.Reason != match.ReasonServerLost || res.Ticks < 40 {
+				t.Errorf("archived result = %+v, want aborted, server_lost, from a checkpoint at tick ≥ 40", res)
+			}
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("recovered result not archived within 20 s (err %v)", err)
+		}
+		time.Sleep(50 * time.Millisecond) // polling the archive
+	}
+}
