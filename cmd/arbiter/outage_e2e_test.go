@@ -2,7 +2,6 @@ package main
 
 import (
 	"net/http"
-	"net/url"
 	"testing"
 	"time"
 
@@ -23,16 +22,10 @@ func (p *player) ticksSeen() int {
 // and the match's end is recorded once Redis returns: nothing is lost. The
 // result then reaches Postgres through the archiver.
 func TestRedisOutage(t *testing.T) {
-	redisURL, prefix := servicetest.Redis(t, servicetest.DBServer)
-	u, err := url.Parse(redisURL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	proxy := servicetest.NewProxy(t, u.Host)
-	u.Host = proxy.Addr()
+	redisURL, prefix, proxy := servicetest.RedisViaProxy(t, servicetest.DBServer)
 	dbURL, schema := servicetest.Postgres(t)
 	ts := startServer(t, "--tick-rate", "30", "--match-duration", "3s",
-		"--redis-url", u.String(), "--redis-prefix", prefix, "--database-url", dbURL, "--database-schema", schema)
+		"--redis-url", redisURL, "--redis-prefix", prefix, "--database-url", dbURL, "--database-schema", schema)
 
 	alice, bob := ts.guest(t, "alice"), ts.guest(t, "bob")
 	tickets := ts.queue(t, "duel", alice, bob)

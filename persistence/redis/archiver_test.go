@@ -3,7 +3,6 @@ package redis
 import (
 	"context"
 	"fmt"
-	"net/url"
 	"sync"
 	"testing"
 	"time"
@@ -17,38 +16,21 @@ import (
 	goredis "github.com/redis/go-redis/v9"
 )
 
-// openArchive opens a Postgres archive in a schema of the test's own; via,
-// if set, is a proxy address that replaces the database's host.
-func openArchive(t testing.TB, via string) *postgres.Archive {
+// openArchive opens a Postgres archive in a schema of the test's own.
+func openArchive(t testing.TB) *postgres.Archive {
 	t.Helper()
 	raw, schema := servicetest.Postgres(t)
-	if via != "" {
-		u, err := url.Parse(raw)
-		if err != nil {
-			t.Fatal(err)
-		}
-		u.Host = via
-		raw = u.String()
-	}
+	return openArchiveAt(t, raw, schema)
+}
+
+func openArchiveAt(t testing.TB, raw, schema string) *postgres.Archive {
+	t.Helper()
 	a, err := postgres.Open(t.Context(), postgres.Config{URL: raw, Schema: schema})
 	if err != nil {
 		t.Fatalf("open archive: %v", err)
 	}
 	t.Cleanup(a.Close)
 	return a
-}
-
-// postgresAddr is the test database's host:port.
-func postgresAddr(t *testing.T) string {
-	raw, _ := servicetest.Postgres(t)
-	u, err := url.Parse(raw)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if u.Port() == "" {
-		return u.Hostname() + ":5432"
-	}
-	return u.Host
 }
 
 func ledger(s match.LedgerStore) *match.Ledger {
@@ -164,7 +146,7 @@ func checkArchived(t *testing.T, s *Store, a *postgres.Archive, players int, res
 // delivered twice.
 func TestWriteBehind(t *testing.T) {
 	s := openTest(t, Config{})
-	a := openArchive(t, "")
+	a := openArchive(t)
 	results := playMatches(t, s, "", 40, 200)
 
 	// Deliver every record a second time, as a crashed archiver would.
@@ -188,8 +170,8 @@ func TestWriteBehind(t *testing.T) {
 // results wait in Redis; when it returns, all of them land, none twice.
 func TestPostgresOutage(t *testing.T) {
 	s := openTest(t, Config{})
-	proxy := servicetest.NewProxy(t, postgresAddr(t))
-	a := openArchive(t, proxy.Addr())
+	raw, schema, proxy := servicetest.PostgresViaProxy(t)
+	a := openArchiveAt(t, raw, schema)
 	arch := s.NewArchiver(a, ArchiverConfig{Consumer: "one", MaxBackoff: 100 * time.Millisecond})
 	runArchiver(t, arch)
 
@@ -218,7 +200,7 @@ func TestPostgresOutage(t *testing.T) {
 // is lost and nothing counted twice.
 func TestArchiverCrash(t *testing.T) {
 	s := openTest(t, Config{})
-	a := openArchive(t, "")
+	a := openArchive(t)
 	results := playMatches(t, s, "", 12, 60)
 
 	ctx, cancel := context.WithCancel(t.Context())
@@ -248,7 +230,7 @@ func TestArchiverCrash(t *testing.T) {
 // counted; the records around it are archived.
 func TestDeadLetter(t *testing.T) {
 	s := openTest(t, Config{})
-	a := openArchive(t, "")
+	a := openArchive(t)
 	s.rdb.XAdd(t.Context(), &goredis.XAddArgs{Stream: s.keys.stream(), Values: []any{"k", "settlement", "v", "{not json"}})
 	results := playMatches(t, s, "", 4, 3)
 	arch := s.NewArchiver(a, ArchiverConfig{})
@@ -269,7 +251,7 @@ func TestDeadLetter(t *testing.T) {
 func TestColdRedis(t *testing.T) {
 	ctx := t.Context()
 	hot := openTest(t, Config{})
-	a := openArchive(t, "")
+	a := openArchive(t)
 	results := playMatches(t, hot, "", 6, 20)
 	stop := runArchiver(t, hot.NewArchiver(a, ArchiverConfig{}))
 	waitDrained(t, hot, 30*time.Second)

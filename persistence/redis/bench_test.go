@@ -66,7 +66,7 @@ func BenchmarkArchiver(b *testing.B) {
 	for _, players := range []int{2, 10} {
 		b.Run(fmt.Sprintf("players=%d", players), func(b *testing.B) {
 			s := openBench(b)
-			pg := openArchive(b, "")
+			pg := openArchive(b)
 			ctx := b.Context()
 			arch := s.NewArchiver(pg, ArchiverConfig{Consumer: "bench", BatchSize: 1000, Block: 10 * time.Millisecond})
 			n := b.N

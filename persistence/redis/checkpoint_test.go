@@ -1,7 +1,6 @@
 package redis
 
 import (
-	"net/url"
 	"slices"
 	"strings"
 	"testing"
@@ -112,14 +111,8 @@ func TestOrphansOfDeadNodes(t *testing.T) {
 // TestCheckpointsSurviveRedisOutage: a flush Redis refuses keeps its
 // checkpoints (unless newer ones came meanwhile) for the next flush.
 func TestCheckpointsSurviveRedisOutage(t *testing.T) {
-	raw, prefix := servicetest.Redis(t, servicetest.DBPersistence)
-	u, err := url.Parse(raw)
-	if err != nil {
-		t.Fatal(err)
-	}
-	proxy := servicetest.NewProxy(t, u.Host)
-	u.Host = proxy.Addr()
-	s, err := Open(t.Context(), Config{URL: u.String(), Prefix: prefix})
+	raw, prefix, proxy := servicetest.RedisViaProxy(t, servicetest.DBPersistence)
+	s, err := Open(t.Context(), Config{URL: raw, Prefix: prefix})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -3,6 +3,7 @@ package servicetest
 import (
 	"io"
 	"net"
+	"net/url"
 	"sync"
 	"testing"
 )
@@ -115,4 +116,39 @@ func (p *Proxy) serve(client net.Conn) {
 		_, _ = io.Copy(client, server)
 		p.untrack(client, server)
 	})
+}
+
+// RedisViaProxy is Redis with a Proxy in front: the URL points at the
+// proxy, so the test can cut Redis off.
+func RedisViaProxy(t testing.TB, db int) (rawURL, prefix string, proxy *Proxy) {
+	t.Helper()
+	rawURL, prefix = Redis(t, db)
+	rawURL, proxy = viaProxy(t, rawURL, "6379")
+	return rawURL, prefix, proxy
+}
+
+// PostgresViaProxy is Postgres with a Proxy in front: the URL points at the
+// proxy, so the test can cut Postgres off.
+func PostgresViaProxy(t testing.TB) (rawURL, schema string, proxy *Proxy) {
+	t.Helper()
+	rawURL, schema = Postgres(t)
+	rawURL, proxy = viaProxy(t, rawURL, "5432")
+	return rawURL, schema, proxy
+}
+
+// viaProxy starts a proxy to rawURL's host and returns the URL rewritten to
+// go through it.
+func viaProxy(t testing.TB, rawURL, defaultPort string) (string, *Proxy) {
+	t.Helper()
+	u, err := url.Parse(rawURL)
+	if err != nil {
+		t.Fatalf("service URL: %v", err)
+	}
+	target := u.Host
+	if u.Port() == "" {
+		target = net.JoinHostPort(u.Hostname(), defaultPort)
+	}
+	p := NewProxy(t, target)
+	u.Host = p.Addr()
+	return u.String(), p
 }
