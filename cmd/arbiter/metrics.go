@@ -30,9 +30,11 @@ import (
 
 // Histogram buckets, in seconds.
 var (
-	// tickBuckets are fine-grained from 0.1 ms to 10 ms, where a healthy
-	// tick's work lies, then coarse up to a whole 60 Hz period and beyond.
+	// tickBuckets are fine-grained from 10 µs to 10 ms, where a healthy
+	// tick's work lies (a 10-player arena tick is a few µs of work plus
+	// queueing), then coarse up to a whole 60 Hz period and beyond.
 	tickBuckets = []float64{
+		0.00001, 0.00002, 0.00003, 0.00005, 0.000075,
 		0.0001, 0.0002, 0.0003, 0.0005, 0.00075,
 		0.001, 0.0015, 0.002, 0.003, 0.005, 0.0075,
 		0.01, 0.0167, 0.025, 0.05, 0.1,
