@@ -17,6 +17,65 @@ func (p *player) ticksSeen() int {
 	return len(p.ticks)
 }
 
+// startDuel queues two new guests for a duel and connects them; it returns
+// once the match runs.
+func startDuel(t *testing.T, ts *testServer) (matchID string, alice guest, players []*player) {
+	t.Helper()
+	alice, bob := ts.guest(t, "alice"), ts.guest(t, "bob")
+	tickets := ts.queue(t, "duel", alice, bob)
+	players = []*player{connect(t, tickets[0].WSURL, 0), connect(t, tickets[1].WSURL, 0)}
+	for _, p := range players {
+		<-p.snaps // running
+	}
+	return tickets[0].MatchID, alice, players
+}
+
+// keepsTicking waits for a second's worth (at 30 Hz) of p's snapshots.
+func keepsTicking(t *testing.T, p *player, during string) {
+	t.Helper()
+	before := p.ticksSeen()
+	deadline := time.Now().Add(5 * time.Second)
+	for p.ticksSeen() < before+30 {
+		if time.Now().After(deadline) {
+			t.Fatalf("snapshots stalled %s: %d → %d", during, before, p.ticksSeen())
+		}
+		<-p.snaps
+	}
+}
+
+// waitEnded waits until every player's connection has closed.
+func waitEnded(t *testing.T, players []*player) {
+	t.Helper()
+	for i, p := range players {
+		select {
+		case <-p.c.Done():
+		case <-time.After(15 * time.Second):
+			t.Fatalf("player %d: match did not end", i)
+		}
+	}
+}
+
+// waitArchived waits until matchID's result is in the Postgres archive.
+func waitArchived(t *testing.T, dbURL, schema, matchID string) match.Result {
+	t.Helper()
+	pg, err := postgres.Open(t.Context(), postgres.Config{URL: dbURL, Schema: schema})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pg.Close()
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		res, found, err := pg.MatchResult(t.Context(), matchID)
+		if err == nil && found {
+			return res
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("result of %s not in Postgres within 20 s (err %v)", matchID, err)
+		}
+		time.Sleep(50 * time.Millisecond) // polling the archive
+	}
+}
+
 // TestRedisOutage: Redis goes away while a duel runs. The room keeps
 // ticking, readiness turns false, the API answers 503 where it needs Redis,
 // and the match's end is recorded once Redis returns: nothing is lost. The
@@ -27,24 +86,9 @@ func TestRedisOutage(t *testing.T) {
 	ts := startServer(t, "--tick-rate", "30", "--match-duration", "3s",
 		"--redis-url", redisURL, "--redis-prefix", prefix, "--database-url", dbURL, "--database-schema", schema)
 
-	alice, bob := ts.guest(t, "alice"), ts.guest(t, "bob")
-	tickets := ts.queue(t, "duel", alice, bob)
-	matchID := tickets[0].MatchID
-	players := []*player{connect(t, tickets[0].WSURL, 0), connect(t, tickets[1].WSURL, 0)}
-	for _, p := range players {
-		<-p.snaps // running
-	}
-
+	matchID, alice, players := startDuel(t, ts)
 	proxy.Cut()
-	// Rooms keep ticking: a full second of snapshots arrives.
-	before := players[0].ticksSeen()
-	deadline := time.Now().Add(5 * time.Second)
-	for players[0].ticksSeen() < before+30 {
-		if time.Now().After(deadline) {
-			t.Fatalf("snapshots stalled during the Redis outage: %d → %d", before, players[0].ticksSeen())
-		}
-		<-players[0].snaps
-	}
+	keepsTicking(t, players[0], "during the Redis outage")
 	var errBody struct {
 		Error struct{ Code string } `json:"error"`
 	}
@@ -60,13 +104,7 @@ func TestRedisOutage(t *testing.T) {
 
 	// The match ends during the outage: players hear of it at once,
 	// unrated, and the result waits in the server to be recorded.
-	for i, p := range players {
-		select {
-		case <-p.c.Done():
-		case <-time.After(15 * time.Second):
-			t.Fatalf("player %d: match did not end", i)
-		}
-	}
+	waitEnded(t, players)
 	for ts.manager.SettleErrors.Load() == 0 {
 		time.Sleep(10 * time.Millisecond) // polling a counter
 	}
@@ -90,19 +128,55 @@ func TestRedisOutage(t *testing.T) {
 	}
 
 	// And the archiver carries it to Postgres.
-	pg, err := postgres.Open(t.Context(), postgres.Config{URL: dbURL, Schema: schema})
-	if err != nil {
-		t.Fatal(err)
+	waitArchived(t, dbURL, schema, matchID)
+}
+
+// TestPostgresOutageServer: Postgres goes away while a duel runs. Nothing
+// live notices: the room ticks, the API answers (readiness included), the
+// result is rated in Redis and waits there; when Postgres returns it lands,
+// once.
+func TestPostgresOutageServer(t *testing.T) {
+	redisURL, prefix := servicetest.Redis(t, servicetest.DBServer)
+	dbURL, schema, proxy := servicetest.PostgresViaProxy(t)
+	ts := startServer(t, "--tick-rate", "30", "--match-duration", "3s",
+		"--redis-url", redisURL, "--redis-prefix", prefix, "--database-url", dbURL, "--database-schema", schema)
+
+	matchID, alice, players := startDuel(t, ts)
+	proxy.Cut()
+	keepsTicking(t, players[0], "during the Postgres outage")
+	for _, req := range []struct{ method, path, token string }{
+		{"GET", "/readyz", ""},
+		{"GET", "/v1/players/" + alice.PlayerID, alice.Token},
+		{"GET", "/v1/leaderboard/duel", alice.Token},
+	} {
+		if code := ts.call(t, req.method, req.path, req.token, nil, nil); code != http.StatusOK {
+			t.Errorf("%s %s during the Postgres outage = %d, want 200", req.method, req.path, code)
+		}
 	}
-	defer pg.Close()
-	deadline = time.Now().Add(20 * time.Second)
-	for {
-		if _, found, err := pg.MatchResult(t.Context(), matchID); err == nil && found {
-			break
-		}
+	ts.guest(t, "carol") // sign-ups too
+
+	waitEnded(t, players)
+	r, found, err := ts.stores.Rating(t.Context(), alice.PlayerID, "duel")
+	if err != nil || !found || r.Games != 1 {
+		t.Errorf("alice's duel rating during the outage = %+v, %v, %v; want 1 game", r, found, err)
+	}
+	if ts.manager.SettleErrors.Load() != 0 {
+		t.Errorf("SettleErrors = %d during a Postgres outage, want 0 (settling never waits on Postgres)", ts.manager.SettleErrors.Load())
+	}
+	if n, err := ts.stores.backlog(t.Context()); err != nil || n == 0 {
+		t.Errorf("archive backlog during the outage = %d, %v; want the result waiting", n, err)
+	}
+
+	proxy.Restore()
+	res := waitArchived(t, dbURL, schema, matchID)
+	if res.Aborted || len(res.Players) != 2 {
+		t.Errorf("archived result = %+v, want a finished duel", res)
+	}
+	deadline := time.Now().Add(20 * time.Second)
+	for n, _ := ts.stores.backlog(t.Context()); n != 0; n, _ = ts.stores.backlog(t.Context()) {
 		if time.Now().After(deadline) {
-			t.Fatal("result not in Postgres 20 s after Redis returned")
+			t.Fatalf("archive backlog still %d 20 s after Postgres returned", n)
 		}
-		time.Sleep(50 * time.Millisecond) // polling the archive
+		time.Sleep(50 * time.Millisecond) // polling the backlog
 	}
 }

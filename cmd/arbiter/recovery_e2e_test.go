@@ -3,10 +3,8 @@ package main
 import (
 	"net/http"
 	"testing"
-	"time"
 
 	"github.com/arbiter-gg/arbiter/match"
-	"github.com/arbiter-gg/arbiter/persistence/postgres"
 	"github.com/arbiter-gg/arbiter/persistence/servicetest"
 )
 
@@ -74,23 +72,7 @@ func TestCrashRecovery(t *testing.T) {
 		t.Errorf("GET bob after the restart = %d %+v", code, prof)
 	}
 
-	pg, err := postgres.Open(t.Context(), postgres.Config{URL: dbURL, Schema: schema})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer pg.Close()
-	deadline := time.Now().Add(20 * time.Second)
-	for {
-		res, found, err := pg.MatchResult(t.Context(), matchID)
-		if err == nil && found {
-			if !res.Aborted || res.Reason != match.ReasonServerLost || res.Ticks < 40 {
-				t.Errorf("archived result = %+v, want aborted, server_lost, from a checkpoint at tick ≥ 40", res)
-			}
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("recovered result not archived within 20 s (err %v)", err)
-		}
-		time.Sleep(50 * time.Millisecond) // polling the archive
+	if res := waitArchived(t, dbURL, schema, matchID); !res.Aborted || res.Reason != match.ReasonServerLost || res.Ticks < 40 {
+		t.Errorf("archived result = %+v, want aborted, server_lost, from a checkpoint at tick ≥ 40", res)
 	}
 }
