@@ -1,6 +1,7 @@
 package persistence
 
 import (
+	"errors"
 	"time"
 
 	"github.com/arbiter-gg/arbiter/match"
@@ -35,3 +36,9 @@ type Batch struct {
 
 // Len is the number of records in b.
 func (b Batch) Len() int { return len(b.Players) + len(b.Settlements) + len(b.Events) }
+
+// ErrRejected marks an archive's refusal of a batch for what it holds (a
+// constraint the data breaks), as opposed to the archive being unreachable:
+// writing the same records again would fail again. The archiver then
+// writes the batch's records one by one and sets aside those refused.
+var ErrRejected = errors.New("persistence: records rejected by the archive")

@@ -9,6 +9,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -42,15 +43,26 @@ func (a *Archive) Write(ctx context.Context, b persistence.Batch) error {
 	}
 	rows, err := buildRows(b)
 	if err != nil {
-		return fmt.Errorf("write batch: %w", err)
+		return fmt.Errorf("write batch: %w: %w", persistence.ErrRejected, err)
 	}
 	if rows.empty() {
 		return nil
 	}
 	if err := a.inTx(ctx, func(tx pgx.Tx) error { return rows.send(ctx, tx, false) }); err != nil {
+		if rejected(err) {
+			return fmt.Errorf("write batch of %d records: %w: %w", b.Len(), persistence.ErrRejected, err)
+		}
 		return fmt.Errorf("write batch of %d records: %w", b.Len(), err)
 	}
 	return nil
+}
+
+// rejected reports whether err is Postgres refusing the data itself (SQLSTATE
+// class 22, data exception, or 23, integrity constraint violation), which
+// no retry can mend.
+func rejected(err error) bool {
+	var pe *pgconn.PgError
+	return errors.As(err, &pe) && (strings.HasPrefix(pe.Code, "22") || strings.HasPrefix(pe.Code, "23"))
 }
 
 // The statements of a write, one per table, each inserting every row of

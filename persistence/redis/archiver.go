@@ -203,12 +203,17 @@ func (a *Archiver) ensureGroup(ctx context.Context) error {
 	return nil
 }
 
-// archive writes msgs in one transaction and acknowledges them.
+// archive writes msgs in one transaction and acknowledges them. A batch
+// the archive rejects for its content is written again record by record,
+// and the records rejected alone go to the dead-letter stream, so that one
+// bad record never holds the others back.
 func (a *Archiver) archive(ctx context.Context, msgs []goredis.XMessage) error {
 	var (
 		batch persistence.Batch
-		dead  []goredis.XMessage
+		good  []goredis.XMessage // decoded, in batch
+		dead  []goredis.XMessage // undecodable or rejected: to the dead letters
 		ids   = make([]string, 0, len(msgs))
+		nRej  int
 	)
 	for _, m := range msgs {
 		ids = append(ids, m.ID)
@@ -218,10 +223,19 @@ func (a *Archiver) archive(ctx context.Context, msgs []goredis.XMessage) error {
 		if err := decode(m, &batch); err != nil {
 			a.cfg.Logger.Error("archiver: undecodable record moved to the dead-letter stream", "id", m.ID, "err", err)
 			dead = append(dead, m)
+			continue
 		}
+		good = append(good, m)
 	}
 	if batch.Len() > 0 {
-		if err := a.sink.Write(ctx, batch); err != nil {
+		err := a.sink.Write(ctx, batch)
+		if errors.Is(err, persistence.ErrRejected) {
+			var rejected []goredis.XMessage
+			rejected, err = a.isolate(ctx, good)
+			nRej = len(rejected)
+			dead = append(dead, rejected...)
+		}
+		if err != nil {
 			return fmt.Errorf("write %d records: %w", batch.Len(), err)
 		}
 		a.Stats.Batches.Add(1)
@@ -243,9 +257,30 @@ func (a *Archiver) archive(ctx context.Context, msgs []goredis.XMessage) error {
 		// which changes nothing.
 		return fmt.Errorf("acknowledge %d records: %w", len(ids), err)
 	}
-	a.Stats.Archived.Add(uint64(batch.Len()))
+	a.Stats.Archived.Add(uint64(len(good) - nRej))
 	a.Stats.DeadLettered.Add(uint64(len(dead)))
 	return nil
+}
+
+// isolate writes msgs one record at a time after their batch was rejected,
+// and returns the records the archive rejects on their own. Any other
+// failure stops it: the whole batch is retried later, and what was written
+// meanwhile is written again harmlessly.
+func (a *Archiver) isolate(ctx context.Context, msgs []goredis.XMessage) ([]goredis.XMessage, error) {
+	var rejected []goredis.XMessage
+	for _, m := range msgs {
+		var one persistence.Batch
+		_ = decode(m, &one) // decoded once already
+		err := a.sink.Write(ctx, one)
+		switch {
+		case errors.Is(err, persistence.ErrRejected):
+			a.cfg.Logger.Error("archiver: record rejected by the archive moved to the dead-letter stream", "id", m.ID, "err", err)
+			rejected = append(rejected, m)
+		case err != nil:
+			return nil, err
+		}
+	}
+	return rejected, nil
 }
 
 // decode adds one stream record to b.

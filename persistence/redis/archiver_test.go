@@ -3,6 +3,7 @@ package redis
 import (
 	"context"
 	"fmt"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -226,22 +227,28 @@ func TestArchiverCrash(t *testing.T) {
 	checkArchived(t, s, a, 12, results)
 }
 
-// TestDeadLetter: a record the archiver cannot decode is moved aside and
-// counted; the records around it are archived.
+// TestDeadLetter: a record the archiver cannot decode, and one the archive
+// rejects (a 40-character name), are moved aside and counted; the records
+// around them, in the same batch, are archived.
 func TestDeadLetter(t *testing.T) {
 	s := openTest(t, Config{})
 	a := openArchive(t)
 	s.rdb.XAdd(t.Context(), &goredis.XAddArgs{Stream: s.keys.stream(), Values: []any{"k", "settlement", "v", "{not json"}})
+	s.rdb.XAdd(t.Context(), &goredis.XAddArgs{Stream: s.keys.stream(),
+		Values: []any{"k", "player", "v", `{"ID":"long","Name":"` + strings.Repeat("x", 40) + `","CreatedAt":"2030-01-01T00:00:00Z"}`}})
 	results := playMatches(t, s, "", 4, 3)
 	arch := s.NewArchiver(a, ArchiverConfig{})
 	runArchiver(t, arch)
 	waitDrained(t, s, 30*time.Second)
 	checkArchived(t, s, a, 4, results)
-	if got := arch.Stats.DeadLettered.Load(); got != 1 {
-		t.Errorf("DeadLettered = %d, want 1", got)
+	if got := arch.Stats.DeadLettered.Load(); got != 2 {
+		t.Errorf("DeadLettered = %d, want 2", got)
 	}
-	if n, _ := s.rdb.XLen(t.Context(), s.keys.deadLetters()).Result(); n != 1 {
-		t.Errorf("dead-letter stream holds %d records, want 1", n)
+	if got := arch.Stats.Archived.Load(); got != 4+3 {
+		t.Errorf("Archived = %d, want %d", got, 4+3)
+	}
+	if n, _ := s.rdb.XLen(t.Context(), s.keys.deadLetters()).Result(); n != 2 {
+		t.Errorf("dead-letter stream holds %d records, want 2", n)
 	}
 }
 
