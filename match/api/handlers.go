@@ -102,7 +102,7 @@ func (s *Server) createTicket(w http.ResponseWriter, r *http.Request, player str
 		writeError(w, http.StatusServiceUnavailable, "unavailable", "matchmaking is shutting down")
 		return
 	case errors.Is(err, matchmaker.ErrUnavailable):
-		s.log.Warn("api: enqueue: rating lookup failed", "err", err)
+		s.log.Warn("api: enqueue: rating or shared queue unavailable", "err", err)
 		writeError(w, http.StatusServiceUnavailable, "unavailable", "matchmaking is temporarily unavailable; retry later")
 		return
 	case err != nil:
@@ -172,14 +172,27 @@ func (s *Server) deleteTicket(w http.ResponseWriter, r *http.Request, player str
 func (s *Server) ticketJSON(r *http.Request, t matchmaker.Ticket) ticketResponse {
 	resp := ticketResponse{TicketID: t.ID, Status: string(t.Status), MatchID: t.MatchID, JoinToken: t.JoinToken}
 	if t.JoinToken != "" {
-		resp.WSURL = s.wsURL(r, t.JoinToken)
+		resp.WSURL = s.wsURL(r, t.Server, t.JoinToken)
 	}
 	return resp
 }
 
-// wsURL is the absolute WebSocket URL a player connects to with token.
-func (s *Server) wsURL(r *http.Request, token string) string {
+// wsURL is the absolute WebSocket URL a player connects to with token on
+// server, the advertised base URL of the server running the match (empty:
+// this one).
+func (s *Server) wsURL(r *http.Request, server, token string) string {
 	base := s.wsBase
+	if server != "" {
+		// Another server runs the match: the player must go there.
+		b, err := wsBase(server)
+		if err != nil {
+			// Its --public-url was checked when it started; this is a
+			// bug or a rogue entry in the shared store.
+			s.log.Error("api: ticket matched on a server with an unusable URL; sending the player here", "server", server, "err", err)
+		} else {
+			base = b
+		}
+	}
 	if base == "" {
 		scheme := "ws"
 		if r.TLS != nil {
@@ -227,5 +240,3 @@ func (s *Server) internal(w http.ResponseWriter, r *http.Request, err error) {
 	s.log.Error("api: request failed", "method", r.Method, "path", r.URL.Path, "err", err)
 	writeError(w, http.StatusInternalServerError, "internal", "internal error")
 }
-
-// newID returns 128 random bits in hex.

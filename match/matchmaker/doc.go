@@ -28,5 +28,41 @@
 //
 // The matchmaker remembers which players are in a match that has not ended
 // and refuses them a second ticket; cmd must route every match result to
-// MatchEnded. It never talks to a store or the network.
+// MatchEnded. Without a Pool it never talks to a store or the network.
+//
+// # Shared queues
+//
+// With Config.Pool (Redis, through persistence/redis), every server on the
+// same store shares the queues, and pairing is atomic across them:
+//
+//   - Enqueue publishes the ticket to the pool, which holds each player's
+//     one live ticket or match for all servers (ErrConflict across
+//     servers).
+//   - Run keeps a mirror of the shared queue, fed by the pool's log of
+//     changes (read every PoolPoll; a server that fell behind the log
+//     reloads the whole queue), and pairs it with the same policy as above.
+//   - Before it starts a group, Run claims its tickets in the pool: all of
+//     them, if all are still searching, or none. Only the claimer starts
+//     the match (Starter.Create), signs the join tokens, and seats the
+//     tickets in the pool with its advertised URL (Config.Server). A
+//     ticket is thus in at most one match, whatever the servers do
+//     concurrently.
+//   - Every server sees the same queue, so each would form the same
+//     groups: a group is claimed by the server of its newest ticket (the
+//     one whose arrival usually completed it), and the others leave it to
+//     that server for StealAfter before they claim it themselves.
+//   - The server a ticket was queued on learns from the log that another
+//     server seated it and finishes it there: Wait returns, and
+//     Ticket.Server names the server to connect to. Cancel and expiry go
+//     through the pool, atomically against claims; a claimed ticket cannot
+//     be cancelled (ErrMatched).
+//   - Ticket, Wait and Cancel also work for tickets queued on another
+//     server (a load balancer may send a client anywhere): they read the
+//     pool.
+//   - Each Matchmaker beats a heartbeat in the pool; the tickets of one
+//     that stopped (crashed or shut down) are expired by the others rather
+//     than paired, and its players may queue again at once.
+//   - If the pool fails, Enqueue answers ErrUnavailable and Run logs once,
+//     backs off (up to 5 s) and retries; what failed midway (a release, a
+//     seat, freeing players) is retried. Matches already started carry on.
 package matchmaker

@@ -30,10 +30,12 @@ var (
 	// longer waits.
 	ErrClosed = errors.New("matchmaker: closed")
 	// ErrUnavailable: Enqueue could not learn the player's rating (the
-	// lookup failed, timed out, or returned a non-finite number). No ticket
-	// was created; the caller may retry later. The lookup's error is
-	// wrapped too.
-	ErrUnavailable = errors.New("matchmaker: rating unavailable")
+	// lookup failed, timed out, or returned a non-finite number) or could
+	// not reach the shared queue (Config.Pool). No ticket was created; the
+	// caller may retry later. The underlying error is wrapped too. With a
+	// Pool, Ticket, Wait and Cancel also return it when the pool does not
+	// answer.
+	ErrUnavailable = errors.New("matchmaker: unavailable")
 )
 
 // DefaultRating is the rating of every player when Config.Rating is nil
@@ -62,6 +64,10 @@ type Ticket struct {
 	Rating    float64 // the player's rating in Mode when the ticket was created
 	MatchID   string  // set when matched
 	JoinToken string  // set when matched: the player's token for GET /v1/play
+	// Server is set when matched, with a Pool, to a match that another
+	// server runs: that server's advertised base URL (its Config.Server),
+	// where the player must connect. Empty: this server.
+	Server    string
 	CreatedAt time.Time
 }
 
@@ -120,8 +126,35 @@ type Config struct {
 	// ObserveWait, if set, is told how long each matched ticket searched,
 	// by mode (metrics). It is called on the Run goroutine with the
 	// matchmaker's lock held: it must return at once and must not call the
-	// Matchmaker.
+	// Matchmaker. With a Pool, each ticket is observed by the server it was
+	// queued on.
 	ObserveWait func(mode string, waited time.Duration)
+
+	// Pool, if set, is the queue this Matchmaker shares with the other
+	// servers on the same store (see the package doc): tickets, the rule
+	// of one live ticket or match per player, and pairing are then
+	// common to all of them. Default nil: this process alone.
+	Pool Pool
+	// Server is this server's advertised base URL, such as
+	// https://eu1.play.example.com, recorded with every match it starts
+	// so that the players who queued on another server are sent here
+	// (Ticket.Server). Used with a Pool only.
+	Server string
+	// PoolPoll is how often Run reads the pool's changes (other servers'
+	// tickets, and the matches they found for this server's tickets).
+	// Default 200 ms.
+	PoolPoll time.Duration
+	// PoolTimeout bounds each call to the Pool. Default 2 s.
+	PoolTimeout time.Duration
+	// PoolAlive is how long this Matchmaker counts as alive after its last
+	// heartbeat; Run beats every third of it. The other servers expire the
+	// tickets of one that stopped beating (it crashed, or shut down).
+	// Default 15 s.
+	PoolAlive time.Duration
+	// StealAfter is how long a group whose newest ticket was queued on
+	// another server is left to that server, which normally claims it at
+	// once, before this one claims it instead. Default 1 s.
+	StealAfter time.Duration
 }
 
 // DefaultModes returns the modes of SPEC §4 for the arena game: duel (2
@@ -147,6 +180,10 @@ type Matchmaker struct {
 	clock   match.Clock
 	log     *slog.Logger
 
+	pool     Pool   // nil: memory only
+	instance string // this Matchmaker's name in the pool: random, one per process
+	run      poolRun
+
 	// wake tells Run that a ticket was enqueued. Size one: a pending wake-up
 	// covers any number of enqueues, since Run looks at every queue.
 	wake chan struct{}
@@ -166,9 +203,13 @@ type Matchmaker struct {
 		ended   map[string]time.Time  // results for matches not (yet) known, by ID, with arrival time
 		retryAt map[string]time.Time  // a mode's queue rests until then after a failed Create
 		swept   time.Time             // last housekeeping
+
+		poolState // with a Pool only
 	}
 }
 
+// ticket is a ticket of this server's (in mu.tickets) or, with a Pool, a
+// queue entry of the shared queue (in mu.mirror and a queue; see poolEntry).
 type ticket struct {
 	Ticket
 	seq uint64
@@ -183,6 +224,8 @@ type ticket struct {
 	pending  bool
 	finished time.Time     // when the status left searching
 	changed  chan struct{} // closed when the status leaves searching
+
+	poolEntry // with a Pool, for the queue entries only
 }
 
 type seat struct {
@@ -227,14 +270,20 @@ func New(cfg Config, starter Starter, tokens *match.Tokens) *Matchmaker {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
+	cfg.PoolPoll = cmp.Or(cfg.PoolPoll, 200*time.Millisecond)
+	cfg.PoolTimeout = cmp.Or(cfg.PoolTimeout, 2*time.Second)
+	cfg.PoolAlive = cmp.Or(cfg.PoolAlive, 15*time.Second)
+	cfg.StealAfter = cmp.Or(cfg.StealAfter, time.Second)
 	m := &Matchmaker{
-		cfg:     cfg,
-		starter: starter,
-		tokens:  tokens,
-		clock:   cfg.Clock,
-		log:     cfg.Logger,
-		wake:    make(chan struct{}, 1),
-		done:    make(chan struct{}),
+		cfg:      cfg,
+		starter:  starter,
+		tokens:   tokens,
+		clock:    cfg.Clock,
+		log:      cfg.Logger,
+		pool:     cfg.Pool,
+		instance: match.NewID(),
+		wake:     make(chan struct{}, 1),
+		done:     make(chan struct{}),
 	}
 	m.mu.tickets = make(map[string]*ticket)
 	m.mu.queues = make(map[string]*queue, len(cfg.Modes))
@@ -250,6 +299,10 @@ func New(cfg Config, starter Starter, tokens *match.Tokens) *Matchmaker {
 	m.mu.matches = make(map[string]matchEntry)
 	m.mu.ended = make(map[string]time.Time)
 	m.mu.retryAt = make(map[string]time.Time)
+	if m.pool != nil {
+		m.mu.mirror = make(map[string]*ticket)
+		m.mu.awaiting = make(map[string]time.Time)
+	}
 	return m
 }
 
@@ -269,9 +322,10 @@ func (m *Matchmaker) Enqueue(playerID, mode string) (Ticket, error) {
 // the player's rating in mode from Config.Rating, which it calls with ctx
 // (bounded by Config.RatingTimeout). It fails with ErrUnknownMode, with
 // ErrConflict if the player already has a searching ticket or is in a match
-// that has not ended, with ErrUnavailable if the rating lookup fails, and
-// with ErrClosed once Run has returned. It blocks only on the rating
-// lookup, never on pairing.
+// that has not ended (with a Pool: on any server), with ErrUnavailable if
+// the rating lookup fails or the pool does not answer, and with ErrClosed
+// once Run has returned. It blocks only on the rating lookup and the
+// pool, never on pairing.
 func (m *Matchmaker) EnqueueContext(ctx context.Context, playerID, mode string) (Ticket, error) {
 	if _, ok := m.cfg.Modes[mode]; !ok {
 		return Ticket{}, fmt.Errorf("enqueue %s for %q: %w", playerID, mode, ErrUnknownMode)
@@ -287,6 +341,9 @@ func (m *Matchmaker) EnqueueContext(ctx context.Context, playerID, mode string) 
 	rating, err := m.rating(ctx, playerID, mode)
 	if err != nil {
 		return Ticket{}, err
+	}
+	if m.pool != nil {
+		return m.publish(ctx, playerID, mode, rating)
 	}
 
 	m.mu.Lock()
@@ -343,15 +400,20 @@ func (m *Matchmaker) rating(ctx context.Context, playerID, mode string) (float64
 }
 
 // Ticket returns a snapshot of playerID's ticket id, or ErrNotFound if there
-// is none or it is someone else's.
+// is none or it is someone else's. With a Pool, a ticket queued on another
+// server is read from the pool (ErrUnavailable if it does not answer).
 func (m *Matchmaker) Ticket(id, playerID string) (Ticket, error) {
 	m.mu.Lock()
-	defer m.mu.Unlock()
 	t, err := m.lookupLocked(id, playerID)
-	if err != nil {
-		return Ticket{}, err
+	var tk Ticket
+	if err == nil {
+		tk = t.Ticket
 	}
-	return t.Ticket, nil
+	m.mu.Unlock()
+	if err != nil && m.pool != nil {
+		return m.remoteTicket(context.Background(), id, playerID)
+	}
+	return tk, err
 }
 
 // Wait is Ticket as a long-poll: it returns at once unless the ticket is
@@ -359,10 +421,15 @@ func (m *Matchmaker) Ticket(id, playerID string) (Ticket, error) {
 // Run returns. It always returns the ticket as it is when Wait returns;
 // the error is ErrNotFound (with a zero Ticket), ctx.Err() if ctx ended
 // first, or ErrClosed if Run has returned, both with the still-searching
-// ticket.
+// ticket. With a Pool, a ticket queued on another server is read from the
+// pool every PoolPoll.
 func (m *Matchmaker) Wait(ctx context.Context, id, playerID string) (Ticket, error) {
 	m.mu.Lock()
 	t, err := m.lookupLocked(id, playerID)
+	if err != nil && m.pool != nil {
+		m.mu.Unlock()
+		return m.remoteWait(ctx, id, playerID)
+	}
 	if err != nil || t.Status != StatusSearching {
 		m.mu.Unlock()
 		if err != nil {
@@ -391,8 +458,13 @@ func (m *Matchmaker) Wait(ctx context.Context, id, playerID string) (Ticket, err
 // Cancel cancels playerID's searching ticket id. It fails with ErrNotFound
 // if there is no such ticket of that player's, and with ErrMatched if the
 // ticket is matched or being matched. Cancelling a ticket that is already
-// cancelled or expired succeeds and changes nothing.
+// cancelled or expired succeeds and changes nothing. With a Pool, the
+// ticket may have been queued on any server, and Cancel fails with
+// ErrUnavailable if the pool does not answer.
 func (m *Matchmaker) Cancel(id, playerID string) error {
+	if m.pool != nil {
+		return m.poolCancel(id, playerID)
+	}
 	now := m.clock.Now()
 	m.mu.Lock()
 	defer m.mu.Unlock()
@@ -413,7 +485,8 @@ func (m *Matchmaker) Cancel(id, playerID string) error {
 
 // QueueSizes returns how many tickets are searching in each configured
 // mode's queue, by mode name, zeros included. Tickets picked for a match
-// that is being started are not counted.
+// that is being started are not counted. With a Pool, the queues are the
+// shared ones, every server's tickets, as this server last read them.
 func (m *Matchmaker) QueueSizes() map[string]int {
 	m.mu.Lock()
 	defer m.mu.Unlock()
@@ -427,8 +500,15 @@ func (m *Matchmaker) QueueSizes() map[string]int {
 // MatchEnded records that a match is over, so that its players may queue
 // again. It is safe to call from any goroutine (cmd wires it to
 // match.Manager's OnEnd, which runs on the room's goroutine), returns
-// promptly, and ignores results it has already seen.
+// promptly, and ignores results it has already seen. With a Pool, Run
+// frees the players in the pool; once Run has returned (the rooms a
+// shutdown ends report after it), MatchEnded does it itself, waiting up to
+// PoolTimeout.
 func (m *Matchmaker) MatchEnded(res match.Result) {
+	if m.pool != nil {
+		m.poolMatchEnded(res)
+		return
+	}
 	now := m.clock.Now()
 	m.mu.Lock()
 	defer m.mu.Unlock()
@@ -467,15 +547,22 @@ func (m *Matchmaker) Run(ctx context.Context) error {
 	defer func() {
 		m.mu.Lock()
 		m.mu.closed = true
+		var frees []freeing
+		if m.pool != nil {
+			frees, m.mu.frees = m.mu.frees, nil
+		}
 		m.mu.Unlock()
 		close(m.done)
+		if m.pool != nil {
+			m.leave(frees)
+		}
 	}()
 
 	timer := m.clock.NewTimer(maxIdle)
 	defer timer.Stop()
 	for {
 		now := m.clock.Now()
-		next := m.step(now)
+		next := m.step(ctx, now)
 		timer.Stop()
 		timer.Reset(min(next.Sub(now), maxIdle))
 		select {
@@ -490,7 +577,10 @@ func (m *Matchmaker) Run(ctx context.Context) error {
 // step does everything that is due at now: expiry, pairing, starting the
 // groups, housekeeping. It returns when it next has something to do absent
 // new tickets. Called only from Run.
-func (m *Matchmaker) step(now time.Time) time.Time {
+func (m *Matchmaker) step(ctx context.Context, now time.Time) time.Time {
+	if m.pool != nil {
+		return m.poolStep(ctx, now)
+	}
 	for {
 		groups, next := m.plan(now)
 		if len(groups) == 0 {
@@ -612,6 +702,7 @@ func (m *Matchmaker) finishLocked(t *ticket, s Status, now time.Time) {
 	if m.mu.search[t.PlayerID] == t {
 		delete(m.mu.search, t.PlayerID)
 	}
+	delete(m.mu.awaiting, t.ID)
 }
 
 // sweepLocked forgets finished tickets past Retention and the match records
@@ -652,6 +743,3 @@ func earliest(a, b time.Time) time.Time {
 	}
 	return a
 }
-
-// newID returns 128 random bits in hex: unguessable, so that a ticket ID
-// alone grants nothing even though every lookup also checks the owner.

@@ -23,6 +23,7 @@ type fakeStarter struct {
 	modes []string
 	fail  int                              // fail this many calls from now on
 	hook  func(matchID string, p []string) // called inside a successful Create
+	name  func(n int) string               // names the nth match; default "m{n}"
 	made  int
 }
 
@@ -37,6 +38,9 @@ func (f *fakeStarter) Create(mode string, players []string) (string, error) {
 	}
 	f.made++
 	id := fmt.Sprintf("m%d", f.made)
+	if f.name != nil {
+		id = f.name(f.made)
+	}
 	hook := f.hook
 	f.mu.Unlock()
 	if hook != nil {
