@@ -49,7 +49,13 @@ func newServer(cfg config, log *slog.Logger) (*server, error) {
 	if len(secret) == 0 {
 		secret = make([]byte, 32)
 		_, _ = rand.Read(secret)
-		log.Warn("no --token-secret set: using a random one, so player and join tokens will not survive a restart")
+		log.Warn("no --token-secret set: using a random one, so player and join tokens will not survive a restart (nor be accepted by other servers sharing the Redis)")
+	}
+	if st.pool != nil {
+		if cfg.PublicURL == "" {
+			log.Warn("matchmaking queues are shared through Redis but --public-url is not set: players who queued on another server and are matched here will be sent to the address they asked that server for; set each server's own --public-url")
+		}
+		log.Info("matchmaking queues are shared with every server on the Redis")
 	}
 
 	s := &server{cfg: cfg, log: log, tokens: match.NewTokens(secret), metrics: newMetrics(modes), stores: st}
@@ -88,7 +94,7 @@ func newServer(cfg config, log *slog.Logger) (*server, error) {
 	if err := s.endOrphans(manager); err != nil {
 		log.Error("matches the previous process left running are not all ended; the next start tries again", "err", err)
 	}
-	mm = matchmaker.New(matchmaker.Config{
+	mmCfg := matchmaker.Config{
 		Modes:       modes,
 		FFAWait:     cfg.FFAWait,
 		JoinTTL:     manager.JoinExpiry,
@@ -96,7 +102,11 @@ func newServer(cfg config, log *slog.Logger) (*server, error) {
 		Rating:      s.rating,
 		Windows:     windows,
 		ObserveWait: s.metrics.observeWait,
-	}, manager, s.tokens)
+	}
+	if st.pool != nil {
+		mmCfg.Pool, mmCfg.Server = st.pool, cfg.PublicURL
+	}
+	mm = matchmaker.New(mmCfg, manager, s.tokens)
 	s.manager, s.mm = manager, mm
 
 	s.net = netcode.NewServer(netcode.Config{
@@ -246,6 +256,19 @@ func (s *server) endOrphans(manager *match.Manager) error {
 	n, err := manager.EndOrphans(ctx, orphans)
 	if n > 0 {
 		s.log.Warn("ended matches the previous process left running", "matches", n)
+	}
+	if s.stores.pool != nil {
+		// Their players may queue again at once, rather than when the
+		// matches' time would have been up.
+		for _, cp := range orphans[:n] {
+			players := make([]string, len(cp.Players))
+			for i, p := range cp.Players {
+				players[i] = p.PlayerID
+			}
+			if ferr := s.stores.pool.Free(ctx, cp.MatchID, players); ferr != nil {
+				return errors.Join(err, ferr)
+			}
+		}
 	}
 	return err
 }

@@ -37,6 +37,9 @@ type stores struct {
 	// backlog counts the records waiting in Redis for the archive; nil
 	// without Redis.
 	backlog func(ctx context.Context) (int64, error)
+	// pool is the matchmaking queue shared by the servers on the Redis;
+	// nil without Redis (the matchmaker then keeps its queues in memory).
+	pool *redis.Pool
 	// ready reports whether every configured store answers.
 	ready func(ctx context.Context) error
 	close func()
@@ -72,7 +75,7 @@ func openStores(cfg config, log *slog.Logger) (*stores, error) {
 		}
 		log.Warn("using Redis without Postgres: Redis is the only copy of players, ratings and results (set ARBITER_DATABASE_URL for a durable archive)")
 		return &stores{store: rs, checkpoints: rs.NewCheckpoints(redis.CheckpointConfig{Node: nodeName(cfg)}),
-			backlog: rs.Backlog, ready: rs.Ping, close: func() { _ = rs.Close() }}, nil
+			backlog: rs.Backlog, pool: rs.NewPool(redis.PoolConfig{}), ready: rs.Ping, close: func() { _ = rs.Close() }}, nil
 	}
 
 	pg, err := postgres.Open(ctx, postgres.Config{URL: cfg.DatabaseURL, Schema: cfg.DatabaseSchema})
@@ -100,6 +103,7 @@ func openStores(cfg config, log *slog.Logger) (*stores, error) {
 		archiver:    arch,
 		checkpoints: rs.NewCheckpoints(redis.CheckpointConfig{Node: nodeName(cfg)}),
 		backlog:     rs.Backlog,
+		pool:        rs.NewPool(redis.PoolConfig{}),
 		// Postgres down does not make the server unready: nothing live
 		// waits on it, and results queue in Redis until it returns.
 		ready: rs.Ping,
