@@ -3,6 +3,8 @@ package redis
 import (
 	"encoding/json"
 	"fmt"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -63,18 +65,17 @@ func BenchmarkCheckpointFlush(b *testing.B) {
 // players' ratings and rating history; results/s is the figure to hold
 // against the 10,000/s goal.
 func BenchmarkArchiver(b *testing.B) {
-	for _, players := range []int{2, 10} {
-		b.Run(fmt.Sprintf("players=%d", players), func(b *testing.B) {
+	for _, tt := range []struct{ players, archivers int }{{2, 1}, {2, 2}, {10, 1}, {10, 2}} {
+		b.Run(fmt.Sprintf("players=%d/archivers=%d", tt.players, tt.archivers), func(b *testing.B) {
 			s := openBench(b)
 			pg := openArchive(b)
 			ctx := b.Context()
-			arch := s.NewArchiver(pg, ArchiverConfig{Consumer: "bench", BatchSize: 1000, Block: 10 * time.Millisecond})
 			n := b.N
 			// Fill the stream outside the timer, in pipelined chunks.
 			for start := 0; start < n; start += 1000 {
 				_, err := s.rdb.Pipelined(ctx, func(pipe goredis.Pipeliner) error {
 					for i := start; i < min(start+1000, n); i++ {
-						v, err := json.Marshal(benchSettlement(i, players))
+						v, err := json.Marshal(benchSettlement(i, tt.players))
 						if err != nil {
 							return err
 						}
@@ -86,12 +87,25 @@ func BenchmarkArchiver(b *testing.B) {
 					b.Fatal(err)
 				}
 			}
+			// Several archivers share the stream as one consumer group,
+			// as several servers (or goroutines) would.
+			var archived atomic.Uint64
 			b.ResetTimer()
-			for arch.Stats.Archived.Load() < uint64(n) {
-				if err := arch.step(ctx); err != nil {
-					b.Fatal(err)
-				}
+			var wg sync.WaitGroup
+			for i := range tt.archivers {
+				arch := s.NewArchiver(pg, ArchiverConfig{Consumer: fmt.Sprintf("bench-%d", i), BatchSize: 1000, Block: 10 * time.Millisecond})
+				wg.Go(func() {
+					for archived.Load() < uint64(n) {
+						before := arch.Stats.Archived.Load()
+						if err := arch.step(ctx); err != nil {
+							b.Error(err)
+							return
+						}
+						archived.Add(arch.Stats.Archived.Load() - before)
+					}
+				})
 			}
+			wg.Wait()
 			b.StopTimer()
 			b.ReportMetric(float64(n)/b.Elapsed().Seconds(), "results/s")
 		})
