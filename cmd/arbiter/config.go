@@ -36,6 +36,7 @@ type config struct {
 	RedisPrefix     string
 	DatabaseURL     string
 	DatabaseSchema  string
+	Archivers       int
 
 	Ratings        string // mode=system pairs, e.g. "duel=elo,ffa=glicko2"
 	EloKNew        float64
@@ -74,6 +75,7 @@ func parseConfig(args []string, getenv func(string) string, usageOut io.Writer) 
 	fs.StringVar(&c.RedisURL, "redis-url", "", "Redis for live state, e.g. redis://127.0.0.1:6379/0 (default: in memory)")
 	fs.StringVar(&c.RedisPrefix, "redis-prefix", "arbiter:", "prefix of every Redis key, to share one Redis between deployments")
 	fs.StringVar(&c.DatabaseURL, "database-url", "", "Postgres for the durable archive, e.g. postgres://arbiter@127.0.0.1:5432/arbiter (default: none; migrations run at start)")
+	fs.IntVar(&c.Archivers, "archivers", 2, "archivers moving results from Redis to Postgres in parallel (with both stores)")
 	fs.StringVar(&c.DatabaseSchema, "database-schema", "public", "Postgres schema holding the archive's tables")
 	fs.TextVar(&c.LogLevel, "log-level", slog.LevelInfo, "log level: debug, info, warn, error")
 	fs.StringVar(&c.Ratings, "ratings", "duel=elo,ffa=elo", "rating system per mode, elo or glicko2, as mode=system pairs")
@@ -152,6 +154,7 @@ func (c config) validate() error {
 		errs = append(errs, err)
 	}
 	check(c.RedisPrefix != "", "--redis-prefix: must not be empty")
+	check(c.Archivers >= 1 && c.Archivers <= 64, "--archivers %d: must be between 1 and 64", c.Archivers)
 	if c.RedisURL != "" {
 		_, err := url.Parse(c.RedisURL)
 		check(err == nil && strings.HasPrefix(c.RedisURL, "redis"), "--redis-url: want redis://host:port/db or rediss://…")

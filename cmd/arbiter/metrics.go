@@ -267,9 +267,9 @@ var (
 	descBacklog = prometheus.NewDesc("arbiter_archive_backlog_records",
 		"Records (players, match results, anti-cheat events) waiting in Redis for the Postgres archive.", nil, nil)
 	descArchived = prometheus.NewDesc("arbiter_archiver_records_total",
-		"Records the archiver wrote to Postgres and acknowledged.", nil, nil)
+		"Records the archivers wrote to Postgres and acknowledged.", nil, nil)
 	descArchiveBatches = prometheus.NewDesc("arbiter_archiver_batches_total",
-		"Transactions the archiver committed.", nil, nil)
+		"Transactions the archivers committed.", nil, nil)
 	descArchiveFailures = prometheus.NewDesc("arbiter_archiver_failures_total",
 		"Failed archiver reads, writes and acknowledgements; each is retried after a backoff.", nil, nil)
 	descArchiveReclaimed = prometheus.NewDesc("arbiter_archiver_reclaimed_total",
@@ -320,11 +320,19 @@ func (c storeCollector) Collect(ch chan<- prometheus.Metric) {
 		counter(descCheckpoints, cp.Stats.Dropped.Load(), "dropped")
 		counter(descCheckpointFailures, cp.Stats.Failures.Load())
 	}
-	if a := c.st.archiver; a != nil {
-		counter(descArchived, a.Stats.Archived.Load())
-		counter(descArchiveBatches, a.Stats.Batches.Load())
-		counter(descArchiveFailures, a.Stats.Failures.Load())
-		counter(descArchiveReclaimed, a.Stats.Reclaimed.Load())
-		counter(descArchiveDead, a.Stats.DeadLettered.Load())
+	if len(c.st.archivers) > 0 {
+		var archived, batches, failures, reclaimed, dead uint64
+		for _, a := range c.st.archivers {
+			archived += a.Stats.Archived.Load()
+			batches += a.Stats.Batches.Load()
+			failures += a.Stats.Failures.Load()
+			reclaimed += a.Stats.Reclaimed.Load()
+			dead += a.Stats.DeadLettered.Load()
+		}
+		counter(descArchived, archived)
+		counter(descArchiveBatches, batches)
+		counter(descArchiveFailures, failures)
+		counter(descArchiveReclaimed, reclaimed)
+		counter(descArchiveDead, dead)
 	}
 }

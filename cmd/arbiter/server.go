@@ -199,10 +199,10 @@ func (s *server) run(ctx context.Context, ln net.Listener) error {
 		g.Go(func() error { return cps.Run(cpCtx) })
 	}
 	g.Go(func() error { return s.mm.Run(gctx) })
-	if a := s.stores.archiver; a != nil {
-		// What the archiver has not written when it stops (the results of
-		// the rooms that shutdown ends among them) waits in Redis for the
-		// next start.
+	for _, a := range s.stores.archivers {
+		// What the archivers have not written when they stop (the results
+		// of the rooms that shutdown ends among them) waits in Redis for
+		// the next start.
 		g.Go(func() error { return a.Run(gctx) })
 	}
 	g.Go(func() error {

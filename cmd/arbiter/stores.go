@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"os"
 	"time"
@@ -29,9 +30,10 @@ type store interface {
 // stores is the configured store and what runs behind it.
 type stores struct {
 	store
-	// archiver moves results from Redis to Postgres; nil unless both are
-	// configured.
-	archiver *redis.Archiver
+	// archivers move results from Redis to Postgres, as consumers of one
+	// group (so several overlap Redis round trips with Postgres commits);
+	// none unless both stores are configured.
+	archivers []*redis.Archiver
 	// checkpoints is the match directory in Redis; nil without Redis.
 	checkpoints *redis.Checkpoints
 	// backlog counts the records waiting in Redis for the archive; nil
@@ -96,11 +98,14 @@ func openStores(cfg config, log *slog.Logger) (*stores, error) {
 	if n > 0 {
 		log.Info("warmed a cold Redis from Postgres", "ratings", n)
 	}
-	arch := rs.NewArchiver(pg, redis.ArchiverConfig{Consumer: nodeName(cfg), Logger: log})
-	log.Info("using Redis for live state and Postgres as the archive; results reach Postgres through the archiver")
+	archivers := make([]*redis.Archiver, cfg.Archivers)
+	for i := range archivers {
+		archivers[i] = rs.NewArchiver(pg, redis.ArchiverConfig{Consumer: fmt.Sprintf("%s/%d", nodeName(cfg), i), Logger: log})
+	}
+	log.Info("using Redis for live state and Postgres as the archive; results reach Postgres through the archiver", "archivers", cfg.Archivers)
 	return &stores{
 		store:       rs,
-		archiver:    arch,
+		archivers:   archivers,
 		checkpoints: rs.NewCheckpoints(redis.CheckpointConfig{Node: nodeName(cfg)}),
 		backlog:     rs.Backlog,
 		pool:        rs.NewPool(redis.PoolConfig{}),
