@@ -29,25 +29,32 @@ type testServer struct {
 	stop func() error // shuts the server down (once) and returns run's error
 }
 
+// startServer runs the real server in-process on a loopback listener it
+// opens first, so that the server knows its own address: it advertises it
+// (--public-url) and takes its node name from it (--addr). args come after
+// those defaults and override them.
 func startServer(t *testing.T, args ...string) *testServer {
 	t.Helper()
-	cfg, err := parseConfig(append([]string{"--token-secret", "test-secret"}, args...), func(string) string { return "" }, io.Discard)
-	if err != nil {
-		t.Fatalf("parseConfig: %v", err)
-	}
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	srv, err := newServer(cfg, log)
-	if err != nil {
-		t.Fatalf("newServer: %v", err)
-	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
+	base := "http://" + ln.Addr().String()
+	defaults := []string{"--token-secret", "test-secret", "--addr", ln.Addr().String(), "--public-url", base}
+	cfg, err := parseConfig(append(defaults, args...), func(string) string { return "" }, io.Discard)
+	if err != nil {
+		_ = ln.Close()
+		t.Fatalf("parseConfig: %v", err)
+	}
+	srv, err := newServer(cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err != nil {
+		_ = ln.Close()
+		t.Fatalf("newServer: %v", err)
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- srv.run(ctx, ln) }()
-	ts := &testServer{server: srv, base: "http://" + ln.Addr().String()}
+	ts := &testServer{server: srv, base: base}
 	ts.stop = sync.OnceValue(func() error {
 		cancel()
 		return <-done

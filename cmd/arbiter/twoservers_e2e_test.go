@@ -6,8 +6,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"log/slog"
-	"net"
 	"net/http"
 	"net/url"
 	"slices"
@@ -18,42 +16,6 @@ import (
 	"github.com/arbiter-gg/arbiter/netcode/client"
 	"github.com/arbiter-gg/arbiter/persistence/servicetest"
 )
-
-// startServerAt runs the real server like startServer, on a loopback
-// listener it opens first, so that the server advertises its own address
-// (--public-url) and has a node name of its own (--addr).
-func startServerAt(t *testing.T, args ...string) *testServer {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	base := "http://" + ln.Addr().String()
-	cfg, err := parseConfig(append([]string{"--addr", ln.Addr().String(), "--public-url", base}, args...), func(string) string { return "" }, io.Discard)
-	if err != nil {
-		_ = ln.Close()
-		t.Fatalf("parseConfig: %v", err)
-	}
-	srv, err := newServer(cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))
-	if err != nil {
-		_ = ln.Close()
-		t.Fatalf("newServer: %v", err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- srv.run(ctx, ln) }()
-	ts := &testServer{server: srv, base: base}
-	ts.stop = sync.OnceValue(func() error {
-		cancel()
-		return <-done
-	})
-	t.Cleanup(func() {
-		if err := ts.stop(); err != nil {
-			t.Errorf("server run: %v", err)
-		}
-	})
-	return ts
-}
 
 // restClient makes JSON calls from many goroutines; it reports errors
 // rather than failing the test, so that workers may use it.
@@ -137,7 +99,7 @@ func TestTwoServersShareTheQueue(t *testing.T) {
 		"--match-duration", "2s",
 		"--join-timeout", "60s", // rooms wait for the test's checks, not for players
 	}
-	servers := []*testServer{startServerAt(t, args...), startServerAt(t, args...)}
+	servers := []*testServer{startServer(t, args...), startServer(t, args...)}
 	rc := newRESTClient()
 	// Before the servers stop (cleanups run last first): a connection the
 	// client opened and never used holds up their graceful shutdown.
