@@ -617,34 +617,43 @@ func (m *Matchmaker) plan(now time.Time) ([]group, time.Time) {
 			continue
 		}
 		next = earliest(next, oldest.CreatedAt.Add(m.cfg.TicketTTL))
-
-		if at, ok := m.mu.retryAt[name]; ok {
-			if now.Before(at) {
-				next = earliest(next, at)
-				continue
-			}
-			delete(m.mu.retryAt, name)
-		}
-		// Pairing again finds nothing new unless tickets came or a window
-		// widened past a gap (or a short-handed group became due).
-		if q.dirty || (!q.wakeAt.IsZero() && !now.Before(q.wakeAt)) {
-			var formed [][]*ticket
-			formed, q.wakeAt = q.pair(now, m.cfg.FFAWait)
-			for _, ts := range formed {
-				for _, t := range ts {
-					t.pending = true
-				}
-				groups = append(groups, group{mode: q.mode, tickets: ts})
-			}
-		}
-		if !q.wakeAt.IsZero() {
-			next = earliest(next, q.wakeAt)
+		var formed [][]*ticket
+		formed, next = m.formLocked(name, q, now, next)
+		for _, ts := range formed {
+			groups = append(groups, group{mode: q.mode, tickets: ts})
 		}
 	}
 	if sweepEvery := min(m.cfg.Retention, maxIdle); !now.Before(m.mu.swept.Add(sweepEvery)) {
 		m.sweepLocked(now)
 	}
 	return groups, next
+}
+
+// formLocked forms the groups of mode name's queue q at now, unless the
+// mode rests after a failed Create, and marks their tickets pending. It
+// returns them, and next brought forward to when q next needs a look.
+func (m *Matchmaker) formLocked(name string, q *queue, now, next time.Time) ([][]*ticket, time.Time) {
+	if at, ok := m.mu.retryAt[name]; ok {
+		if now.Before(at) {
+			return nil, earliest(next, at)
+		}
+		delete(m.mu.retryAt, name)
+	}
+	var formed [][]*ticket
+	// Pairing again finds nothing new unless tickets came or a window
+	// widened past a gap (or a short-handed group became due).
+	if q.dirty || (!q.wakeAt.IsZero() && !now.Before(q.wakeAt)) {
+		formed, q.wakeAt = q.pair(now, m.cfg.FFAWait)
+		for _, ts := range formed {
+			for _, t := range ts {
+				t.pending = true
+			}
+		}
+	}
+	if !q.wakeAt.IsZero() {
+		next = earliest(next, q.wakeAt)
+	}
+	return formed, next
 }
 
 // start asks the Starter for g's match, without the lock, and settles g's

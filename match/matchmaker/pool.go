@@ -833,38 +833,22 @@ func (m *Matchmaker) poolPlan(now time.Time) (claims []group, expired []*ticket,
 		if q.live == 0 {
 			continue
 		}
-		if at, ok := m.mu.retryAt[name]; ok {
-			if now.Before(at) {
-				next = earliest(next, at)
+		var formed [][]*ticket
+		formed, next = m.formLocked(name, q, now, next)
+		for _, ts := range formed {
+			// The server of the newest ticket, whose arrival most likely
+			// completed the group, claims it: the others, which see the
+			// same queue, leave it to that server rather than race it.
+			if ts[len(ts)-1].owner != nil {
+				claims = append(claims, group{mode: q.mode, tickets: ts})
 				continue
 			}
-			delete(m.mu.retryAt, name)
-		}
-		if q.dirty || (!q.wakeAt.IsZero() && !now.Before(q.wakeAt)) {
-			var formed [][]*ticket
-			formed, q.wakeAt = q.pair(now, m.cfg.FFAWait)
-			for _, ts := range formed {
-				for _, e := range ts {
-					e.pending = true
-				}
-				// The server of the newest ticket, whose arrival most
-				// likely completed the group, claims it: the others,
-				// which see the same queue, leave it to that server
-				// rather than race it.
-				if ts[len(ts)-1].owner != nil {
-					claims = append(claims, group{mode: q.mode, tickets: ts})
-					continue
-				}
-				d := &deferral{mode: name, tickets: ts, at: now.Add(m.cfg.StealAfter)}
-				for _, e := range ts {
-					e.hold = d
-				}
-				m.mu.deferred = append(m.mu.deferred, d)
-				next = earliest(next, d.at)
+			d := &deferral{mode: name, tickets: ts, at: now.Add(m.cfg.StealAfter)}
+			for _, e := range ts {
+				e.hold = d
 			}
-		}
-		if !q.wakeAt.IsZero() {
-			next = earliest(next, q.wakeAt)
+			m.mu.deferred = append(m.mu.deferred, d)
+			next = earliest(next, d.at)
 		}
 	}
 	if sweepEvery := min(m.cfg.Retention, maxIdle); !now.Before(m.mu.swept.Add(sweepEvery)) {
