@@ -37,6 +37,7 @@ type config struct {
 	DatabaseURL     string
 	DatabaseSchema  string
 	Archivers       int
+	DebugAddr       string
 
 	Ratings        string // mode=system pairs, e.g. "duel=elo,ffa=glicko2"
 	EloKNew        float64
@@ -77,6 +78,7 @@ func parseConfig(args []string, getenv func(string) string, usageOut io.Writer) 
 	fs.StringVar(&c.DatabaseURL, "database-url", "", "Postgres for the durable archive, e.g. postgres://arbiter@127.0.0.1:5432/arbiter (default: none; migrations run at start)")
 	fs.IntVar(&c.Archivers, "archivers", 2, "archivers moving results from Redis to Postgres in parallel (with both stores)")
 	fs.StringVar(&c.DatabaseSchema, "database-schema", "public", "Postgres schema holding the archive's tables")
+	fs.StringVar(&c.DebugAddr, "debug-addr", "", "serve Go's profiler (/debug/pprof/) on this address, e.g. 127.0.0.1:6060; keep it private (default: off)")
 	fs.TextVar(&c.LogLevel, "log-level", slog.LevelInfo, "log level: debug, info, warn, error")
 	fs.StringVar(&c.Ratings, "ratings", "duel=elo,ffa=elo", "rating system per mode, elo or glicko2, as mode=system pairs")
 	fs.Float64Var(&c.EloKNew, "elo-k-new", 40, "Elo K for a player's first --elo-new-games games in a mode")

@@ -205,6 +205,9 @@ func (s *server) run(ctx context.Context, ln net.Listener) error {
 		// the next start.
 		g.Go(func() error { return a.Run(gctx) })
 	}
+	if s.cfg.DebugAddr != "" {
+		g.Go(func() error { return serveDebug(gctx, s.cfg.DebugAddr, s.log) })
+	}
 	g.Go(func() error {
 		if err := s.http.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
 			return fmt.Errorf("serve http: %w", err)
