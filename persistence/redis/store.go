@@ -79,9 +79,12 @@ func (k keys) node(name string) string     { return k.prefix + "node:" + name }
 // archive), so a missing mode means no rating rather than a cache miss.
 const loadedField = "~"
 
-// maxEvents bounds the anti-cheat events kept per player in Redis; the
-// archive keeps them all.
-const maxEvents = 100
+// maxEvents bounds the anti-cheat events kept per player in Redis, and
+// eventsTTL how long after the last one; the archive keeps them all.
+const (
+	maxEvents = 100
+	eventsTTL = 30 * 24 * time.Hour
+)
 
 // Open connects to cfg.URL and checks that Redis answers.
 func Open(ctx context.Context, cfg Config) (*Store, error) {
@@ -479,6 +482,7 @@ func (s *Store) RecordAntiCheat(ctx context.Context, ev match.AntiCheatEvent) er
 		key := s.keys.events(ev.PlayerID)
 		pipe.RPush(ctx, key, b)
 		pipe.LTrim(ctx, key, -maxEvents, -1)
+		pipe.Expire(ctx, key, eventsTTL)
 		s.addToStream(ctx, pipe, kindEvent, b)
 		return nil
 	})
