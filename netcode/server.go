@@ -152,6 +152,8 @@ type Server struct {
 	admit    Admitter
 	upgrader *gws.Upgrader
 	wg       sync.WaitGroup
+	// sendBufferWarning logs a refused SendBuffer once, not per connection.
+	sendBufferWarning sync.Once
 
 	// The frame-rate limit in GCRA form (see Session.allow); zero
 	// frameInterval means no limit.
@@ -237,7 +239,11 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	if s.cfg.SendBuffer > 0 {
 		if tc, ok := conn.NetConn().(*net.TCPConn); ok {
-			_ = tc.SetWriteBuffer(s.cfg.SendBuffer)
+			if err := tc.SetWriteBuffer(s.cfg.SendBuffer); err != nil {
+				s.sendBufferWarning.Do(func() {
+					s.cfg.Logger.Warn("cannot set the send buffer size; the OS default applies", "send_buffer", s.cfg.SendBuffer, "err", err)
+				})
+			}
 		}
 	}
 	sess := newSession(s, conn, seat)
