@@ -191,6 +191,11 @@ var (
 		"Queued match results recorded on a later try.", nil, nil)
 	descSettleLost = prometheus.NewDesc("arbiter_ratings_settle_lost_total",
 		"Match results never recorded: the retry queue was full, or the server stopped first.", nil, nil)
+	descClaims = prometheus.NewDesc("arbiter_matchmaking_claims_total",
+		"Groups this server tried to claim from the queue shared through Redis: won, or lost because a ticket was already taken, cancelled or expired.",
+		[]string{"result"}, nil)
+	descTakeovers = prometheus.NewDesc("arbiter_matchmaking_takeovers_total",
+		"Groups left to the server of their newest ticket and claimed here after it did not within a second.", nil, nil)
 	descQueue = prometheus.NewDesc("arbiter_matchmaking_queue_tickets",
 		"Tickets searching in the matchmaking queue, by mode.", []string{"mode"}, nil)
 	descSessions = prometheus.NewDesc("arbiter_ws_sessions",
@@ -210,7 +215,7 @@ func (c *serverCollector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{
 		descRooms, descTicks, descOverruns, descSkipped, descInputs, descKicks,
 		descSnapFrames, descSnapBytes, descEventsDropped, descSettled, descSettleErrors, descResettled, descSettleLost,
-		descQueue, descSessions, descUpgrades, descCloses, descPending,
+		descQueue, descClaims, descTakeovers, descSessions, descUpgrades, descCloses, descPending,
 	} {
 		ch <- d
 	}
@@ -245,6 +250,9 @@ func (c *serverCollector) Collect(ch chan<- prometheus.Metric) {
 	counter(descResettled, c.manager.Resettled.Load())
 	counter(descSettleLost, c.manager.SettleLost.Load())
 
+	counter(descClaims, c.mm.ClaimsWon.Load(), "won")
+	counter(descClaims, c.mm.ClaimsLost.Load(), "lost")
+	counter(descTakeovers, c.mm.Takeovers.Load())
 	for mode, n := range c.mm.QueueSizes() {
 		gauge(descQueue, float64(n), mode)
 	}

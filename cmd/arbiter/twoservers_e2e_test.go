@@ -177,6 +177,14 @@ func TestTwoServersShareTheQueue(t *testing.T) {
 	if rooms != players/2 {
 		t.Errorf("%d rooms on the two servers, want %d: a ticket was matched twice, or a room lost", rooms, players/2)
 	}
+	// Every room comes from exactly one won claim.
+	var won uint64
+	for _, s := range servers {
+		won += s.mm.ClaimsWon.Load()
+	}
+	if won != uint64(players/2) {
+		t.Errorf("claims won on the two servers = %d, want %d", won, players/2)
+	}
 	hostOf := map[string]int{}
 	var cross []string // matches of players who queued on different servers
 	for id, idx := range byMatch {

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"math"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/arbiter-gg/arbiter/match"
@@ -182,7 +183,13 @@ type Matchmaker struct {
 
 	pool     Pool   // nil: memory only
 	instance string // this Matchmaker's name in the pool: random, one per process
-	run      poolRun
+
+	// With a Pool: groups this server claimed (ClaimsWon), groups whose
+	// claim found a ticket already taken, cancelled or expired
+	// (ClaimsLost), and groups left to another server and taken over
+	// after StealAfter (Takeovers). Safe to read concurrently.
+	ClaimsWon, ClaimsLost, Takeovers atomic.Uint64
+	run                              poolRun
 
 	// wake tells Run that a ticket was enqueued. Size one: a pending wake-up
 	// covers any number of enqueues, since Run looks at every queue.

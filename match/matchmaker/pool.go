@@ -812,6 +812,7 @@ func (m *Matchmaker) poolPlan(now time.Time) (claims []group, expired []*ticket,
 			for _, e := range d.tickets {
 				e.hold = nil
 			}
+			m.Takeovers.Add(1)
 			claims = append(claims, group{mode: m.cfg.Modes[d.mode], tickets: d.tickets})
 		default:
 			kept = append(kept, d)
@@ -911,6 +912,11 @@ func (m *Matchmaker) claimAndStart(ctx context.Context, g group) error {
 		return fmt.Errorf("claim %d tickets: %w", len(ids), err)
 	}
 	now := m.clock.Now()
+	if len(lost) > 0 {
+		m.ClaimsLost.Add(1)
+	} else {
+		m.ClaimsWon.Add(1)
+	}
 	m.mu.Lock()
 	if len(lost) > 0 {
 		for _, e := range g.tickets {
