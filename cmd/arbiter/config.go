@@ -92,7 +92,11 @@ func parseConfig(args []string, getenv func(string) string, usageOut io.Writer) 
 	fs.Usage = func() {
 		fmt.Fprintf(fs.Output(), "Usage: arbiter [flags]\n\nArbiter is an authoritative multiplayer game server. Every flag can also be set\nthrough the environment variable shown in brackets; a flag wins over its variable.\n\n")
 		fs.VisitAll(func(f *flag.Flag) {
-			fmt.Fprintf(fs.Output(), "  --%s (%s)\n    \t%s (default %q)\n", f.Name, envName(f.Name), f.Usage, f.DefValue)
+			def := ""
+			if f.DefValue != "" && !strings.Contains(f.Usage, "(default") {
+				def = fmt.Sprintf(" (default %q)", f.DefValue)
+			}
+			fmt.Fprintf(fs.Output(), "  --%s (%s)\n    \t%s%s\n", f.Name, envName(f.Name), f.Usage, def)
 		})
 	}
 
