@@ -5,6 +5,7 @@ import (
 	"errors"
 	"sync"
 	"testing"
+	"time"
 )
 
 // flakySettler fails its first failures calls, then records results.
@@ -46,6 +47,10 @@ func TestResettle(t *testing.T) {
 	}
 	if got := <-ledger.done; got != "m1" {
 		t.Errorf("recorded %q, want m1", got)
+	}
+	// The retry counts its success just after the ledger returns.
+	for deadline := time.Now().Add(5 * time.Second); m.Resettled.Load() == 0 && time.Now().Before(deadline); {
+		time.Sleep(time.Millisecond) // polling a counter
 	}
 	if m.SettleErrors.Load() != 1 || m.Resettled.Load() != 1 || m.Settled.Load() != 0 {
 		t.Errorf("SettleErrors, Resettled, Settled = %d, %d, %d; want 1, 1, 0", m.SettleErrors.Load(), m.Resettled.Load(), m.Settled.Load())
