@@ -78,19 +78,7 @@ func TestCheckpoints(t *testing.T) {
 		s.Input(&arbiterv1.Input{Seq: 1, AimX: int32(2 - i)}) // alice scores 2, bob 1
 	}
 	clock.WaitArmed(2)
-	// Fire the room's timer until the match ends; between firings, wait
-	// for the room to re-arm it (or to end instead).
-	for running := true; running; {
-		n := clock.Armed()
-		clock.FireNext()
-		for running && clock.Armed() <= n {
-			select {
-			case <-clock.armed:
-			case <-ended:
-				running = false
-			}
-		}
-	}
+	fireUntil(clock, ended)
 
 	cps.mu.Lock()
 	defer cps.mu.Unlock()

@@ -116,6 +116,23 @@ func (c *fakeClock) FireNext() bool {
 	return true
 }
 
+// fireUntil fires clock's earliest timer, waits for the room to re-arm
+// one, and so on, until the match ends instead: it returns the result
+// ended then receives.
+func fireUntil(clock *fakeClock, ended <-chan Result) Result {
+	for {
+		n := clock.Armed()
+		clock.FireNext()
+		for clock.Armed() <= n {
+			select {
+			case <-clock.armed:
+			case res := <-ended:
+				return res
+			}
+		}
+	}
+}
+
 func (c *fakeClock) fireLocked() {
 	for _, t := range c.timers {
 		if t.active && !t.at.After(c.now) {

@@ -273,51 +273,32 @@ func TestMatchEndsByDuration(t *testing.T) {
 		s.Input(&arbiterv1.Input{Seq: 1, AimX: c.aimX}) // scores via the fake game
 	}
 	clock.WaitArmed(2) // the join timer, then the first tick's
-	for {
-		select {
-		case res := <-ended:
-			want := []PlayerResult{
-				{PlayerID: "alice", Entity: 1, Score: 1, Placement: 2},
-				{PlayerID: "bob", Entity: 2, Score: 3, Placement: 1},
-			}
-			if diff := cmp.Diff(want, res.Players); diff != "" {
-				t.Errorf("result players (-want +got):\n%s", diff)
-			}
-			if res.Ticks != 20 || res.Reason != "time_limit" || res.Aborted {
-				t.Errorf("result = %d ticks, %q, aborted %v; want 20, time_limit, false", res.Ticks, res.Reason, res.Aborted)
-			}
-			for _, p := range []*fakePeer{pa, pb} {
-				<-p.closedCh
-				if last := decode(t, p.frames[len(p.frames)-1]); last.GetMatchEnd().GetMatchId() != id {
-					t.Errorf("last frame = %v, want MatchEnd", last)
-				}
-				if p.code != CloseMatchOver || p.reason != "match_over" {
-					t.Errorf("close = %d %q, want 1000 match_over", p.code, p.reason)
-				}
-			}
-			if _, err := m.Admit(tokA); err == nil {
-				t.Error("Admit after the match ended succeeded")
-			}
-			// The manager's totals keep what the ended room did.
-			if got := [3]uint64{m.Stats.Ticks.Load(), m.Stats.InputsApplied.Load(), m.Stats.SnapshotFrames.Load()}; got != [3]uint64{20, 2, 40} {
-				t.Errorf("manager ticks, inputs applied, snapshot frames = %v, want [20 2 40]", got)
-			}
-			return
-		default:
+	res := fireUntil(clock, ended)
+	want := []PlayerResult{
+		{PlayerID: "alice", Entity: 1, Score: 1, Placement: 2},
+		{PlayerID: "bob", Entity: 2, Score: 3, Placement: 1},
+	}
+	if diff := cmp.Diff(want, res.Players); diff != "" {
+		t.Errorf("result players (-want +got):\n%s", diff)
+	}
+	if res.Ticks != 20 || res.Reason != "time_limit" || res.Aborted {
+		t.Errorf("result = %d ticks, %q, aborted %v; want 20, time_limit, false", res.Ticks, res.Reason, res.Aborted)
+	}
+	for _, p := range []*fakePeer{pa, pb} {
+		<-p.closedCh
+		if last := decode(t, p.frames[len(p.frames)-1]); last.GetMatchEnd().GetMatchId() != id {
+			t.Errorf("last frame = %v, want MatchEnd", last)
 		}
-		n := clock.Armed()
-		clock.FireNext()
-		for clock.Armed() <= n {
-			select {
-			case <-clock.armed:
-			case res := <-ended:
-				ended <- res
-				n = -1 // stop waiting: the room ended instead of re-arming
-			}
-			if n < 0 {
-				break
-			}
+		if p.code != CloseMatchOver || p.reason != "match_over" {
+			t.Errorf("close = %d %q, want 1000 match_over", p.code, p.reason)
 		}
+	}
+	if _, err := m.Admit(tokA); err == nil {
+		t.Error("Admit after the match ended succeeded")
+	}
+	// The manager's totals keep what the ended room did.
+	if got := [3]uint64{m.Stats.Ticks.Load(), m.Stats.InputsApplied.Load(), m.Stats.SnapshotFrames.Load()}; got != [3]uint64{20, 2, 40} {
+		t.Errorf("manager ticks, inputs applied, snapshot frames = %v, want [20 2 40]", got)
 	}
 }
 

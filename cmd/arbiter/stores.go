@@ -98,15 +98,16 @@ func openStores(cfg config, log *slog.Logger) (*stores, error) {
 	if n > 0 {
 		log.Info("warmed a cold Redis from Postgres", "ratings", n)
 	}
+	node := nodeName(cfg)
 	archivers := make([]*redis.Archiver, cfg.Archivers)
 	for i := range archivers {
-		archivers[i] = rs.NewArchiver(pg, redis.ArchiverConfig{Consumer: fmt.Sprintf("%s/%d", nodeName(cfg), i), Logger: log})
+		archivers[i] = rs.NewArchiver(pg, redis.ArchiverConfig{Consumer: fmt.Sprintf("%s/%d", node, i), Logger: log})
 	}
 	log.Info("using Redis for live state and Postgres as the archive; results reach Postgres through the archiver", "archivers", cfg.Archivers)
 	return &stores{
 		store:       rs,
 		archivers:   archivers,
-		checkpoints: rs.NewCheckpoints(redis.CheckpointConfig{Node: nodeName(cfg)}),
+		checkpoints: rs.NewCheckpoints(redis.CheckpointConfig{Node: node}),
 		backlog:     rs.Backlog,
 		pool:        rs.NewPool(redis.PoolConfig{}),
 		// Postgres down does not make the server unready: nothing live

@@ -263,6 +263,14 @@ type server struct {
 	stop    func() // stops Run and waits for it (once)
 }
 
+// startTwo starts two servers, one and two, on a new shared pool, with the
+// default configuration.
+func startTwo(t *testing.T) (pool *memPool, one, two *server) {
+	t.Helper()
+	pool = newMemPool()
+	return pool, startOn(t, pool, "http://one", Config{}), startOn(t, pool, "http://two", Config{})
+}
+
 // startOn makes a Matchmaker on pool with cfg and runs it until the test
 // ends (or stop). Its matches are named after url, so that two servers'
 // never collide. Call it inside a synctest bubble.
@@ -304,9 +312,7 @@ func (s *server) run(t *testing.T) {
 // one's player is sent there.
 func TestPoolPairsAcrossServers(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		pool := newMemPool()
-		one := startOn(t, pool, "http://one", Config{})
-		two := startOn(t, pool, "http://two", Config{})
+		_, one, two := startTwo(t)
 		a := mustEnqueue(t, one.mm, "a", "duel")
 		settle()
 		b := mustEnqueue(t, two.mm, "b", "duel")
@@ -389,9 +395,7 @@ func TestPoolManyTickets(t *testing.T) {
 // across servers, and the match's end on its host frees the players.
 func TestPoolOneTicketAcrossServers(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		pool := newMemPool()
-		one := startOn(t, pool, "http://one", Config{})
-		two := startOn(t, pool, "http://two", Config{})
+		_, one, two := startTwo(t)
 		a := mustEnqueue(t, one.mm, "a", "duel")
 		if _, err := two.mm.Enqueue("a", "ffa"); !errors.Is(err, ErrConflict) {
 			t.Fatalf("Enqueue(a) on two while searching on one = %v, want ErrConflict", err)
@@ -423,9 +427,7 @@ func TestPoolOneTicketAcrossServers(t *testing.T) {
 // read and cancel any player's ticket.
 func TestPoolCancel(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		pool := newMemPool()
-		one := startOn(t, pool, "http://one", Config{})
-		two := startOn(t, pool, "http://two", Config{})
+		_, one, two := startTwo(t)
 		a := mustEnqueue(t, one.mm, "a", "duel")
 		settle()
 
@@ -557,9 +559,7 @@ func TestPoolExpiry(t *testing.T) {
 // their players may queue elsewhere at once.
 func TestPoolShutdown(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		pool := newMemPool()
-		one := startOn(t, pool, "http://one", Config{})
-		two := startOn(t, pool, "http://two", Config{})
+		pool, one, two := startTwo(t)
 		a := mustEnqueue(t, one.mm, "a", "duel")
 		settle()
 		one.stop()
@@ -579,9 +579,7 @@ func TestPoolShutdown(t *testing.T) {
 // ErrUnavailable and Run keeps going; afterwards everything catches up.
 func TestPoolUnavailable(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		pool := newMemPool()
-		one := startOn(t, pool, "http://one", Config{})
-		two := startOn(t, pool, "http://two", Config{})
+		pool, one, two := startTwo(t)
 		a := mustEnqueue(t, one.mm, "a", "duel")
 		settle()
 		down := errors.New("pool down")
@@ -654,9 +652,7 @@ func TestPoolMatchEndedAtShutdown(t *testing.T) {
 	for _, after := range []bool{false, true} {
 		t.Run(fmt.Sprintf("after Run returned %v", after), func(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) {
-				pool := newMemPool()
-				one := startOn(t, pool, "http://one", Config{})
-				two := startOn(t, pool, "http://two", Config{})
+				_, one, two := startTwo(t)
 				mustEnqueue(t, two.mm, "a", "duel")
 				mustEnqueue(t, one.mm, "b", "duel") // newest: one hosts
 				settle()

@@ -69,8 +69,10 @@ type Archiver struct {
 	cfg   ArchiverConfig
 	Stats ArchiverStats
 
+	// Owned by the goroutine running Run (or step).
 	lastClaim time.Time
 	cursor    string // XAUTOCLAIM's resume point
+	grouped   bool   // the consumer group is known to exist
 
 	// afterWrite, when set (by tests), runs between commit and
 	// acknowledgement.
@@ -144,11 +146,19 @@ func (a *Archiver) step(ctx context.Context) error {
 // next returns the records to archive next: this consumer's own pending
 // ones first (left by a failed write or a previous life), then ones
 // another consumer left pending past ClaimIdle, then new ones.
-func (a *Archiver) next(ctx context.Context) ([]goredis.XMessage, error) {
+func (a *Archiver) next(ctx context.Context) (msgs []goredis.XMessage, err error) {
 	stream := a.store.keys.stream()
-	if err := a.ensureGroup(ctx); err != nil {
-		return nil, err
+	if !a.grouped {
+		if err := a.ensureGroup(ctx); err != nil {
+			return nil, err
+		}
+		a.grouped = true
 	}
+	defer func() {
+		if err != nil && strings.Contains(err.Error(), "NOGROUP") {
+			a.grouped = false // Redis lost the group (and the stream): make it again
+		}
+	}()
 	own, err := a.read(ctx, "0", -1)
 	if err != nil || len(own) > 0 {
 		return own, err
@@ -193,8 +203,9 @@ func (a *Archiver) read(ctx context.Context, id string, block time.Duration) ([]
 	return out, nil
 }
 
-// ensureGroup creates the consumer group (and the stream) if missing.
-// Redis may have lost both, so it is checked before every read.
+// ensureGroup creates the consumer group (and the stream) if missing: at
+// the first read, and again after a read finds the group gone (a Redis that
+// lost its data).
 func (a *Archiver) ensureGroup(ctx context.Context) error {
 	err := a.store.rdb.XGroupCreateMkStream(ctx, a.store.keys.stream(), a.cfg.Group, "0").Err()
 	if err != nil && !strings.HasPrefix(err.Error(), "BUSYGROUP") {

@@ -252,6 +252,23 @@ func TestDeadLetter(t *testing.T) {
 	}
 }
 
+// TestArchiverRecreatesGroup: when Redis loses the stream and its consumer
+// group while an archiver runs, the archiver makes them again and archives
+// what comes next.
+func TestArchiverRecreatesGroup(t *testing.T) {
+	s := openTest(t, Config{})
+	a := openArchive(t)
+	results := playMatches(t, s, "a", 4, 3)
+	runArchiver(t, s.NewArchiver(a, ArchiverConfig{Block: 20 * time.Millisecond, MaxBackoff: 50 * time.Millisecond}))
+	waitDrained(t, s, 30*time.Second)
+	s.rdb.Del(t.Context(), s.keys.stream()) // the group goes with it
+	for id, r := range playMatches(t, s, "b", 4, 3) {
+		results[id] = r
+	}
+	waitDrained(t, s, 30*time.Second)
+	checkArchived(t, s, a, 8, results)
+}
+
 // TestColdRedis: a Redis that lost everything reads players, ratings and
 // results through from the archive, warms the leaderboards, and the next
 // match continues each player's record.

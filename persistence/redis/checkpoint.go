@@ -24,8 +24,10 @@ type CheckpointConfig struct {
 	// Flush is how often the writer sends what rooms saved; default 100ms.
 	Flush time.Duration
 	// MaxPending bounds the matches with a checkpoint waiting to be
-	// written; past it new matches' checkpoints are dropped (and counted)
-	// until the writer catches up. Default 100,000.
+	// written, and the ended matches waiting to leave the directory; past
+	// it new ones are dropped (and counted) until the writer catches up
+	// (an end dropped leaves the match for a successor's EndOrphans, which
+	// finds its result already recorded). Default 100,000.
 	MaxPending int
 	// NodeTTL is how long this process counts as alive after its last
 	// flush; default 15s. A match whose node has been silent longer is an
@@ -40,7 +42,7 @@ type CheckpointConfig struct {
 type CheckpointStats struct {
 	Written    atomic.Uint64 // checkpoints sent to Redis
 	Superseded atomic.Uint64 // replaced by a newer one of the same match before being sent
-	Dropped    atomic.Uint64 // refused because MaxPending matches were waiting
+	Dropped    atomic.Uint64 // checkpoints or ends refused because MaxPending were waiting
 	Failures   atomic.Uint64 // flushes Redis refused; their checkpoints are retried
 }
 
@@ -106,12 +108,22 @@ func (c *Checkpoints) Save(cp match.Checkpoint) {
 func (c *Checkpoints) Ended(matchID string) {
 	c.mu.Lock()
 	delete(c.mu.pending, matchID)
-	c.mu.ended[matchID] = struct{}{}
+	c.endLocked(matchID)
 	c.mu.Unlock()
 	select {
 	case c.wake <- struct{}{}: // an end is worth writing at once
 	default:
 	}
+}
+
+// endLocked queues a match's removal from the directory, within
+// MaxPending.
+func (c *Checkpoints) endLocked(matchID string) {
+	if _, ok := c.mu.ended[matchID]; !ok && len(c.mu.ended) >= c.cfg.MaxPending {
+		c.Stats.Dropped.Add(1)
+		return
+	}
+	c.mu.ended[matchID] = struct{}{}
 }
 
 // Run writes checkpoints every Flush until ctx ends, then makes a last
@@ -189,7 +201,7 @@ func (c *Checkpoints) flush(ctx context.Context) error {
 		}
 		for id := range ended {
 			if _, back := c.mu.pending[id]; !back {
-				c.mu.ended[id] = struct{}{}
+				c.endLocked(id)
 			}
 		}
 		c.mu.Unlock()

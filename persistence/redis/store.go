@@ -213,12 +213,16 @@ func (s *Store) Rating(ctx context.Context, playerID, mode string) (match.Rating
 // PlayerRatings returns a player's ratings by mode, reading them through
 // from the archive when Redis does not hold them.
 func (s *Store) PlayerRatings(ctx context.Context, playerID string) (map[string]match.Rating, error) {
-	out, complete, err := s.loadRatings(ctx, s.rdb, playerID)
-	if err != nil || complete {
+	fields, err := s.rdb.HGetAll(ctx, s.keys.ratings(playerID)).Result()
+	if err != nil {
+		return nil, fmt.Errorf("load ratings of %s: %w", playerID, err)
+	}
+	out, complete, err := parseRatings(playerID, fields)
+	if err != nil || complete || s.cfg.Archive == nil {
 		return out, err
 	}
 	archived, err := s.archivedRatings(ctx, playerID, out)
-	if err != nil || len(archived) == 0 && s.cfg.Archive == nil {
+	if err != nil {
 		return out, err
 	}
 	if _, err := s.rdb.TxPipelined(ctx, func(pipe goredis.Pipeliner) error {
@@ -230,14 +234,9 @@ func (s *Store) PlayerRatings(ctx context.Context, playerID string) (map[string]
 	return out, nil
 }
 
-// loadRatings reads a player's cached ratings through c (the store's pool,
-// or the connection of a transaction); complete reports that they are all
-// of the player's ratings.
-func (s *Store) loadRatings(ctx context.Context, c goredis.Cmdable, playerID string) (_ map[string]match.Rating, complete bool, _ error) {
-	fields, err := c.HGetAll(ctx, s.keys.ratings(playerID)).Result()
-	if err != nil {
-		return nil, false, fmt.Errorf("load ratings of %s: %w", playerID, err)
-	}
+// parseRatings decodes a player's ratings hash; complete reports that it
+// holds all of the player's ratings.
+func parseRatings(playerID string, fields map[string]string) (_ map[string]match.Rating, complete bool, _ error) {
 	_, complete = fields[loadedField]
 	out, err := decodeRatings(playerID, fields)
 	return out, complete, err
@@ -346,10 +345,22 @@ func (s *Store) settle(ctx context.Context, tx *goredis.Tx, res match.Result, ap
 	// and recovery deliver within minutes, and the archive's insert is
 	// idempotent by match ID besides. The archive is not consulted here,
 	// so that settling never waits on it.
+	// Every player's ratings and name, in one round trip.
+	ratings := make([]*goredis.MapStringStringCmd, len(res.Players))
+	names := make([]*goredis.StringCmd, len(res.Players))
+	if _, err := tx.Pipelined(ctx, func(pipe goredis.Pipeliner) error {
+		for i, p := range res.Players {
+			ratings[i] = pipe.HGetAll(ctx, s.keys.ratings(p.PlayerID))
+			names[i] = pipe.HGet(ctx, s.keys.player(p.PlayerID), "name")
+		}
+		return nil
+	}); err != nil && !errors.Is(err, goredis.Nil) {
+		return res, false, err
+	}
 	current := make(map[string]match.Rating, len(res.Players))
 	fill := make(map[string]map[string]match.Rating) // read through, to cache
-	for _, p := range res.Players {
-		all, complete, err := s.loadRatings(ctx, tx, p.PlayerID)
+	for i, p := range res.Players {
+		all, complete, err := parseRatings(p.PlayerID, ratings[i].Val())
 		if err != nil {
 			return res, false, err
 		}
@@ -361,15 +372,6 @@ func (s *Store) settle(ctx context.Context, tx *goredis.Tx, res match.Result, ap
 		if r, ok := all[res.Mode]; ok {
 			current[p.PlayerID] = r
 		}
-	}
-	names := make([]*goredis.StringCmd, len(res.Players))
-	if _, err := tx.Pipelined(ctx, func(pipe goredis.Pipeliner) error {
-		for i, p := range res.Players {
-			names[i] = pipe.HGet(ctx, s.keys.player(p.PlayerID), "name")
-		}
-		return nil
-	}); err != nil && !errors.Is(err, goredis.Nil) {
-		return res, false, err
 	}
 
 	settled, updated := apply(current)
