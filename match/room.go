@@ -38,7 +38,9 @@ type Peer interface {
 	Send(frame []byte)
 	// SendSnapshot offers the newest snapshot frame; it replaces any older
 	// snapshot the peer has not yet written. The frame is shared and
-	// immutable.
+	// immutable. It must not block, but it may write: the network peer
+	// makes one non-blocking write when nothing else waits to be sent, so
+	// the tick's duration includes the fan-out.
 	SendSnapshot(frame []byte)
 	// Close ends the connection: a Kick with reason and message if the
 	// connection allows it, then a close frame with code.

@@ -35,7 +35,7 @@ func FuzzFrame(f *testing.F) {
 	srv := NewServer(Config{MaxFrame: maxFrame, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}, fakeAdmitter{})
 	f.Fuzz(func(t *testing.T, binary bool, data []byte) {
 		seat := &recordingSeat{}
-		s := newSession(srv, nil, seat)
+		s := newSession(srv, nil, newSocket(nil), seat)
 		reason, message, ok := handleFrame(s, binary, data)
 		frames, _ := s.Pending()
 		s.mu.Lock()

@@ -2,6 +2,7 @@ package netcode
 
 import (
 	"bufio"
+	"encoding/binary"
 	"fmt"
 	"io"
 	"net"
@@ -39,13 +40,18 @@ func checkFor(t *testing.T, timeout time.Duration, f func() error) {
 	}
 }
 
-// clientFrame returns one masked client frame (mask key zero, so the
-// payload is unchanged) of at most 125 bytes.
-func clientFrame(op gws.Opcode, payload []byte) []byte {
-	if len(payload) > 125 {
-		panic("clientFrame: payload over 125 bytes")
+// maskedFrame returns one client frame of any length, masked with key zero.
+func maskedFrame(op gws.Opcode, payload []byte) []byte {
+	b := []byte{0x80 | byte(op)}
+	switch n := len(payload); {
+	case n < 126:
+		b = append(b, 0x80|byte(n))
+	case n <= 0xFFFF:
+		b = binary.BigEndian.AppendUint16(append(b, 0x80|126), uint16(n))
+	default:
+		b = binary.BigEndian.AppendUint64(append(b, 0x80|127), uint64(n))
 	}
-	return append([]byte{0x80 | byte(op), 0x80 | byte(len(payload)), 0, 0, 0, 0}, payload...)
+	return append(append(b, 0, 0, 0, 0), payload...)
 }
 
 func inputFrame(seq uint32) []byte {
@@ -65,7 +71,7 @@ func (f *fakeSeat) seqs() []uint32 {
 // TestFrameRateAllow drives the bucket with a synthetic clock.
 func TestFrameRateAllow(t *testing.T) {
 	srv := NewServer(Config{}, fakeAdmitter{}) // FrameRate 120/s, FrameBurst 60
-	s := newSession(srv, nil, &fakeSeat{})
+	s := newSession(srv, nil, newSocket(nil), &fakeSeat{})
 	t0 := time.Now()
 
 	// A 60 Hz client that also pings once a second is never refused.
@@ -108,7 +114,7 @@ func TestFrameRateAllow(t *testing.T) {
 	}
 
 	// Negative FrameRate disables the limit.
-	off := newSession(NewServer(Config{FrameRate: -1}, fakeAdmitter{}), nil, &fakeSeat{})
+	off := newSession(NewServer(Config{FrameRate: -1}, fakeAdmitter{}), nil, newSocket(nil), &fakeSeat{})
 	for i := range 1000 {
 		if !off.allow(now) {
 			t.Fatalf("frame %d refused with FrameRate -1", i)
@@ -117,7 +123,7 @@ func TestFrameRateAllow(t *testing.T) {
 }
 
 func TestFrameRateAllowAllocs(t *testing.T) {
-	s := newSession(NewServer(Config{}, fakeAdmitter{}), nil, &fakeSeat{})
+	s := newSession(NewServer(Config{}, fakeAdmitter{}), nil, newSocket(nil), &fakeSeat{})
 	now := time.Now()
 	if n := testing.AllocsPerRun(1000, func() {
 		now = now.Add(time.Millisecond)
@@ -136,8 +142,8 @@ func TestInputFlood(t *testing.T) {
 		name  string
 		frame []byte // sent 3·burst times in one write
 	}{
-		{"inputs", clientFrame(gws.OpcodeBinary, inputFrame(1))},
-		{"pings", clientFrame(gws.OpcodePing, []byte("x"))},
+		{"inputs", maskedFrame(gws.OpcodeBinary, inputFrame(1))},
+		{"pings", maskedFrame(gws.OpcodePing, []byte("x"))},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

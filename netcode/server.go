@@ -1,8 +1,10 @@
 package netcode
 
 import (
+	"bufio"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net"
@@ -231,22 +233,19 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		httpError(w, http.StatusServiceUnavailable, "shutting_down", "the server is shutting down")
 		return
 	}
-	conn, err := s.upgrader.Upgrade(w, r)
+	sock, br, err := s.hijack(w)
+	if err != nil {
+		s.release(key)
+		s.cfg.Logger.Debug("hijack failed", "remote", r.RemoteAddr, "err", err)
+		return
+	}
+	conn, err := s.upgrader.UpgradeFromConn(sock, br, r)
 	if err != nil {
 		s.release(key)
 		s.cfg.Logger.Debug("upgrade failed", "remote", r.RemoteAddr, "err", err)
-		return // gws has answered the request
+		return // gws has answered the request and closed the connection
 	}
-	if s.cfg.SendBuffer > 0 {
-		if tc, ok := conn.NetConn().(*net.TCPConn); ok {
-			if err := tc.SetWriteBuffer(s.cfg.SendBuffer); err != nil {
-				s.sendBufferWarning.Do(func() {
-					s.cfg.Logger.Warn("cannot set the send buffer size; the OS default applies", "send_buffer", s.cfg.SendBuffer, "err", err)
-				})
-			}
-		}
-	}
-	sess := newSession(s, conn, seat)
+	sess := newSession(s, conn, sock, seat)
 	sess.slot = key
 	conn.Session().Store(sessionKey, sess)
 	if !s.track(sess) {
@@ -262,6 +261,40 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if err := seat.Attach(sess); err != nil {
 		sess.Close(CloseMatchOver.Code(), CloseMatchOver.String(), "the match is over")
 	}
+}
+
+// readBufferSize is the size of each connection's read buffer, gws's default.
+const readBufferSize = 4 << 10
+
+// hijack takes the connection over from net/http and wraps it in the
+// socket every frame to the client will pass through. br reads the
+// connection directly, not through net/http's reader, which would lock and
+// check limits on every read. A client that sent bytes after its upgrade
+// request, before the answer (RFC 6455 §4.1 forbids it), is refused.
+func (s *Server) hijack(w http.ResponseWriter) (*socket, *bufio.Reader, error) {
+	hj, ok := w.(http.Hijacker)
+	if !ok {
+		httpError(w, http.StatusInternalServerError, "internal", "connection cannot be upgraded")
+		return nil, nil, errors.New("response writer is not a Hijacker")
+	}
+	nc, brw, err := hj.Hijack()
+	if err != nil {
+		return nil, nil, fmt.Errorf("hijack: %w", err)
+	}
+	if brw.Reader.Buffered() > 0 {
+		_ = nc.Close()
+		return nil, nil, errors.New("client sent data before the handshake completed")
+	}
+	if s.cfg.SendBuffer > 0 {
+		if tc, ok := nc.(*net.TCPConn); ok {
+			if err := tc.SetWriteBuffer(s.cfg.SendBuffer); err != nil {
+				s.sendBufferWarning.Do(func() {
+					s.cfg.Logger.Warn("cannot set the send buffer size; the OS default applies", "send_buffer", s.cfg.SendBuffer, "err", err)
+				})
+			}
+		}
+	}
+	return newSocket(nc), bufio.NewReaderSize(nc, readBufferSize), nil
 }
 
 // PendingBytes returns the bytes queued across all sessions and not yet

@@ -260,7 +260,12 @@ func TestHostileFrames(t *testing.T) {
 			_, _, url := newTestServer(t, Config{}, "good")
 			c := dial(t, url+"good", 0)
 			c.next(t) // Welcome
-			_ = c.conn.WriteMessage(tt.op, tt.payload)
+			// Written raw, off the client's gws connection: the server
+			// refuses a 1 MiB frame after its header and resets the
+			// connection under the rest, and a gws write failing so would
+			// close the client with that error before it reads the close
+			// frame the server sent first.
+			go func() { _, _ = c.conn.NetConn().Write(maskedFrame(tt.op, tt.payload)) }()
 			code, reason := c.waitClose(t)
 			if code != tt.wantCode || (tt.wantReason != "" && reason != tt.wantReason) {
 				t.Errorf("close = %d %q, want %d %q", code, reason, tt.wantCode, tt.wantReason)

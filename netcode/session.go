@@ -24,6 +24,7 @@ const closeGrace = time.Second
 type Session struct {
 	srv  *Server
 	conn *gws.Conn
+	sock *socket // conn's transport: snapshots bypass gws through it
 	seat Seat
 	wake chan struct{} // size 1: a pending wake-up is enough, they coalesce
 	gone chan struct{} // closed when the read loop has ended
@@ -32,7 +33,8 @@ type Session struct {
 		sync.Mutex
 		queue    []frame // non-snapshot frames, in order; at most MaxQueue
 		snapshot []byte  // the newest unsent snapshot, or nil
-		behind   int     // snapshots overwritten unsent since the writer last took one
+		behind   int     // snapshots overwritten unsent since one was last written or taken
+		inflight bool    // the writer holds frames taken from queue/snapshot, not yet written
 		// closing and reason are set together, once (closeWith or end):
 		// whoever sees closing may rely on reason.
 		closing  bool
@@ -55,8 +57,8 @@ type frame struct {
 	b  []byte
 }
 
-func newSession(srv *Server, conn *gws.Conn, seat Seat) *Session {
-	return &Session{srv: srv, conn: conn, seat: seat, wake: make(chan struct{}, 1), gone: make(chan struct{})}
+func newSession(srv *Server, conn *gws.Conn, sock *socket, seat Seat) *Session {
+	return &Session{srv: srv, conn: conn, sock: sock, seat: seat, wake: make(chan struct{}, 1), gone: make(chan struct{})}
 }
 
 // RemoteAddr returns the client's address.
@@ -84,14 +86,18 @@ func (s *Session) enqueue(f frame) {
 }
 
 // Pending returns how many frames and bytes wait to be written. By design
-// it never exceeds MaxQueue frames plus one snapshot (and a Kick).
+// it never exceeds MaxQueue frames plus one snapshot, the unwritten end of
+// another (the socket's tail) and a Kick.
 func (s *Session) Pending() (frames, bytes int) {
+	if tail := s.sock.pending.Load(); tail > 0 {
+		frames, bytes = 1, int(tail)
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for _, f := range s.mu.queue {
 		bytes += len(f.b)
 	}
-	frames = len(s.mu.queue)
+	frames += len(s.mu.queue)
 	if s.mu.snapshot != nil {
 		frames++
 		bytes += len(s.mu.snapshot)
@@ -99,14 +105,31 @@ func (s *Session) Pending() (frames, bytes int) {
 	return frames, bytes
 }
 
-// SendSnapshot offers the newest snapshot; it replaces one not yet written.
-// A session that leaves MaxBehind snapshots in a row unwritten is closed as
-// a slow consumer.
+// SendSnapshot offers the newest snapshot. When nothing else waits to be
+// sent it is written at once, without blocking (see socket.tryFrame);
+// otherwise it waits for the writer and replaces one still waiting. A
+// session that leaves MaxBehind snapshots in a row unwritten is closed as a
+// slow consumer.
 func (s *Session) SendSnapshot(b []byte) {
 	s.mu.Lock()
 	if s.mu.closing {
 		s.mu.Unlock()
 		return
+	}
+	// The fast path only when it cannot overtake: frames queued before this
+	// snapshot (a Welcome) go first, through the writer.
+	if len(s.mu.queue) == 0 && s.mu.snapshot == nil && !s.mu.inflight {
+		switch s.sock.tryFrame(b) {
+		case frameSent:
+			s.mu.behind = 0
+			s.mu.Unlock()
+			return
+		case frameTail:
+			s.mu.behind = 0
+			s.mu.Unlock()
+			s.signal() // the writer flushes the tail
+			return
+		}
 	}
 	if s.mu.snapshot != nil {
 		s.mu.behind++
@@ -145,7 +168,7 @@ func (s *Session) closeWith(reason CloseReason, code uint16, message string) {
 	s.mu.Unlock()
 	// A writer stuck on a full socket must not hold the close up for a whole
 	// WriteTimeout.
-	_ = s.conn.NetConn().SetWriteDeadline(time.Now().Add(closeGrace))
+	_ = s.sock.SetWriteDeadline(time.Now().Add(closeGrace))
 	s.signal()
 }
 
@@ -156,8 +179,9 @@ func (s *Session) signal() {
 	}
 }
 
-// writeLoop is the session's writer goroutine. It ends after writing the
-// close frame or when the connection is gone.
+// writeLoop is the session's writer goroutine: it sends pings, queued
+// frames, snapshots the fast path deferred and the socket's tail. It ends
+// after writing the close frame or when the connection is gone.
 func (s *Session) writeLoop() {
 	ping := time.NewTicker(s.srv.cfg.PingInterval)
 	defer ping.Stop()
@@ -167,7 +191,8 @@ func (s *Session) writeLoop() {
 		case <-s.gone:
 			return
 		case <-ping.C:
-			if err := s.write(frame{op: gws.OpcodePing}, false); err != nil {
+			// A ping may be overtaken by a snapshot: it is not inflight.
+			if err := s.writeBatch([]frame{{op: gws.OpcodePing}}, false); err != nil {
 				s.broken(err)
 				return
 			}
@@ -181,16 +206,19 @@ func (s *Session) writeLoop() {
 			batch = append(batch, frame{op: gws.OpcodeBinary, b: snap})
 			s.mu.snapshot, s.mu.behind = nil, 0
 		}
+		s.mu.inflight = len(batch) > 0
 		closing, reason, code := s.mu.closing, s.mu.reason, s.mu.code
 		s.mu.Unlock()
 
-		for i, f := range batch {
-			if err := s.write(f, closing || i > 0); err != nil {
-				s.broken(err)
-				return
-			}
-		}
+		err := s.writeBatch(batch, closing)
 		clear(batch) // drop references to frames already written
+		s.mu.Lock()
+		s.mu.inflight = false
+		s.mu.Unlock()
+		if err != nil {
+			s.broken(err)
+			return
+		}
 		if closing {
 			_ = s.conn.WriteClose(code, []byte(reason.String()))
 			s.end(reason)
@@ -199,20 +227,28 @@ func (s *Session) writeLoop() {
 	}
 }
 
-// write writes one frame. The deadline is set per batch (keep=false) rather
-// than per frame, except while closing, when the close grace applies.
-func (s *Session) write(f frame, keep bool) error {
-	if !keep {
-		s.mu.Lock()
-		closing := s.mu.closing
-		s.mu.Unlock()
-		d := s.srv.cfg.WriteTimeout
-		if closing {
-			d = closeGrace
-		}
-		_ = s.conn.NetConn().SetWriteDeadline(time.Now().Add(d))
+// writeBatch writes the socket's tail, then batch, under one deadline:
+// WriteTimeout, or the close grace while closing. Outside a batch the
+// socket has no write deadline, which the fast path relies on: a stale one
+// would fail it.
+func (s *Session) writeBatch(batch []frame, closing bool) error {
+	d := s.srv.cfg.WriteTimeout
+	if closing {
+		d = closeGrace
 	}
-	return s.conn.WriteMessage(f.op, f.b)
+	_ = s.sock.SetWriteDeadline(time.Now().Add(d))
+	if err := s.sock.flush(); err != nil {
+		return err
+	}
+	for _, f := range batch {
+		if err := s.conn.WriteMessage(f.op, f.b); err != nil {
+			return err
+		}
+	}
+	if !closing {
+		_ = s.sock.SetWriteDeadline(time.Time{})
+	}
+	return nil
 }
 
 // broken records a failed write: a timeout means the client stopped taking
@@ -229,7 +265,7 @@ func (s *Session) broken(err error) {
 		reason = CloseSlowConsumer
 	}
 	s.end(reason) // a close we asked for, cut short, keeps its own reason
-	_ = s.conn.NetConn().Close()
+	_ = s.sock.Close()
 }
 
 // end marks the session closing for reason, unless it already is, and

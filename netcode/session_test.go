@@ -44,7 +44,7 @@ func bareSession(t *testing.T, srv *Server) *Session {
 	}
 	t.Cleanup(func() { _ = conn.NetConn().Close() })
 
-	s := newSession(srv, conn, &fakeSeat{detach: make(chan struct{}, 1)})
+	s := newSession(srv, conn, newSocket(conn.NetConn()), &fakeSeat{detach: make(chan struct{}, 1)})
 	s.slot = clientKey(conn.RemoteAddr().String())
 	srv.acquire(s.slot)
 	conn.Session().Store(sessionKey, s)
