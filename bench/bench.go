@@ -66,11 +66,15 @@ type Report struct {
 	// Inputs were sent in the window; Acks of them were acknowledged in it
 	// and timed: from the send to the first snapshot whose own entity has
 	// last_input_seq ≥ the input's seq.
-	Inputs uint64        `json:"inputs"`
-	Acks   uint64        `json:"acks"`
-	AckP50 time.Duration `json:"ack_p50_ns"`
-	AckP99 time.Duration `json:"ack_p99_ns"`
-	AckMax time.Duration `json:"ack_max_ns"`
+	Inputs uint64 `json:"inputs"`
+	// Skipped counts snapshots a bot answered with no input because the
+	// server had not yet processed its previous one (see the workload in
+	// bench/README.md).
+	Skipped uint64        `json:"skipped_inputs"`
+	Acks    uint64        `json:"acks"`
+	AckP50  time.Duration `json:"ack_p50_ns"`
+	AckP99  time.Duration `json:"ack_p99_ns"`
+	AckMax  time.Duration `json:"ack_max_ns"`
 
 	// Snapshots received per client per second: the mean, and the slowest
 	// client's.
@@ -85,8 +89,12 @@ type Report struct {
 	Corrections uint64 `json:"corrections"`
 
 	// Server side, from /metrics. CPUPerClientTick is Δprocess_cpu_seconds
-	// / (N × T × Window), in µs; RSS is at the window's end.
+	// / (N × T × Window), in µs; ServerCores is the same CPU time per
+	// second of window, in cores: near 1 with the server pinned to one
+	// core, CPUPerClientTick is only a ceiling (10⁶ / (N × T)), not a
+	// measure of the work. RSS is at the window's end.
 	ServerCPU        float64       `json:"server_cpu_seconds"`
+	ServerCores      float64       `json:"server_cpu_cores"`
 	CPUPerClientTick float64       `json:"cpu_us_per_client_tick"`
 	RSS              float64       `json:"rss_bytes"`
 	Ticks            uint64        `json:"ticks"` // room ticks in the window, all rooms
@@ -304,9 +312,9 @@ func (r *run) closeAll() {
 
 // counters is every bot's counters at one moment.
 type counters struct {
-	cpu                                   time.Duration // the generator's own CPU time so far
-	at                                    time.Time
-	snapshots, bytes, inputs, corrections []uint64
+	cpu                                            time.Duration // the generator's own CPU time so far
+	at                                             time.Time
+	snapshots, bytes, inputs, skipped, corrections []uint64
 }
 
 func (r *run) counters() counters {
@@ -317,6 +325,7 @@ func (r *run) counters() counters {
 		snapshots:   make([]uint64, n),
 		bytes:       make([]uint64, n),
 		inputs:      make([]uint64, n),
+		skipped:     make([]uint64, n),
 		corrections: make([]uint64, n),
 	}
 	for i := range r.bots {
@@ -327,6 +336,7 @@ func (r *run) counters() counters {
 		c.snapshots[i] = b.snapshots.Load()
 		c.bytes[i] = b.bytes.Load()
 		c.inputs[i] = b.inputs.Load()
+		c.skipped[i] = b.skipped.Load()
 		c.corrections[i] = b.c.PredictionError().Corrections
 	}
 	return c
@@ -345,6 +355,7 @@ func (r *run) fill(rep *Report, lat *histogram, c0, c1 counters, s0, s1 serverSa
 		snaps += ds
 		bytes += c1.bytes[i] - c0.bytes[i]
 		rep.Inputs += c1.inputs[i] - c0.inputs[i]
+		rep.Skipped += c1.skipped[i] - c0.skipped[i]
 		rep.Corrections += c1.corrections[i] - c0.corrections[i]
 		if rate := float64(ds) / clientSecs; minSnaps < 0 || rate < minSnaps {
 			minSnaps = rate
@@ -360,6 +371,9 @@ func (r *run) fill(rep *Report, lat *histogram, c0, c1 counters, s0, s1 serverSa
 	rep.ServerCPU = s1.CPU - s0.CPU
 	if rep.TickRate > 0 && rep.Window > 0 {
 		rep.CPUPerClientTick = rep.ServerCPU / (n * float64(rep.TickRate) * rep.Window) * 1e6
+	}
+	if rep.Window > 0 {
+		rep.ServerCores = rep.ServerCPU / rep.Window
 	}
 	if !s1.HasCPU {
 		rep.Notes = append(rep.Notes, "the server exports no process_cpu_seconds_total (not Linux?): no CPU figure")

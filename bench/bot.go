@@ -53,13 +53,15 @@ type bot struct {
 
 	ring [ringSize]sendSlot
 
-	lastAck uint32 // highest acknowledged seq seen; reader only
+	lastAck uint32        // highest acknowledged seq seen; reader only
+	acked   atomic.Uint32 // lastAck, for the sender
 
 	wake chan struct{} // size one: a snapshot arrived since the last input
 
 	snapshots atomic.Uint64 // snapshots received
 	bytes     atomic.Uint64 // bytes read from the socket (WebSocket frames, headers included)
 	inputs    atomic.Uint64 // inputs sent
+	skipped   atomic.Uint64 // snapshots answered with no input: the previous one was still waiting (see play)
 	seqSkew   atomic.Uint64 // inputs whose seq was not the one predicted (not timed)
 }
 
@@ -92,15 +94,20 @@ func (b *bot) dial(ctx context.Context, wsURL string) error {
 }
 
 // onSnapshot runs on the client's reader goroutine for every snapshot. It
-// times every input the snapshot acknowledges for the first time and wakes
-// the sender. It must not block and does not allocate.
+// times every input the snapshot acknowledges for the first time, then
+// wakes the sender, which reads the acknowledgement. It must not block and
+// does not allocate.
 func (b *bot) onSnapshot(s *arbiterv1.Snapshot) {
-	now := b.rec.since()
 	b.snapshots.Add(1)
+	b.timeAcks(s)
 	select {
 	case b.wake <- struct{}{}:
 	default:
 	}
+}
+
+func (b *bot) timeAcks(s *arbiterv1.Snapshot) {
+	now := b.rec.since()
 	self := b.entity.Load()
 	if self == 0 {
 		return
@@ -121,6 +128,7 @@ func (b *bot) onSnapshot(s *arbiterv1.Snapshot) {
 		first = ack - ringSize + 1
 	}
 	b.lastAck = ack
+	b.acked.Store(ack)
 	h := b.rec.lat.Load()
 	if h == nil {
 		return
@@ -150,9 +158,19 @@ var moves = func() [16][2]int32 {
 
 // play sends one input per snapshot until ctx ends or the connection does.
 // The move vector turns by 1/16 of a circle every 5 inputs.
+//
+// A snapshot that does not yet acknowledge the input sent after the
+// previous one is answered with no input (counted as skipped). That input
+// reached the server too late for this snapshot's tick and waits for the
+// next; the server applies at most one input per player per tick, so an
+// input sent now would wait behind it a whole tick, and so would every
+// later one: a client that sends exactly one input per tick never drains
+// such a queue, and its input latency stays a tick longer for the rest of
+// the match. On loopback an input sent after snapshot k is due at tick
+// k+1, so the rule never holds back an input that could have been applied.
 func (b *bot) play(ctx context.Context) {
 	next := b.c.LastSeq() + 1
-	for n := 0; ; n++ {
+	for n := 0; ; {
 		select {
 		case <-ctx.Done():
 			return
@@ -160,7 +178,12 @@ func (b *bot) play(ctx context.Context) {
 			return
 		case <-b.wake:
 		}
+		if b.acked.Load() < next-1 {
+			b.skipped.Add(1)
+			continue
+		}
 		mv := moves[(n/5+b.phase)%len(moves)]
+		n++
 		slot := &b.ring[next&ringMask]
 		slot.at.Store(b.rec.since())
 		slot.seq.Store(next)

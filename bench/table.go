@@ -9,8 +9,8 @@ import (
 
 // tableHeader is SPEC §7's columns, then the sanity columns.
 var tableHeader = []string{
-	"N", "T", "CPU µs/client-tick", "ack p50", "ack p99", "ack max",
-	"B/client/s", "RSS", "tick p99", "overruns", "snap/client/s", "corrections", "dropped", "gen CPU",
+	"N", "T", "CPU µs/client-tick", "server CPU", "ack p50", "ack p99", "ack max",
+	"B/client/s", "RSS", "tick p99", "overruns", "snap/client/s", "skipped", "corrections", "dropped", "gen CPU",
 }
 
 // WriteTable writes reports as one Markdown table, a row per report.
@@ -30,6 +30,7 @@ func WriteTable(w io.Writer, reports ...Report) error {
 			fmt.Sprint(r.Clients),
 			fmt.Sprint(r.TickRate),
 			fmt.Sprintf("%.2f", r.CPUPerClientTick),
+			fmt.Sprintf("%.2f", r.ServerCores),
 			fmtDuration(r.AckP50),
 			fmtDuration(r.AckP99),
 			fmtDuration(r.AckMax),
@@ -38,6 +39,7 @@ func WriteTable(w io.Writer, reports ...Report) error {
 			fmtDuration(r.TickP99),
 			fmt.Sprint(r.Overruns),
 			fmt.Sprintf("%.1f", r.SnapshotsPerClientSec),
+			fmt.Sprint(r.Skipped),
 			fmt.Sprint(r.Corrections),
 			fmt.Sprint(r.Dropped),
 			fmt.Sprintf("%.2f", r.GeneratorCPU),
