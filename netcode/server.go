@@ -188,6 +188,7 @@ func NewServer(cfg Config, admit Admitter) *Server {
 		ReadMaxPayloadSize: hardFrameLimit(cfg.MaxFrame),
 		HandshakeTimeout:   cfg.HandshakeTimeout,
 		Recovery:           gws.Recovery,
+		NewSession:         func() gws.SessionStorage { return new(sessionStore) },
 		Logger:             gwsLogger{cfg.Logger},
 	})
 	return s

@@ -5,6 +5,7 @@ import (
 	"net"
 	"net/netip"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	arbiterv1 "github.com/arbiter-gg/arbiter/proto/arbiter/v1"
@@ -301,10 +302,53 @@ type handler struct {
 	srv *Server
 }
 
+// sessionOf returns the connection's Session, or nil before it is stored.
 func sessionOf(c *gws.Conn) *Session {
+	if st, ok := c.Session().(*sessionStore); ok {
+		return st.s.Load()
+	}
 	v, _ := c.Session().Load(sessionKey)
 	s, _ := v.(*Session)
 	return s
+}
+
+// sessionStore is the gws session storage of the server's connections. It
+// holds only the connection's *Session, under sessionKey, so that finding
+// the session for each frame is one load rather than gws's default, a map
+// behind a mutex (3 % of the server's CPU at 2000 clients). Other keys are
+// not kept: nothing stores any.
+type sessionStore struct{ s atomic.Pointer[Session] }
+
+func (st *sessionStore) Len() int {
+	if st.s.Load() == nil {
+		return 0
+	}
+	return 1
+}
+
+func (st *sessionStore) Load(key string) (any, bool) {
+	if s := st.s.Load(); key == sessionKey && s != nil {
+		return s, true
+	}
+	return nil, false
+}
+
+func (st *sessionStore) Delete(key string) {
+	if key == sessionKey {
+		st.s.Store(nil)
+	}
+}
+
+func (st *sessionStore) Store(key string, value any) {
+	if s, ok := value.(*Session); ok && key == sessionKey {
+		st.s.Store(s)
+	}
+}
+
+func (st *sessionStore) Range(f func(key string, value any) bool) {
+	if s := st.s.Load(); s != nil {
+		f(sessionKey, s)
+	}
 }
 
 func (h *handler) OnOpen(*gws.Conn) {}

@@ -133,3 +133,34 @@ func closeCounts(srv *Server) map[CloseReason]uint64 {
 	}
 	return m
 }
+
+// TestSessionStore: the connections' session storage keeps the Session
+// under sessionKey, as gws's map would, and nothing else.
+func TestSessionStore(t *testing.T) {
+	st := new(sessionStore)
+	s := &Session{}
+	if v, ok := st.Load(sessionKey); ok || v != nil || st.Len() != 0 {
+		t.Fatalf("empty store: Load = %v, %v; Len = %d", v, ok, st.Len())
+	}
+	st.Store("other", s)
+	st.Store(sessionKey, "not a session")
+	if st.Len() != 0 {
+		t.Fatal("the store kept a value that is not the Session under sessionKey")
+	}
+	st.Store(sessionKey, s)
+	if v, ok := st.Load(sessionKey); !ok || v != s || st.Len() != 1 {
+		t.Fatalf("Load = %v, %v; Len = %d; want the session", v, ok, st.Len())
+	}
+	if _, ok := st.Load("other"); ok {
+		t.Error("Load of another key found something")
+	}
+	var seen []string
+	st.Range(func(k string, v any) bool { seen = append(seen, k); return v == s })
+	if len(seen) != 1 || seen[0] != sessionKey {
+		t.Errorf("Range visited %v, want [%s]", seen, sessionKey)
+	}
+	st.Delete(sessionKey)
+	if _, ok := st.Load(sessionKey); ok || st.Len() != 0 {
+		t.Error("the session survived Delete")
+	}
+}
