@@ -47,7 +47,7 @@ type Session struct {
 	slot netip.Prefix // the connection slot this session holds; OnClose releases it
 
 	// Owned by the read goroutine.
-	in           arbiterv1.ClientMessage
+	in           clientMessage
 	readDeadline time.Time
 	tat          time.Time // frame-rate limit: when the bucket is next full (see allow)
 	readClosed   bool      // the read side closed the session; later frames are dropped
@@ -444,15 +444,15 @@ func handleFrame(s *Session, binary bool, data []byte) (reason CloseReason, mess
 	case len(data) > s.srv.cfg.MaxFrame:
 		return CloseTooBig, "frame too big", false
 	}
-	if err := proto.Unmarshal(data, &s.in); err != nil {
+	if err := decodeClientMessage(data, &s.in); err != nil {
 		return CloseBadFrame, "undecodable frame", false
 	}
-	switch k := s.in.Kind.(type) {
-	case *arbiterv1.ClientMessage_Input:
-		s.seat.Input(k.Input)
-	case *arbiterv1.ClientMessage_Ping:
+	switch s.in.kind {
+	case kindInput:
+		s.seat.Input(&s.in.input)
+	case kindPing:
 		pong, _ := proto.Marshal(&arbiterv1.ServerMessage{Kind: &arbiterv1.ServerMessage_Pong{Pong: &arbiterv1.Pong{
-			ClientTime: k.Ping.GetClientTime(), Tick: s.seat.Tick(),
+			ClientTime: s.in.clientTime, Tick: s.seat.Tick(),
 		}}})
 		s.Send(pong)
 	default:
