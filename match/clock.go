@@ -81,3 +81,19 @@ func (s *schedule) due(now time.Time) int {
 func (s *schedule) wait(now time.Time) time.Duration {
 	return s.deadline(s.next).Sub(now)
 }
+
+// alignUp returns the first instant at or after t that is a whole number of
+// steps after the Unix epoch. It keeps t's monotonic clock reading.
+func alignUp(t time.Time, step time.Duration) time.Time {
+	if step <= 0 {
+		return t
+	}
+	off := time.Duration(t.UnixNano() % int64(step))
+	if off < 0 {
+		off += step
+	}
+	if off == 0 {
+		return t
+	}
+	return t.Add(step - off)
+}

@@ -60,7 +60,14 @@ type RoomConfig struct {
 	JoinTimeout time.Duration // how long a room waits for every seat before starting anyway
 	Grace       time.Duration // how long a disconnected player may stay away before forfeiting
 	MaxCatchUp  int           // most ticks run back to back after a stall
-	InboxSize   int           // inputs buffered per player ahead of the tick that applies them
+	// TickPhases, if > 0, puts every room's ticks on one of TickPhases
+	// evenly spaced instants of each period (counted from the Unix epoch),
+	// so that rooms tick together and the server wakes once per phase
+	// rather than once per room: less CPU (−11 % at 1000 clients with one
+	// phase, bench/README.md) for snapshots that leave later in rooms late
+	// in the burst. 0 lets each room tick from its own start.
+	TickPhases int
+	InboxSize  int // inputs buffered per player ahead of the tick that applies them
 	// Observer, if set, watches every tick of every room (metrics).
 	Observer TickObserver
 	// CheckpointEvery is how many ticks apart a running room hands its
@@ -231,7 +238,12 @@ func (r *Room) Run(ctx context.Context) (err error) {
 	}
 	r.state.Store(stateRunning)
 	r.startedAt = r.clock.Now()
-	sched := newSchedule(r.startedAt, time.Second/time.Duration(r.cfg.TickRate), r.cfg.MaxCatchUp)
+	period := time.Second / time.Duration(r.cfg.TickRate)
+	start := r.startedAt
+	if r.cfg.TickPhases > 0 {
+		start = alignUp(start, period/time.Duration(r.cfg.TickPhases))
+	}
+	sched := newSchedule(start, period, r.cfg.MaxCatchUp)
 	limit := uint32(r.mode.Duration.Seconds() * float64(r.cfg.TickRate))
 	timer := r.clock.NewTimer(sched.wait(r.startedAt))
 	defer timer.Stop()

@@ -432,3 +432,66 @@ func TestInvalidInputsCountedByName(t *testing.T) {
 		t.Errorf("violations = %v, want one %q", r.players[0].violations, errFakeInvalid)
 	}
 }
+
+// TestTickPhases: with TickPhases set, a room that starts at an odd instant
+// starts its schedule on the shared grid — a whole number of period/phases
+// since the Unix epoch — and ticks one period apart from there, so that
+// rooms started apart tick in one of the phases.
+func TestTickPhases(t *testing.T) {
+	for _, phases := range []int{1, 4} {
+		clock := newFakeClock()
+		clock.Advance(12345678 * time.Nanosecond) // an instant off every grid
+		g := &fakeGame{}
+		world, _ := g.NewWorld(WorldConfig{})
+		cfg := RoomConfig{TickRate: 30, JoinTimeout: time.Second, Grace: 2 * time.Second, MaxCatchUp: 3, InboxSize: 4, TickPhases: phases}
+		r := newRoom("m1", Mode{Name: "test", Players: 1, Duration: time.Hour}, cfg, world, []string{"a"}, clock, discardLogger(), nil)
+		period := time.Second / 30
+		step := period / time.Duration(phases)
+		var starts []time.Time
+		g.onStep = func(int) { starts = append(starts, clock.Now()) }
+		if err := seat(r, 0).Attach(newFakePeer()); err != nil {
+			t.Fatal(err)
+		}
+		ctx, cancel := context.WithCancel(t.Context())
+		done := make(chan error, 1)
+		go func() { done <- r.Run(ctx) }()
+		clock.WaitArmed(2)
+		for r.Tick() < 50 {
+			n := clock.Armed()
+			if !clock.FireNext() {
+				t.Fatal("no timer armed")
+			}
+			clock.WaitArmed(n + 1)
+		}
+		cancel()
+		<-done
+		if first := starts[0].Sub(r.startedAt); first < period || first >= period+step {
+			t.Errorf("phases %d: first tick %v after the start, want within [period, period+step)", phases, first)
+		}
+		// The schedule starts on the grid; ticks follow a period apart
+		// (a period need not be a whole number of steps: 33333333 ns).
+		if origin := starts[0].Add(-period); origin.UnixNano()%int64(step) != 0 {
+			t.Fatalf("phases %d: schedule starts at %v, off the %v grid", phases, origin.UnixNano(), step)
+		}
+		for i, at := range starts {
+			if i > 0 && at.Sub(starts[i-1]) != period {
+				t.Fatalf("phases %d: ticks %d and %d are %v apart, want %v", phases, i, i+1, at.Sub(starts[i-1]), period)
+			}
+		}
+	}
+}
+
+func TestAlignUp(t *testing.T) {
+	step := 10 * time.Millisecond
+	base := time.Unix(1_700_000_000, 0)
+	for _, tt := range []struct{ in, want time.Duration }{
+		{0, 0}, {1, step}, {step - 1, step}, {step, step}, {step + 1, 2 * step},
+	} {
+		if got := alignUp(base.Add(tt.in), step).Sub(base); got != tt.want {
+			t.Errorf("alignUp(base+%v) = base+%v, want base+%v", tt.in, got, tt.want)
+		}
+	}
+	if got := alignUp(base.Add(3), 0); !got.Equal(base.Add(3)) {
+		t.Errorf("alignUp with no step moved the time to %v", got)
+	}
+}

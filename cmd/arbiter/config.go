@@ -16,6 +16,7 @@ type config struct {
 	Addr            string
 	PublicURL       string
 	TickRate        int
+	TickPhases      int
 	MatchDuration   time.Duration
 	FFAWait         time.Duration
 	JoinTimeout     time.Duration
@@ -58,6 +59,7 @@ func parseConfig(args []string, getenv func(string) string, usageOut io.Writer) 
 	fs.StringVar(&c.Addr, "addr", ":8080", "listen address")
 	fs.StringVar(&c.PublicURL, "public-url", "", "base URL advertised in ws_url, e.g. https://play.example.com (default: the request's host); servers sharing a --redis-url each need their own, where the players they match are sent")
 	fs.IntVar(&c.TickRate, "tick-rate", 30, "simulation ticks per second, 20–60, for every mode")
+	fs.IntVar(&c.TickPhases, "tick-phases", 0, "if > 0, rooms tick together, on this many instants per tick period: less CPU, snapshots leave later in rooms late in each burst (default: 0, each room ticks from its own start)")
 	fs.DurationVar(&c.MatchDuration, "match-duration", 0, "time limit of every mode (default: each mode's own, 120s)")
 	fs.DurationVar(&c.FFAWait, "ffa-wait", 10*time.Second, "how long ffa searches before starting with at least 2 players")
 	fs.DurationVar(&c.JoinTimeout, "join-timeout", 15*time.Second, "how long a new match waits for all players to connect")
@@ -140,6 +142,7 @@ func (c config) validate() error {
 		}
 	}
 	check(c.TickRate >= 20 && c.TickRate <= 60, "--tick-rate %d: must be between 20 and 60", c.TickRate)
+	check(c.TickPhases >= 0 && c.TickPhases <= 1000, "--tick-phases %d: must be between 0 and 1000", c.TickPhases)
 	check(c.MatchDuration >= 0, "--match-duration %v: must not be negative", c.MatchDuration)
 	check(c.MatchDuration == 0 || c.MatchDuration >= time.Second, "--match-duration %v: must be at least 1s", c.MatchDuration)
 	check(c.FFAWait >= 0, "--ffa-wait %v: must not be negative", c.FFAWait)

@@ -73,6 +73,7 @@ func newServer(cfg config, log *slog.Logger) (*server, error) {
 	manager, err := match.NewManager(match.Config{
 		Room: match.RoomConfig{
 			TickRate:    cfg.TickRate,
+			TickPhases:  cfg.TickPhases,
 			JoinTimeout: cfg.JoinTimeout,
 			Grace:       cfg.Grace,
 			Observer:    s.metrics.ticks,
