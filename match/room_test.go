@@ -23,6 +23,30 @@ func testRoom(t *testing.T, g *fakeGame, clock Clock, players int, duration time
 
 func seat(r *Room, i int) *Seat { return &Seat{room: r, p: r.players[i]} }
 
+// runTicks seats one player in the one-seat room r, runs it on clock until
+// it has ticked n times, firing one timer at a time, and stops it. started
+// runs once the room has started, before the first tick.
+func runTicks(t *testing.T, r *Room, clock *fakeClock, n uint32, started func()) {
+	t.Helper()
+	if err := seat(r, 0).Attach(newFakePeer()); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(t.Context())
+	done := make(chan error, 1)
+	go func() { done <- r.Run(ctx) }()
+	clock.WaitArmed(2) // the join timer, then the first tick's timer
+	started()
+	for r.Tick() < n {
+		armed := clock.Armed()
+		if !clock.FireNext() {
+			t.Fatal("no timer armed")
+		}
+		clock.WaitArmed(armed + 1)
+	}
+	cancel()
+	<-done
+}
+
 // TestTickLoopNoDrift runs 10,000 ticks on a fake clock whose every tick takes
 // a random share of the period, and checks that each tick starts exactly at
 // start + n·period: lateness of one wake-up never shifts the next deadline.
@@ -41,23 +65,7 @@ func TestTickLoopNoDrift(t *testing.T) {
 		}
 		clock.Advance(time.Duration(rng.Int64N(int64(period * 9 / 10)))) // the tick's own work
 	}
-	if err := seat(r, 0).Attach(newFakePeer()); err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(t.Context())
-	done := make(chan error, 1)
-	go func() { done <- r.Run(ctx) }()
-	clock.WaitArmed(2) // the join timer, then the first tick's timer
-	start = r.startedAt
-	for r.Tick() < ticks {
-		n := clock.Armed()
-		if !clock.FireNext() {
-			t.Fatal("no timer armed")
-		}
-		clock.WaitArmed(n + 1)
-	}
-	cancel()
-	<-done
+	runTicks(t, r, clock, ticks, func() { start = r.startedAt })
 	if len(late) > 0 {
 		t.Errorf("%d ticks did not start on their deadline, first at tick %d", len(late), late[0])
 	}
@@ -449,22 +457,7 @@ func TestTickPhases(t *testing.T) {
 		step := period / time.Duration(phases)
 		var starts []time.Time
 		g.onStep = func(int) { starts = append(starts, clock.Now()) }
-		if err := seat(r, 0).Attach(newFakePeer()); err != nil {
-			t.Fatal(err)
-		}
-		ctx, cancel := context.WithCancel(t.Context())
-		done := make(chan error, 1)
-		go func() { done <- r.Run(ctx) }()
-		clock.WaitArmed(2)
-		for r.Tick() < 50 {
-			n := clock.Armed()
-			if !clock.FireNext() {
-				t.Fatal("no timer armed")
-			}
-			clock.WaitArmed(n + 1)
-		}
-		cancel()
-		<-done
+		runTicks(t, r, clock, 50, func() {})
 		if first := starts[0].Sub(r.startedAt); first < period || first >= period+step {
 			t.Errorf("phases %d: first tick %v after the start, want within [period, period+step)", phases, first)
 		}

@@ -53,44 +53,33 @@ var errMalformed = errors.New("malformed protobuf")
 // fields, or known ones with another wire type, are skipped.
 func decodeClientMessage(b []byte, m *clientMessage) error {
 	m.kind = kindNone
-	for len(b) > 0 {
-		num, typ, n := consumeTag(b)
+	return eachField(b, func(num protowire.Number, typ protowire.Type, v []byte) int {
+		if typ != protowire.BytesType || (num != fieldClientInput && num != fieldClientPing) {
+			return 0
+		}
+		sub, n := protowire.ConsumeBytes(v)
 		if n < 0 {
-			return errMalformed
+			return n
 		}
-		b = b[n:]
-		if typ == protowire.BytesType && (num == fieldClientInput || num == fieldClientPing) {
-			v, n := protowire.ConsumeBytes(b)
-			if n < 0 {
-				return errMalformed
+		var err error
+		if num == fieldClientInput {
+			if m.kind != kindInput {
+				resetInput(&m.input)
+				m.kind = kindInput
 			}
-			b = b[n:]
-			var err error
-			if num == fieldClientInput {
-				if m.kind != kindInput {
-					resetInput(&m.input)
-					m.kind = kindInput
-				}
-				err = decodeInput(v, &m.input)
-			} else {
-				if m.kind != kindPing {
-					m.clientTime = 0
-					m.kind = kindPing
-				}
-				err = decodePing(v, &m.clientTime)
+			err = decodeInput(sub, &m.input)
+		} else {
+			if m.kind != kindPing {
+				m.clientTime = 0
+				m.kind = kindPing
 			}
-			if err != nil {
-				return err
-			}
-			continue
+			err = decodePing(sub, &m.clientTime)
 		}
-		n = protowire.ConsumeFieldValue(num, typ, b)
-		if n < 0 {
-			return errMalformed
+		if err != nil {
+			return -1
 		}
-		b = b[n:]
-	}
-	return nil
+		return n
+	})
 }
 
 func resetInput(in *arbiterv1.Input) {
@@ -99,65 +88,65 @@ func resetInput(in *arbiterv1.Input) {
 
 // decodeInput merges the Input encoded in b into in.
 func decodeInput(b []byte, in *arbiterv1.Input) error {
-	for len(b) > 0 {
-		num, typ, n := consumeTag(b)
+	return eachField(b, func(num protowire.Number, typ protowire.Type, v []byte) int {
+		if typ != protowire.VarintType || num < fieldInputSeq || num > fieldInputViewTick {
+			return 0
+		}
+		x, n := protowire.ConsumeVarint(v)
 		if n < 0 {
-			return errMalformed
+			return n
 		}
-		b = b[n:]
-		if typ == protowire.VarintType && num >= fieldInputSeq && num <= fieldInputViewTick {
-			v, n := protowire.ConsumeVarint(b)
-			if n < 0 {
-				return errMalformed
-			}
-			b = b[n:]
-			// uint32 fields keep the low 32 bits; sint32 fields zigzag-
-			// decode them, as the protobuf runtime does.
-			switch num {
-			case fieldInputSeq:
-				in.Seq = uint32(v)
-			case fieldInputMoveX:
-				in.MoveX = sint32(v)
-			case fieldInputMoveY:
-				in.MoveY = sint32(v)
-			case fieldInputButtons:
-				in.Buttons = uint32(v)
-			case fieldInputAimX:
-				in.AimX = sint32(v)
-			case fieldInputAimY:
-				in.AimY = sint32(v)
-			case fieldInputViewTick:
-				in.ViewTick = uint32(v)
-			}
-			continue
+		// uint32 fields keep the low 32 bits; sint32 fields zigzag-decode
+		// them, as the protobuf runtime does.
+		switch num {
+		case fieldInputSeq:
+			in.Seq = uint32(x)
+		case fieldInputMoveX:
+			in.MoveX = sint32(x)
+		case fieldInputMoveY:
+			in.MoveY = sint32(x)
+		case fieldInputButtons:
+			in.Buttons = uint32(x)
+		case fieldInputAimX:
+			in.AimX = sint32(x)
+		case fieldInputAimY:
+			in.AimY = sint32(x)
+		case fieldInputViewTick:
+			in.ViewTick = uint32(x)
 		}
-		n = protowire.ConsumeFieldValue(num, typ, b)
-		if n < 0 {
-			return errMalformed
-		}
-		b = b[n:]
-	}
-	return nil
+		return n
+	})
 }
 
 // decodePing merges the Ping encoded in b into clientTime.
 func decodePing(b []byte, clientTime *uint64) error {
+	return eachField(b, func(num protowire.Number, typ protowire.Type, v []byte) int {
+		if typ != protowire.VarintType || num != fieldPingClientTime {
+			return 0
+		}
+		x, n := protowire.ConsumeVarint(v)
+		if n >= 0 {
+			*clientTime = x
+		}
+		return n
+	})
+}
+
+// eachField walks the fields of the message encoded in b. For each it calls
+// field with the field's number, wire type and the bytes from its value on;
+// field returns how many of them its value took, 0 to have the field
+// skipped as unknown, or < 0 if the value is malformed.
+func eachField(b []byte, field func(num protowire.Number, typ protowire.Type, v []byte) int) error {
 	for len(b) > 0 {
 		num, typ, n := consumeTag(b)
 		if n < 0 {
 			return errMalformed
 		}
 		b = b[n:]
-		if typ == protowire.VarintType && num == fieldPingClientTime {
-			v, n := protowire.ConsumeVarint(b)
-			if n < 0 {
-				return errMalformed
-			}
-			b = b[n:]
-			*clientTime = v
-			continue
+		n = field(num, typ, b)
+		if n == 0 {
+			n = protowire.ConsumeFieldValue(num, typ, b)
 		}
-		n = protowire.ConsumeFieldValue(num, typ, b)
 		if n < 0 {
 			return errMalformed
 		}
