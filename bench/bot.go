@@ -53,8 +53,7 @@ type bot struct {
 
 	ring [ringSize]sendSlot
 
-	lastAck uint32        // highest acknowledged seq seen; reader only
-	acked   atomic.Uint32 // lastAck, for the sender
+	acked atomic.Uint32 // highest acknowledged seq seen; written by the reader only
 
 	wake chan struct{} // size one: a snapshot arrived since the last input
 
@@ -120,14 +119,14 @@ func (b *bot) timeAcks(s *arbiterv1.Snapshot) {
 			break
 		}
 	}
-	if !found || ack <= b.lastAck {
+	last := b.acked.Load()
+	if !found || ack <= last {
 		return
 	}
-	first := b.lastAck + 1
+	first := last + 1
 	if ack-first >= ringSize {
 		first = ack - ringSize + 1
 	}
-	b.lastAck = ack
 	b.acked.Store(ack)
 	h := b.rec.lat.Load()
 	if h == nil {

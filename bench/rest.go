@@ -13,6 +13,8 @@ import (
 	"strings"
 	"sync/atomic"
 	"time"
+
+	"github.com/arbiter-gg/arbiter/match/api"
 )
 
 // rest is the generator's side of the REST API (SPEC §5). It is safe for
@@ -35,17 +37,11 @@ func (e *apiError) Error() string {
 	return fmt.Sprintf("%s %s: status %d: %s", e.Method, e.Path, e.Status, strings.TrimSpace(e.Body))
 }
 
-type guest struct {
-	PlayerID string `json:"player_id"`
-	Token    string `json:"token"`
-}
-
-type ticket struct {
-	TicketID string `json:"ticket_id"`
-	Status   string `json:"status"`
-	MatchID  string `json:"match_id"`
-	WSURL    string `json:"ws_url"`
-}
+// The REST API's answers, as the server declares them.
+type (
+	guest  = api.Guest
+	ticket = api.Ticket
+)
 
 // call sends one request and decodes a 2xx answer into out. A 429 is
 // waited out (Retry-After, or one second) and retried until ctx ends; any

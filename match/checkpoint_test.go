@@ -50,25 +50,12 @@ func TestCheckpoints(t *testing.T) {
 	clock := newFakeClock()
 	cps := &fakeCheckpoints{}
 	ended := make(chan Result, 1)
-	m, err := NewManager(Config{
+	m, id := startDuel(t, Config{
 		Room:   RoomConfig{TickRate: 20, JoinTimeout: time.Second, Grace: time.Minute, CheckpointEvery: 5},
-		Modes:  map[string]Mode{"duel": {Name: "duel", Game: "fake", Players: 2, Duration: time.Second}},
-		Games:  map[string]Game{"fake": &fakeGame{}},
-		Tokens: NewTokens([]byte("k")),
-		Clock:  clock, Logger: discardLogger(),
+		Clock:  clock,
 		Ledger: &recordingSettler{}, Checkpoints: cps,
 		OnEnd: func(r Result) { ended <- r },
 	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(t.Context())
-	defer cancel()
-	go m.Run(ctx)
-	id, err := m.Create("duel", []string{"alice", "bob"})
-	if err != nil {
-		t.Fatal(err)
-	}
 	for i, player := range []string{"alice", "bob"} {
 		s, err := m.Admit(m.cfg.Tokens.Join(player, id, time.Now().Add(time.Hour)))
 		if err != nil {

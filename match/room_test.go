@@ -241,30 +241,38 @@ func TestAttachReplacesPreviousPeer(t *testing.T) {
 	}
 }
 
+// startDuel runs a Manager with cfg — completed with a one-second duel of
+// fakeGame, tokens and a quiet logger — until the test ends, and creates
+// a duel of alice and bob.
+func startDuel(t *testing.T, cfg Config) (*Manager, string) {
+	t.Helper()
+	cfg.Modes = map[string]Mode{"duel": {Name: "duel", Game: "fake", Players: 2, Duration: time.Second}}
+	cfg.Games = map[string]Game{"fake": &fakeGame{}}
+	cfg.Tokens, cfg.Logger = NewTokens([]byte("k")), discardLogger()
+	m, err := NewManager(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(t.Context())
+	t.Cleanup(cancel)
+	go m.Run(ctx)
+	id, err := m.Create("duel", []string{"alice", "bob"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m, id
+}
+
 // TestMatchEndsByDuration runs a room to its time limit through a Manager and
 // checks the result, the MatchEnd frame, the close code and that the match's
 // tokens stop admitting.
 func TestMatchEndsByDuration(t *testing.T) {
 	clock := newFakeClock()
 	ended := make(chan Result, 1)
-	m, err := NewManager(Config{
-		Room:   RoomConfig{TickRate: 20, JoinTimeout: time.Second, Grace: time.Minute},
-		Modes:  map[string]Mode{"duel": {Name: "duel", Game: "fake", Players: 2, Duration: time.Second}},
-		Games:  map[string]Game{"fake": &fakeGame{}},
-		Tokens: NewTokens([]byte("k")),
-		Clock:  clock, Logger: discardLogger(),
-		OnEnd: func(r Result) { ended <- r },
+	m, id := startDuel(t, Config{
+		Room:  RoomConfig{TickRate: 20, JoinTimeout: time.Second, Grace: time.Minute},
+		Clock: clock, OnEnd: func(r Result) { ended <- r },
 	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(t.Context())
-	defer cancel()
-	go m.Run(ctx)
-	id, err := m.Create("duel", []string{"alice", "bob"})
-	if err != nil {
-		t.Fatal(err)
-	}
 	tokA := m.cfg.Tokens.Join("alice", id, time.Now().Add(time.Hour))
 	tokB := m.cfg.Tokens.Join("bob", id, time.Now().Add(time.Hour))
 	pa, pb := newFakePeer(), newFakePeer()

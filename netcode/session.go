@@ -118,7 +118,9 @@ func (s *Session) SendSnapshot(b []byte) {
 		return
 	}
 	// The fast path only when it cannot overtake: frames queued before this
-	// snapshot (a Welcome) go first, through the writer.
+	// snapshot (a Welcome) go first, through the writer. s.mu is held over
+	// the one non-blocking write so that a close cannot begin meanwhile and
+	// have its Kick overtaken.
 	if len(s.mu.queue) == 0 && s.mu.snapshot == nil && !s.mu.inflight {
 		switch s.sock.tryFrame(b) {
 		case frameSent:
@@ -193,7 +195,7 @@ func (s *Session) writeLoop() {
 			return
 		case <-ping.C:
 			// A ping may be overtaken by a snapshot: it is not inflight.
-			if err := s.writeBatch([]frame{{op: gws.OpcodePing}}, false); err != nil {
+			if err := s.writeBatch(append(batch[:0], frame{op: gws.OpcodePing}), false); err != nil {
 				s.broken(err)
 				return
 			}

@@ -16,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/arbiter-gg/arbiter/match/api"
 	"github.com/arbiter-gg/arbiter/netcode"
 	"github.com/arbiter-gg/arbiter/netcode/client"
 	arbiterv1 "github.com/arbiter-gg/arbiter/proto/arbiter/v1"
@@ -90,18 +91,11 @@ func (ts *testServer) call(t *testing.T, method, path, bearer string, body any, 
 	return resp.StatusCode
 }
 
-type guest struct {
-	PlayerID string `json:"player_id"`
-	Token    string `json:"token"`
-}
-
-type ticket struct {
-	TicketID  string `json:"ticket_id"`
-	Status    string `json:"status"`
-	MatchID   string `json:"match_id"`
-	WSURL     string `json:"ws_url"`
-	JoinToken string `json:"join_token"`
-}
+// The REST API's answers, as the server declares them.
+type (
+	guest  = api.Guest
+	ticket = api.Ticket
+)
 
 func (ts *testServer) guest(t *testing.T, name string) guest {
 	t.Helper()

@@ -22,7 +22,9 @@ type guestRequest struct {
 	Name string `json:"name"`
 }
 
-type guestResponse struct {
+// Guest is the answer to POST /v1/auth/guest: the new player and its bearer
+// token. Exported for Go clients of the API (the load generator, tests).
+type Guest struct {
 	PlayerID string `json:"player_id"`
 	Token    string `json:"token"`
 }
@@ -47,7 +49,7 @@ func (s *Server) createGuest(w http.ResponseWriter, r *http.Request) {
 		s.internal(w, r, fmt.Errorf("create guest: %w", err))
 		return
 	}
-	writeJSON(w, http.StatusCreated, guestResponse{
+	writeJSON(w, http.StatusCreated, Guest{
 		PlayerID: id,
 		Token:    s.tokens.Player(id, now.Add(s.cfg.PlayerTokenTTL)),
 	})
@@ -76,7 +78,10 @@ type ticketRequest struct {
 	Mode string `json:"mode"`
 }
 
-type ticketResponse struct {
+// Ticket is a matchmaking ticket as POST and GET /v1/matchmaking/tickets
+// answer it; MatchID, WSURL and JoinToken are set once it is matched.
+// Exported for Go clients of the API (the load generator, tests).
+type Ticket struct {
 	TicketID  string `json:"ticket_id"`
 	Status    string `json:"status"`
 	MatchID   string `json:"match_id,omitempty"`
@@ -169,8 +174,8 @@ func (s *Server) deleteTicket(w http.ResponseWriter, r *http.Request, player str
 	}
 }
 
-func (s *Server) ticketJSON(r *http.Request, t matchmaker.Ticket) ticketResponse {
-	resp := ticketResponse{TicketID: t.ID, Status: string(t.Status), MatchID: t.MatchID, JoinToken: t.JoinToken}
+func (s *Server) ticketJSON(r *http.Request, t matchmaker.Ticket) Ticket {
+	resp := Ticket{TicketID: t.ID, Status: string(t.Status), MatchID: t.MatchID, JoinToken: t.JoinToken}
 	if t.JoinToken != "" {
 		resp.WSURL = s.wsURL(r, t.Server, t.JoinToken)
 	}

@@ -20,6 +20,7 @@ import (
 	"github.com/arbiter-gg/arbiter/match"
 	"github.com/arbiter-gg/arbiter/match/api"
 	"github.com/arbiter-gg/arbiter/match/matchmaker"
+	"github.com/arbiter-gg/arbiter/match/matchmaker/matchmakertest"
 	"github.com/google/go-cmp/cmp"
 	"golang.org/x/time/rate"
 )
@@ -105,15 +106,7 @@ type env struct {
 func newEnv(t *testing.T, cfg api.Config) *env {
 	t.Helper()
 	mm := matchmaker.New(matchmaker.Config{Logger: quietLogger()}, &fakeStarter{}, testTokens)
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- mm.Run(ctx) }()
-	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("matchmaker Run = %v", err)
-		}
-	})
+	matchmakertest.Run(t, mm)
 	if cfg.Logger == nil {
 		cfg.Logger = quietLogger()
 	}
@@ -631,10 +624,7 @@ func TestWSURL(t *testing.T) {
 			if err != nil {
 				t.Fatalf("api.New(PublicURL %q) = %v", tt.givePublic, err)
 			}
-			ctx, cancel := context.WithCancel(t.Context())
-			done := make(chan error, 1)
-			go func() { done <- mm.Run(ctx) }()
-			defer func() { cancel(); <-done }()
+			matchmakertest.Run(t, mm)
 
 			var ticket string
 			for _, p := range []string{"a", "b"} {

@@ -15,6 +15,7 @@ import (
 
 	"github.com/arbiter-gg/arbiter/match"
 	"github.com/arbiter-gg/arbiter/match/matchmaker"
+	"github.com/arbiter-gg/arbiter/match/matchmaker/matchmakertest"
 	"github.com/google/go-cmp/cmp"
 )
 
@@ -447,15 +448,7 @@ func TestTwoMatchmakers(t *testing.T) {
 		st := &countingStarter{name: fmt.Sprintf("s%d", i)}
 		mm := matchmaker.New(matchmaker.Config{Pool: s.NewPool(PoolConfig{}), Server: fmt.Sprintf("http://server%d", i),
 			Logger: log, PoolPoll: 20 * time.Millisecond}, st, tokens)
-		ctx, cancel := context.WithCancel(context.Background())
-		done := make(chan error, 1)
-		go func() { done <- mm.Run(ctx) }()
-		t.Cleanup(func() {
-			cancel()
-			if err := <-done; err != nil {
-				t.Errorf("Run = %v", err)
-			}
-		})
+		matchmakertest.Run(t, mm)
 		servers = append(servers, server{mm, st})
 	}
 
