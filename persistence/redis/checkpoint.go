@@ -137,7 +137,9 @@ func (c *Checkpoints) Run(ctx context.Context) error {
 		case <-ctx.Done():
 			fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*c.cfg.Flush)
 			defer cancel()
-			_ = c.flush(fctx)
+			if err := c.flush(fctx); err != nil {
+				c.store.cfg.Logger.Warn("last checkpoints not written at shutdown", "err", err)
+			}
 			return nil
 		case <-t.C:
 		case <-c.wake:
