@@ -194,6 +194,12 @@ func (s *Session) writeLoop() {
 		case <-s.gone:
 			return
 		case <-ping.C:
+			s.mu.Lock()
+			closing := s.mu.closing
+			s.mu.Unlock()
+			if closing {
+				continue // the wake-up that follows writes the Kick and the close frame
+			}
 			// A ping may be overtaken by a snapshot: it is not inflight.
 			if err := s.writeBatch(append(batch[:0], frame{op: gws.OpcodePing}), false); err != nil {
 				s.broken(err)
