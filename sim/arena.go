@@ -13,9 +13,15 @@ const (
 	ArenaSize = 100000
 	// Speed is the distance a full-length move covers per second.
 	Speed = 20000
-	// MaxMove is the largest allowed length of an input's move vector
-	// (per-mille of Speed).
+	// MaxMove is the largest length of a move vector as applied (per-mille
+	// of Speed).
 	MaxMove = 1000
+	// MoveTolerance is the largest length of a valid input's move vector:
+	// an analog stick's unit vector, scaled by 1000 and rounded per axis,
+	// may be up to √2·0.5 ≈ 0.71 longer than MaxMove. ClampMove scales
+	// vectors between the two back to MaxMove; longer ones are
+	// ViolationMoveLength.
+	MoveTolerance = 1001
 	// MaxHP is a fresh entity's hit points.
 	MaxHP = 100
 )
@@ -42,7 +48,7 @@ type Vec struct {
 // Input is one player's command for one tick, already decoded from the wire.
 type Input struct {
 	Seq          uint32
-	MoveX, MoveY int32 // per-mille, length at most MaxMove
+	MoveX, MoveY int32 // per-mille, length at most MoveTolerance (see ClampMove)
 	Buttons      uint32
 	AimX, AimY   int32 // a direction; only its angle matters, |each| ≤ MaxAim
 	ViewTick     Tick  // the tick the client was displaying, for lag compensation
@@ -107,7 +113,6 @@ type control struct {
 	stepped   Tick  // the last tick the entity took a command
 	in        Input // that command
 	fire      bool  // that command fires and the entity was alive to fire it
-	budget    Budget
 	suspicion int32 // see Suspicion
 }
 
@@ -208,9 +213,11 @@ func (w *World) index(id EntityID) (int, bool) {
 // not move.
 //
 // Step enforces the game rules itself rather than trusting its caller: an
-// input failing the stateless Validate, a dead entity's input, and a fire
-// still on cooldown have no effect (the input still counts as the entity's
-// command for the tick), and a future view tick is clamped to the present.
+// input failing the stateless Validate and a dead entity's input have no
+// effect (the input still counts as the entity's command for the tick), a
+// fire still on cooldown or without an aim only moves, and a future view
+// tick is clamped to the present. A held fire button therefore fires at
+// the cooldown's pace, on the first tick it allows.
 //
 // One tick runs in phases, each in entity ID order, so that the result does
 // not depend on the order of cmds:
@@ -233,7 +240,6 @@ func (w *World) Step(cmds []Command) {
 			continue
 		}
 		c := &w.ctl[i]
-		c.budget.Refill()
 		if c.suspicion > 0 {
 			c.suspicion--
 		}
@@ -253,7 +259,7 @@ func (w *World) Step(cmds []Command) {
 			continue
 		}
 		e.Pos = Move(e.Pos, cmd.Input, w.cfg.TickRate)
-		c.fire = cmd.Input.Buttons&ButtonFire != 0
+		c.fire = cmd.Input.Buttons&ButtonFire != 0 && (cmd.Input.AimX != 0 || cmd.Input.AimY != 0)
 	}
 
 	w.shots = w.shots[:0]
@@ -342,13 +348,38 @@ func (w *World) respawnPoint(self int) Vec {
 
 // Move returns where an entity at p ends up after applying in for one tick at
 // tickRate. It is the movement rule shared by the server and by client-side
-// prediction: dx = trunc(move_x * Speed / (MaxMove * tickRate)), then clamp.
+// prediction: (mx, my) = ClampMove(move_x, move_y), dx = trunc(mx * Speed /
+// (MaxMove * tickRate)), the same for y, then clamp to the arena.
 func Move(p Vec, in Input, tickRate int) Vec {
+	mx, my := ClampMove(in.MoveX, in.MoveY)
 	den := int64(MaxMove) * int64(tickRate)
-	dx := int64(in.MoveX) * Speed / den
-	dy := int64(in.MoveY) * Speed / den
+	dx := int64(mx) * Speed / den
+	dy := int64(my) * Speed / den
 	return Vec{X: clamp(int64(p.X)+dx, 0, ArenaSize), Y: clamp(int64(p.Y)+dy, 0, ArenaSize)}
 }
+
+// ClampMove returns the move vector (x, y) scaled to length at most MaxMove:
+// unchanged if x²+y² ≤ MaxMove², else each component times MaxMove / n,
+// truncated towards zero, where n = ⌈√(x²+y²)⌉. Between MaxMove and
+// MoveTolerance (an analog stick's rounded unit vector) n is always 1001, so
+// a client and the server need only this one integer rule to agree. The
+// server clamps only valid vectors (length ≤ MoveTolerance); client
+// libraries clamp whatever the game hands them, so that no honest client
+// sends an invalid one. Exact in integers for every int32 pair.
+func ClampMove(x, y int32) (int32, int32) {
+	ux, uy := uint64(abs64(int64(x))), uint64(abs64(int64(y)))
+	l2 := ux*ux + uy*uy // ≤ 2·2^62: fits
+	if l2 <= MaxMove*MaxMove {
+		return x, y
+	}
+	n := isqrt(l2)
+	if n*n < l2 {
+		n++
+	}
+	return int32(int64(x) * MaxMove / int64(n)), int32(int64(y) * MaxMove / int64(n))
+}
+
+func abs64(v int64) int64 { return max(v, -v) }
 
 func clamp(v, lo, hi int64) int32 {
 	return int32(min(max(v, lo), hi))

@@ -22,7 +22,8 @@ func TestMove(t *testing.T) {
 		{"tiny move at 20Hz", Vec{100, 100}, Input{MoveX: 1, MoveY: -1}, 20, Vec{101, 99}},
 		{"clamp low", Vec{100, 0}, Input{MoveX: -1000, MoveY: -1000}, 20, Vec{0, 0}},
 		{"clamp high", Vec{ArenaSize - 10, ArenaSize}, Input{MoveX: 1000, MoveY: 1000}, 20, Vec{ArenaSize, ArenaSize}},
-		{"absurd input stays in arena", Vec{50000, 50000}, Input{MoveX: 1 << 30, MoveY: -1 << 30}, 20, Vec{ArenaSize, 0}},
+		{"rounded analog vector is clamped", Vec{50000, 50000}, Input{MoveX: 924, MoveY: 383}, 30, Vec{50615, 50254}},
+		{"absurd input moves at most one step", Vec{50000, 50000}, Input{MoveX: 1 << 30, MoveY: -1 << 30}, 20, Vec{50707, 49293}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -234,19 +234,23 @@ func TestCooldown(t *testing.T) {
 			shot := fire(Vec{1, 0}, 0)
 			w.Step([]Command{{Entity: a, Input: shot}})
 			first := w.Tick()
-			// Every tick until the cooldown is over: Validate rejects, and a
-			// fire forced through Step does nothing.
+			// Every tick until the cooldown is over the trigger stays held:
+			// the input is valid and moves, the shot waits.
 			for w.Tick() < first+tt.want-1 {
-				if v := w.Validate(a, shot); v != ViolationFireRate {
-					t.Fatalf("Validate before tick %d = %v, want %v", w.Tick()+1, v, ViolationFireRate)
+				held := shot
+				held.MoveY = 1000
+				if v := w.Validate(a, held); v != ViolationNone {
+					t.Fatalf("Validate(fire held) before tick %d = %v, want none", w.Tick()+1, v)
 				}
-				if v := w.Validate(a, Input{MoveX: 1000}); v != ViolationNone {
-					t.Fatalf("Validate(move only) on cooldown = %v, want none", v)
-				}
-				w.Step([]Command{{Entity: a, Input: shot}})
+				y := mustEntity(t, w, a).Pos.Y
+				w.Step([]Command{{Entity: a, Input: held}})
 				if hp := mustEntity(t, w, b).HP; hp != MaxHP-Damage {
 					t.Fatalf("tick %d: fire on cooldown applied, hp %d", w.Tick(), hp)
 				}
+				if got := mustEntity(t, w, a).Pos.Y - y; got != Speed/int32(tt.rate) {
+					t.Fatalf("tick %d: fire held on cooldown moved %d, want %d", w.Tick(), got, Speed/tt.rate)
+				}
+				place(t, w, a, Vec{40000, 40000}) // keep b in the line of fire
 			}
 			if v := w.Validate(a, shot); v != ViolationNone {
 				t.Fatalf("Validate for tick %d (%d after the first shot) = %v, want none", w.Tick()+1, tt.want, v)
@@ -389,5 +393,3 @@ func TestAimVector(t *testing.T) {
 		}
 	}
 }
-
-func abs64(v int64) int64 { return max(v, -v) }

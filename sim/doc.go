@@ -17,15 +17,18 @@
 //
 // # Anti-cheat
 //
-// Inputs reach the world in three steps, all from the room goroutine:
+// Only what no honest client can produce is a violation: a move vector
+// longer than MoveTolerance, an aim beyond MaxAim, a view tick the client
+// cannot have seen. Everything an honest client on a real network does —
+// holding fire through the cooldown, rounding an analog stick, sending
+// faster than the tick rate — is absorbed by the rules themselves. Inputs
+// reach the world in three steps, all from the room goroutine:
 //
 //   - Validate(in) checks the stateless rules (move length, aim); the client
 //     uses it too, to predict which inputs the server drops.
-//   - World.Validate(id, in) adds the per-entity rules (budget, view tick,
-//     fire cooldown). It changes nothing.
-//   - World.Accept(id, in) is World.Validate plus accounting: once per input
-//     the room processes, it takes a token of the entity's Budget and adds a
-//     rejected input's weight to the entity's suspicion score, which decays
+//   - World.Validate(id, in) adds the view tick. It changes nothing.
+//   - World.Accept(id, in) is World.Validate plus accounting: a rejected
+//     input adds its weight to the entity's suspicion score, which decays
 //     every tick and which the room compares with SuspicionLimit
 //     (World.Suspicious) to kick cheaters.
 //

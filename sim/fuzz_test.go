@@ -21,7 +21,7 @@ func FuzzValidate(f *testing.F) {
 			w.Step([]Command{{Entity: a, Input: fire(Vec{1, 0}, w.Tick())}, {Entity: c, Input: Input{MoveX: 1000}}})
 		}
 		for range spend % 5 {
-			w.Accept(EntityID(id), Input{})
+			w.Accept(EntityID(id), Input{ViewTick: 99}) // some suspicion
 		}
 		in := Input{Seq: 1, MoveX: mx, MoveY: my, Buttons: buttons, AimX: ax, AimY: ay, ViewTick: Tick(view)}
 		ctl, hash := slices.Clone(w.ctl), w.Hash()

@@ -2,38 +2,36 @@ package sim
 
 // Violation is the reason an input was rejected before it touched the world.
 // Its String form is a stable lowercase word used in logs and metric labels.
+//
+// Only what no honest client can produce is a violation. An honest client on
+// a real network holds the fire button through the cooldown, rounds an
+// analog stick to a vector slightly longer than MaxMove, sends faster than
+// the tick rate and delivers its inputs in bursts after a stall: none of
+// that is a violation (Step applies at most one input per entity per tick
+// and fires only when the cooldown allows, and ClampMove absorbs rounding).
 type Violation uint8
 
 // The kinds of Violation. ViolationNone means the input is acceptable.
 const (
 	ViolationNone Violation = iota
-	// ViolationMoveLength: the move vector is longer than MaxMove.
+	// ViolationMoveLength: the move vector is longer than MoveTolerance,
+	// which no rounding of a vector of length MaxMove produces.
 	ViolationMoveLength
-	// ViolationAimZero: the input fires with a zero aim vector.
-	ViolationAimZero
 	// ViolationAimRange: a component of the aim vector exceeds MaxAim in
 	// magnitude (fire or not).
 	ViolationAimRange
-	// ViolationFireRate: the input fires before the entity's cooldown is
-	// over.
-	ViolationFireRate
 	// ViolationViewTick: the view tick is in the future (later than the
-	// world's tick). A view tick too old is not a violation: Step clamps it
-	// to the rewind window.
+	// world's tick): a client cannot display a tick it has not received. A
+	// view tick too old is not a violation: Step clamps it to the rewind
+	// window.
 	ViolationViewTick
-	// ViolationBudget: the entity offered more inputs than its Budget
-	// allows: more than one per tick on average, BudgetBurst at once.
-	ViolationBudget
 )
 
 var violationNames = [...]string{
 	ViolationNone:       "none",
 	ViolationMoveLength: "move_length",
-	ViolationAimZero:    "aim_zero",
 	ViolationAimRange:   "aim_range",
-	ViolationFireRate:   "fire_rate",
 	ViolationViewTick:   "view_tick",
-	ViolationBudget:     "budget",
 }
 
 // String returns the violation's stable name.
@@ -44,17 +42,26 @@ func (v Violation) String() string {
 	return "unknown"
 }
 
-// violationWeights is what each violation adds to the suspicion score. A
-// flood costs little per input but comes many per tick; a malformed input
-// no honest client sends costs most.
+// Describe returns what the violated rule is, for the humans reading a
+// Kick message.
+func (v Violation) Describe() string {
+	switch v {
+	case ViolationMoveLength:
+		return "move vector longer than 1001"
+	case ViolationAimRange:
+		return "aim component beyond ±1048576"
+	case ViolationViewTick:
+		return "view tick ahead of the server"
+	}
+	return v.String()
+}
+
+// violationWeights is what each violation adds to the suspicion score.
 var violationWeights = [...]int32{
 	ViolationNone:       0,
 	ViolationMoveLength: 20,
-	ViolationAimZero:    10,
 	ViolationAimRange:   20,
-	ViolationFireRate:   10,
 	ViolationViewTick:   20,
-	ViolationBudget:     4,
 }
 
 // Weight returns what one violation of kind v adds to an entity's suspicion
@@ -78,92 +85,79 @@ const (
 )
 
 // Validate checks an input against the stateless rules of the game without
-// applying it: the move length and the aim. It is pure: the same input
-// always yields the same verdict. Client-side prediction uses it to know
-// which inputs the server will drop; World.Validate adds the checks that
-// depend on the entity and the tick.
+// applying it: the move length (up to MoveTolerance: ClampMove brings what
+// lies between MaxMove and it back to MaxMove) and the aim range. It is
+// pure: the same input always yields the same verdict. Client-side
+// prediction uses it to know which inputs the server will drop;
+// World.Validate adds the checks that depend on the tick.
 func Validate(in Input) Violation {
 	mx, my := int64(in.MoveX), int64(in.MoveY)
 	// Bound each axis first: the sum of squares of two int32 extremes
 	// overflows int64.
-	if mx < -MaxMove || mx > MaxMove || my < -MaxMove || my > MaxMove || mx*mx+my*my > MaxMove*MaxMove {
+	if mx < -MoveTolerance || mx > MoveTolerance || my < -MoveTolerance || my > MoveTolerance ||
+		mx*mx+my*my > MoveTolerance*MoveTolerance {
 		return ViolationMoveLength
 	}
 	if in.AimX < -MaxAim || in.AimX > MaxAim || in.AimY < -MaxAim || in.AimY > MaxAim {
 		return ViolationAimRange
-	}
-	if in.Buttons&ButtonFire != 0 && in.AimX == 0 && in.AimY == 0 {
-		return ViolationAimZero
 	}
 	return ViolationNone
 }
 
 // Validate reports whether in may be applied for entity id in the next Step,
 // without changing anything: calling it any number of times yields the same
-// verdict. It checks, in order, the stateless rules (the package-level
-// Validate), the entity's input budget, the view tick (not after Tick()) and,
-// for a fire, the cooldown (the next Step's tick must be at least
-// Entity.NextFire). An entity not in the world gets only the stateless
-// checks: Step ignores its commands anyway.
+// verdict. It checks the stateless rules (the package-level Validate), then
+// the view tick (not after Tick()). An entity not in the world gets only
+// the stateless checks: Step ignores its commands anyway.
 //
-// A dead entity's inputs are valid; Step ignores them.
+// A fire during the cooldown is valid: its move applies, and the shot is
+// fired by the first Step the cooldown allows in which the entity's command
+// still fires (a held trigger). A dead entity's inputs are valid too; Step
+// ignores them.
 func (w *World) Validate(id EntityID, in Input) Violation {
 	if v := Validate(in); v != ViolationNone {
 		return v
 	}
-	i, ok := w.index(id)
-	if !ok {
+	if _, ok := w.index(id); !ok {
 		return ViolationNone
 	}
-	switch {
-	case !w.ctl[i].budget.Ready():
-		return ViolationBudget
-	case in.ViewTick > w.tick:
+	if in.ViewTick > w.tick {
 		return ViolationViewTick
-	case in.Buttons&ButtonFire != 0 && w.tick+1 < w.entities[i].NextFire:
-		return ViolationFireRate
 	}
 	return ViolationNone
 }
 
 // Accept admits one input offered for entity id: it returns the same verdict
-// as Validate would, and accounts for the offer. Every offered input, valid
-// or not, takes one token of the entity's Budget (when one is left), and a
-// rejected one adds its Weight to the entity's suspicion score. It never
-// changes the game state (positions, hp, cooldowns): those change only in
-// Step.
+// as Validate would, and adds a rejected input's Weight to the entity's
+// suspicion score. It never changes the game state (positions, hp,
+// cooldowns): those change only in Step.
 //
 // The contract for the caller (the match room): call Accept exactly once for
-// every input it processes for the entity, in seq order, in the tick it
-// processes it — rejected or not, before the Step that would apply it — and
-// pass at most one accepted input per entity to each Step. Inputs the caller
-// buffers and has not processed yet are not offered. Accept on one accepted
-// input per tick never runs the budget dry (Step refills one token per tick);
-// offering more than one per tick on average does, and the excess comes back
-// ViolationBudget. Sending inputs faster therefore never moves a player
-// faster: Step applies at most one command per entity per tick whatever was
-// accepted, and the budget turns the surplus into suspicion.
+// every input it offers for the entity, in seq order, before the Step that
+// would apply it, and pass at most one accepted input per entity to each
+// Step. Inputs the caller drops without offering them (stale, surplus) are
+// not violations and are not offered. Sending inputs faster never moves a
+// player faster: Step applies at most one command per entity per tick.
 func (w *World) Accept(id EntityID, in Input) Violation {
 	v := w.Validate(id, in)
 	if i, ok := w.index(id); ok {
-		w.ctl[i].budget.Take()
-		w.flag(i, v)
+		w.addSuspicion(i, v.Weight())
 	}
 	return v
 }
 
-// Flag adds a violation found outside the world (for example an input the
-// room dropped as stale or for overflowing its buffer) to entity id's
-// suspicion score. It does not touch the budget.
-func (w *World) Flag(id EntityID, v Violation) {
-	if i, ok := w.index(id); ok {
-		w.flag(i, v)
+// AddSuspicion adds points to entity id's suspicion score, for a violation
+// found outside the world (a frame the transport refused). Non-positive
+// points change nothing.
+func (w *World) AddSuspicion(id EntityID, points int) {
+	if i, ok := w.index(id); ok && points > 0 {
+		w.addSuspicion(i, points)
 	}
 }
 
-func (w *World) flag(i int, v Violation) {
+func (w *World) addSuspicion(i, points int) {
 	c := &w.ctl[i]
-	c.suspicion = min(c.suspicion+int32(v.Weight()), suspicionCap)
+	c.suspicion = int32(min(int(c.suspicion)+points, suspicionCap))
 }
 
 // Suspicion returns entity id's violation score: the sum of the Weights of
@@ -180,38 +174,3 @@ func (w *World) Suspicion(id EntityID) int {
 func (w *World) Suspicious(id EntityID) bool {
 	return w.Suspicion(id) >= SuspicionLimit
 }
-
-// BudgetBurst is the most inputs a Budget admits at once, after a quiet
-// spell: enough to absorb network jitter, too few to gain anything.
-const BudgetBurst = 3
-
-// Budget is a player's input budget, modelled on the Source engine's usercmd
-// tick budget: a token bucket that refills by one token per tick up to
-// BudgetBurst, from which every offered input takes one. On average a player
-// may thus offer one input per tick. The zero value is a full budget.
-type Budget struct {
-	spent uint8 // tokens taken and not yet refilled, ≤ BudgetBurst
-}
-
-// Refill returns one token to the budget, up to BudgetBurst. World.Step calls
-// it once per tick.
-func (b *Budget) Refill() {
-	if b.spent > 0 {
-		b.spent--
-	}
-}
-
-// Take takes a token and reports whether there was one.
-func (b *Budget) Take() bool {
-	if b.spent >= BudgetBurst {
-		return false
-	}
-	b.spent++
-	return true
-}
-
-// Ready reports whether Take would succeed.
-func (b Budget) Ready() bool { return b.spent < BudgetBurst }
-
-// Tokens returns the number of tokens left.
-func (b Budget) Tokens() int { return BudgetBurst - int(b.spent) }

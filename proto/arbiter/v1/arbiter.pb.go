@@ -114,7 +114,9 @@ type Input struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// Starts at 1 and strictly increases per player within a match.
 	Seq uint32 `protobuf:"varint,1,opt,name=seq,proto3" json:"seq,omitempty"`
-	// Movement vector in per-mille; its length must be at most 1000.
+	// Movement vector in per-mille. A length up to 1000 applies as is; up to
+	// 1001 (an analog stick's rounded unit vector) it is scaled by 1000/1001;
+	// longer is invalid. sim.ClampMove is the rule.
 	MoveX int32 `protobuf:"zigzag32,2,opt,name=move_x,json=moveX,proto3" json:"move_x,omitempty"`
 	MoveY int32 `protobuf:"zigzag32,3,opt,name=move_y,json=moveY,proto3" json:"move_y,omitempty"`
 	// Bit 0 is fire.
@@ -397,7 +399,12 @@ type Welcome struct {
 	// The player this connection speaks for.
 	PlayerId string `protobuf:"bytes,5,opt,name=player_id,json=playerId,proto3" json:"player_id,omitempty"`
 	// The game mode, e.g. "duel" or "ffa".
-	Mode          string `protobuf:"bytes,6,opt,name=mode,proto3" json:"mode,omitempty"`
+	Mode string `protobuf:"bytes,6,opt,name=mode,proto3" json:"mode,omitempty"`
+	// The highest input seq the server has received from this player in this
+	// match (processed, or waiting to be). A client that connects again (a
+	// page reload) numbers its inputs from last_input_seq + 1: the server
+	// ignores seqs it has already seen.
+	LastInputSeq  uint32 `protobuf:"varint,7,opt,name=last_input_seq,json=lastInputSeq,proto3" json:"last_input_seq,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -474,6 +481,13 @@ func (x *Welcome) GetMode() string {
 	return ""
 }
 
+func (x *Welcome) GetLastInputSeq() uint32 {
+	if x != nil {
+		return x.LastInputSeq
+	}
+	return 0
+}
+
 // Snapshot is the full state of the match after a tick.
 type Snapshot struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
@@ -535,8 +549,13 @@ type Entity struct {
 	Y     int32                  `protobuf:"zigzag32,3,opt,name=y,proto3" json:"y,omitempty"`
 	Hp    uint32                 `protobuf:"varint,4,opt,name=hp,proto3" json:"hp,omitempty"`
 	Score uint32                 `protobuf:"varint,5,opt,name=score,proto3" json:"score,omitempty"`
-	// The highest input seq the server has processed for this entity's player.
-	LastInputSeq  uint32 `protobuf:"varint,6,opt,name=last_input_seq,json=lastInputSeq,proto3" json:"last_input_seq,omitempty"`
+	// The highest input seq the server has processed for this entity's player:
+	// applied, or dropped (invalid, stale or surplus).
+	LastInputSeq uint32 `protobuf:"varint,6,opt,name=last_input_seq,json=lastInputSeq,proto3" json:"last_input_seq,omitempty"`
+	// How many of this entity's player's inputs were still waiting at the
+	// server after this tick took its one. Client libraries pace their inputs
+	// to keep it near zero without ever leaving a tick without an input.
+	InputBacklog  uint32 `protobuf:"varint,7,opt,name=input_backlog,json=inputBacklog,proto3" json:"input_backlog,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -609,6 +628,13 @@ func (x *Entity) GetScore() uint32 {
 func (x *Entity) GetLastInputSeq() uint32 {
 	if x != nil {
 		return x.LastInputSeq
+	}
+	return 0
+}
+
+func (x *Entity) GetInputBacklog() uint32 {
+	if x != nil {
+		return x.InputBacklog
 	}
 	return 0
 }
@@ -812,7 +838,7 @@ func (x *PlayerResult) GetEntityId() uint32 {
 type Kick struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// One short lowercase word: bad_frame, too_big, input_flood, cheat,
-	// slow_consumer, shutdown, match_over, replaced.
+	// slow_consumer, shutdown, match_over, replaced, forfeited, idle.
 	Reason string `protobuf:"bytes,1,opt,name=reason,proto3" json:"reason,omitempty"`
 	// For humans.
 	Message       string `protobuf:"bytes,2,opt,name=message,proto3" json:"message,omitempty"`
@@ -891,24 +917,26 @@ const file_arbiter_v1_arbiter_proto_rawDesc = "" +
 	"\x04pong\x18\x03 \x01(\v2\x10.arbiter.v1.PongH\x00R\x04pong\x123\n" +
 	"\tmatch_end\x18\x04 \x01(\v2\x14.arbiter.v1.MatchEndH\x00R\bmatchEnd\x12&\n" +
 	"\x04kick\x18\x05 \x01(\v2\x10.arbiter.v1.KickH\x00R\x04kickB\x06\n" +
-	"\x04kind\"\xa3\x01\n" +
+	"\x04kind\"\xc9\x01\n" +
 	"\aWelcome\x12\x19\n" +
 	"\bmatch_id\x18\x01 \x01(\tR\amatchId\x12\x1b\n" +
 	"\tentity_id\x18\x02 \x01(\rR\bentityId\x12\x1b\n" +
 	"\ttick_rate\x18\x03 \x01(\rR\btickRate\x12\x12\n" +
 	"\x04tick\x18\x04 \x01(\rR\x04tick\x12\x1b\n" +
 	"\tplayer_id\x18\x05 \x01(\tR\bplayerId\x12\x12\n" +
-	"\x04mode\x18\x06 \x01(\tR\x04mode\"N\n" +
+	"\x04mode\x18\x06 \x01(\tR\x04mode\x12$\n" +
+	"\x0elast_input_seq\x18\a \x01(\rR\flastInputSeq\"N\n" +
 	"\bSnapshot\x12\x12\n" +
 	"\x04tick\x18\x01 \x01(\rR\x04tick\x12.\n" +
-	"\bentities\x18\x02 \x03(\v2\x12.arbiter.v1.EntityR\bentities\"\x80\x01\n" +
+	"\bentities\x18\x02 \x03(\v2\x12.arbiter.v1.EntityR\bentities\"\xa5\x01\n" +
 	"\x06Entity\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\rR\x02id\x12\f\n" +
 	"\x01x\x18\x02 \x01(\x11R\x01x\x12\f\n" +
 	"\x01y\x18\x03 \x01(\x11R\x01y\x12\x0e\n" +
 	"\x02hp\x18\x04 \x01(\rR\x02hp\x12\x14\n" +
 	"\x05score\x18\x05 \x01(\rR\x05score\x12$\n" +
-	"\x0elast_input_seq\x18\x06 \x01(\rR\flastInputSeq\";\n" +
+	"\x0elast_input_seq\x18\x06 \x01(\rR\flastInputSeq\x12#\n" +
+	"\rinput_backlog\x18\a \x01(\rR\finputBacklog\";\n" +
 	"\x04Pong\x12\x1f\n" +
 	"\vclient_time\x18\x01 \x01(\x04R\n" +
 	"clientTime\x12\x12\n" +
