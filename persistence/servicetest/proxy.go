@@ -1,121 +1,31 @@
 package servicetest
 
 import (
-	"io"
 	"net"
 	"net/url"
-	"sync"
 	"testing"
+
+	"github.com/arbiter-gg/arbiter/netem"
 )
 
 // Proxy is a TCP proxy between code under test and a real service, so that
 // a test can cut the service off (and bring it back) without stopping the
-// service everyone shares.
+// service everyone shares. It is a netem.Proxy with unshaped links (Addr,
+// Cut, Restore and Stall are netem's), closed when the test ends.
 type Proxy struct {
-	ln     net.Listener
-	target string
-	wg     sync.WaitGroup
-	mu     struct {
-		sync.Mutex
-		cut   bool
-		conns map[net.Conn]struct{}
-	}
+	*netem.Proxy
 }
 
 // NewProxy listens on a free local port and forwards to target
 // ("host:port"). It stops when the test ends.
 func NewProxy(t testing.TB, target string) *Proxy {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	p, err := netem.Listen(target, netem.Link{}, netem.Link{})
 	if err != nil {
-		t.Fatalf("proxy listen: %v", err)
+		t.Fatalf("proxy: %v", err)
 	}
-	p := &Proxy{ln: ln, target: target}
-	p.mu.conns = make(map[net.Conn]struct{})
-	p.wg.Go(p.accept)
-	t.Cleanup(func() {
-		_ = ln.Close()
-		p.Cut()
-		p.wg.Wait()
-	})
-	return p
-}
-
-// Addr is the proxy's "host:port", to use in place of the service's.
-func (p *Proxy) Addr() string { return p.ln.Addr().String() }
-
-// Cut drops every open connection and refuses new ones until Restore: to
-// the code under test, the service is down.
-func (p *Proxy) Cut() {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	p.mu.cut = true
-	for c := range p.mu.conns {
-		_ = c.Close()
-	}
-}
-
-// Restore lets connections through again.
-func (p *Proxy) Restore() {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	p.mu.cut = false
-}
-
-func (p *Proxy) accept() {
-	for {
-		c, err := p.ln.Accept()
-		if err != nil {
-			return
-		}
-		p.wg.Go(func() { p.serve(c) })
-	}
-}
-
-// track registers conns to be dropped by Cut; it fails if the proxy is cut.
-func (p *Proxy) track(conns ...net.Conn) bool {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if p.mu.cut {
-		return false
-	}
-	for _, c := range conns {
-		p.mu.conns[c] = struct{}{}
-	}
-	return true
-}
-
-func (p *Proxy) untrack(conns ...net.Conn) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	for _, c := range conns {
-		delete(p.mu.conns, c)
-		_ = c.Close()
-	}
-}
-
-func (p *Proxy) serve(client net.Conn) {
-	if !p.track(client) {
-		_ = client.Close()
-		return
-	}
-	server, err := net.Dial("tcp", p.target)
-	if err != nil || !p.track(server) {
-		if server != nil {
-			_ = server.Close()
-		}
-		p.untrack(client)
-		return
-	}
-	// Either direction ending ends both: untrack closes the two sockets.
-	p.wg.Go(func() {
-		_, _ = io.Copy(server, client)
-		p.untrack(client, server)
-	})
-	p.wg.Go(func() {
-		_, _ = io.Copy(client, server)
-		p.untrack(client, server)
-	})
+	t.Cleanup(func() { _ = p.Close() })
+	return &Proxy{Proxy: p}
 }
 
 // RedisViaProxy is Redis with a Proxy in front: the URL points at the
