@@ -35,8 +35,7 @@ func arenaWorld(t *testing.T) (match.World, match.EntityID) {
 }
 
 // TestArenaValidateAllocs: arena's World.Validate allocates nothing,
-// accepting or rejecting (its errors are preallocated). One input per tick
-// keeps the entity within its input budget, as the room does.
+// accepting or rejecting (its errors are preallocated).
 func TestArenaValidateAllocs(t *testing.T) {
 	w, id := arenaWorld(t)
 	tests := []struct {
@@ -45,7 +44,7 @@ func TestArenaValidateAllocs(t *testing.T) {
 		valid bool
 	}{
 		{"accept", match.Input{MoveX: 707, MoveY: -707, Buttons: sim.ButtonFire, AimX: 40000, AimY: -25000, ViewTick: 98}, true},
-		{"reject", match.Input{MoveX: sim.MaxMove + 1, ViewTick: 98}, false},
+		{"reject", match.Input{MoveX: sim.MoveTolerance + 1, ViewTick: 98}, false},
 	}
 	for _, tt := range tests {
 		seq := uint32(0)
@@ -56,7 +55,7 @@ func TestArenaValidateAllocs(t *testing.T) {
 			if (w.Validate(id, tt.in) == nil) != tt.valid {
 				bad++
 			}
-			w.Step(nil) // refills the budget
+			w.Step(nil)
 		})
 		if n != 0 {
 			t.Errorf("%s: World.Validate allocates %v times, want 0", tt.name, n)

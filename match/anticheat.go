@@ -1,15 +1,25 @@
 package match
 
 import (
+	"cmp"
 	"context"
 	"errors"
+	"fmt"
 	"maps"
+	"slices"
+	"strings"
 	"time"
 )
 
-// ErrKicked: the player was removed from the match for cheating; its join
-// token no longer admits.
-var ErrKicked = errors.New("match: player was kicked")
+// Errors Seat.Attach returns for a player who may not come back.
+var (
+	// ErrKicked: the player was removed from the match for cheating; its
+	// join token no longer admits.
+	ErrKicked = errors.New("match: player was kicked")
+	// ErrForfeited: the player stayed away past the grace period and
+	// forfeited; a connection it opens is closed with 4001 (forfeited).
+	ErrForfeited = errors.New("match: player forfeited")
+)
 
 // CloseCheat is the close code of a player kicked for cheating (policy).
 const CloseCheat = 1008
@@ -22,7 +32,7 @@ type AntiCheatEvent struct {
 	Tick       uint32
 	At         time.Time
 	Action     string         // "kick"
-	Violations map[string]int // rejected inputs by violation name, over the match so far
+	Violations map[string]int // violations by rule, over the match so far
 }
 
 // EventSink stores anti-cheat events. persistence implements it.
@@ -44,23 +54,25 @@ func violationName(err error) string {
 	return err.Error()
 }
 
-// police reports p's dropped inputs to the world and kicks p if the world
-// finds it suspicious. It reports whether p was kicked. Room goroutine only.
+// police hands the frames the transport refused from p to the world's
+// score, and kicks p if the world finds it suspicious. It reports whether
+// p was kicked. Room goroutine only.
 func (r *Room) police(p *player) bool {
 	ac := r.anticheat
 	if p.kicked.Load() {
 		return false
 	}
-	dropped := p.overflow.Swap(0)
-	stale := p.stale.Swap(0)
-	if dropped > 0 {
-		p.violations["input_overflow"] += int(dropped)
-	}
-	if stale > 0 {
-		p.violations["stale_seq"] += int(stale)
-	}
-	if n := dropped + stale; n > 0 {
-		ac.Flood(p.entity, int(n))
+	if p.faulted.Swap(false) {
+		p.mu.Lock()
+		faults := p.mu.faults
+		p.mu.faults = nil
+		p.mu.Unlock()
+		for rule, n := range faults {
+			p.violations[rule] += n
+			for range n {
+				ac.Report(p.entity, rule)
+			}
+		}
 	}
 	if !ac.Suspicious(p.entity) {
 		return false
@@ -70,18 +82,19 @@ func (r *Room) police(p *player) bool {
 }
 
 // kick removes p from the match for cheating: it forfeits, its connection is
-// closed with Kick "cheat" and 1008, its token stops admitting, and an event
-// is reported. Room goroutine only.
+// closed with Kick "cheat" and 1008 — the message names the rules broken and
+// how often —, its token stops admitting, and an event is reported. Room
+// goroutine only.
 func (r *Room) kick(p *player) {
 	p.kicked.Store(true)
-	p.forfeit = true
+	p.forfeited.Store(true)
 	p.mu.Lock()
 	peer := p.mu.peer
 	p.mu.peer = nil
 	p.mu.inbox = p.mu.inbox[:0]
 	p.mu.Unlock()
 	if peer != nil {
-		peer.Close(CloseCheat, "cheat", "removed from the match for breaking the rules")
+		peer.Close(CloseCheat, "cheat", KickMessage(p.violations))
 	}
 	r.Stats.Kicks.Add(1)
 	r.total.Kicks.Add(1)
@@ -92,4 +105,22 @@ func (r *Room) kick(p *player) {
 			Action: "kick", Violations: maps.Clone(p.violations),
 		})
 	}
+}
+
+// KickMessage is the human-readable text of a cheat kick: the rules broken
+// and how often, the most frequent first, e.g. "removed for cheating:
+// move_length ×7, view_tick ×2".
+func KickMessage(violations map[string]int) string {
+	rules := slices.SortedFunc(maps.Keys(violations), func(a, b string) int {
+		return cmp.Or(cmp.Compare(violations[b], violations[a]), cmp.Compare(a, b))
+	})
+	var b strings.Builder
+	b.WriteString("removed for cheating:")
+	for i, rule := range rules {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		fmt.Fprintf(&b, " %s ×%d", rule, violations[rule])
+	}
+	return b.String()
 }

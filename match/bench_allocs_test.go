@@ -54,7 +54,7 @@ func TestSeatInputAllocs(t *testing.T) {
 	}); n != 0 {
 		t.Errorf("Seat.Input allocates %v times, want 0", n)
 	}
-	if n := r.Stats.InputsStale.Load() + r.Stats.InputsOverflow.Load(); n != 0 {
+	if n := r.Stats.InputsStale.Load() + r.Stats.InputsSurplus.Load(); n != 0 {
 		t.Errorf("%d inputs dropped: the test did not exercise the queueing path", n)
 	}
 }

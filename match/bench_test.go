@@ -43,6 +43,7 @@ func benchRoom(tb testing.TB, n int) (*Room, []*benchPeer) {
 		}
 	}
 	r.tick.Store(5400)
+	r.state.Store(stateRunning)
 	return r, peers
 }
 

@@ -86,7 +86,7 @@ func (r *Room) checkpoint(tick uint32, state []byte) Checkpoint {
 		cp.Status = StatusRunning
 	}
 	for i, p := range r.players {
-		cp.Players[i] = PlayerResult{PlayerID: p.id, Entity: p.entity, Forfeit: p.forfeit}
+		cp.Players[i] = PlayerResult{PlayerID: p.id, Entity: p.entity, Forfeit: p.forfeited.Load()}
 	}
 	for _, e := range r.ents { // the entities encodeSnapshot just read
 		if p := r.byEntity[e.ID]; p != nil {

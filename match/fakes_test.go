@@ -165,9 +165,9 @@ type fakeWorld struct {
 	score map[EntityID]int // violation score, as an AntiCheat game keeps it
 }
 
-// Flood and Suspicious make fakeWorld an AntiCheat game: each dropped input
-// scores 1, each invalid one 10.
-func (w *fakeWorld) Flood(e EntityID, n int) { w.score[e] += n }
+// Report and Suspicious make fakeWorld an AntiCheat game: each refused frame
+// scores 15, each invalid input 10.
+func (w *fakeWorld) Report(e EntityID, _ string) { w.score[e] += 15 }
 func (w *fakeWorld) Suspicious(e EntityID) bool {
 	return w.g.suspectAt > 0 && w.score[e] >= w.g.suspectAt
 }
@@ -207,6 +207,7 @@ type fakePeer struct {
 	closed    bool
 	code      uint16
 	reason    string
+	message   string
 	closedCh  chan struct{}
 }
 
@@ -224,11 +225,11 @@ func (p *fakePeer) SendSnapshot(f []byte) {
 	p.snapshots = append(p.snapshots, f)
 }
 
-func (p *fakePeer) Close(code uint16, reason, _ string) {
+func (p *fakePeer) Close(code uint16, reason, message string) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if !p.closed {
-		p.closed, p.code, p.reason = true, code, reason
+		p.closed, p.code, p.reason, p.message = true, code, reason, message
 		close(p.closedCh)
 	}
 }

@@ -24,10 +24,12 @@ type World interface {
 	Join() EntityID
 	// Validate reports whether in may be applied for entity now. It returns
 	// nil or an error naming the violation (compare with errors.Is). The
-	// room calls it exactly once per input it processes, in seq order,
-	// before the Step that applies it, so a game may keep anti-cheat
-	// accounting here (input budgets, violation scores); it must not change
-	// game state, which only Step does.
+	// room calls it exactly once per input it offers, in seq order, before
+	// the Step that applies it, so a game may keep anti-cheat accounting
+	// here (violation scores); it must not change game state, which only
+	// Step does. Only what no honest client produces may be rejected: the
+	// room has already dropped stale and surplus inputs without offering
+	// them.
 	Validate(entity EntityID, in Input) error
 	// Step advances the world one tick, applying cmds (at most one per
 	// entity, each one validated).
@@ -40,12 +42,16 @@ type World interface {
 }
 
 // AntiCheat is an optional World capability for games that keep a
-// violation score. The room reports inputs it dropped because a player
-// outran its buffer, and kicks a player the world finds suspicious (Kick
-// "cheat", close 1008, an anti-cheat event, a forfeit). Called only from the
-// room goroutine.
+// violation score. The room reports the frames the transport refused from a
+// player (Report), and kicks a player the world finds suspicious (Kick
+// "cheat", close 1008, an anti-cheat event, a forfeit). Inputs the room
+// drops without offering them to Validate — stale, repeated, surplus — are
+// never reported: honest clients on real networks produce them. Called only
+// from the room goroutine.
 type AntiCheat interface {
-	Flood(entity EntityID, dropped int)
+	// Report adds one frame refused by the transport to entity's score;
+	// rule is bad_frame, too_big, text_frame or input_flood.
+	Report(entity EntityID, rule string)
 	Suspicious(entity EntityID) bool
 }
 

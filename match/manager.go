@@ -102,9 +102,7 @@ func NewManager(cfg Config) (*Manager, error) {
 			return nil, fmt.Errorf("match: mode %s: game %q not registered", name, mode.Game)
 		}
 	}
-	if cfg.Room.InboxSize <= 0 {
-		cfg.Room.InboxSize = 8
-	}
+
 	if cfg.Room.MaxCatchUp <= 0 {
 		cfg.Room.MaxCatchUp = 3
 	}

@@ -92,6 +92,7 @@ func TestStatsTotals(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
+		r.state.Store(stateRunning)
 		s := seat(r, 0)
 		s.Input(&arbiterv1.Input{Seq: 1})
 		s.Input(&arbiterv1.Input{Seq: 2, Buttons: 0xdead}) // invalid
@@ -112,9 +113,10 @@ func TestStatsTotals(t *testing.T) {
 	got := map[string]uint64{
 		"ticks": total.Ticks.Load(), "applied": total.InputsApplied.Load(), "invalid": total.InputsInvalid.Load(),
 		"stale": total.InputsStale.Load(), "frames": total.SnapshotFrames.Load(), "bytes": total.SnapshotBytes.Load(),
+		"surplus": total.InputsSurplus.Load(),
 	}
 	want := map[string]uint64{
-		"ticks": 6, "applied": 4, "invalid": 2, "stale": 2, "frames": 3 + 6, "bytes": frameBytes,
+		"ticks": 6, "applied": 4, "invalid": 2, "stale": 2, "frames": 3 + 6, "bytes": frameBytes, "surplus": 0,
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("totals (-want +got):\n%s", diff)

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"log/slog"
 	"runtime/debug"
-	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -21,6 +20,7 @@ const (
 	CloseShutdown  = 1001
 	CloseInternal  = 1011
 	CloseReplaced  = 4000
+	CloseForfeited = 4001
 )
 
 // Errors returned when attaching to a seat.
@@ -67,7 +67,15 @@ type RoomConfig struct {
 	// phase, bench/README.md) for snapshots that leave later in rooms late
 	// in the burst. 0 lets each room tick from its own start.
 	TickPhases int
-	InboxSize  int // inputs buffered per player ahead of the tick that applies them
+	// InboxSize is the most inputs held per player ahead of the tick that
+	// applies them (default 16); arrivals beyond it push the oldest out.
+	InboxSize int
+	// MaxBacklog is the most inputs a player may leave waiting after a
+	// tick has taken one (default ⌈TickRate/10⌉: 100 ms): a tick that
+	// finds more drops all but the newest, so a burst after a network
+	// stall costs one correction and no lasting latency. It is also the
+	// jitter a client's pacing may cover with a cushion of inputs.
+	MaxBacklog int
 	// Observer, if set, watches every tick of every room (metrics).
 	Observer TickObserver
 	// CheckpointEvery is how many ticks apart a running room hands its
@@ -92,13 +100,16 @@ type TickObserver interface {
 // totals of all a manager's rooms, ended ones included. Safe to read from any
 // goroutine; only rooms write them.
 type Stats struct {
-	Ticks          atomic.Uint64
-	Overruns       atomic.Uint64 // wake-ups that found more than one tick due
-	Skipped        atomic.Uint64 // ticks dropped by the catch-up cap
-	InputsApplied  atomic.Uint64
-	InputsInvalid  atomic.Uint64 // rejected by the game's validation
-	InputsStale    atomic.Uint64 // seq not above the last processed one
-	InputsOverflow atomic.Uint64 // dropped because the player's buffer was full
+	Ticks         atomic.Uint64
+	Overruns      atomic.Uint64 // wake-ups that found more than one tick due
+	Skipped       atomic.Uint64 // ticks dropped by the catch-up cap
+	InputsApplied atomic.Uint64
+	InputsInvalid atomic.Uint64 // rejected by the game's validation
+	InputsStale   atomic.Uint64 // ignored: seq not above the last processed one, or already waiting
+	// InputsSurplus counts inputs dropped unapplied, oldest first, to keep
+	// a player's backlog short: superseded before the match started, pushed
+	// out of a full buffer, beyond MaxBacklog, or a standing backlog.
+	InputsSurplus  atomic.Uint64
 	Kicks          atomic.Uint64 // players removed for cheating
 	SnapshotFrames atomic.Uint64 // snapshots offered to peers: one per peer per tick
 	SnapshotBytes  atomic.Uint64 // bytes of the snapshots offered, each peer's counted
@@ -152,21 +163,35 @@ type player struct {
 
 	mu struct {
 		sync.Mutex
-		inbox  []Input // pending inputs, unordered, at most cap(inbox)
+		// inbox holds the inputs not yet processed, in seq order, every
+		// seq above lastSeq and dropped; at most cap(inbox).
+		inbox  []Input
 		peer   Peer
 		joined bool // a peer has attached at least once
+		// received is the highest seq received (processed or waiting):
+		// Welcome.last_input_seq.
+		received uint32
+		// dropped is the highest seq Seat.Input pushed out of a full inbox;
+		// the room counts it as processed at the next tick.
+		dropped uint32
+		faults  map[string]int // frames the transport refused, not yet policed
 	}
 	// lastSeq is the highest seq processed; written only by the room
 	// goroutine, read by Seat.Input to turn away stale inputs early.
 	lastSeq atomic.Uint32
-	// Inputs Seat.Input dropped since the room last looked, for AntiCheat.
-	overflow, stale atomic.Uint32
-	kicked          atomic.Bool
+	// faulted reports that mu.faults holds something for police.
+	faulted atomic.Bool
+	kicked  atomic.Bool
+	// forfeited is set once, by the room goroutine, under mu (the grace
+	// period ran out, or a kick); Attach then refuses the player.
+	forfeited atomic.Bool
 
 	// Owned by the room goroutine.
-	away       int // consecutive ticks without a peer
-	forfeit    bool
-	violations map[string]int // rejected inputs by violation name
+	away       int            // consecutive ticks without a peer
+	violations map[string]int // violations by rule: rejected inputs, refused frames
+	backlog    uint32         // inputs left waiting after this tick's take
+	minQueue   int            // fewest inputs found waiting by a tick of the current window
+	windowLeft int            // ticks left in the current window
 }
 
 // newRoom returns a room in the waiting state. end is called once, on the
@@ -176,6 +201,13 @@ func newRoom(id string, mode Mode, cfg RoomConfig, world World, players []string
 	if cfg.CheckpointEvery <= 0 {
 		cfg.CheckpointEvery = max(cfg.TickRate, 1)
 	}
+	if cfg.MaxBacklog <= 0 {
+		cfg.MaxBacklog = max((cfg.TickRate+9)/10, 1)
+	}
+	if cfg.InboxSize <= 0 {
+		cfg.InboxSize = 16
+	}
+	cfg.InboxSize = max(cfg.InboxSize, cfg.MaxBacklog+2)
 	r := &Room{
 		id: id, mode: mode, cfg: cfg, world: world, clock: clock, log: log, end: end,
 		byEntity:  make(map[EntityID]*player, len(players)),
@@ -185,7 +217,7 @@ func newRoom(id string, mode Mode, cfg RoomConfig, world World, players []string
 	}
 	for i, pid := range players {
 		p := &player{id: pid, seat: i, entity: world.Join(), violations: make(map[string]int)}
-		p.mu.inbox = make([]Input, 0, cfg.InboxSize)
+		p.mu.inbox = make([]Input, 0, cfg.InboxSize+1)
 		r.players = append(r.players, p)
 		r.byEntity[p.entity] = p
 	}
@@ -337,7 +369,7 @@ func (r *Room) endReason(limit uint32) string {
 	if len(r.players) > 1 {
 		left := 0
 		for _, p := range r.players {
-			if !p.forfeit {
+			if !p.forfeited.Load() {
 				left++
 			}
 		}
@@ -360,16 +392,9 @@ func (r *Room) step() {
 		if ok {
 			r.cmds = append(r.cmds, Command{Entity: p.entity, Input: in})
 		}
-		if peer == nil {
-			p.away++
-			if p.away > r.graceTicks && !p.forfeit {
-				p.forfeit = true
-				r.log.Info("player forfeited after the grace period", "match", r.id, "player", p.id)
-			}
-			continue
+		if peer != nil {
+			r.peers = append(r.peers, peer)
 		}
-		p.away = 0
-		r.peers = append(r.peers, peer)
 	}
 	r.world.Step(r.cmds)
 	if n := uint64(len(r.cmds)); n > 0 {
@@ -395,38 +420,81 @@ func (r *Room) step() {
 	}
 }
 
-// take pops the lowest-seq pending input of p that is newer than the last
-// processed one and passes validation, and returns p's current peer. Stale
-// and invalid inputs it meets on the way are processed (dropped) and counted.
+// take processes p's waiting inputs for this tick and returns the one to
+// apply, if any, and p's current peer (nil while p is away; p forfeits
+// once away past the grace period). In seq order it
+//
+//   - drops surplus, oldest first: all but the newest when more than
+//     MaxBacklog+1 wait (a burst after a stall, or a client sending faster
+//     than the tick rate), and the standing excess when every tick of the
+//     last second found two or more waiting (a backlog that only adds
+//     latency: a client sending one per tick never drains it);
+//   - offers the rest to the game's Validate until one passes, dropping
+//     the invalid ones (counted, and scored by the game).
+//
+// Everything it drops counts as processed: last_input_seq moves past it.
 func (r *Room) take(p *player) (Input, bool, Peer) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	last := p.lastSeq.Load()
-	defer func() { p.lastSeq.Store(last) }()
-	for len(p.mu.inbox) > 0 {
-		i := 0
-		for j, in := range p.mu.inbox {
-			if in.Seq < p.mu.inbox[i].Seq {
-				i = j
-			}
+	peer := p.mu.peer
+	if peer == nil {
+		p.away++
+		if p.away > r.graceTicks && !p.forfeited.Load() {
+			p.forfeited.Store(true)
+			r.log.Info("player forfeited after the grace period", "match", r.id, "player", p.id)
 		}
-		in := p.mu.inbox[i]
-		p.mu.inbox = slices.Delete(p.mu.inbox, i, i+1)
-		if in.Seq <= last {
-			r.Stats.InputsStale.Add(1)
-			r.total.InputsStale.Add(1)
-			continue
-		}
-		last = in.Seq
-		if err := r.world.Validate(p.entity, in); err != nil {
+	} else {
+		p.away = 0
+	}
+
+	last := max(p.lastSeq.Load(), p.mu.dropped)
+	inbox := p.mu.inbox
+	drop := 0
+	if q := len(inbox); q > r.cfg.MaxBacklog+1 {
+		drop = q - 1
+	}
+	// The standing-excess window: one second of ticks.
+	if p.windowLeft <= 0 {
+		p.windowLeft, p.minQueue = r.cfg.TickRate, len(inbox)
+	}
+	p.minQueue = min(p.minQueue, len(inbox))
+	if p.windowLeft--; p.windowLeft == 0 && p.minQueue >= 2 {
+		drop = max(drop, p.minQueue-1)
+	}
+	if drop > 0 {
+		last = inbox[drop-1].Seq
+		r.countSurplus(uint64(drop))
+	}
+	var in Input
+	ok := false
+	for _, next := range inbox[drop:] {
+		drop++
+		last = next.Seq
+		if err := r.world.Validate(p.entity, next); err != nil {
 			r.Stats.InputsInvalid.Add(1)
 			r.total.InputsInvalid.Add(1)
 			p.violations[violationName(err)]++
 			continue
 		}
-		return in, true, p.mu.peer
+		in, ok = next, true
+		break
 	}
-	return Input{}, false, p.mu.peer
+	p.mu.inbox = append(inbox[:0], inbox[drop:]...)
+	p.backlog = uint32(len(p.mu.inbox))
+	p.lastSeq.Store(last)
+	return in, ok, peer
+}
+
+// countStale counts an input ignored for its seq. Safe for concurrent use.
+func (r *Room) countStale() {
+	r.Stats.InputsStale.Add(1)
+	r.total.InputsStale.Add(1)
+}
+
+// countSurplus counts n inputs dropped as surplus. Safe for concurrent use.
+func (r *Room) countSurplus(n uint64) {
+	r.Stats.InputsSurplus.Add(n)
+	r.total.InputsSurplus.Add(n)
 }
 
 func (r *Room) encodeSnapshot(tick uint32) []byte {
@@ -439,9 +507,9 @@ func (r *Room) encodeSnapshot(tick uint32) []byte {
 	for i, e := range r.ents {
 		pe := r.snap.Entities[i]
 		pe.Id, pe.X, pe.Y, pe.Hp, pe.Score = uint32(e.ID), e.X, e.Y, e.HP, e.Score
-		pe.LastInputSeq = 0
+		pe.LastInputSeq, pe.InputBacklog = 0, 0
 		if p := r.byEntity[e.ID]; p != nil {
-			pe.LastInputSeq = p.lastSeq.Load()
+			pe.LastInputSeq, pe.InputBacklog = p.lastSeq.Load(), p.backlog
 		}
 	}
 	return mustMarshal(&r.msg)
@@ -523,7 +591,7 @@ func (r *Room) result(why string, aborted bool) Result {
 	res := Result{MatchID: r.id, Mode: r.mode.Name, Aborted: aborted, Reason: why,
 		CreatedAt: r.createdAt, StartedAt: r.startedAt, EndedAt: r.clock.Now(), Ticks: r.tick.Load()}
 	for _, p := range r.players {
-		res.Players = append(res.Players, PlayerResult{PlayerID: p.id, Entity: p.entity, Score: scores[p.entity], Forfeit: p.forfeit})
+		res.Players = append(res.Players, PlayerResult{PlayerID: p.id, Entity: p.entity, Score: scores[p.entity], Forfeit: p.forfeited.Load()})
 	}
 	Place(res.Players)
 	return res

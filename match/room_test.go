@@ -132,43 +132,67 @@ func TestSchedule(t *testing.T) {
 
 // TestInputSemantics checks SPEC §3: inputs apply once, in seq order, at most
 // one per player per tick; stale ones are ignored; invalid ones are dropped
-// but advance last_input_seq; overflow is dropped and counted.
+// but advance last_input_seq; the backlog stays short — oldest surplus
+// dropped, never scored — and is reported in every snapshot.
 func TestInputSemantics(t *testing.T) {
 	type tick struct {
-		send    []Input // queued before the tick
-		wantX   int32   // entity position after the tick
-		wantAck uint32  // last_input_seq after the tick
+		send        []Input // queued before the tick
+		wantX       int32   // entity position after the tick
+		wantAck     uint32  // last_input_seq after the tick
+		wantBacklog uint32  // input_backlog after the tick
+	}
+	seqs := func(from, to uint32) []Input { // seq k moves by k
+		var ins []Input
+		for k := from; k <= to; k++ {
+			ins = append(ins, Input{Seq: k, MoveX: int32(k)})
+		}
+		return ins
 	}
 	tests := []struct {
-		name  string
-		ticks []tick
-		stats func(*Stats) (stale, invalid, overflow uint64)
-		want  [3]uint64
+		name    string
+		waiting bool // the inputs of the first tick arrive before the match starts
+		ticks   []tick
+		want    [3]uint64 // stale, invalid, surplus
 	}{
-		{"one per tick in order", []tick{
-			{send: []Input{{Seq: 1, MoveX: 1}, {Seq: 2, MoveX: 10}, {Seq: 3, MoveX: 100}}, wantX: 1, wantAck: 1},
+		{"one per tick in order", false, []tick{
+			{send: seqs(1, 3), wantX: 1, wantAck: 1, wantBacklog: 2},
+			{wantX: 3, wantAck: 2, wantBacklog: 1},
+			{wantX: 6, wantAck: 3},
+			{wantX: 6, wantAck: 3}, // nothing pending: no move
+		}, [3]uint64{}},
+		{"out of order arrivals are reordered", false, []tick{
+			{send: []Input{{Seq: 2, MoveX: 10}, {Seq: 1, MoveX: 1}}, wantX: 1, wantAck: 1, wantBacklog: 1},
 			{wantX: 11, wantAck: 2},
-			{wantX: 111, wantAck: 3},
-			{wantX: 111, wantAck: 3}, // nothing pending: no move
-		}, nil, [3]uint64{}},
-		{"out of order arrivals are reordered", []tick{
-			{send: []Input{{Seq: 2, MoveX: 10}, {Seq: 1, MoveX: 1}}, wantX: 1, wantAck: 1},
-			{wantX: 11, wantAck: 2},
-		}, nil, [3]uint64{}},
-		{"replayed seq ignored", []tick{
+		}, [3]uint64{}},
+		{"replayed and repeated seqs ignored", false, []tick{
 			{send: []Input{{Seq: 1, MoveX: 1}}, wantX: 1, wantAck: 1},
-			{send: []Input{{Seq: 1, MoveX: 1}, {Seq: 2, MoveX: 10}}, wantX: 11, wantAck: 2},
-		}, nil, [3]uint64{1, 0, 0}},
-		{"invalid dropped, next valid applied", []tick{
+			{send: []Input{{Seq: 1, MoveX: 1}, {Seq: 2, MoveX: 10}, {Seq: 2, MoveX: 99}}, wantX: 11, wantAck: 2},
+		}, [3]uint64{2, 0, 0}},
+		{"invalid dropped, next valid applied", false, []tick{
 			{send: []Input{{Seq: 1, MoveX: 5, Buttons: 0xdead}, {Seq: 2, MoveX: 10}}, wantX: 10, wantAck: 2},
-		}, nil, [3]uint64{0, 1, 0}},
-		{"only invalid: ack advances, no move", []tick{
+		}, [3]uint64{0, 1, 0}},
+		{"only invalid: ack advances, no move", false, []tick{
 			{send: []Input{{Seq: 7, MoveX: 5, Buttons: 0xdead}}, wantX: 0, wantAck: 7},
-		}, nil, [3]uint64{0, 1, 0}},
-		{"overflow dropped", []tick{
-			{send: []Input{{Seq: 1, MoveX: 1}, {Seq: 2, MoveX: 1}, {Seq: 3, MoveX: 1}, {Seq: 4, MoveX: 1}, {Seq: 5, MoveX: 1}}, wantX: 1, wantAck: 1},
-			{wantX: 2, wantAck: 2}, {wantX: 3, wantAck: 3}, {wantX: 4, wantAck: 4}, {wantX: 4, wantAck: 4},
-		}, nil, [3]uint64{0, 0, 1}},
+		}, [3]uint64{0, 1, 0}},
+		{"backlog at MaxBacklog kept", false, []tick{
+			{send: seqs(1, 4), wantX: 1, wantAck: 1, wantBacklog: 3},
+		}, [3]uint64{}},
+		{"backlog beyond MaxBacklog: all but the newest dropped", false, []tick{
+			{send: seqs(1, 5), wantX: 5, wantAck: 5},
+			{send: seqs(6, 6), wantX: 11, wantAck: 6},
+		}, [3]uint64{0, 0, 4}},
+		{"a burst beyond the inbox pushes the oldest out", false, []tick{
+			{send: seqs(1, 40), wantX: 40, wantAck: 40},
+			{send: seqs(41, 41), wantX: 81, wantAck: 41},
+		}, [3]uint64{0, 0, 39}},
+		{"before the start only the newest is kept", true, []tick{
+			{send: seqs(1, 9), wantX: 9, wantAck: 9},
+			{wantX: 9, wantAck: 9},
+		}, [3]uint64{0, 0, 8}},
+		{"a superseded seq arriving late is dropped too", true, []tick{
+			{send: []Input{{Seq: 5, MoveX: 5}, {Seq: 3, MoveX: 3}}, wantX: 5, wantAck: 5},
+			{send: []Input{{Seq: 4, MoveX: 4}}, wantX: 5, wantAck: 5},
+		}, [3]uint64{1, 0, 1}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -178,21 +202,105 @@ func TestInputSemantics(t *testing.T) {
 			if err := s.Attach(peer); err != nil {
 				t.Fatal(err)
 			}
+			if !tt.waiting {
+				r.state.Store(stateRunning)
+			}
 			for i, tk := range tt.ticks {
 				for _, in := range tk.send {
 					s.Input(&arbiterv1.Input{Seq: in.Seq, MoveX: in.MoveX, Buttons: in.Buttons})
 				}
+				r.state.Store(stateRunning)
 				r.step()
 				e := peer.lastSnapshot(t).GetEntities()[0]
-				if e.GetX() != tk.wantX || e.GetLastInputSeq() != tk.wantAck {
-					t.Errorf("tick %d: x, last_input_seq = %d, %d; want %d, %d", i+1, e.GetX(), e.GetLastInputSeq(), tk.wantX, tk.wantAck)
+				if e.GetX() != tk.wantX || e.GetLastInputSeq() != tk.wantAck || e.GetInputBacklog() != tk.wantBacklog {
+					t.Errorf("tick %d: x, last_input_seq, input_backlog = %d, %d, %d; want %d, %d, %d", i+1,
+						e.GetX(), e.GetLastInputSeq(), e.GetInputBacklog(), tk.wantX, tk.wantAck, tk.wantBacklog)
 				}
 			}
-			got := [3]uint64{r.Stats.InputsStale.Load(), r.Stats.InputsInvalid.Load(), r.Stats.InputsOverflow.Load()}
+			got := [3]uint64{r.Stats.InputsStale.Load(), r.Stats.InputsInvalid.Load(), r.Stats.InputsSurplus.Load()}
 			if got != tt.want {
-				t.Errorf("stale, invalid, overflow = %v, want %v", got, tt.want)
+				t.Errorf("stale, invalid, surplus = %v, want %v", got, tt.want)
+			}
+			// Only invalid inputs are violations: stale and surplus are not.
+			if v := r.players[0].violations; len(v) != int(tt.want[1]) {
+				t.Errorf("violations = %v, want only the %d invalid", v, tt.want[1])
+			}
+			if peer.closed {
+				t.Errorf("player closed: %d %q", peer.code, peer.reason)
 			}
 		})
+	}
+}
+
+// TestStandingBacklogDrained: a client one input ahead for a whole second —
+// it sends one per tick, so a backlog never drains by itself — loses the
+// standing excess at once, at the end of the second, and plays on with
+// none; a client whose backlog touches one within the second keeps all.
+func TestStandingBacklogDrained(t *testing.T) {
+	for _, dips := range []bool{false, true} {
+		r := testRoom(t, &fakeGame{}, newFakeClock(), 1, time.Hour, nil)
+		peer := newFakePeer()
+		s := seat(r, 0)
+		_ = s.Attach(peer)
+		r.state.Store(stateRunning)
+		seq := uint32(0)
+		send := func(n int) {
+			for range n {
+				seq++
+				s.Input(&arbiterv1.Input{Seq: seq, MoveX: 1})
+			}
+		}
+		send(1)
+		ticks := 2 * r.cfg.TickRate
+		if dips {
+			ticks = r.cfg.TickRate // one window
+		}
+		var backlogs []uint32
+		for tk := range ticks {
+			switch {
+			case dips && tk == 10:
+				send(0) // a late input: this tick finds only one waiting
+			case dips && tk == 11:
+				send(2)
+			default:
+				send(1)
+			}
+			r.step()
+			backlogs = append(backlogs, peer.lastSnapshot(t).GetEntities()[0].GetInputBacklog())
+		}
+		surplus := r.Stats.InputsSurplus.Load()
+		if !dips {
+			if surplus != 1 || backlogs[r.cfg.TickRate-2] != 1 || backlogs[r.cfg.TickRate-1] != 0 || backlogs[len(backlogs)-1] != 0 {
+				t.Errorf("standing backlog: surplus %d, backlogs %v; want 1 dropped at tick %d, none waiting after", surplus, backlogs, r.cfg.TickRate)
+			}
+		} else if surplus != 0 {
+			t.Errorf("backlog that dipped to none: surplus %d, backlogs %v; want nothing dropped", surplus, backlogs)
+		}
+	}
+}
+
+// TestWelcomeLastInputSeq: a connection that replaces another (a page
+// reload) is told the highest seq received, waiting inputs included, so
+// that it numbers its inputs after it.
+func TestWelcomeLastInputSeq(t *testing.T) {
+	r := testRoom(t, &fakeGame{}, newFakeClock(), 2, time.Hour, nil)
+	s := seat(r, 0)
+	_ = s.Attach(newFakePeer())
+	r.state.Store(stateRunning)
+	for seq := uint32(1); seq <= 5; seq++ {
+		s.Input(&arbiterv1.Input{Seq: seq})
+	}
+	r.step() // 1 applied, 2–5 waiting
+	reload := newFakePeer()
+	if err := s.Attach(reload); err != nil {
+		t.Fatal(err)
+	}
+	if w := decode(t, reload.frames[0]).GetWelcome(); w.GetLastInputSeq() != 5 {
+		t.Errorf("Welcome.last_input_seq = %d, want 5", w.GetLastInputSeq())
+	}
+	s.Input(&arbiterv1.Input{Seq: 1, MoveX: 100}) // a page that restarts at 1 is ignored, not punished
+	if st := r.Stats.InputsStale.Load(); st != 1 {
+		t.Errorf("stale = %d, want 1", st)
 	}
 }
 
@@ -328,13 +436,37 @@ func TestForfeitAfterGraceEndsDuel(t *testing.T) {
 			t.Fatalf("ended at tick %d (%s), before the grace period passed", i+1, why)
 		}
 	}
+	// Back in the last tick of the grace period: the seat is taken again.
+	if err := seat(r, 1).Attach(newFakePeer()); err != nil {
+		t.Fatalf("Attach within the grace period: %v", err)
+	}
+	seat(r, 1).Detach(nil) // a stale detach changes nothing
 	r.step()
+	if why := r.endReason(limit); why != "" || r.players[1].forfeited.Load() {
+		t.Fatalf("a player back within the grace period forfeited (%q)", why)
+	}
+	// Gone again, for good this time.
+	r.players[1].mu.Lock()
+	r.players[1].mu.peer = nil
+	r.players[1].mu.Unlock()
+	for range 2*30 + 1 {
+		r.step()
+	}
 	if why := r.endReason(limit); why != "forfeit" {
 		t.Fatalf("endReason = %q, want forfeit", why)
 	}
 	res := r.result("forfeit", false)
 	if res.Players[0].Placement != 1 || res.Players[1].Placement != 2 || !res.Players[1].Forfeit {
 		t.Errorf("placements = %+v", res.Players)
+	}
+	// A forfeited player who comes back is told so and closed with 4001.
+	back := newFakePeer()
+	if err := seat(r, 1).Attach(back); err != ErrForfeited {
+		t.Fatalf("Attach after forfeiting = %v, want ErrForfeited", err)
+	}
+	if !back.closed || back.code != CloseForfeited || back.reason != "forfeited" || len(back.frames) != 0 {
+		t.Errorf("forfeited player's new connection: closed=%v %d %q, %d frames; want 4001 forfeited and no Welcome",
+			back.closed, back.code, back.reason, len(back.frames))
 	}
 }
 
@@ -392,12 +524,14 @@ func TestRoomSummary(t *testing.T) {
 }
 
 // TestCheaterKicked: a player whose violations pass the game's threshold is
-// closed with Kick "cheat" and 1008, forfeits, cannot come back with its
-// token, and an event with its violation counts is reported; the honest
-// player keeps playing.
+// closed with Kick "cheat" and 1008 — the message names the rules and how
+// often —, forfeits, cannot come back with its token, and an event with its
+// violation counts is reported; the honest player keeps playing. Refused
+// frames (Seat.Violation) count; floods, replays and surplus do not.
 func TestCheaterKicked(t *testing.T) {
-	g := &fakeGame{suspectAt: 30}
+	g := &fakeGame{suspectAt: 70}
 	r := testRoom(t, g, newFakeClock(), 2, time.Hour, nil)
+	r.state.Store(stateRunning)
 	var events []AntiCheatEvent
 	r.report = func(ev AntiCheatEvent) { events = append(events, ev) }
 	cheat, honest := newFakePeer(), newFakePeer()
@@ -405,17 +539,31 @@ func TestCheaterKicked(t *testing.T) {
 	_ = seat(r, 1).Attach(honest)
 
 	seq := uint32(0)
-	for tick := 0; tick < 10 && !cheat.closed; tick++ {
-		for range 10 { // ten inputs a tick into a buffer of four
+	for tick := 0; tick < 100; tick++ { // a flood and replays: no kick
+		for range 10 {
 			seq++
 			seat(r, 0).Input(&arbiterv1.Input{Seq: seq, MoveX: 1})
 		}
-		seat(r, 0).Input(&arbiterv1.Input{Seq: 1}) // and a replay
+		seat(r, 0).Input(&arbiterv1.Input{Seq: 1})
 		seat(r, 1).Input(&arbiterv1.Input{Seq: uint32(tick + 1), MoveX: 1})
+		r.step()
+	}
+	if cheat.closed || len(r.players[0].violations) != 0 {
+		t.Fatalf("a flood of valid inputs was punished: closed %v, violations %v", cheat.closed, r.players[0].violations)
+	}
+	seat(r, 0).Violation("bad_frame")
+	for tick := 0; tick < 10 && !cheat.closed; tick++ {
+		for range 3 {
+			seq++
+			seat(r, 0).Input(&arbiterv1.Input{Seq: seq, Buttons: 0xdead})
+		}
 		r.step()
 	}
 	if !cheat.closed || cheat.code != CloseCheat || cheat.reason != "cheat" {
 		t.Fatalf("cheater: closed=%v code=%d reason=%q; want 1008 cheat", cheat.closed, cheat.code, cheat.reason)
+	}
+	if want := "removed for cheating: " + errFakeInvalid.Error() + " ×6, bad_frame ×1"; cheat.message != want {
+		t.Errorf("kick message %q, want %q", cheat.message, want)
 	}
 	if honest.closed {
 		t.Fatal("honest player was closed")
@@ -425,11 +573,12 @@ func TestCheaterKicked(t *testing.T) {
 	if len(honest.snapshots) != before+1 || len(cheat.snapshots) > before {
 		t.Errorf("after the kick: honest got %d more snapshots, cheater has %d", len(honest.snapshots)-before, len(cheat.snapshots))
 	}
-	if len(events) != 1 || events[0].PlayerID != "a" || events[0].Violations["input_overflow"] == 0 || events[0].Violations["stale_seq"] == 0 {
-		t.Errorf("events = %+v, want one kick of a with input_overflow and stale_seq counts", events)
+	if len(events) != 1 || events[0].PlayerID != "a" || events[0].Violations["bad_frame"] != 1 || events[0].Violations[errFakeInvalid.Error()] != 6 {
+		t.Errorf("events = %+v, want one kick of a with its violation counts", events)
 	}
-	if err := seat(r, 0).Attach(newFakePeer()); err != ErrKicked {
-		t.Errorf("Attach after kick = %v, want ErrKicked", err)
+	again := newFakePeer()
+	if err := seat(r, 0).Attach(again); err != ErrKicked || again.code != CloseCheat {
+		t.Errorf("Attach after kick = %v (closed %d), want ErrKicked and 1008", err, again.code)
 	}
 	if res := r.result("forfeit", false); !res.Players[0].Forfeit || res.Players[0].Placement != 2 {
 		t.Errorf("cheater result = %+v, want forfeit, last", res.Players[0])
@@ -439,9 +588,25 @@ func TestCheaterKicked(t *testing.T) {
 	}
 }
 
+func TestKickMessage(t *testing.T) {
+	tests := []struct {
+		give map[string]int
+		want string
+	}{
+		{map[string]int{"move_length": 7}, "removed for cheating: move_length ×7"},
+		{map[string]int{"view_tick": 2, "move_length": 7, "aim_range": 2}, "removed for cheating: move_length ×7, aim_range ×2, view_tick ×2"},
+	}
+	for _, tt := range tests {
+		if got := KickMessage(tt.give); got != tt.want {
+			t.Errorf("KickMessage(%v) = %q, want %q", tt.give, got, tt.want)
+		}
+	}
+}
+
 func TestInvalidInputsCountedByName(t *testing.T) {
 	r := testRoom(t, &fakeGame{}, newFakeClock(), 1, time.Hour, nil)
 	_ = seat(r, 0).Attach(newFakePeer())
+	r.state.Store(stateRunning)
 	seat(r, 0).Input(&arbiterv1.Input{Seq: 1, Buttons: 0xdead})
 	r.step()
 	if got := r.players[0].violations[errFakeInvalid.Error()]; got != 1 {

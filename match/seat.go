@@ -1,6 +1,9 @@
 package match
 
 import (
+	"cmp"
+	"slices"
+
 	arbiterv1 "github.com/arbiter-gg/arbiter/proto/arbiter/v1"
 )
 
@@ -25,25 +28,37 @@ func (s *Seat) Entity() EntityID { return s.p.entity }
 func (s *Seat) Tick() uint32 { return s.room.tick.Load() }
 
 // Attach makes peer the seat's connection: it queues Welcome on peer, then
-// replaces any previous peer, which is closed with 4000 (replaced). It
-// returns ErrMatchOver once the match has ended.
+// replaces any previous peer, which is closed with 4000 (replaced).
+//
+// A seat that cannot take a connection closes peer itself, with the reason,
+// and returns why: ErrMatchOver once the match has ended (1000 match_over),
+// ErrKicked for a player removed for cheating (1008 cheat), ErrForfeited for
+// a player who stayed away past the grace period (4001 forfeited).
 func (s *Seat) Attach(peer Peer) error {
 	r, p := s.room, s.p
 	p.mu.Lock()
-	if r.state.Load() == stateEnded {
-		p.mu.Unlock()
-		return ErrMatchOver
+	var refuse error
+	switch {
+	case r.state.Load() == stateEnded:
+		refuse = ErrMatchOver
+	case p.kicked.Load():
+		refuse = ErrKicked
+	case p.forfeited.Load():
+		refuse = ErrForfeited
 	}
-	if p.kicked.Load() {
+	if refuse != nil {
 		p.mu.Unlock()
-		return ErrKicked
+		closeRefused(peer, refuse)
+		return refuse
 	}
 	welcome := mustMarshal(&arbiterv1.ServerMessage{Kind: &arbiterv1.ServerMessage_Welcome{Welcome: &arbiterv1.Welcome{
 		MatchId: r.id, EntityId: uint32(p.entity), TickRate: uint32(r.cfg.TickRate),
-		Tick: r.tick.Load(), PlayerId: p.id, Mode: r.mode.Name,
+		Tick: r.tick.Load(), PlayerId: p.id, Mode: r.mode.Name, LastInputSeq: p.mu.received,
 	}}})
 	// Queued under p.mu: the room reads the peer under the same lock, so no
-	// snapshot can reach the new peer before its Welcome.
+	// snapshot can reach the new peer before its Welcome, and the room's
+	// forfeit decision (also under p.mu) cannot slip in between the check
+	// above and the peer taking the seat.
 	peer.Send(welcome)
 	old := p.mu.peer
 	p.mu.peer = peer
@@ -63,6 +78,18 @@ func (s *Seat) Attach(peer Peer) error {
 	return nil
 }
 
+// closeRefused closes a peer Attach turned away, with the reason.
+func closeRefused(peer Peer, err error) {
+	switch err {
+	case ErrKicked:
+		peer.Close(CloseCheat, "cheat", "you were removed from this match for cheating")
+	case ErrForfeited:
+		peer.Close(CloseForfeited, "forfeited", "you were away longer than the grace period and forfeited this match")
+	default:
+		peer.Close(CloseMatchOver, "match_over", "the match is over")
+	}
+}
+
 // Detach forgets peer if it is still the seat's connection; the player is
 // then away and forfeits if not back within the grace period.
 func (s *Seat) Detach(peer Peer) {
@@ -73,30 +100,62 @@ func (s *Seat) Detach(peer Peer) {
 	s.p.mu.Unlock()
 }
 
-// Input queues a decoded wire input for the next ticks. An input whose seq
-// is not above the last processed one is dropped, and so is one arriving
-// while the player's buffer is full; both are counted. in is not retained.
+// Input queues a decoded wire input for the ticks to come; in is not
+// retained. Nothing an honest client sends is punished here:
+//
+//   - a seq not above the highest one processed, or already waiting, is
+//     ignored (a replay, or a reloaded page numbering from 1 again);
+//   - before the match's first tick only the newest input is kept (the
+//     opponent is still connecting);
+//   - a player whose inputs outrun the buffer (a burst after a network
+//     stall) loses the oldest ones, which count as processed.
+//
+// All of these are counted in Stats; none is a violation.
 func (s *Seat) Input(in *arbiterv1.Input) {
 	r, p := s.room, s.p
 	if p.kicked.Load() {
 		return
 	}
-	if in.GetSeq() <= p.lastSeq.Load() {
-		r.Stats.InputsStale.Add(1)
-		r.total.InputsStale.Add(1)
-		p.stale.Add(1)
+	seq := in.GetSeq()
+	if seq <= p.lastSeq.Load() { // the common replay, turned away without the lock
+		r.countStale()
 		return
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if len(p.mu.inbox) == cap(p.mu.inbox) {
-		r.Stats.InputsOverflow.Add(1)
-		r.total.InputsOverflow.Add(1)
-		p.overflow.Add(1)
+	i, dup := slices.BinarySearchFunc(p.mu.inbox, seq, func(in Input, seq uint32) int { return cmp.Compare(in.Seq, seq) })
+	if dup || seq <= p.mu.dropped {
+		r.countStale()
 		return
 	}
-	p.mu.inbox = append(p.mu.inbox, Input{
-		Seq: in.GetSeq(), MoveX: in.GetMoveX(), MoveY: in.GetMoveY(), Buttons: in.GetButtons(),
+	p.mu.received = max(p.mu.received, seq)
+	p.mu.inbox = slices.Insert(p.mu.inbox, i, Input{
+		Seq: seq, MoveX: in.GetMoveX(), MoveY: in.GetMoveY(), Buttons: in.GetButtons(),
 		AimX: in.GetAimX(), AimY: in.GetAimY(), ViewTick: in.GetViewTick(),
 	})
+	limit := r.cfg.InboxSize
+	if r.state.Load() == stateWaiting {
+		limit = 1
+	}
+	if n := len(p.mu.inbox) - limit; n > 0 {
+		p.mu.dropped = max(p.mu.dropped, p.mu.inbox[n-1].Seq)
+		p.mu.inbox = slices.Delete(p.mu.inbox, 0, n)
+		r.countSurplus(uint64(n))
+	}
+}
+
+// Violation records a frame the transport refused from this player, by
+// its rule (bad_frame, too_big, text_frame, input_flood): it counts in the
+// player's violation score like an invalid input, for a game that keeps
+// one (AntiCheat), so that a client cannot break the protocol again and
+// again by reconnecting.
+func (s *Seat) Violation(rule string) {
+	p := s.p
+	p.mu.Lock()
+	if p.mu.faults == nil {
+		p.mu.faults = make(map[string]int)
+	}
+	p.mu.faults[rule]++
+	p.mu.Unlock()
+	p.faulted.Store(true)
 }

@@ -173,7 +173,7 @@ var (
 	descSkipped = prometheus.NewDesc("arbiter_ticks_skipped_total",
 		"Ticks dropped because a room fell further behind than its catch-up cap.", nil, nil)
 	descInputs = prometheus.NewDesc("arbiter_inputs_total",
-		"Player inputs by outcome: applied, invalid (failed the game's validation), stale (seq not above the last processed) or overflow (the player's buffer was full).",
+		"Player inputs by outcome: applied, invalid (failed the game's validation: a violation), stale (seq not above the last processed, or repeated: ignored) or surplus (dropped unapplied, oldest first, to keep the player's backlog short: never a violation).",
 		[]string{"result"}, nil)
 	descKicks = prometheus.NewDesc("arbiter_kicks_total",
 		"Players removed from a match for cheating.", nil, nil)
@@ -240,7 +240,7 @@ func (c *serverCollector) Collect(ch chan<- prometheus.Metric) {
 	counter(descInputs, st.InputsApplied.Load(), "applied")
 	counter(descInputs, st.InputsInvalid.Load(), "invalid")
 	counter(descInputs, st.InputsStale.Load(), "stale")
-	counter(descInputs, st.InputsOverflow.Load(), "overflow")
+	counter(descInputs, st.InputsSurplus.Load(), "surplus")
 	counter(descKicks, st.Kicks.Load())
 	counter(descSnapFrames, st.SnapshotFrames.Load())
 	counter(descSnapBytes, st.SnapshotBytes.Load())

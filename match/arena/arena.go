@@ -84,11 +84,10 @@ func (a *world) Join() match.EntityID { return match.EntityID(a.w.Spawn()) }
 
 // Validate admits in for entity through sim.World.Accept. It leaves the game
 // state alone (positions, hp, score, cooldowns: only Step changes those) but
-// does account for the input in the entity's input budget and suspicion
-// score, which is what makes a flood of inputs come back as violations. That
+// adds a rejected input's weight to the entity's suspicion score. That
 // relies on the room's call order: Validate exactly once per input it
-// processes (stale ones excepted), in seq order, before the Step that
-// applies it, and at most one accepted input per entity per Step.
+// offers, in seq order, before the Step that applies it, and at most one
+// accepted input per entity per Step.
 func (a *world) Validate(entity match.EntityID, in match.Input) error {
 	if v := a.w.Accept(sim.EntityID(entity), toSim(in)); v != sim.ViolationNone {
 		return violationErr(v)
@@ -140,12 +139,16 @@ func (a *world) Suspicious(entity match.EntityID) bool {
 	return a.w.Suspicious(sim.EntityID(entity))
 }
 
-// Flood implements match.AntiCheat: inputs the room dropped because the
-// player outran its buffer count as over-budget inputs.
-func (a *world) Flood(entity match.EntityID, dropped int) {
-	for range min(dropped, sim.SuspicionLimit) { // the score saturates anyway
-		a.w.Flag(sim.EntityID(entity), sim.ViolationBudget)
-	}
+// FrameWeight is what one frame refused by the transport (undecodable,
+// too big, text, a flood) adds to the player's suspicion score: half of
+// sim.SuspicionLimit, so that a client that breaks the protocol and
+// reconnects to do it again is kicked at the second time within a few
+// seconds. No honest client sends such a frame.
+const FrameWeight = sim.SuspicionLimit / 2
+
+// Report implements match.AntiCheat: a refused frame adds FrameWeight.
+func (a *world) Report(entity match.EntityID, _ string) {
+	a.w.AddSuspicion(sim.EntityID(entity), FrameWeight)
 }
 
 func toSim(in match.Input) sim.Input {
