@@ -31,6 +31,7 @@ type validatingSeat struct {
 
 func (v *validatingSeat) Attach(*Session) error { return nil }
 func (v *validatingSeat) Detach(*Session)       {}
+func (v *validatingSeat) Violation(string)      {}
 func (v *validatingSeat) Tick() uint32          { return 0 }
 
 func (v *validatingSeat) Input(in *arbiterv1.Input) {
@@ -171,6 +172,7 @@ func (s fanoutSeat) Attach(sess *Session) error {
 	return nil
 }
 func (fanoutSeat) Detach(*Session)        {}
+func (fanoutSeat) Violation(string)       {}
 func (fanoutSeat) Input(*arbiterv1.Input) {}
 func (fanoutSeat) Tick() uint32           { return 0 }
 

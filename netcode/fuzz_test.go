@@ -16,6 +16,7 @@ type recordingSeat struct {
 
 func (r *recordingSeat) Attach(*Session) error { return nil }
 func (r *recordingSeat) Detach(*Session)       {}
+func (r *recordingSeat) Violation(string)      {}
 func (r *recordingSeat) Input(in *arbiterv1.Input) {
 	r.inputs = append(r.inputs, proto.Clone(in).(*arbiterv1.Input))
 }

@@ -70,34 +70,51 @@ func (f *fakeSeat) seqs() []uint32 {
 
 // TestFrameRateAllow drives the bucket with a synthetic clock.
 func TestFrameRateAllow(t *testing.T) {
-	srv := NewServer(Config{}, fakeAdmitter{}) // FrameRate 120/s, FrameBurst 60
-	s := newSession(srv, nil, newSocket(nil), &fakeSeat{})
+	srv := NewServer(Config{}, fakeAdmitter{})
+	rate, burst := srv.cfg.FrameRate, srv.cfg.FrameBurst
+	if rate != 300 || burst != 900 {
+		t.Fatalf("defaults: FrameRate %d, FrameBurst %d; want 300, 900", rate, burst)
+	}
 	t0 := time.Now()
 
-	// A 60 Hz client that also pings once a second is never refused.
-	interval := time.Second / 60
-	for i := range 600 {
+	// Honest senders are never refused: a browser sending one input per
+	// frame at 144 Hz and pinging once a second; a client sending four
+	// inputs per tick at 60 Hz whose link stalls for 3 s and then delivers
+	// everything at once.
+	s := newSession(srv, nil, newSocket(nil), &fakeSeat{})
+	interval := time.Second / 144
+	for i := range 144 * 20 {
 		now := t0.Add(time.Duration(i) * interval)
-		if !s.allow(now) {
-			t.Fatalf("60 Hz input %d refused", i)
+		if !s.allow(now) || (i%144 == 0 && !s.allow(now)) {
+			t.Fatalf("144 Hz frame %d refused", i)
 		}
-		if i%60 == 0 && !s.allow(now) {
-			t.Fatalf("ping at input %d refused", i)
+	}
+	s = newSession(srv, nil, newSocket(nil), &fakeSeat{})
+	interval = time.Second / 240
+	sent := t0
+	for i := range 240 * 10 {
+		sent = t0.Add(time.Duration(i) * interval)
+		arrive := sent
+		if d := sent.Sub(t0); d >= 4*time.Second && d < 7*time.Second {
+			arrive = t0.Add(7 * time.Second) // held by the stall, delivered at its end
+		}
+		if !s.allow(arrive) {
+			t.Fatalf("4×60 Hz frame %d, sent at %v, refused after a 3 s stall", i, sent.Sub(t0))
 		}
 	}
 
-	// After a stall, a burst of FrameBurst frames at one instant passes;
-	// one more does not, until 1/FrameRate has passed.
+	// After a quiet spell, a burst of FrameBurst frames at one instant
+	// passes; one more does not, until 1/FrameRate has passed.
 	now := t0.Add(time.Minute)
-	for i := range srv.cfg.FrameBurst {
+	for i := range burst {
 		if !s.allow(now) {
 			t.Fatalf("burst frame %d refused", i+1)
 		}
 	}
 	if s.allow(now) {
-		t.Fatalf("frame %d of a burst allowed, want refused", srv.cfg.FrameBurst+1)
+		t.Fatalf("frame %d of a burst allowed, want refused", burst+1)
 	}
-	if !s.allow(now.Add(time.Second / 120)) {
+	if !s.allow(now.Add(time.Second / time.Duration(rate))) {
 		t.Fatal("frame 1/FrameRate after a full burst refused")
 	}
 
@@ -109,7 +126,7 @@ func TestFrameRateAllow(t *testing.T) {
 			allowed++
 		}
 	}
-	if want := 60 + 10*120; allowed < want-1 || allowed > want+1 {
+	if want := burst + 10*rate; allowed < want-1 || allowed > want+1 {
 		t.Errorf("allowed %d of 10000 frames over 10 s, want %d±1", allowed, want)
 	}
 
@@ -178,6 +195,9 @@ func TestInputFlood(t *testing.T) {
 			checkFor(t, 5*time.Second, func() error {
 				if got := srv.Stats.Closes(CloseInputFlood); got != 1 {
 					return fmt.Errorf("Closes(input_flood) = %d, want 1", got)
+				}
+				if got := fmt.Sprint(adm["flood"].reported()); got != "[input_flood]" {
+					return fmt.Errorf("violations reported: %s, want [input_flood]", got)
 				}
 				return nil
 			})

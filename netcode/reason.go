@@ -5,7 +5,9 @@ package netcode
 type CloseReason uint8
 
 // Close reasons. ReasonClientClosed and ReasonNetwork are not sent to
-// clients: the client closed, or the connection broke or went idle.
+// clients: the client closed, or the connection broke. ReasonIdle is sent
+// (Kick idle, 1001) when the client went silent past the idle timeout, in
+// case it is still listening: it may come back.
 const (
 	ReasonClientClosed CloseReason = iota
 	ReasonNetwork
@@ -20,6 +22,7 @@ const (
 	CloseInternal
 	CloseInputFlood
 	CloseCheat
+	CloseForfeited
 	numReasons
 )
 
@@ -37,6 +40,7 @@ var reasonWords = [numReasons]string{
 	CloseInternal:      "internal_error",
 	CloseInputFlood:    "input_flood",
 	CloseCheat:         "cheat",
+	CloseForfeited:     "forfeited",
 }
 
 var reasonCodes = [numReasons]uint16{
@@ -53,6 +57,7 @@ var reasonCodes = [numReasons]uint16{
 	CloseInternal:      1011,
 	CloseInputFlood:    1008,
 	CloseCheat:         1008,
+	CloseForfeited:     4001,
 }
 
 // String returns the reason word.
@@ -69,6 +74,17 @@ func (r CloseReason) Code() uint16 {
 		return reasonCodes[r]
 	}
 	return 1011
+}
+
+// clientFault reports whether the session was closed for a frame the
+// client should never have sent: a violation the match counts against the
+// player (Seat.Violation).
+func (r CloseReason) clientFault() bool {
+	switch r {
+	case CloseTextFrame, CloseBadFrame, CloseTooBig, CloseInputFlood:
+		return true
+	}
+	return false
 }
 
 // parseReason maps a reason word from the match back to its CloseReason, for

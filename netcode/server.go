@@ -29,12 +29,18 @@ type Admitter interface {
 type Seat interface {
 	// Attach makes s the seat's connection and queues Welcome on it; a
 	// previous session of the seat is closed with 4000 (replaced). It fails
-	// once the match is over.
+	// once the match is over, or when the player may not come back (it
+	// forfeited, or was kicked); it should then close s itself with the
+	// reason — the server closes it with match_over if it did not.
 	Attach(s *Session) error
 	// Detach tells the seat s is gone, if s is still its connection.
 	Detach(s *Session)
 	// Input hands over a decoded input; the seat does not retain in.
 	Input(in *arbiterv1.Input)
+	// Violation reports a frame the transport refused from the player
+	// (the rule is the close reason word: bad_frame, too_big, text_frame,
+	// input_flood), for the match to count against it.
+	Violation(rule string)
 	// Tick is the match's current tick, for Pong.
 	Tick() uint32
 }
@@ -66,13 +72,15 @@ type Config struct {
 	HandshakeTimeout time.Duration
 	// FrameRate is the sustained rate, in frames per second, at which a
 	// client may send frames — data frames, pings and pongs alike (default
-	// 120: twice the 60 Hz maximum tick rate, which leaves room for Ping
-	// messages and jitter). A client over it is kicked with input_flood and
-	// closed with 1008. Negative disables the limit.
+	// 300: five times the 60 Hz maximum tick rate, above a browser that
+	// sends one input per frame at 144 Hz). A client over it is kicked
+	// with input_flood and closed with 1008. Negative disables the limit.
 	FrameRate int
 	// FrameBurst is how many frames a client may send back to back before
-	// FrameRate applies (default 60: a second of inputs at 60 Hz, so a
-	// client catching up after a network stall is not kicked).
+	// FrameRate applies (default 3·FrameRate, three seconds' worth: a
+	// network stall delivers everything the client sent meanwhile at once,
+	// and a client sending at the full rate must survive a stall of up to
+	// three seconds).
 	FrameBurst int
 	// MaxConnsPerIP caps the connections from one client address — an IPv4
 	// address or an IPv6 /64 — handshakes in progress included (default
@@ -80,6 +88,13 @@ type Config struct {
 	// The address is the TCP peer's: behind a proxy every client shares the
 	// proxy's, so raise or disable the cap there. Negative disables it.
 	MaxConnsPerIP int
+	// Linger is how long a closing connection keeps reading, and
+	// discarding, what the client still sends after the server's close
+	// frame, waiting for the client's close or the end of its stream
+	// before closing the socket (default 1 s): closing at once with unread
+	// bytes makes the kernel send a reset, which can destroy the Kick and
+	// the close frame before the client reads them.
+	Linger time.Duration
 	// MaxConns caps all connections, handshakes in progress included
 	// (default 10000). Over it, requests are answered 503 before the token
 	// is checked. Negative disables it.
@@ -110,16 +125,19 @@ func (c *Config) setDefaults() {
 		c.HandshakeTimeout = 5 * time.Second
 	}
 	if c.FrameRate == 0 {
-		c.FrameRate = 120
+		c.FrameRate = 300
 	}
 	if c.FrameBurst <= 0 {
-		c.FrameBurst = 60
+		c.FrameBurst = 3 * max(c.FrameRate, 1)
 	}
 	if c.MaxConnsPerIP == 0 {
 		c.MaxConnsPerIP = 16
 	}
 	if c.MaxConns == 0 {
 		c.MaxConns = 10000
+	}
+	if c.Linger <= 0 {
+		c.Linger = defaultLinger
 	}
 	if c.Logger == nil {
 		c.Logger = slog.Default()
@@ -295,7 +313,9 @@ func (s *Server) hijack(w http.ResponseWriter) (*socket, *bufio.Reader, error) {
 			}
 		}
 	}
-	return newSocket(nc), bufio.NewReaderSize(nc, readBufferSize), nil
+	sock := newSocket(nc)
+	sock.linger = s.cfg.Linger
+	return sock, bufio.NewReaderSize(nc, readBufferSize), nil
 }
 
 // PendingBytes returns the bytes queued across all sessions and not yet
@@ -402,7 +422,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		return nil
 	case <-ctx.Done():
 		for _, sess := range sessions {
-			_ = sess.conn.NetConn().Close()
+			sess.sock.abort()
 		}
 		<-done
 		return ctx.Err()

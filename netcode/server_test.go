@@ -21,10 +21,23 @@ import (
 
 // fakeSeat stands in for a match seat.
 type fakeSeat struct {
-	mu      sync.Mutex
-	inputs  []uint32 // seqs received
-	session *Session
-	detach  chan struct{}
+	mu         sync.Mutex
+	inputs     []uint32 // seqs received
+	violations []string // rules reported
+	session    *Session
+	detach     chan struct{}
+}
+
+func (f *fakeSeat) Violation(rule string) {
+	f.mu.Lock()
+	f.violations = append(f.violations, rule)
+	f.mu.Unlock()
+}
+
+func (f *fakeSeat) reported() []string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return append([]string(nil), f.violations...)
 }
 
 func (f *fakeSeat) Attach(s *Session) error {
@@ -238,48 +251,53 @@ func TestWelcomeInputPing(t *testing.T) {
 }
 
 // TestHostileFrames: each bad frame gets a Kick with the reason word and the
-// close code of SPEC §3.
+// close code of SPEC §3 — also those gws refuses on its own, at the frame
+// header — and is reported to the seat as the player's violation.
 func TestHostileFrames(t *testing.T) {
+	unmasked := maskedFrame(gws.OpcodeBinary, inputFrame(1))
+	unmasked[1] &^= 0x80 // a client frame must be masked
+	unmasked = append(unmasked[:2], unmasked[6:]...)
 	tests := []struct {
 		name       string
-		op         gws.Opcode
-		payload    []byte
+		frame      []byte
 		wantCode   uint16
 		wantReason string
-		wantKick   bool
 	}{
-		{"text frame", gws.OpcodeText, []byte("hello"), 1003, "text_frame", true},
-		{"garbage", gws.OpcodeBinary, []byte{0xff, 0xff, 0xff, 0xff}, 1007, "bad_frame", true},
-		{"empty message", gws.OpcodeBinary, nil, 1007, "bad_frame", true},
-		{"unknown field only", gws.OpcodeBinary, []byte{0x78, 0x01}, 1007, "bad_frame", true},
-		{"over MaxFrame", gws.OpcodeBinary, make([]byte, 5000), 1009, "too_big", true},
-		{"1 MiB", gws.OpcodeBinary, make([]byte, 1<<20), 1009, "", false},
+		{"text frame", maskedFrame(gws.OpcodeText, []byte("hello")), 1003, "text_frame"},
+		{"garbage", maskedFrame(gws.OpcodeBinary, []byte{0xff, 0xff, 0xff, 0xff}), 1007, "bad_frame"},
+		{"empty message", maskedFrame(gws.OpcodeBinary, nil), 1007, "bad_frame"},
+		{"unknown field only", maskedFrame(gws.OpcodeBinary, []byte{0x78, 0x01}), 1007, "bad_frame"},
+		{"unmasked frame", unmasked, 1007, "bad_frame"},
+		{"over MaxFrame", maskedFrame(gws.OpcodeBinary, make([]byte, 5000)), 1009, "too_big"},
+		{"1 MiB", maskedFrame(gws.OpcodeBinary, make([]byte, 1<<20)), 1009, "too_big"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			_, _, url := newTestServer(t, Config{}, "good")
+			_, adm, url := newTestServer(t, Config{}, "good")
 			c := dial(t, url+"good", 0)
 			c.next(t) // Welcome
-			// Written raw, off the client's gws connection: the server
-			// refuses a 1 MiB frame after its header and resets the
-			// connection under the rest, and a gws write failing so would
-			// close the client with that error before it reads the close
-			// frame the server sent first.
-			go func() { _, _ = c.conn.NetConn().Write(maskedFrame(tt.op, tt.payload)) }()
+			// Written raw, off the client's gws connection: a gws write
+			// failing would close the client with that error before it
+			// reads the close frame.
+			go func() { _, _ = c.conn.NetConn().Write(tt.frame) }()
 			code, reason := c.waitClose(t)
-			if code != tt.wantCode || (tt.wantReason != "" && reason != tt.wantReason) {
+			if code != tt.wantCode || reason != tt.wantReason {
 				t.Errorf("close = %d %q, want %d %q", code, reason, tt.wantCode, tt.wantReason)
 			}
-			if tt.wantKick {
-				select {
-				case m := <-c.msgs:
-					if m.GetKick().GetReason() != tt.wantReason {
-						t.Errorf("last message = %v, want Kick %q", m, tt.wantReason)
-					}
-				default:
-					t.Errorf("no Kick before the close")
+			select {
+			case m := <-c.msgs:
+				if m.GetKick().GetReason() != tt.wantReason {
+					t.Errorf("last message = %v, want Kick %q", m, tt.wantReason)
 				}
+			default:
+				t.Errorf("no Kick before the close")
 			}
+			checkFor(t, 5*time.Second, func() error {
+				if got := fmt.Sprint(adm["good"].reported()); got != "["+tt.wantReason+"]" {
+					return fmt.Errorf("violations reported to the seat: %s, want [%s]", got, tt.wantReason)
+				}
+				return nil
+			})
 		})
 	}
 }
@@ -346,16 +364,73 @@ func TestShutdownClosesWith1001(t *testing.T) {
 	}
 }
 
+// TestIdleTimeout: a client silent past the idle timeout is dropped — told
+// so with Kick idle and 1001, which leaves it free to come back — and
+// nothing is counted against the player.
 func TestIdleTimeout(t *testing.T) {
 	srv, adm, url := newTestServer(t, Config{IdleTimeout: 300 * time.Millisecond, PingInterval: time.Hour}, "good")
-	c := dial(t, url+"good", 0)
-	c.next(t)
+	c := dial(t, url+"good", 0) // sends nothing, and is never pinged
 	select {
 	case <-adm["good"].detach:
 	case <-time.After(5 * time.Second):
 		t.Fatal("idle connection not dropped")
 	}
+	if code, reason := c.waitClose(t); code != 1001 || reason != "idle" {
+		t.Errorf("close = %d %q, want 1001 idle", code, reason)
+	}
+	var last *arbiterv1.ServerMessage
+	for len(c.msgs) > 0 {
+		last = <-c.msgs
+	}
+	if last.GetKick().GetReason() != "idle" {
+		t.Errorf("last message = %v, want Kick idle", last)
+	}
 	if got := srv.Stats.Closes(ReasonIdle); got != 1 {
 		t.Errorf("Closes(idle) = %d, want 1", got)
+	}
+	if v := adm["good"].reported(); len(v) != 0 {
+		t.Errorf("violations reported for an idle client: %v", v)
+	}
+}
+
+// TestKickAlwaysArrives: the Kick and the close frame reach the client
+// every time, also when the client is still writing as the server closes —
+// after a refused 1 MiB frame, during a flood — so that closing the socket
+// at once would make the kernel answer the unread bytes with a reset, fail
+// the client's write and end its connection before it reads the close
+// frame (SPEC §3 "Closing"). The client writes as a client library does,
+// through its WebSocket connection, which a failed write closes.
+func TestKickAlwaysArrives(t *testing.T) {
+	const tries = 100
+	tests := []struct {
+		name       string
+		cfg        Config
+		send       func(c *gws.Conn) // until it fails
+		wantCode   uint16
+		wantReason string
+	}{
+		{"1 MiB frame", Config{}, func(c *gws.Conn) { _ = c.WriteMessage(gws.OpcodeBinary, make([]byte, 1<<20)) }, 1009, "too_big"},
+		{"flood", Config{FrameRate: 10, FrameBurst: 5}, func(c *gws.Conn) {
+			for seq := uint32(1); c.WriteMessage(gws.OpcodeBinary, inputFrame(seq)) == nil && seq < 1e6; seq++ {
+			}
+		}, 1008, "input_flood"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, _, url := newTestServer(t, tt.cfg, "p")
+			for try := range tries {
+				c := dial(t, url+"p", 0)
+				c.next(t) // Welcome
+				go tt.send(c.conn)
+				code, reason := c.waitClose(t)
+				var kick *arbiterv1.Kick
+				for len(c.msgs) > 0 {
+					kick = (<-c.msgs).GetKick()
+				}
+				if code != tt.wantCode || reason != tt.wantReason || kick.GetReason() != tt.wantReason {
+					t.Fatalf("try %d: close %d %q after Kick %v; want %d %q after a Kick", try+1, code, reason, kick, tt.wantCode, tt.wantReason)
+				}
+			}
+		})
 	}
 }

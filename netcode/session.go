@@ -29,6 +29,9 @@ type Session struct {
 	seat Seat
 	wake chan struct{} // size 1: a pending wake-up is enough, they coalesce
 	gone chan struct{} // closed when the read loop has ended
+	// closing mirrors mu.closing for the read loop, which checks it on
+	// every frame: once a close is decided, client frames are discarded.
+	closing atomic.Bool
 
 	mu struct {
 		sync.Mutex
@@ -46,11 +49,13 @@ type Session struct {
 
 	slot netip.Prefix // the connection slot this session holds; OnClose releases it
 
+	// readDeadline is the idle deadline set on the socket, in Unix
+	// nanoseconds. Written by the read goroutine; read by gwsClose too.
+	readDeadline atomic.Int64
+
 	// Owned by the read goroutine.
-	in           clientMessage
-	readDeadline time.Time
-	tat          time.Time // frame-rate limit: when the bucket is next full (see allow)
-	readClosed   bool      // the read side closed the session; later frames are dropped
+	in  clientMessage
+	tat time.Time // frame-rate limit: when the bucket is next full (see allow)
 }
 
 type frame struct {
@@ -58,8 +63,13 @@ type frame struct {
 	b  []byte
 }
 
+// newSession returns the session of a connection whose upgrade is done. It
+// must be called before the connection's read loop starts: it installs the
+// socket's close hook.
 func newSession(srv *Server, conn *gws.Conn, sock *socket, seat Seat) *Session {
-	return &Session{srv: srv, conn: conn, sock: sock, seat: seat, wake: make(chan struct{}, 1), gone: make(chan struct{})}
+	s := &Session{srv: srv, conn: conn, sock: sock, seat: seat, wake: make(chan struct{}, 1), gone: make(chan struct{})}
+	sock.onClose = s.gwsClose
+	return s
 }
 
 // RemoteAddr returns the client's address.
@@ -169,6 +179,7 @@ func (s *Session) closeWith(reason CloseReason, code uint16, message string) {
 	s.mu.queue = append(s.mu.queue, frame{op: gws.OpcodeBinary, b: kick})
 	s.mu.snapshot = nil
 	s.mu.Unlock()
+	s.closing.Store(true)
 	// A writer stuck on a full socket must not hold the close up for a whole
 	// WriteTimeout.
 	_ = s.sock.SetWriteDeadline(time.Now().Add(closeGrace))
@@ -285,7 +296,7 @@ func (s *Session) broken(err error) {
 // writer's broken — and must agree: setting closing and reason apart would
 // let the loser take the zero CloseReason, ReasonClientClosed, for the
 // winner's.
-func (s *Session) end(reason CloseReason) {
+func (s *Session) end(reason CloseReason) CloseReason {
 	s.mu.Lock()
 	if !s.mu.closing {
 		s.mu.closing, s.mu.reason = true, reason
@@ -294,10 +305,48 @@ func (s *Session) end(reason CloseReason) {
 	first := !s.mu.recorded
 	s.mu.recorded = true
 	s.mu.Unlock()
+	s.closing.Store(true)
 	if first {
 		s.srv.Stats.closes[reason].Add(1)
 		s.srv.cfg.Logger.Debug("session closed", "remote", s.conn.RemoteAddr(), "reason", reason)
 	}
+	return reason
+}
+
+// gwsClose is the socket's close hook. When gws closes the connection on
+// its own while the session was not closing — a frame header announcing a
+// payload beyond the hard limit (1009), a frame breaking WebSocket framing
+// (1002), the idle deadline (gws says 1000) — it returns the Kick and the
+// close frame the protocol promises in place of gws's frame, and marks the
+// session closing with that reason. Otherwise (the session's own close
+// frame, an echo of the client's, a write that failed) it returns nil.
+// Called with the socket's mutex held, from whichever goroutine gws
+// writes the close frame on.
+func (s *Session) gwsClose(code uint16) []byte {
+	var reason CloseReason
+	var message string
+	switch {
+	case code == 1009:
+		reason, message = CloseTooBig, "frame too big"
+	case code == 1002 || code == 1007:
+		reason, message = CloseBadFrame, "malformed WebSocket frame"
+	case code == 1000 && time.Now().UnixNano() >= s.readDeadline.Load():
+		reason, message = ReasonIdle, "nothing received for too long"
+	default:
+		return nil
+	}
+	s.mu.Lock()
+	if s.mu.closing {
+		s.mu.Unlock()
+		return nil
+	}
+	s.mu.closing, s.mu.reason, s.mu.code = true, reason, reason.Code()
+	s.mu.snapshot = nil
+	s.mu.Unlock()
+	s.closing.Store(true)
+	kick, _ := proto.Marshal(&arbiterv1.ServerMessage{Kind: &arbiterv1.ServerMessage_Kick{Kick: &arbiterv1.Kick{Reason: reason.String(), Message: message}}})
+	b := append(appendFrameHeader(nil, len(kick)), kick...)
+	return appendCloseFrame(b, reason.Code(), reason.String())
 }
 
 func isTimeout(err error) bool {
@@ -362,15 +411,20 @@ func (st *sessionStore) Range(f func(key string, value any) bool) {
 func (h *handler) OnOpen(*gws.Conn) {}
 
 // OnClose runs once, on the read goroutine, when the connection ends for any
-// reason: it records why, detaches the seat and releases the writer.
+// reason: it records why, reports a frame the client should not have sent
+// to its seat, detaches the seat, releases the writer, and closes the
+// socket once the client has closed too or the linger has passed.
 func (h *handler) OnClose(c *gws.Conn, err error) {
 	s := sessionOf(c)
 	if s == nil {
 		return
 	}
-	s.end(s.endReason(err))
+	if reason := s.end(s.endReason(err)); reason.clientFault() {
+		s.seat.Violation(reason.String())
+	}
 	s.seat.Detach(s) // after recording, so whoever learns of the end sees it counted
 	close(s.gone)
+	s.sock.finish()
 	h.srv.untrack(s)
 	h.srv.release(s.slot)
 	h.srv.Stats.Active.Add(-1)
@@ -384,7 +438,7 @@ func (s *Session) endReason(err error) CloseReason {
 	switch {
 	case errors.As(err, &ce):
 		return ReasonClientClosed
-	case isTimeout(err) && time.Now().Before(s.readDeadline):
+	case isTimeout(err) && time.Now().UnixNano() < s.readDeadline.Load():
 		// gws closes the socket itself when a write times out, and the
 		// read loop may report it first: a timeout before the read
 		// deadline came from the writer.
@@ -416,23 +470,22 @@ func (h *handler) OnMessage(c *gws.Conn, msg *gws.Message) {
 		return
 	}
 	if reason, message, ok := handleFrame(s, msg.Opcode == gws.OpcodeBinary, msg.Bytes()); !ok {
-		s.readClosed = true
 		s.close(reason, message)
 	}
 }
 
 // readFrame accounts for one frame from the client, data or control: it
 // extends the idle deadline and applies the frame-rate limit. It reports
-// whether the frame should be handled; false once the read side has closed
-// the session, including for the frame that broke the limit.
+// whether the frame should be handled; false once a close of the session
+// is under way — what the client sends then is read and discarded —,
+// including for the frame that broke the limit.
 func (s *Session) readFrame() bool {
-	if s.readClosed {
+	if s.closing.Load() {
 		return false
 	}
 	now := time.Now()
 	s.touch(now)
 	if !s.allow(now) {
-		s.readClosed = true
 		s.close(CloseInputFlood, "too many frames")
 		return false
 	}
@@ -495,9 +548,10 @@ func (s *Session) allow(now time.Time) bool {
 // timeout has passed, to keep the per-frame cost low.
 func (s *Session) touch(now time.Time) {
 	idle := s.srv.cfg.IdleTimeout
-	if s.readDeadline.Sub(now) > idle/2 {
+	if time.Duration(s.readDeadline.Load()-now.UnixNano()) > idle/2 {
 		return
 	}
-	s.readDeadline = now.Add(idle)
-	_ = s.conn.SetReadDeadline(s.readDeadline)
+	dl := now.Add(idle)
+	s.readDeadline.Store(dl.UnixNano())
+	_ = s.sock.SetReadDeadline(dl)
 }

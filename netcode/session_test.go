@@ -44,7 +44,9 @@ func bareSession(t *testing.T, srv *Server) *Session {
 	}
 	t.Cleanup(func() { _ = conn.NetConn().Close() })
 
-	s := newSession(srv, conn, newSocket(conn.NetConn()), &fakeSeat{detach: make(chan struct{}, 1)})
+	sock := newSocket(conn.NetConn())
+	sock.linger = srv.cfg.Linger
+	s := newSession(srv, conn, sock, &fakeSeat{detach: make(chan struct{}, 1)})
 	s.slot = clientKey(conn.RemoteAddr().String())
 	srv.acquire(s.slot)
 	conn.Session().Store(sessionKey, s)
@@ -84,7 +86,7 @@ func TestEndReasonAgreed(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			srv := NewServer(Config{Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}, fakeAdmitter{})
+			srv := NewServer(Config{Linger: time.Millisecond, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}, fakeAdmitter{})
 			s := bareSession(t, srv)
 			for i, step := range tt.steps {
 				step(s)
@@ -108,7 +110,7 @@ func TestEndReasonAgreed(t *testing.T) {
 func TestEndReasonAgreedConcurrently(t *testing.T) {
 	const sessions = 50
 	timeout := &net.OpError{Op: "write", Net: "tcp", Err: os.ErrDeadlineExceeded}
-	srv := NewServer(Config{MaxConnsPerIP: -1, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}, fakeAdmitter{})
+	srv := NewServer(Config{MaxConnsPerIP: -1, Linger: time.Millisecond, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}, fakeAdmitter{})
 	for range sessions {
 		s := bareSession(t, srv)
 		start := make(chan struct{})

@@ -2,11 +2,18 @@ package netcode
 
 import (
 	"encoding/binary"
+	"io"
 	"net"
 	"sync"
 	"sync/atomic"
 	"syscall"
+	"time"
 )
+
+// defaultLinger bounds how long a socket keeps reading, and discarding,
+// after the server's close frame (see socket.Close), unless
+// Config.Linger says otherwise.
+const defaultLinger = time.Second
 
 // socket is a session's connection as gws sees it: every byte the server
 // sends the client goes through Write (gws's frames: control frames, queued
@@ -20,6 +27,20 @@ import (
 // together. When the kernel takes only part of the frame, the rest is kept
 // as the tail, and whoever writes next (the writer, woken for it) sends it
 // first.
+//
+// Closing lingers (SPEC §3 "Closing"). gws closes the connection right
+// after writing its close frame; if the client's frames were still unread
+// then, the kernel would answer with a reset, which can destroy the close
+// frame — and the Kick before it — before the client reads them. So Close
+// only half-closes: the close frame is followed by FIN, the read side
+// stays open, and the session's read loop goes on reading and discarding
+// until the client closes too, its stream ends, or the linger passes;
+// then finish closes the socket for good.
+//
+// Every close frame passes Write, so it is also where a close gws decides
+// on its own (a frame header announcing a payload beyond the hard limit, a
+// frame that breaks WebSocket framing, a read deadline) gets the Kick the
+// protocol promises: onClose, set by the session, may replace the frame.
 type socket struct {
 	net.Conn
 	raw syscall.RawConn // nil if the connection has no descriptor: tryFrame always defers
@@ -34,10 +55,21 @@ type socket struct {
 	// pending is len(tail), for Session.Pending, which must not wait for mu
 	// while a writer is blocked holding it.
 	pending atomic.Int64
+
+	// onClose is offered the close code of every close frame written; it
+	// returns the bytes to write instead (a Kick and a close frame), or nil
+	// to write the frame as it is. Set before the connection is used;
+	// called with mu held.
+	onClose func(code uint16) []byte
+	// shut is set by Close: the close frame has gone out, nothing more may
+	// be written, and the read side lingers until lingerUntil. Under mu.
+	shut        bool
+	lingerUntil time.Time
+	linger      time.Duration // set before use; default defaultLinger
 }
 
 func newSocket(c net.Conn) *socket {
-	s := &socket{Conn: c}
+	s := &socket{Conn: c, linger: defaultLinger}
 	s.writeBuf = s.writeOnce
 	if sc, ok := c.(syscall.Conn); ok {
 		if raw, err := sc.SyscallConn(); err == nil {
@@ -48,14 +80,103 @@ func newSocket(c net.Conn) *socket {
 }
 
 // Write writes p after the tail, if any, blocking until done or the write
-// deadline. gws writes every frame it sends through it.
+// deadline. gws writes every frame it sends through it, each in one call;
+// a close frame may be replaced by what onClose returns.
 func (c *socket) Write(p []byte) (int, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	if c.shut {
+		return 0, net.ErrClosed
+	}
 	if err := c.flushLocked(); err != nil {
 		return 0, err
 	}
+	if code, ok := closeFrameCode(p); ok && c.onClose != nil {
+		if repl := c.onClose(code); repl != nil {
+			if _, err := c.Conn.Write(repl); err != nil {
+				return 0, err
+			}
+			return len(p), nil
+		}
+	}
 	return c.Conn.Write(p)
+}
+
+// Close ends the sending side after what was written — the close frame —
+// with FIN, and leaves the read side open for at most the linger (see
+// the type's doc); finish closes the connection. A connection that cannot
+// half-close is closed at once.
+func (c *socket) Close() error {
+	c.mu.Lock()
+	if c.shut {
+		c.mu.Unlock()
+		return nil
+	}
+	c.shut = true
+	c.lingerUntil = time.Now().Add(c.linger)
+	c.mu.Unlock()
+	hc, ok := c.Conn.(interface{ CloseWrite() error })
+	if !ok || hc.CloseWrite() != nil {
+		return c.Conn.Close()
+	}
+	// Whoever still reads (the session's read loop) wakes by then.
+	return c.Conn.SetReadDeadline(c.lingerUntil)
+}
+
+// SetReadDeadline sets the read deadline, unless the socket lingers: then
+// the linger deadline stands.
+func (c *socket) SetReadDeadline(t time.Time) error {
+	c.mu.Lock()
+	shut := c.shut
+	c.mu.Unlock()
+	if shut {
+		return nil
+	}
+	return c.Conn.SetReadDeadline(t)
+}
+
+// finish closes the connection for good, after reading and discarding
+// what the client still sends, until its stream ends or the linger
+// deadline passes, if the socket lingers. The read loop calls it once it
+// has stopped reading; it may block until the linger deadline.
+func (c *socket) finish() {
+	c.mu.Lock()
+	shut, until := c.shut, c.lingerUntil
+	c.shut = true
+	c.mu.Unlock()
+	if shut && time.Now().Before(until) {
+		_ = c.Conn.SetReadDeadline(until)
+		_, _ = io.Copy(io.Discard, c.Conn)
+	}
+	_ = c.Conn.Close()
+}
+
+// abort closes the connection at once, lingering or not: for a shutdown
+// out of time.
+func (c *socket) abort() { _ = c.Conn.Close() }
+
+// closeFrameCode reports whether p is a whole close frame as gws writes it
+// (unmasked, final, with a payload of at most 125 bytes), and its status
+// code: 1005 (none) if it carries none.
+func closeFrameCode(p []byte) (uint16, bool) {
+	const finClose = 0x80 | 0x8
+	if len(p) < 2 || p[0] != finClose || int(p[1]) > 125 || len(p) != 2+int(p[1]) {
+		return 0, false
+	}
+	if p[1] < 2 {
+		return 1005, true
+	}
+	return binary.BigEndian.Uint16(p[2:4]), true
+}
+
+// appendCloseFrame appends a server close frame with code and reason text
+// (at most 123 bytes of it).
+func appendCloseFrame(b []byte, code uint16, reason string) []byte {
+	const finClose = 0x80 | 0x8
+	reason = reason[:min(len(reason), 123)]
+	b = append(b, finClose, byte(2+len(reason)))
+	b = binary.BigEndian.AppendUint16(b, code)
+	return append(b, reason...)
 }
 
 // flush writes the tail, if any, blocking until done or the write deadline.
@@ -99,7 +220,7 @@ func (c *socket) tryFrame(payload []byte) tryResult {
 		return frameDeferred
 	}
 	defer c.mu.Unlock()
-	if len(c.tail) > 0 {
+	if len(c.tail) > 0 || c.shut {
 		return frameDeferred
 	}
 	c.buf = append(appendFrameHeader(c.buf[:0], len(payload)), payload...)

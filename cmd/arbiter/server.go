@@ -115,7 +115,7 @@ func newServer(cfg config, log *slog.Logger) (*server, error) {
 		IdleTimeout:   cfg.IdleTimeout,
 		WriteTimeout:  cfg.WriteTimeout,
 		SendBuffer:    cfg.SendBuffer,
-		FrameRate:     cmp.Or(cfg.FrameRate, max(120, 4*cfg.TickRate)),
+		FrameRate:     cmp.Or(cfg.FrameRate, max(150, 5*cfg.TickRate)),
 		MaxConns:      cfg.MaxConns,
 		MaxConnsPerIP: cfg.MaxConnsPerIP,
 		Logger:        log,
