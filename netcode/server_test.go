@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/arbiter-gg/arbiter/netem"
 	arbiterv1 "github.com/arbiter-gg/arbiter/proto/arbiter/v1"
 	"github.com/lxzan/gws"
 	"google.golang.org/protobuf/proto"
@@ -416,21 +417,34 @@ func TestKickAlwaysArrives(t *testing.T) {
 		}, 1008, "input_flood"},
 	}
 	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			_, _, url := newTestServer(t, tt.cfg, "p")
-			for try := range tries {
-				c := dial(t, url+"p", 0)
-				c.next(t) // Welcome
-				go tt.send(c.conn)
-				code, reason := c.waitClose(t)
-				var kick *arbiterv1.Kick
-				for len(c.msgs) > 0 {
-					kick = (<-c.msgs).GetKick()
+		for _, via := range []string{"loopback", "proxy"} {
+			t.Run(tt.name+" over "+via, func(t *testing.T) {
+				_, _, url := newTestServer(t, tt.cfg, "p")
+				if via == "proxy" {
+					// A real link between the two: latency, jitter, and
+					// a proxy that passes on half-closes and resets.
+					link := netem.Link{Latency: 2 * time.Millisecond, Jitter: 2 * time.Millisecond, Seed: 7}
+					proxy, err := netem.Listen(hostOf(url), link, link)
+					if err != nil {
+						t.Fatal(err)
+					}
+					t.Cleanup(func() { _ = proxy.Close() })
+					url = strings.Replace(url, hostOf(url), proxy.Addr(), 1)
 				}
-				if code != tt.wantCode || reason != tt.wantReason || kick.GetReason() != tt.wantReason {
-					t.Fatalf("try %d: close %d %q after Kick %v; want %d %q after a Kick", try+1, code, reason, kick, tt.wantCode, tt.wantReason)
+				for try := range tries {
+					c := dial(t, url+"p", 0)
+					c.next(t) // Welcome
+					go tt.send(c.conn)
+					code, reason := c.waitClose(t)
+					var kick *arbiterv1.Kick
+					for len(c.msgs) > 0 {
+						kick = (<-c.msgs).GetKick()
+					}
+					if code != tt.wantCode || reason != tt.wantReason || kick.GetReason() != tt.wantReason {
+						t.Fatalf("try %d: close %d %q after Kick %v; want %d %q after a Kick", try+1, code, reason, kick, tt.wantCode, tt.wantReason)
+					}
 				}
-			}
-		})
+			})
+		}
 	}
 }
