@@ -96,7 +96,9 @@ type Options struct {
 	// InitialSeq is the input seq to continue after. A Client resuming a
 	// match in place of an earlier one (same join token) sets it to the
 	// earlier Client's LastSeq: the server ignores seqs it has already
-	// processed. Zero starts at 1. Resume sets it itself.
+	// processed. Resume sets it itself. The Welcome's last_input_seq is
+	// honoured anyway (see Welcome.LastInputSeq); the first input's seq is
+	// one more than the greater of the two.
 	InitialSeq uint32
 
 	// NetDial, if set, opens the stream connection to addr ("host:port")
@@ -133,6 +135,12 @@ type Welcome struct {
 	Entity   sim.EntityID // the entity this connection controls
 	TickRate int          // simulation ticks per second
 	Tick     sim.Tick     // the server tick at admission
+	// LastInputSeq is the highest input seq the server has received from
+	// this player in this match (processed or waiting). The Client's inputs
+	// continue after it (and after Options.InitialSeq, and what Resume
+	// carried over, if higher): after a page reload the server ignores
+	// seqs it has already seen.
+	LastInputSeq uint32
 }
 
 // Client is one player's connection to a running match.
@@ -175,9 +183,10 @@ type Client struct {
 
 	mu struct {
 		sync.Mutex
-		seq    uint32 // highest seq sent
+		seq    uint32 // highest seq sent, or to continue after
 		pred   *Predictor
 		interp *Interpolator
+		pacer  *Pacer
 		views  []EntityView // the reader's scratch for a snapshot's entities
 
 		// The server tick clock: refTick arrived at refAt. The current
@@ -342,11 +351,19 @@ func dialSeeded(ctx context.Context, wsURL string, opts Options, seed *resumeSee
 // Welcome returns what the server said when admitting the connection.
 func (c *Client) Welcome() Welcome { return c.welcome }
 
-// SendInput sends in as the next input: it assigns in.Seq (one more than the
-// last sent or acknowledged), sets in.ViewTick to the tick the client is
-// displaying (the interpolation render tick, see RenderTick), records it in
-// the prediction, and writes it. It returns the seq. An input the server will
-// reject (move vector too long) is sent as is and predicted as no movement.
+// SendInput sends in as the next input: it clamps the move vector to length
+// 1000 (sim.ClampMove, the server's own rule, so that a game may hand over
+// (1000, 1000) or a rounded analog stick), assigns in.Seq (one more than the
+// last sent or acknowledged, or the Welcome's last_input_seq), sets
+// in.ViewTick to the tick the client is displaying (the interpolation render
+// tick, see RenderTick, never ahead of the newest snapshot received),
+// records it in the prediction and in the pacing, and writes it. It returns
+// the seq. An input the server will still reject (an aim out of range) is
+// sent as is and predicted as no movement.
+//
+// Send at the pace InputDue (or RunInputs) sets, not once per frame: the
+// server applies at most one input per tick and drops the surplus of a faster
+// sender (without punishing it, but each drop costs a prediction correction).
 //
 // Inputs go out in seq order even when SendInput is called concurrently; the
 // write blocks while the socket's send buffer is full. After the connection
@@ -360,6 +377,7 @@ func (c *Client) SendInput(in sim.Input) (uint32, error) {
 	default:
 	}
 
+	in.MoveX, in.MoveY = sim.ClampMove(in.MoveX, in.MoveY)
 	now := c.opts.Now()
 	c.mu.Lock()
 	seq := max(c.mu.seq, c.mu.pred.LastSeq()) + 1
@@ -367,6 +385,7 @@ func (c *Client) SendInput(in sim.Input) (uint32, error) {
 	in.Seq = seq
 	in.ViewTick = c.viewTickLocked(now)
 	c.mu.pred.Apply(in)
+	c.mu.pacer.Sent(seq, now)
 	c.mu.Unlock()
 
 	s := &c.send
@@ -385,6 +404,69 @@ func (c *Client) SendInput(in sim.Input) (uint32, error) {
 		return seq, fmt.Errorf("client: send input %d: %w", seq, err)
 	}
 	return seq, nil
+}
+
+// InputDue returns how long after now the next input is due: zero or less
+// means now. A game with a frame loop calls it every frame and sends one
+// input (SendInput) when it is due, so that inputs go out at the tick rate,
+// timed to arrive just before the server's tick applies them (see Pacer);
+// Go games can use RunInputs instead.
+func (c *Client) InputDue(now time.Time) time.Duration {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.mu.pacer == nil {
+		return 0
+	}
+	due := c.mu.pacer.Due()
+	if due.IsZero() {
+		return 0
+	}
+	return due.Sub(now)
+}
+
+// RunInputs sends sample() as an input (SendInput) whenever one is due
+// (InputDue), until ctx ends or the connection does. It blocks, and calls
+// sample on the calling goroutine, once per input, right before sending it:
+// sample should return the player's current controls. It sleeps on real
+// timers, so Options.Now must follow real time. Inputs go out at least half
+// a period apart, even after the goroutine was held up.
+//
+// It returns ctx's error when ctx ends; when the connection ends, its
+// *CloseError (see CloseError; also after a normal end of the match); and the
+// error of a failed send.
+func (c *Client) RunInputs(ctx context.Context, sample func() sim.Input) error {
+	minGap := time.Second / time.Duration(2*c.welcome.TickRate)
+	timer := time.NewTimer(0)
+	defer timer.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-c.done:
+			return c.CloseError()
+		case <-timer.C:
+		}
+		if d := c.InputDue(c.opts.Now()); d > 0 {
+			timer.Reset(d)
+			continue
+		}
+		if _, err := c.SendInput(sample()); err != nil {
+			if errors.Is(err, ErrClosed) {
+				<-c.done
+				return c.CloseError()
+			}
+			return err
+		}
+		timer.Reset(max(c.InputDue(c.opts.Now()), minGap))
+	}
+}
+
+// PacingStats returns the input pacing statistics (see PacerStats). A Client
+// made by Resume continues the counters of the Client it replaced.
+func (c *Client) PacingStats() PacerStats {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.mu.pacer.Stats()
 }
 
 // Ping asks the server for a Pong carrying clientTime back, and the server
@@ -435,8 +517,9 @@ func (c *Client) write(op gws.Opcode, b []byte) error {
 }
 
 // LastSeq returns the highest input seq sent so far (or acknowledged by the
-// server, if higher). A Client resuming the match passes it as
-// Options.InitialSeq.
+// server, or named by the Welcome's last_input_seq or Options.InitialSeq, if
+// higher): the next input gets the one after. A Client resuming the match
+// passes it as Options.InitialSeq.
 func (c *Client) LastSeq() uint32 {
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -483,8 +566,8 @@ func (c *Client) renderTickLocked(now time.Time) float64 {
 }
 
 // viewTickLocked returns the whole tick the client displays at now, never
-// after the newest tick it has heard of (it cannot display the future) nor
-// negative.
+// after the newest tick it has heard of (it cannot display the future: the
+// server counts a view tick ahead of it as cheating) nor negative.
 func (c *Client) viewTickLocked(now time.Time) sim.Tick {
 	r := math.Floor(c.renderTickLocked(now))
 	return sim.Tick(min(max(r, 0), float64(c.mu.refTick)))
@@ -706,20 +789,26 @@ func (c *Client) onWelcome(w *arbiterv1.Welcome) *violation {
 	}
 	now := c.opts.Now()
 	c.welcome = Welcome{
-		MatchID:  w.GetMatchId(),
-		PlayerID: w.GetPlayerId(),
-		Mode:     w.GetMode(),
-		Entity:   sim.EntityID(w.GetEntityId()),
-		TickRate: int(rate),
-		Tick:     sim.Tick(w.GetTick()),
+		MatchID:      w.GetMatchId(),
+		PlayerID:     w.GetPlayerId(),
+		Mode:         w.GetMode(),
+		Entity:       sim.EntityID(w.GetEntityId()),
+		TickRate:     int(rate),
+		Tick:         sim.Tick(w.GetTick()),
+		LastInputSeq: w.GetLastInputSeq(),
 	}
 	// Remember one second of snapshots, and never less than the delay needs.
 	r := int(rate)
 	capacity := r + int(math.Ceil(c.opts.InterpolationDelay.Seconds()*float64(r))) + 2
 	c.mu.Lock()
+	// Continue after every seq the server has seen: the inputs of an
+	// earlier page (a reload) or connection are not ours to repeat.
+	c.mu.seq = max(c.mu.seq, c.welcome.LastInputSeq)
 	c.mu.pred = NewPredictor(r, c.welcome.Entity, DefaultMaxPending)
+	c.mu.pacer = NewPacer(r)
 	if sd := c.seed; sd != nil && sd.entity == c.welcome.Entity {
 		c.mu.pred.carryOver(sd.pos, sd.stats)
+		c.mu.pacer.carryOver(sd.pacing)
 	}
 	c.mu.interp = NewInterpolator(c.welcome.Entity, r, capacity)
 	c.mu.refTick, c.mu.refAt = c.welcome.Tick, now
@@ -740,6 +829,7 @@ func (c *Client) onSnapshot(s *arbiterv1.Snapshot) *violation {
 	for _, e := range s.GetEntities() {
 		if e.GetId() == self {
 			c.mu.pred.Reconcile(sim.Vec{X: e.GetX(), Y: e.GetY()}, e.GetLastInputSeq())
+			c.mu.pacer.Observe(tick, e.GetLastInputSeq(), e.GetInputBacklog(), now)
 		}
 		views = append(views, EntityView{
 			ID:    sim.EntityID(e.GetId()),

@@ -70,7 +70,7 @@ func waitClosed(t *testing.T, c *Client) *CloseError {
 func TestClientPredictsAndReconciles(t *testing.T) {
 	moves := []sim.Vec{
 		vec(1000, 0), vec(0, 1000), vec(-707, 707), vec(0, 0), vec(600, -800),
-		vec(2000, 0), // invalid: the server drops it, the client predicts no move
+		vec(2000, 0), // too long: SendInput clamps it to (1000, 0)
 		vec(-1000, 0), vec(1, 1), vec(500, 500), vec(0, -1000), vec(707, 707), vec(-600, -800),
 	}
 	tests := []struct {
@@ -233,12 +233,91 @@ func TestClientConcurrentSendsKeepSeqOrder(t *testing.T) {
 	}
 }
 
+// TestClientInitialSeq: the first input continues after the greater of
+// Options.InitialSeq and the Welcome's last_input_seq — a fresh page after a
+// reload knows nothing of its inputs but what the server says — and the
+// server applies it.
 func TestClientInitialSeq(t *testing.T) {
+	tests := []struct {
+		name         string
+		initial      uint32
+		welcomeSeq   uint32
+		wantFirstSeq uint32
+	}{
+		{"fresh", 0, 0, 1},
+		{"InitialSeq", 41, 0, 42},
+		{"reloaded page", 0, 41, 42},
+		{"InitialSeq ahead", 50, 41, 51},
+		{"Welcome ahead", 30, 41, 42},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			checkNoLeaks(t)
+			fs := newFakeServer(t, func(fs *fakeServer) { fs.lastInputSeq = tt.welcomeSeq })
+			c := dial(t, fs.url(fakeToken), Options{InitialSeq: tt.initial})
+			fc := fs.accept(t)
+			if got := c.Welcome().LastInputSeq; got != tt.welcomeSeq {
+				t.Errorf("Welcome().LastInputSeq = %d, want %d", got, tt.welcomeSeq)
+			}
+			if got := c.LastSeq(); got != tt.wantFirstSeq-1 {
+				t.Errorf("LastSeq() before sending = %d, want %d", got, tt.wantFirstSeq-1)
+			}
+			if seq, err := c.SendInput(sim.Input{MoveX: 1000}); err != nil || seq != tt.wantFirstSeq {
+				t.Fatalf("SendInput = %d, %v; want %d, nil", seq, err, tt.wantFirstSeq)
+			}
+			waitFor(t, "the input at the server", func() bool { return fc.received() == 1 })
+			waitForTick(t, c, fc.step())
+			if got := ownAck(c); got != tt.wantFirstSeq {
+				t.Errorf("last_input_seq = %d, want %d (the input applied, not ignored as stale)", got, tt.wantFirstSeq)
+			}
+			if got, want := c.Predicted(), sim.Move(fakeStart, sim.Input{MoveX: 1000}, fs.tickRate); got != want || fc.position() != want {
+				t.Errorf("Predicted() = %v, server at %v; want both at %v", got, fc.position(), want)
+			}
+		})
+	}
+}
+
+// TestClientClampsMove: whatever move vector the game hands over, the client
+// sends it clamped by the server's own rule, so an honest game never sends
+// an invalid input, and predicts it exactly.
+func TestClientClampsMove(t *testing.T) {
 	checkNoLeaks(t)
 	fs := newFakeServer(t, nil)
-	c := dial(t, fs.url(fakeToken), Options{InitialSeq: 41})
-	if seq, err := c.SendInput(sim.Input{}); err != nil || seq != 42 {
-		t.Errorf("SendInput = %d, %v; want 42, nil", seq, err)
+	c := dial(t, fs.url(fakeToken), Options{})
+	fc := fs.accept(t)
+	waitForTick(t, c, fc.step())
+	moves := []sim.Vec{
+		vec(1000, 1000),      // a keyboard diagonal, unnormalised
+		vec(600, 801),        // an analog stick, rounded: length 1000.6
+		vec(-708, 708),       // length 1001.3
+		vec(-3000, 0),        // far too long
+		vec(1<<31-1, -1<<31), // the extremes
+		vec(300, -400),       // short: unchanged
+	}
+	for _, m := range moves {
+		mustSend(t, c, sim.Input{MoveX: m.X, MoveY: m.Y})
+	}
+	waitFor(t, "the inputs at the server", func() bool { return fc.received() == len(moves) })
+	for range moves {
+		waitForTick(t, c, fc.step())
+	}
+	fc.mu.Lock()
+	got := fc.mu.inputs
+	fc.mu.Unlock()
+	for i, m := range moves {
+		x, y := sim.ClampMove(m.X, m.Y)
+		if got[i].MoveX != x || got[i].MoveY != y {
+			t.Errorf("move %v sent as (%d, %d), want (%d, %d)", m, got[i].MoveX, got[i].MoveY, x, y)
+		}
+		if v := sim.Validate(got[i]); v != sim.ViolationNone {
+			t.Errorf("move %v sent as (%d, %d): %v, want a valid input", m, got[i].MoveX, got[i].MoveY, v)
+		}
+	}
+	if stats := c.PredictionError(); stats.Checked != uint64(len(moves)) || stats.Corrections != 0 {
+		t.Errorf("PredictionError() = %+v, want %d exact checks", stats, len(moves))
+	}
+	if got, want := c.Predicted(), fc.position(); got != want {
+		t.Errorf("Predicted() = %v, want the server's %v", got, want)
 	}
 }
 
@@ -351,11 +430,25 @@ func TestClientConnectionEnds(t *testing.T) {
 		// sent, for closes the client initiated.
 		wantErr        error
 		wantServerSees uint16
+		// wantResumable is whether the player may come back (Resume).
+		wantResumable bool
 	}{
 		{
-			name:   "kicked as slow consumer",
-			server: func(fc *fakeConn) { fc.kick(1008, "slow_consumer", "send queue full") },
-			want:   &CloseError{Code: 1008, Reason: "slow_consumer", KickReason: "slow_consumer", KickMessage: "send queue full"},
+			name:          "kicked as slow consumer",
+			server:        func(fc *fakeConn) { fc.kick(1008, "slow_consumer", "send queue full") },
+			want:          &CloseError{Code: 1008, Reason: "slow_consumer", KickReason: "slow_consumer", KickMessage: "send queue full"},
+			wantResumable: true,
+		},
+		{
+			name:          "closed as idle",
+			server:        func(fc *fakeConn) { fc.kick(1001, "idle", "no input for a while") },
+			want:          &CloseError{Code: 1001, Reason: "idle", KickReason: "idle", KickMessage: "no input for a while"},
+			wantResumable: true,
+		},
+		{
+			name:   "forfeited",
+			server: func(fc *fakeConn) { fc.kick(4001, "forfeited", "away past the grace period") },
+			want:   &CloseError{Code: 4001, Reason: "forfeited", KickReason: "forfeited", KickMessage: "away past the grace period"},
 		},
 		{
 			name:   "replaced by another connection",
@@ -371,9 +464,10 @@ func TestClientConnectionEnds(t *testing.T) {
 			want: &CloseError{Code: 1000, Reason: "match_over"},
 		},
 		{
-			name:   "dropped without a close frame",
-			server: func(fc *fakeConn) { _ = fc.ws.NetConn().Close() },
-			want:   &CloseError{Code: 1006},
+			name:          "dropped without a close frame",
+			server:        func(fc *fakeConn) { _ = fc.ws.NetConn().Close() },
+			want:          &CloseError{Code: 1006},
+			wantResumable: true,
 		},
 		{
 			name:           "undecodable frame",
@@ -381,6 +475,7 @@ func TestClientConnectionEnds(t *testing.T) {
 			want:           &CloseError{Code: 1007, Reason: "bad_frame", Local: true},
 			wantErr:        ErrBadFrame,
 			wantServerSees: 1007,
+			wantResumable:  true,
 		},
 		{
 			name:           "text frame",
@@ -388,6 +483,7 @@ func TestClientConnectionEnds(t *testing.T) {
 			want:           &CloseError{Code: 1003, Reason: "text_frame", Local: true},
 			wantErr:        ErrProtocol,
 			wantServerSees: 1003,
+			wantResumable:  true,
 		},
 		{
 			name:           "second welcome",
@@ -395,12 +491,14 @@ func TestClientConnectionEnds(t *testing.T) {
 			want:           &CloseError{Code: 1002, Reason: "protocol", Local: true},
 			wantErr:        ErrProtocol,
 			wantServerSees: 1002,
+			wantResumable:  true,
 		},
 		{
 			name:           "frame too big",
 			server:         func(fc *fakeConn) { _ = fc.ws.WriteMessage(gws.OpcodeBinary, make([]byte, 4096)) },
 			want:           &CloseError{Code: 1009, Reason: "too_big", Local: true},
 			wantServerSees: 1009,
+			wantResumable:  true,
 		},
 	}
 	for _, tt := range tests {
@@ -434,6 +532,9 @@ func TestClientConnectionEnds(t *testing.T) {
 			ce := waitClosed(t, c)
 			if diff := cmp.Diff(tt.want, ce, cmpopts.IgnoreFields(CloseError{}, "Err")); diff != "" {
 				t.Errorf("CloseError() mismatch (-want +got):\n%s", diff)
+			}
+			if got := ce.Resumable(); got != tt.wantResumable {
+				t.Errorf("CloseError().Resumable() = %v, want %v", got, tt.wantResumable)
 			}
 			switch {
 			case tt.wantErr != nil && !errors.Is(ce, tt.wantErr):
@@ -503,5 +604,91 @@ func TestClientStallReads(t *testing.T) {
 	case <-c.Done():
 	default:
 		t.Error("Done() not closed after Close returned")
+	}
+}
+
+// TestClientInputPacing: the Client feeds its Pacer from SendInput and from
+// its own entity in every snapshot, and says when the next input is due.
+func TestClientInputPacing(t *testing.T) {
+	checkNoLeaks(t)
+	fs := newFakeServer(t, nil)
+	clock := newFakeClock()
+	c := dial(t, fs.url(fakeToken), Options{Now: clock.Now})
+	fc := fs.accept(t)
+	period := time.Second / time.Duration(fs.tickRate)
+
+	if d := c.InputDue(clock.Now()); d > 0 {
+		t.Errorf("InputDue() before the first input = %v, want ≤ 0 (due now)", d)
+	}
+	mustSend(t, c, sim.Input{})
+	// Within a nanosecond: 1/60 s is not a whole number of them.
+	if d := c.InputDue(clock.Now()); d < period-1 || d > period+1 {
+		t.Errorf("InputDue() right after an input = %v, want a tick period, %v", d, period)
+	}
+	if d := c.InputDue(clock.Now().Add(period + 1)); d > 0 {
+		t.Errorf("InputDue() a period later = %v, want ≤ 0", d)
+	}
+
+	// Three more inputs wait at the server after the next tick.
+	for range 3 {
+		mustSend(t, c, sim.Input{})
+	}
+	waitFor(t, "the inputs at the server", func() bool { return fc.received() == 4 })
+	waitForTick(t, c, fc.step())
+	if got := c.PacingStats(); got.Backlog != 3 || got.Starved != 0 || got.Dropped != 0 {
+		t.Errorf("PacingStats() = %+v, want backlog 3, nothing starved or dropped", got)
+	}
+}
+
+// TestClientRunInputs: RunInputs sends one sampled input whenever one is due
+// — at the tick rate, not in bursts — until its ctx ends or the connection
+// does.
+func TestClientRunInputs(t *testing.T) {
+	checkNoLeaks(t)
+	fs := newFakeServer(t, nil)
+	c := dial(t, fs.url(fakeToken), Options{})
+	fc := fs.accept(t)
+	period := time.Second / time.Duration(fs.tickRate)
+
+	ctx, cancel := context.WithCancel(t.Context())
+	samples := 0
+	done := make(chan error, 1)
+	start := time.Now()
+	go func() {
+		done <- c.RunInputs(ctx, func() sim.Input {
+			samples++
+			return sim.Input{MoveX: 1000, Buttons: uint32(samples)}
+		})
+	}()
+	waitFor(t, "ten inputs at the server", func() bool { return fc.received() >= 10 })
+	elapsed := time.Since(start)
+	cancel()
+	if err := <-done; !errors.Is(err, context.Canceled) {
+		t.Errorf("RunInputs after cancel = %v, want context.Canceled", err)
+	}
+	// No burst: ten inputs take at least nine periods less the Pacer's
+	// largest shortening (there are no snapshots yet: it keeps the
+	// nominal pace).
+	if least := 9 * period * 3 / 4; elapsed < least {
+		t.Errorf("ten inputs went out in %v, want at least %v", elapsed, least)
+	}
+	fc.mu.Lock()
+	inputs := fc.mu.inputs
+	fc.mu.Unlock()
+	if len(inputs) != samples {
+		t.Errorf("the server received %d inputs, sample was called %d times", len(inputs), samples)
+	}
+	for i, in := range inputs {
+		if in.Seq != uint32(i+1) || in.Buttons != uint32(i+1) {
+			t.Errorf("input %d: seq %d with sample %d, want seq %d with sample %d", i, in.Seq, in.Buttons, i+1, i+1)
+		}
+	}
+
+	// The connection ends: RunInputs says how.
+	go func() { done <- c.RunInputs(t.Context(), func() sim.Input { return sim.Input{} }) }()
+	fc.kick(1000, "match_over", "the match is over")
+	var ce *CloseError
+	if err := <-done; !errors.As(err, &ce) || ce.Code != 1000 || ce.KickReason != "match_over" {
+		t.Errorf("RunInputs after the server closed = %v, want the *CloseError (1000, match_over)", err)
 	}
 }

@@ -1,7 +1,7 @@
 // Package client is Arbiter's Go client library: it connects to a match over
-// the WebSocket protocol of SPEC §3, sends inputs, and keeps the three views a
-// game client needs of a running match. It is used by bots, by tests, and by Go
-// game clients.
+// the WebSocket protocol of SPEC §3, sends inputs at the right pace, and
+// keeps the three views a game client needs of a running match. It is used by
+// bots, by tests, and by Go game clients.
 //
 // A session looks like this:
 //
@@ -9,26 +9,64 @@
 //	if err != nil { … }         // *HandshakeError for a refused upgrade (e.g. 401)
 //	defer c.Close()
 //	w := c.Welcome()            // entity, tick rate, match
+//	go c.RunInputs(ctx, func() sim.Input {
+//		return sim.Input{MoveX: stickX, MoveY: stickY} // the controls, now
+//	})                          // one input whenever one is due
 //	for each frame {
-//		c.SendInput(sim.Input{MoveX: 1000})  // assigns seq, predicts, sends
 //		me := c.Predicted()                  // own entity, predicted
 //		others := c.Interpolated(time.Now()) // everyone else, ~100 ms behind
 //	}
 //	<-c.Done(); c.CloseError()  // close code, reason and Kick, if any
+//
+// A game with its own frame loop checks InputDue every frame instead, and
+// sends one input when it is due:
+//
+//	if c.InputDue(time.Now()) <= 0 {
+//		c.SendInput(sim.Input{MoveX: stickX, MoveY: stickY}) // assigns seq, predicts, sends
+//	}
 //
 // A player whose connection dropped may come back with the same join token
 // until the match ends, and gets its entity back. Resume does that with
 // capped exponential backoff and full jitter (Options.Backoff), continuing
 // the input seqs and the prediction of the ended Client; it gives up at once
 // when coming back is not allowed (match over, replaced by another
-// connection, kicked, token refused with 401):
+// connection, forfeited, kicked, token refused with 401):
 //
 //	<-c.Done()
 //	if c.CloseError().Resumable() {
 //		c, err = client.Resume(ctx, wsURL, c, opts) // the new Client; same entity
 //	}
 //
-// The views:
+// # What clients may and must do
+//
+// The server never punishes what an honest client on a real network does,
+// and the library sees to it that a client using it stays honest:
+//
+//   - Input seqs start at 1 and strictly increase within a match, across
+//     connections too. A fresh Client (a page reload, without Resume)
+//     continues after the Welcome's last_input_seq (Welcome.LastInputSeq):
+//     the server ignores seqs it has already seen.
+//   - Move vectors may be anything: SendInput clamps them to length 1000
+//     with sim.ClampMove, the server's own rule, so a game may hand over
+//     (1000, 1000) for a diagonal or a rounded analog stick.
+//   - The view tick of an input (for lag compensation) is never ahead of
+//     the newest snapshot received: a client cannot display the future, and
+//     the server counts a view tick ahead of it as cheating.
+//   - Inputs go out at the pace the library sets (InputDue, RunInputs): one
+//     per server tick, each timed to arrive just before the tick that
+//     applies it, with the send period stretched or shrunk by at most
+//     MaxDilation to get there — never in bursts. Sending at the frame rate
+//     instead is not punished, but the server applies one input per tick and
+//     drops the surplus (each drop costs a prediction correction), and a
+//     flood beyond the transport's frame-rate limit is closed (1008
+//     input_flood).
+//   - A client that was replaced by another connection (4000), forfeited
+//     (away past the grace period, 4001) or kicked (1008 cheat, input_flood)
+//     must not reconnect; CloseError.Resumable says so, and Resume refuses.
+//     After a shutdown (1001), an idle close (1001), a slow-consumer close or
+//     a dropped connection it may.
+//
+// # The views and the pacing
 //
 //   - Prediction (Predictor): the client's own entity moves at once, by the
 //     same integer rule as the server (sim.Move). Each snapshot carries the
@@ -39,11 +77,17 @@
 //     recent snapshots, a fixed delay behind the estimated server tick, so
 //     that they move smoothly despite jitter.
 //   - The raw last snapshot, for whoever wants the authoritative state.
+//   - Pacing (Pacer): from the own entity's last_input_seq and
+//     input_backlog in every snapshot, and the times inputs were sent, the
+//     Pacer works out when the next input is due; PacingStats reports
+//     starved ticks, drops, the backlog, the target lead and the current
+//     dilation.
 //
-// Predictor and Interpolator are pure (no goroutines, clocks or I/O) and can be
-// used on their own. A Client owns exactly one goroutine, the reader, which
-// decodes server frames, reconciles, and runs the Options callbacks; Close
-// stops it and waits for it. All Client methods are safe for concurrent use.
+// Predictor, Interpolator and Pacer are pure (no goroutines, clocks or I/O)
+// and can be used on their own. A Client owns exactly one goroutine, the
+// reader, which decodes server frames, reconciles, feeds the Pacer, and runs
+// the Options callbacks; Close stops it and waits for it. RunInputs runs on
+// its caller's goroutine. All Client methods are safe for concurrent use.
 //
 // The package must not import server internals: it speaks only the wire
 // protocol (package arbiterv1) and the shared rules (package sim).

@@ -20,7 +20,7 @@ var (
 	ErrBadFrame = errors.New("client: undecodable server frame")
 	// ErrNotResumable is returned by Resume, wrapped together with the
 	// earlier Client's *CloseError, when that connection ended in a way
-	// that forbids coming back (match over, replaced, kicked); see
+	// that forbids coming back (match over, replaced, forfeited, kicked); see
 	// CloseError.Resumable. Resume makes no attempt then.
 	ErrNotResumable = errors.New("client: connection not resumable")
 	// ErrResumeMismatch is returned by Resume when the server welcomed the
@@ -53,9 +53,9 @@ func (e *HandshakeError) Unwrap() error { return e.Err }
 // once Done is closed.
 type CloseError struct {
 	// Code is the WebSocket close code: the server's (1000 match_over,
-	// 1001 shutdown, 1008 policy, 4000 replaced, …) when the server closed,
-	// the client's own when it did (Local), and 1006 when the connection
-	// dropped without a close frame.
+	// 1001 shutdown or idle, 1008 policy, 4000 replaced, 4001 forfeited,
+	// …) when the server closed, the client's own when it did (Local), and
+	// 1006 when the connection dropped without a close frame.
 	Code uint16
 	// Reason is the close frame's reason text, e.g. "match_over".
 	Reason string

@@ -43,6 +43,11 @@ type fakeServer struct {
 	// drop names a seq the server drops without applying (as if over
 	// budget), acknowledging it all the same.
 	drop uint32
+	// lastInputSeq, if set, is the highest seq the player sent before
+	// this server's connections (an earlier page, before a reload): every
+	// connection starts with it received and processed, and its Welcome
+	// says so.
+	lastInputSeq uint32
 	// refuse, if set, is asked for every play request, with its number
 	// (from 1), before the token is checked: a non-zero HTTP status refuses
 	// the request with it.
@@ -104,6 +109,7 @@ func (fs *fakeServer) serveHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	fc := &fakeConn{fs: fs, closed: make(chan struct{})}
 	fc.mu.pos = fakeStart
+	fc.mu.processed, fc.mu.queuedSeq = fs.lastInputSeq, fs.lastInputSeq
 	var replaced *fakeConn
 	if fs.resume {
 		fs.mu.Lock()
@@ -114,8 +120,9 @@ func (fs *fakeServer) serveHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	if replaced != nil {
 		replaced.mu.Lock()
-		fc.mu.tick, fc.mu.pos, fc.mu.processed = replaced.mu.tick, replaced.mu.pos, replaced.mu.processed
-		fc.mu.queue, fc.mu.queuedSeq = replaced.mu.queue, replaced.mu.queuedSeq
+		fc.mu.tick, fc.mu.pos = replaced.mu.tick, replaced.mu.pos
+		fc.mu.processed = max(fc.mu.processed, replaced.mu.processed)
+		fc.mu.queue, fc.mu.queuedSeq = replaced.mu.queue, max(fc.mu.queuedSeq, replaced.mu.queuedSeq)
 		replaced.mu.queue = nil
 		replaced.mu.Unlock()
 	}
@@ -129,7 +136,7 @@ func (fs *fakeServer) serveHTTP(w http.ResponseWriter, r *http.Request) {
 	if first == nil {
 		first = &arbiterv1.ServerMessage{Kind: &arbiterv1.ServerMessage_Welcome{Welcome: &arbiterv1.Welcome{
 			MatchId: fakeMatchID, EntityId: fakeSelf, TickRate: uint32(fs.tickRate),
-			Tick: fc.mu.tick, PlayerId: fakePlayerID, Mode: "duel",
+			Tick: fc.mu.tick, PlayerId: fakePlayerID, Mode: "duel", LastInputSeq: fc.mu.queuedSeq,
 		}}}
 	}
 	rejected := fs.reject != nil && fs.reject(n, fc)
@@ -190,9 +197,10 @@ type fakeConn struct {
 		tick      uint32
 		pos       sim.Vec
 		queue     []sim.Input
-		received  int    // inputs received
-		queuedSeq uint32 // highest seq queued
-		processed uint32 // last_input_seq
+		received  int         // inputs received
+		inputs    []sim.Input // every input received, in order
+		queuedSeq uint32      // highest seq queued
+		processed uint32      // last_input_seq
 		viewTicks []sim.Tick
 		closeErr  error
 		deaf      bool // inputs are lost on the way: not counted, not queued
@@ -220,7 +228,8 @@ func (fc *fakeConn) send(m *arbiterv1.ServerMessage) {
 }
 
 // step runs one server tick: applies the oldest queued input, if any, and
-// sends the snapshot. It returns the tick.
+// sends the snapshot, with the inputs still queued as the backlog. It
+// returns the tick.
 func (fc *fakeConn) step() uint32 {
 	fc.mu.Lock()
 	fc.mu.tick++
@@ -234,7 +243,7 @@ func (fc *fakeConn) step() uint32 {
 	}
 	tick := fc.mu.tick
 	snap := &arbiterv1.Snapshot{Tick: tick, Entities: []*arbiterv1.Entity{
-		{Id: fakeSelf, X: fc.mu.pos.X, Y: fc.mu.pos.Y, Hp: 100, LastInputSeq: fc.mu.processed},
+		{Id: fakeSelf, X: fc.mu.pos.X, Y: fc.mu.pos.Y, Hp: 100, LastInputSeq: fc.mu.processed, InputBacklog: uint32(len(fc.mu.queue))},
 		{Id: fakeOther, X: otherX(tick), Y: 40000, Hp: 100, Score: 3},
 	}}
 	fc.mu.Unlock()
@@ -325,6 +334,7 @@ func (fc *fakeConn) OnMessage(socket *gws.Conn, msg *gws.Message) {
 			return
 		}
 		fc.mu.received++
+		fc.mu.inputs = append(fc.mu.inputs, in)
 		fc.mu.viewTicks = append(fc.mu.viewTicks, in.ViewTick)
 		if in.Seq > fc.mu.queuedSeq {
 			fc.mu.queue = append(fc.mu.queue, in)

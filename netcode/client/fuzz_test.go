@@ -7,6 +7,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	arbiterv1 "github.com/arbiter-gg/arbiter/proto/arbiter/v1"
+	"github.com/arbiter-gg/arbiter/sim"
 )
 
 // offlineClient returns a Client with no connection, for feeding frames to
@@ -38,7 +39,7 @@ func FuzzHandle(f *testing.F) {
 	}}})
 	snapshot := mustMarshal(f, &arbiterv1.ServerMessage{Kind: &arbiterv1.ServerMessage_Snapshot{Snapshot: &arbiterv1.Snapshot{
 		Tick: 6, Entities: []*arbiterv1.Entity{
-			{Id: 1, X: 100, Y: 100, Hp: 100, LastInputSeq: 3},
+			{Id: 1, X: 100, Y: 100, Hp: 100, LastInputSeq: 3, InputBacklog: 2},
 			{Id: 2, X: -2147483648, Y: 2147483647, Hp: 4294967295, Score: 7},
 		},
 	}}})
@@ -77,5 +78,61 @@ func FuzzHandle(f *testing.F) {
 		c.Interpolated(now)
 		c.RenderTick(now)
 		c.PredictionError()
+		c.InputDue(now)
+		c.PacingStats()
+	})
+}
+
+// FuzzPacer feeds a Pacer whatever a hostile or broken server may report
+// (ticks, acknowledgements and backlogs at random, times going back and
+// forth) between inputs sent at random times: it must never panic, and the
+// next input must always be due between (1−MaxDilation) and (1+MaxDilation)
+// periods after one sent on time, give or take the skew estimate, and no
+// sooner than a quarter period before one sent late (at most a period late,
+// the schedule keeps its slot).
+func FuzzPacer(f *testing.F) {
+	f.Add(uint8(30), []byte{0, 10, 1, 0, 0, 3, 0, 0, 1, 0, 1, 0, 4, 0, 1, 2, 33, 1, 5, 0, 0})
+	f.Add(uint8(60), []byte{1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 255, 255, 255, 255})
+	f.Fuzz(func(t *testing.T, rate uint8, ops []byte) {
+		tickRate := int(rate%41) + 20
+		p := NewPacer(tickRate)
+		period := float64(time.Second) / float64(tickRate)
+		now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+		var seq uint32
+		var tick sim.Tick
+		for len(ops) >= 4 {
+			op, a, b, c := ops[0], ops[1], ops[2], ops[3]
+			ops = ops[4:]
+			now = now.Add(time.Duration(int8(a)) * time.Millisecond)
+			switch op % 3 {
+			case 0: // send, on time or late by up to c ms
+				at := now
+				if due := p.Due(); !due.IsZero() {
+					at = due.Add(time.Duration(c) * time.Millisecond)
+				}
+				seq++
+				p.Sent(seq, at)
+				d := float64(p.Due().Sub(at))
+				lo := (1 - MaxDilation) * period * (1 - tickClockMaxSkew)
+				hi := (1 + MaxDilation) * period * (1 + tickClockMaxSkew)
+				if c > 0 {
+					lo = -(MaxDilation * period * (1 + tickClockMaxSkew))
+				}
+				if d < lo-1 || c == 0 && d > hi+1 {
+					t.Fatalf("input %d sent %d ms late: next due in %.3f periods, want within [%.3f, %.3f]", seq, c, d/period, lo/period, hi/period)
+				}
+				now = at
+			case 1: // a snapshot: ack and backlog near the truth, or not
+				tick += sim.Tick(b % 8)
+				ack := seq - uint32(min(uint32(c%16), seq))
+				if b&0x80 != 0 {
+					ack = uint32(c) << 24
+				}
+				p.Observe(tick, ack, uint32(a%8), now)
+			case 2: // a wild snapshot
+				p.Observe(sim.Tick(uint32(a)<<24|uint32(b)), uint32(c)<<16, uint32(a)<<8, now.Add(-time.Duration(b)*time.Second))
+			}
+		}
+		p.Stats()
 	})
 }

@@ -128,6 +128,7 @@ type resumeSeed struct {
 	entity  sim.EntityID
 	pos     sim.Vec // the last prediction
 	stats   PredictionStats
+	pacing  PacerStats
 }
 
 // Resume reconnects a player to the match it was playing and returns the new
@@ -141,7 +142,7 @@ type resumeSeed struct {
 // send nothing more) and refuses, with an error wrapping ErrNotResumable and
 // prev's *CloseError, if the way prev ended says the player must not come
 // back (see CloseError.Resumable): the match is over, another connection took
-// the seat, or the server kicked the player.
+// the seat, the player forfeited, or the server kicked the player.
 //
 // It then dials until an attempt succeeds, waiting opts.Backoff's delay after
 // each failure. It stops at once, returning the attempt's error, when
@@ -155,8 +156,8 @@ type resumeSeed struct {
 //
 // What carries over from prev:
 //   - The input seq: the new Client continues after prev.LastSeq() (or
-//     opts.InitialSeq, if greater), because the server ignores seqs it has
-//     already processed.
+//     opts.InitialSeq, or the new Welcome's last_input_seq, if greater),
+//     because the server ignores seqs it has already seen.
 //   - The prediction, provisionally: until the new connection's first
 //     snapshot, Predicted starts from prev's last prediction, so that the
 //     player's entity does not jump. The first snapshot rebases it on the
@@ -167,8 +168,9 @@ type resumeSeed struct {
 //     seq below one it has processed. Inputs sent before that first snapshot
 //     are not checked against it, so a resume does not count as a
 //     correction; PredictionError continues prev's statistics.
-//   - Nothing else: the interpolation history, LastSnapshot and the server
-//     tick estimate start afresh from the new Welcome.
+//   - The counters of PacingStats. Nothing else: the interpolation history,
+//     LastSnapshot, the server tick estimate and the input pacing start
+//     afresh from the new Welcome.
 //
 // If the new Welcome names another match or entity than prev's, Resume
 // closes the new Client and returns ErrResumeMismatch.
@@ -192,7 +194,7 @@ func Resume(ctx context.Context, wsURL string, prev *Client, opts Options) (*Cli
 			return nil, fmt.Errorf("client: resume %s: %w: %w", where, ErrNotResumable, ce)
 		}
 		w := prev.Welcome()
-		seed = &resumeSeed{matchID: w.MatchID, entity: w.Entity, stats: prev.PredictionError()}
+		seed = &resumeSeed{matchID: w.MatchID, entity: w.Entity, stats: prev.PredictionError(), pacing: prev.PacingStats()}
 		prev.mu.Lock()
 		seed.pos = prev.mu.pred.Position()
 		prev.mu.Unlock()
@@ -275,11 +277,12 @@ func retryable(err error) bool {
 //     slow_consumer — the server could not send fast enough, which a fresh
 //     connection with an empty queue may well fix;
 //   - no when the server sent a verdict: 1000 (match over), 4000 (replaced:
-//     another connection holds the seat, SPEC §3 forbids reconnecting), 1008
-//     for cheat or input_flood (kicked), 1003, 1007, 1009 (this client broke
-//     the protocol; reconnecting would not fix it), any other code, or a Kick
-//     whose reason is not one of the resumable ones above, whatever code
-//     followed it.
+//     another connection holds the seat, SPEC §3 forbids reconnecting), 4001
+//     (forfeited: the player was away past the grace period and has lost the
+//     seat), 1008 for cheat or input_flood (kicked), 1003, 1007, 1009 (this
+//     client broke the protocol; reconnecting would not fix it), any other
+//     code, or a Kick whose reason is not one of the resumable ones above
+//     (forfeited, replaced, cheat, …), whatever code followed it.
 //
 // A nil *CloseError (the connection has not ended) is not resumable.
 func (e *CloseError) Resumable() bool {

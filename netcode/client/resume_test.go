@@ -83,6 +83,7 @@ func TestCloseErrorResumable(t *testing.T) {
 		{CloseError{Code: 1007, Local: true, Reason: "bad_frame"}, true},
 		{CloseError{Code: 1001, Reason: "shutdown", KickReason: "shutdown"}, true},
 		{CloseError{Code: 1001, Reason: "idle"}, true},
+		{CloseError{Code: 1001, Reason: "idle", KickReason: "idle"}, true},
 		{CloseError{Code: 1011, Reason: "internal_error", KickReason: "internal_error"}, true},
 		{CloseError{Code: 1012}, true},
 		{CloseError{Code: 1008, Reason: "slow_consumer", KickReason: "slow_consumer"}, true},
@@ -97,6 +98,8 @@ func TestCloseErrorResumable(t *testing.T) {
 		{CloseError{Code: 1003, Reason: "text_frame"}, false},
 		{CloseError{Code: 1007, Reason: "bad_frame"}, false},
 		{CloseError{Code: 4001}, false},
+		{CloseError{Code: 4001, Reason: "forfeited", KickReason: "forfeited"}, false},
+		{CloseError{Code: 1006, KickReason: "forfeited"}, false}, // the close frame was lost
 		// A verdict announced by a Kick stands even if its close frame
 		// was lost, or this side closed first.
 		{CloseError{Code: 1006, KickReason: "match_over"}, false},
@@ -265,6 +268,9 @@ func TestResumeRefusesAfterVerdict(t *testing.T) {
 			dial(t, fs.url(fakeToken), Options{}) // the same token again
 			fs.accept(t)
 		}, 4000},
+		{"forfeited", func(t *testing.T, fs *fakeServer, fc *fakeConn) {
+			fc.kick(4001, "forfeited", "away past the grace period")
+		}, 4001},
 		{"cheat", func(t *testing.T, fs *fakeServer, fc *fakeConn) { fc.kick(1008, "cheat", "impossible move") }, 1008},
 		{"input flood", func(t *testing.T, fs *fakeServer, fc *fakeConn) { fc.kick(1008, "input_flood", "too many inputs") }, 1008},
 		{"bad frame from the client", func(t *testing.T, fs *fakeServer, fc *fakeConn) { fc.kick(1007, "bad_frame", "cannot decode") }, 1007},
@@ -519,6 +525,60 @@ func TestResumeContinuesSeqAndPrediction(t *testing.T) {
 	c.mu.Unlock()
 	if p := pending; p != 0 {
 		t.Errorf("%d inputs still pending, want 0 (the lost ones dropped)", p)
+	}
+}
+
+// TestReloadContinuesAfterWelcomeSeq: a page reload is a fresh Client that
+// knows nothing of the earlier page's inputs; the Welcome's last_input_seq
+// tells it where to continue, for Dial as for Resume, so that its inputs are
+// not ignored as stale.
+func TestReloadContinuesAfterWelcomeSeq(t *testing.T) {
+	checkNoLeaks(t)
+	fs := newFakeServer(t, func(fs *fakeServer) { fs.resume = true })
+	first := dial(t, fs.url(fakeToken), Options{})
+	fc := fs.accept(t)
+	waitForTick(t, first, fc.step())
+	for range 3 {
+		mustSend(t, first, sim.Input{MoveX: 1000})
+	}
+	waitFor(t, "three inputs at the server", func() bool { return fc.received() == 3 })
+	fc.cut()
+	waitClosed(t, first)
+
+	// The reload: a new page dials with the same token.
+	reloaded := dial(t, fs.url(fakeToken), Options{})
+	fc = fs.accept(t)
+	if got := reloaded.Welcome().LastInputSeq; got != 3 {
+		t.Errorf("Welcome().LastInputSeq after the reload = %d, want 3", got)
+	}
+	for want := uint32(4); want <= 6; want++ {
+		if seq := mustSend(t, reloaded, sim.Input{MoveY: 1000}); seq != want {
+			t.Errorf("seq after the reload = %d, want %d", seq, want)
+		}
+	}
+	waitFor(t, "three more inputs at the server", func() bool { return fc.received() == 3 })
+	fc.cut()
+	waitClosed(t, reloaded)
+
+	// The first page comes back: it had sent 3, the server has seen 6.
+	c, err := resume(t, t.Context(), fs.url(fakeToken), first, Options{Backoff: (&retries{t: t}).backoff()})
+	if err != nil {
+		t.Fatalf("Resume: %v", err)
+	}
+	fc = fs.accept(t)
+	if seq := mustSend(t, c, sim.Input{MoveX: -1000}); seq != 7 {
+		t.Errorf("first seq after Resume = %d, want 7 (after the Welcome's 6, not the old Client's 3)", seq)
+	}
+	waitFor(t, "the input at the server", func() bool { return fc.received() == 1 })
+	for ownAck(c) < 7 {
+		waitForTick(t, c, fc.step())
+	}
+	want := fakeStart
+	for _, in := range []sim.Input{{MoveX: 1000}, {MoveX: 1000}, {MoveX: 1000}, {MoveY: 1000}, {MoveY: 1000}, {MoveY: 1000}, {MoveX: -1000}} {
+		want = sim.Move(want, in, fs.tickRate)
+	}
+	if got := fc.position(); got != want {
+		t.Errorf("server position = %v, want %v (all seven inputs applied)", got, want)
 	}
 }
 

@@ -1,0 +1,679 @@
+package client
+
+import (
+	"math"
+	"slices"
+	"time"
+
+	"github.com/arbiter-gg/arbiter/sim"
+)
+
+// Pacing parameters. Times are in the client's clock; an input's "lead" is
+// the time from its slot (when it was sent, or due) to the time the Pacer's
+// model of the server's tick clock gives the tick that applies it — about
+// when that tick's snapshot arrives (see Pacer).
+const (
+	// MaxDilation bounds how much the Pacer stretches or shrinks one send
+	// period to move its phase: every period is within ±25 % of the tick
+	// period (of inputs sent when due). That is enough to shed a tick of
+	// standing backlog within four ticks — well inside the server's
+	// one-second standing-excess window — and never a burst.
+	MaxDilation = 0.25
+
+	// pacerMargin is how much earlier than the input that came late the
+	// Pacer aims after a starvation (ε): small, so that it stays close to
+	// the edge, but above the noise of the tick clock estimate.
+	pacerMargin = 2 * time.Millisecond
+	// pacerMaxMarginShift doubles the margin for each further starvation
+	// following the previous one within pacerRepeatWindow, up to 2^3 times,
+	// so that a lasting change of the link is found in a few steps.
+	pacerMaxMarginShift = 3
+	pacerRepeatWindow   = 2 * time.Second
+
+	// The probe moves the target lead later by pacerProbeSlow (per unit of
+	// time, 0.05 %: 0.5 ms a second) for pacerProbeCalm after a
+	// starvation, then doubles its speed every second up to pacerProbeFast
+	// (1.6 %, 16 ms a second), the speed it starts with. Slow near the edge
+	// it found last, so that starvations stay rare (one every few seconds at
+	// most); fast when the edge is far or unknown, so that a phase a whole
+	// tick too early is shed in about two seconds.
+	pacerProbeSlow = 0.0005
+	pacerProbeFast = 0.016
+	pacerProbeCalm = 3 * time.Second
+
+	// pacerSendRing is how many send times the Pacer remembers, by seq:
+	// four seconds at 60 Hz, more than any acknowledgement takes.
+	pacerSendRing = 256
+	// pacerMaxWindow bounds the snapshots remembered for the
+	// standing-backlog rule: the half second it looks at, at 60 Hz, twice.
+	pacerMaxWindow = 64
+)
+
+// PacerStats describes input pacing, for reports and load generators.
+type PacerStats struct {
+	// Starved counts server ticks that applied no input of this client
+	// although it was sending (the input came too late), as seen in the
+	// snapshots received. When snapshots skip ticks, only the net count
+	// (starved less dropped) between two of them is known.
+	Starved uint64
+	// Dropped counts inputs the server processed without applying them
+	// (surplus: a backlog too long), as seen in the snapshots.
+	Dropped uint64
+	// Backlog is input_backlog of the newest snapshot: the client's inputs
+	// waiting at the server after that tick.
+	Backlog int
+	// Lead is the target time from sending an input to the arrival of the
+	// snapshot of the tick that applies it (round trip plus the wait at the
+	// server), as the Pacer models it; zero until it has settled on one.
+	Lead time.Duration
+	// Dilation is how much the current send period differs from the
+	// nominal one (1/tick rate), as a fraction: +0.25 is 25 % slower.
+	Dilation float64
+	// Skew is the estimated drift of the server's tick clock relative to
+	// the client's clock, as a fraction (+0.001: server ticks are 0.1 %
+	// longer than nominal in client time).
+	Skew float64
+}
+
+// Pacer decides when a client sends its next input, so that inputs arrive at
+// the server just before the tick that applies them: late enough that they
+// do not wait (latency), early enough that no tick goes without one
+// (starvation: the player's entity stands still for a tick). It is the input
+// side of what the server tells every client in its snapshots:
+// Entity.last_input_seq and Entity.input_backlog.
+//
+// The client calls Sent for every input it sends, Observe for every snapshot
+// (its own entity's fields), and sends the next input at Due. The Pacer sends
+// at the tick rate and moves its phase only by stretching or shrinking send
+// periods by at most MaxDilation, never in bursts.
+//
+// How it works. The server applies at most one input per tick, in seq order,
+// so the input with seq m is applied at tick m+c, where c = tick −
+// last_input_seq changes only when a tick starves (c+1) or the server drops
+// surplus inputs (c−1 each). A model of the server's tick clock gives every
+// tick a time in the client's clock (its rate is estimated from the lower
+// envelope of snapshot arrivals, which jitter, latency steps and stalls
+// barely move, so that a skewed client clock does not make the phase
+// drift), and the Pacer sends seq m at the time of tick m+c less a target
+// lead. Every snapshot is evidence about the lead an input needs: the newest
+// input present at tick k (seq last_input_seq+input_backlog) needed at most
+// time(k) less its send time; a starved tick says the input due then needed
+// more than it had. The target lead follows the evidence:
+//
+//   - When c changes, the target lead changes with it (a hold): the schedule
+//     does not move. A starved tick pushes the stream a tick back, a drop
+//     pulls it a tick forward, and neither makes the Pacer catch up.
+//   - The snapshots of the next 100 ms after a starvation then set the
+//     target lead to a margin above the most that any of those inputs, or
+//     the late one, needed. That sheds the tick the hold added — or part of
+//     it, if the link got slower — and aims a little earlier than the input
+//     that came late. The margin (2 ms) doubles for each further starvation
+//     within 2 s, up to half a tick, so that a slower link is found in a few
+//     steps.
+//   - A backlog of one or more standing for half a second, or of two or more
+//     for an eighth, is shed down to the most those inputs needed: the link
+//     got faster, or the start was early. Of inputs sent after the last
+//     shedding, only those sent once the schedule had reached its new target
+//     count, when there are enough: the others overstate what is left.
+//   - Otherwise the target lead creeps later (the probe), to shed latency
+//     until a starvation finds the edge again: by 0.5 ms a second for 3 s
+//     after a starvation, then twice as fast every second up to 16 ms a
+//     second. Near the edge that is a starvation every few seconds (about
+//     1 % of the ticks at 30 Hz, less at 60 Hz), each costing a tick
+//     without movement but no prediction error.
+//
+// The schedule moves towards its target by at most MaxDilation of a period
+// per input. Before the first snapshot (the match has not started) the Pacer
+// sends at the nominal rate. A client that sends nothing for more than two
+// periods (a paused game) is idle, not late: the ticks that starve until its
+// next input is applied are neither counted nor taken as evidence, and the
+// time is not made up.
+//
+// Pacer is pure (it reads no clock: every time is an argument) and not safe
+// for concurrent use; the Client guards its own with a mutex. The zero value
+// is not usable; call NewPacer.
+type Pacer struct {
+	tickRate int
+	nominal  float64 // the nominal tick period, in ns
+
+	// Times are kept as float64 ns since origin, the first time seen.
+	origin     time.Time
+	haveOrigin bool
+
+	clock tickClock
+
+	// The send side.
+	sends    [pacerSendRing]sendRecord // slots of the inputs sent, by seq % pacerSendRing
+	lastSeq  uint32                    // highest seq sent
+	lastAt   float64                   // when it was sent (not its slot)
+	haveSent bool
+	due      float64 // when the next input is due; valid if haveSent
+	// resumeSeq is the first input sent after the client paused (sent
+	// nothing for more than two periods); 0 if none.
+	resumeSeq uint32
+
+	// The observation side.
+	haveObs  bool
+	lastTick sim.Tick // of the newest snapshot observed
+	lastAck  uint32   // its last_input_seq
+	c        int64    // seq m is expected at tick m+c
+	lead     float64  // the target lead, ns; valid if haveLead
+	haveLead bool
+	// settledAt is the slot of the first input on the schedule a rule last
+	// set by lowering the target lead (not the probe); settling reports
+	// whether the schedule is still moving towards it.
+	settledAt float64
+	settling  bool
+
+	// window holds the latest snapshots since the last starvation or drop,
+	// for the standing-backlog rule: a ring, at most pacerMaxWindow.
+	window     [pacerMaxWindow]sample
+	windowN    int // samples in window
+	windowHead int // index of the oldest
+	windowLen  int // the long window, in ticks
+	windowConf int // the confirmation window after a starvation, in snapshots
+
+	// ev is the open starvation, if any.
+	ev struct {
+		open bool
+		lo   float64 // inputs needed more lead than this: the late one, and late ones since
+		conf int     // snapshots since
+		hi   float64 // inputs in the backlog since needed at most this much
+	}
+	haveEvent   bool     // a starvation has been seen
+	eventTick   sim.Tick // the tick of the last one
+	eventRepeat int      // starvations in a row, each within pacerRepeatWindow of the last
+
+	stats PacerStats
+}
+
+// sendRecord is an input's slot in the schedule: when it was sent, or due
+// if it was sent a little late (see Sent).
+type sendRecord struct {
+	seq uint32
+	at  float64
+}
+
+// sample is what one snapshot says about the lead inputs need.
+type sample struct {
+	tick    sim.Tick
+	need    float64 // at most this lead was needed; valid if known
+	sent    float64 // the slot of the input it is about; valid if known
+	known   bool
+	backlog uint32
+}
+
+// NewPacer returns a Pacer for a server running at tickRate ticks a second.
+func NewPacer(tickRate int) *Pacer {
+	tickRate = max(tickRate, 1)
+	p := &Pacer{tickRate: tickRate, nominal: float64(time.Second) / float64(tickRate)}
+	p.clock.init(p.nominal, tickRate)
+	p.windowLen = min(max(tickRate/2, 8), pacerMaxWindow)
+	p.windowConf = max(3, (tickRate+9)/10)
+	return p
+}
+
+// ns converts t to the Pacer's time base.
+func (p *Pacer) ns(t time.Time) float64 {
+	if !p.haveOrigin {
+		p.origin, p.haveOrigin = t, true
+	}
+	return float64(t.Sub(p.origin))
+}
+
+func (p *Pacer) time(ns float64) time.Time {
+	return p.origin.Add(time.Duration(math.Round(ns)))
+}
+
+// Due returns when the next input should be sent: the zero Time before the
+// first one (send at once).
+func (p *Pacer) Due() time.Time {
+	if !p.haveSent {
+		return time.Time{}
+	}
+	return p.time(p.due)
+}
+
+// Sent records that the input with seq was sent at at, and schedules the
+// next. Seqs must increase; an input with a seq not above the last one is
+// ignored.
+//
+// The Pacer keeps its own schedule: an input sent late (a frame loop sends
+// on the first frame after it is due) keeps its slot, so that the next one
+// is due a period after the slot, not after the send, and the lateness
+// counts as part of the link's delay. An input sent more than a period late
+// moves the schedule (the game stalled: the time it lost is not made up,
+// beyond the one input due at once); one sent early restarts the schedule
+// from it.
+func (p *Pacer) Sent(seq uint32, at time.Time) {
+	if p.haveSent && seq <= p.lastSeq {
+		return
+	}
+	t := p.ns(at)
+	period := p.clock.period
+	if p.haveSent && t-p.lastAt > 2*period {
+		// The client paused (a game stalled, or stopped sending): the
+		// server starves until this input arrives, which is no news about
+		// the link, and the ticks lost are not to be made up.
+		p.resumeSeq = seq
+	}
+	sched := t
+	if p.haveSent {
+		sched = min(max(p.due, t-period), t)
+	}
+	p.sends[seq%pacerSendRing] = sendRecord{seq: seq, at: sched}
+	p.lastSeq, p.lastAt, p.haveSent = seq, t, true
+
+	next := sched + period
+	if target, ok := p.target(seq + 1); ok {
+		step := MaxDilation * period
+		if p.settling && math.Abs(target-next) <= step {
+			p.settling, p.settledAt = false, sched+period/2
+		}
+		next += min(max(target-next, -step), step)
+	}
+	p.due = next
+	p.stats.Dilation = (next-sched)/p.nominal - 1
+}
+
+// target returns when the input with seq m should be sent, if the Pacer knows
+// yet.
+func (p *Pacer) target(m uint32) (float64, bool) {
+	if !p.haveLead || !p.haveObs || p.lastAck < p.resumeSeq {
+		// No target yet, or the server has not applied the first input
+		// since the client resumed: until then c says nothing about it.
+		return 0, false
+	}
+	return p.clock.at(int64(m)+p.c) - p.lead, true
+}
+
+// sentAt returns the slot of the input with seq (when it was sent, or due),
+// if remembered.
+func (p *Pacer) sentAt(seq uint32) (float64, bool) {
+	r := p.sends[seq%pacerSendRing]
+	if !p.haveSent || r.seq != seq || seq > p.lastSeq {
+		return 0, false
+	}
+	return r.at, true
+}
+
+// Observe takes what the snapshot of tick, received at at, says about the
+// client's own entity: last_input_seq (ack) and input_backlog. Snapshots
+// must be observed in the order received; one not newer than the last is
+// ignored, and ticks may be skipped.
+func (p *Pacer) Observe(tick sim.Tick, ack, backlog uint32, at time.Time) {
+	t := p.ns(at)
+	if p.haveObs && tick <= p.lastTick {
+		return
+	}
+	p.clock.add(tick, t)
+	p.stats.Backlog = int(backlog)
+	if !p.haveObs || ack < p.lastAck {
+		// The first snapshot, or a server whose numbering went back:
+		// start over from here.
+		p.haveObs = true
+		p.lastTick, p.lastAck = tick, ack
+		p.c = int64(tick) - int64(ack)
+		p.resetWindow()
+		p.ev.open = false
+		p.addSample(tick, ack, backlog)
+		return
+	}
+	prevTick, prevAck := p.lastTick, p.lastAck
+	dk := int64(tick - prevTick)
+	slip := dk - int64(ack-prevAck) // starved ticks less dropped inputs
+	p.lastTick, p.lastAck = tick, ack
+	p.c = int64(tick) - int64(ack)
+	if slip > 0 && !p.waiting(prevTick, prevAck) {
+		// The client sent nothing to apply: it is idle, not late.
+		slip = 0
+	}
+	if p.haveLead {
+		// Hold: the inputs under way are now applied slip ticks later,
+		// which is that much more lead; the schedule stays where it is.
+		p.lead += float64(slip) * p.clock.period
+	}
+
+	opened := false
+	switch {
+	case slip > 0:
+		p.stats.Starved += uint64(slip)
+		opened = p.starved(tick, prevTick, prevAck)
+	case slip < 0:
+		p.stats.Dropped += uint64(-slip)
+		p.ev.open = false
+		p.resetWindow()
+	}
+
+	p.addSample(tick, ack, backlog)
+	// A snapshot after the starvation confirms it (or not); so does the
+	// one that shows it, if it skipped ticks and inputs were applied after.
+	if p.ev.open && (slip <= 0 || opened && ack > prevAck) {
+		p.confirm(tick, ack, backlog)
+	}
+	p.standing()
+	p.probe(tick, min(dk, 4))
+	if p.haveLead {
+		p.stats.Lead = time.Duration(p.lead)
+	}
+}
+
+// waiting reports whether the server waited for an input at the tick after
+// prevTick: whether the client had sent the input after prevAck, in its
+// stream, before the snapshot of that tick could have arrived. An input sent
+// later, or the first one after the client paused, came from a client that
+// was not sending, and a starved tick is no evidence about the lead.
+func (p *Pacer) waiting(prevTick sim.Tick, prevAck uint32) bool {
+	s, ok := p.sentAt(prevAck + 1)
+	return ok && prevAck+1 != p.resumeSeq && s < p.clock.at(int64(prevTick)+1)
+}
+
+// starved handles a snapshot that shows starved ticks since the previous one
+// (prevTick, prevAck). It reports whether that is a new starvation.
+func (p *Pacer) starved(tick, prevTick sim.Tick, prevAck uint32) bool {
+	p.resetWindow()
+	if p.ev.open {
+		// Still (or again) no input: the same starvation goes on, and
+		// what came since is no confirmation.
+		p.ev.conf, p.ev.hi = 0, math.Inf(-1)
+		return false
+	}
+	// The input after prevAck was due at the tick after prevTick.
+	s, _ := p.sentAt(prevAck + 1)
+	if p.recentEvent() {
+		p.eventRepeat = min(p.eventRepeat+1, pacerMaxMarginShift)
+	} else {
+		p.eventRepeat = 0
+	}
+	p.haveEvent, p.eventTick = true, tick
+	p.ev.open = true
+	p.ev.lo = p.clock.at(int64(prevTick)+1) - s
+	p.ev.conf, p.ev.hi = 0, math.Inf(-1)
+	return true
+}
+
+// recentEvent reports whether the last starvation is less than
+// pacerRepeatWindow old.
+func (p *Pacer) recentEvent() bool {
+	return p.haveEvent && float64(p.lastTick-p.eventTick) < pacerRepeatWindow.Seconds()*float64(p.tickRate)
+}
+
+// margin returns how much earlier than a late input the Pacer aims: doubled
+// for each starvation in a row, never more than half a tick.
+func (p *Pacer) margin() float64 {
+	m := float64(pacerMargin) * float64(int(1)<<p.eventRepeat)
+	return min(m, p.clock.period/2)
+}
+
+// confirm takes a snapshot (of tick, with ack and backlog) that follows a
+// starvation. The starvation pushed the stream a tick back, so the inputs now
+// wait a tick longer than they did, which is too long unless the link got
+// slower. Each snapshot says how much lead an input needed: at most need if
+// one stood in the backlog, more than its lead under the old mapping if the
+// next input had not arrived. After windowConf of them (two if they skip
+// ticks) the Pacer sets the target lead a margin above the most any of them
+// needed (the late input included), which sheds the tick — or less of it if
+// the link did get slower.
+func (p *Pacer) confirm(tick sim.Tick, ack, backlog uint32) {
+	if backlog == 0 {
+		if s, ok := p.sentAt(ack + 1); ok {
+			p.ev.lo = max(p.ev.lo, p.clock.at(int64(tick))-s)
+		}
+	} else if s := p.window[(p.windowHead+p.windowN-1)%pacerMaxWindow]; s.known {
+		p.ev.hi = max(p.ev.hi, s.need)
+	}
+	p.ev.conf++
+	if p.ev.conf >= p.windowConf || p.ev.conf >= 2 && int(tick-p.eventTick) > p.windowConf {
+		p.ev.open = false
+		p.lower(max(p.ev.lo, p.ev.hi) + p.margin())
+	}
+}
+
+// addSample records what the snapshot of tick says about the lead needed: the
+// newest input present at the server, seq ack+backlog, would still have been
+// in time had it been sent at time(tick) less that lead.
+func (p *Pacer) addSample(tick sim.Tick, ack, backlog uint32) {
+	s := sample{tick: tick, backlog: backlog}
+	if at, ok := p.sentAt(ack + backlog); ok {
+		s.need, s.sent, s.known = p.clock.at(int64(tick))-at, at, true
+	}
+	if p.windowN == pacerMaxWindow {
+		p.windowHead = (p.windowHead + 1) % pacerMaxWindow
+		p.windowN--
+	}
+	p.window[(p.windowHead+p.windowN)%pacerMaxWindow] = s
+	p.windowN++
+}
+
+func (p *Pacer) resetWindow() { p.windowN, p.windowHead = 0, 0 }
+
+// standing applies the standing-backlog rule to the window: a backlog of at
+// least one through the long window, or of at least two through a quarter of
+// it, is shed down to the largest lead those snapshots needed — of the
+// inputs sent since the schedule settled after the target lead was last
+// lowered, if there are a few: the older ones were sent earlier than the
+// schedule now does, so their needs overstate what is left to shed. Before the Pacer has a target lead,
+// the first full window sets it.
+func (p *Pacer) standing() {
+	long := p.scan(p.windowLen)
+	short := p.scan(max(p.windowLen/4, 3))
+	want := math.Inf(1)
+	if long.full {
+		switch {
+		case !p.haveLead:
+			want = long.need
+		case long.minBacklog >= 1 && long.fresh >= 3:
+			want = long.freshNeed
+		case long.minBacklog >= 1:
+			want = long.need
+		}
+	}
+	if short.full && short.minBacklog >= 2 {
+		// Keep one tick of the backlog: the long window sheds the rest
+		// once it has seen it stand.
+		want = min(want, short.need+p.clock.period)
+	}
+	if math.IsInf(want, 1) {
+		return
+	}
+	if p.recentEvent() {
+		want += p.margin()
+	}
+	p.lower(want)
+}
+
+// windowScan summarises the newest samples of the window.
+type windowScan struct {
+	full       bool    // they span the ticks asked for, with enough samples
+	minBacklog uint32  // the least backlog among them
+	need       float64 // the largest need among them
+	freshNeed  float64 // the largest need among the fresh ones
+	fresh      int     // how many are fresh (see standing)
+}
+
+// pacerMinSamples is the least number of snapshots a window rule acts on,
+// however many ticks they span (snapshots may skip ticks).
+const pacerMinSamples = 4
+
+// scan looks at the samples of the last ticks ticks, and older ones until
+// there are pacerMinSamples.
+func (p *Pacer) scan(ticks int) windowScan {
+	w := windowScan{minBacklog: math.MaxUint32, need: math.Inf(-1), freshNeed: math.Inf(-1)}
+	n, known := 0, 0
+	for i := range p.windowN {
+		s := p.window[(p.windowHead+p.windowN-1-i)%pacerMaxWindow] // newest first
+		age := int(p.lastTick - s.tick)
+		if age >= ticks && n >= pacerMinSamples {
+			w.full = true
+			break
+		}
+		n++
+		w.minBacklog = min(w.minBacklog, s.backlog)
+		if !s.known {
+			continue
+		}
+		known++
+		w.need = max(w.need, s.need)
+		if !p.settling && s.sent >= p.settledAt {
+			w.freshNeed = max(w.freshNeed, s.need)
+			w.fresh++
+		}
+	}
+	if !w.full && n == p.windowN && p.windowN > 0 {
+		// The oldest sample ends the window if it is old enough.
+		oldest := p.window[p.windowHead]
+		w.full = int(p.lastTick-oldest.tick) >= ticks-1 && n >= pacerMinSamples
+	}
+	w.full = w.full && known*2 >= n
+	return w
+}
+
+// lower sets the target lead to want if that is lower (or there is none yet).
+func (p *Pacer) lower(want float64) {
+	if !p.haveLead || want < p.lead {
+		p.lead, p.haveLead = want, true
+		p.settling = true
+	}
+}
+
+// probe moves the target lead later (smaller) as dk ticks pass: slowly right
+// after a starvation, faster the longer none has come.
+func (p *Pacer) probe(tick sim.Tick, dk int64) {
+	if !p.haveLead {
+		return
+	}
+	rate := pacerProbeFast
+	if p.haveEvent {
+		since := float64(tick-p.eventTick)/float64(p.tickRate) - pacerProbeCalm.Seconds()
+		rate = pacerProbeSlow
+		if since > 0 {
+			rate = min(pacerProbeSlow*math.Exp2(since), pacerProbeFast)
+		}
+	}
+	p.lead -= rate * float64(dk) * p.clock.period
+}
+
+// Stats returns the pacing statistics so far.
+func (p *Pacer) Stats() PacerStats {
+	if p == nil {
+		return PacerStats{}
+	}
+	s := p.stats
+	s.Skew = p.clock.skew
+	return s
+}
+
+// carryOver continues the counters of an earlier Pacer (of a connection that
+// ended).
+func (p *Pacer) carryOver(s PacerStats) {
+	p.stats.Starved, p.stats.Dropped = s.Starved, s.Dropped
+}
+
+// Tick clock parameters.
+const (
+	// tickClockWindows is how many one-second windows of snapshot arrivals
+	// the rate estimate looks at, and tickClockLag how many windows apart
+	// the two ends of each slope are.
+	tickClockWindows = 16
+	tickClockLag     = 4
+	// tickClockMaxSkew bounds the estimated skew: real clocks are within
+	// a few hundred ppm; the rest is noise.
+	tickClockMaxSkew = 0.01
+)
+
+// tickClock models the server's tick clock in the client's time: tick k
+// happens at at(k). Its offset is arbitrary (the first snapshot's arrival);
+// what matters is its rate, estimated from the earliest arrival in each
+// window of one second's ticks (the lower envelope, which jitter does not
+// move) as the median of the slopes between windows tickClockLag apart. A
+// latency step spoils only the few slopes across it, and the median ignores
+// them; a stall leaves windows empty, which are skipped.
+type tickClock struct {
+	nominal float64 // ns per tick
+	window  int64   // ticks per window
+	period  float64 // estimated ns per tick
+	skew    float64 // period/nominal − 1
+
+	anchorK int64
+	anchorT float64
+	ok      bool
+
+	cur struct {
+		idx int64
+		min float64
+		n   int
+	}
+	mins   [tickClockWindows]windowMin // ring, oldest at head
+	minsN  int
+	head   int
+	slopes []float64 // scratch
+}
+
+type windowMin struct {
+	idx int64
+	min float64
+}
+
+func (tc *tickClock) init(nominal float64, tickRate int) {
+	tc.nominal, tc.period = nominal, nominal
+	tc.window = int64(tickRate)
+	tc.slopes = make([]float64, 0, tickClockWindows)
+}
+
+// at returns the time of tick k.
+func (tc *tickClock) at(k int64) float64 {
+	return tc.anchorT + float64(k-tc.anchorK)*tc.period
+}
+
+// add takes the arrival of the snapshot of tick k at t.
+func (tc *tickClock) add(k sim.Tick, t float64) {
+	kk := int64(k)
+	if !tc.ok {
+		tc.anchorK, tc.anchorT, tc.ok = kk, t, true
+		tc.cur.idx, tc.cur.min, tc.cur.n = kk/tc.window, math.Inf(1), 0
+	}
+	idx := kk / tc.window
+	if idx != tc.cur.idx {
+		if tc.cur.n*4 >= int(tc.window) {
+			tc.push(windowMin{tc.cur.idx, tc.cur.min})
+			tc.estimate(kk)
+		}
+		tc.cur.idx, tc.cur.min, tc.cur.n = idx, math.Inf(1), 0
+	}
+	tc.cur.min = min(tc.cur.min, t-float64(kk)*tc.nominal)
+	tc.cur.n++
+}
+
+func (tc *tickClock) push(w windowMin) {
+	if tc.minsN == tickClockWindows {
+		tc.head = (tc.head + 1) % tickClockWindows
+		tc.minsN--
+	}
+	tc.mins[(tc.head+tc.minsN)%tickClockWindows] = w
+	tc.minsN++
+}
+
+// estimate recomputes the rate and re-anchors the clock at tick k, so that
+// the time of tick k does not jump.
+func (tc *tickClock) estimate(k int64) {
+	tc.slopes = tc.slopes[:0]
+	for i := 0; i+tickClockLag < tc.minsN; i++ {
+		a := tc.mins[(tc.head+i)%tickClockWindows]
+		b := tc.mins[(tc.head+i+tickClockLag)%tickClockWindows]
+		ticks := float64((b.idx - a.idx) * tc.window)
+		tc.slopes = append(tc.slopes, (b.min-a.min)/(ticks*tc.nominal))
+	}
+	if len(tc.slopes) < 3 {
+		return
+	}
+	slices.Sort(tc.slopes)
+	n := len(tc.slopes)
+	skew := tc.slopes[n/2]
+	if n%2 == 0 {
+		skew = (tc.slopes[n/2-1] + tc.slopes[n/2]) / 2
+	}
+	skew = min(max(skew, -tickClockMaxSkew), tickClockMaxSkew)
+	tc.anchorT, tc.anchorK = tc.at(k), k
+	tc.skew = skew
+	tc.period = tc.nominal * (1 + skew)
+}

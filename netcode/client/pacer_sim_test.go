@@ -1,0 +1,523 @@
+package client
+
+import (
+	"container/heap"
+	"fmt"
+	"math/rand/v2"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/arbiter-gg/arbiter/sim"
+)
+
+// This file is a deterministic virtual-time model of one player's input path:
+// a client (paced by a Pacer, or a fixed ticker for comparison), a network
+// link in each direction, and the server's input rules. No real time passes
+// and all randomness is seeded, so every run is reproducible.
+
+// simLink is one direction of a network path: every message takes the
+// latency at its sending time plus uniform jitter, and is delivered in order
+// (like TCP, a message never overtakes an earlier one). During a stall
+// nothing is delivered; what would have arrived is delivered when it ends.
+type simLink struct {
+	rng       *rand.Rand
+	latency   func(t time.Duration) time.Duration
+	jitter    time.Duration
+	stallFrom time.Duration
+	stallTo   time.Duration
+	last      time.Duration // arrival of the previous message
+}
+
+// deliver returns when a message sent at sent arrives, extra late.
+func (l *simLink) deliver(sent, extra time.Duration) time.Duration {
+	d := l.latency(sent) + extra
+	if l.jitter > 0 {
+		d += time.Duration(l.rng.Int64N(int64(2*l.jitter)+1)) - l.jitter
+	}
+	a := sent + max(d, 0)
+	if l.stallTo > l.stallFrom && a >= l.stallFrom && sent < l.stallTo {
+		a = max(a, l.stallTo)
+	}
+	a = max(a, l.last)
+	l.last = a
+	return a
+}
+
+// simServer applies one player's inputs by the server's rules, per tick:
+//
+//  1. pending = the inputs received and not processed, in seq order; q =
+//     len(pending);
+//  2. if q > maxBacklog+1 (maxBacklog = ⌈tickRate/10⌉), all but the newest
+//     are dropped;
+//  3. at the end of every window of tickRate ticks whose least q was at
+//     least 2, the oldest (least q − 1) pending inputs are dropped;
+//  4. the oldest pending input is applied; the snapshot carries the highest
+//     seq processed (applied or dropped) and how many are still pending.
+//
+// Before the first tick only the newest input is kept; a seq not above the
+// last one received or processed is ignored; a tick with nothing pending
+// applies nothing (starvation).
+type simServer struct {
+	tickRate   int
+	maxBacklog int
+	started    bool
+	pending    []simArrival
+	processed  uint32 // last_input_seq
+	received   uint32 // highest seq received
+	windowMin  int
+	windowPos  int // ticks into the current window
+
+	// What the last tick did.
+	dropped int
+	applied simArrival
+	starved bool
+}
+
+type simArrival struct {
+	seq uint32
+	at  time.Duration
+}
+
+func newSimServer(tickRate int) *simServer {
+	return &simServer{tickRate: tickRate, maxBacklog: (tickRate + 9) / 10}
+}
+
+func (s *simServer) receive(seq uint32, at time.Duration) {
+	if seq <= s.processed || seq <= s.received {
+		return
+	}
+	s.received = seq
+	if !s.started {
+		s.pending = s.pending[:0]
+	}
+	s.pending = append(s.pending, simArrival{seq, at})
+}
+
+// tick runs one tick and returns the snapshot's last_input_seq and
+// input_backlog.
+func (s *simServer) tick() (ack, backlog uint32) {
+	s.started = true
+	s.dropped, s.starved = 0, false
+	q := len(s.pending)
+	if q > s.maxBacklog+1 {
+		s.drop(q - 1)
+	}
+	if s.windowPos == 0 || q < s.windowMin {
+		s.windowMin = q
+	}
+	s.windowPos++
+	if s.windowPos == s.tickRate {
+		if s.windowMin >= 2 {
+			s.drop(min(s.windowMin-1, len(s.pending)-1))
+		}
+		s.windowPos = 0
+	}
+	if len(s.pending) == 0 {
+		s.starved = true
+	} else {
+		s.applied = s.pending[0]
+		s.pending = s.pending[1:]
+		s.processed = s.applied.seq
+	}
+	return s.processed, uint32(len(s.pending))
+}
+
+func (s *simServer) drop(n int) {
+	if n <= 0 {
+		return
+	}
+	s.processed = s.pending[n-1].seq
+	s.pending = s.pending[n:]
+	s.dropped += n
+}
+
+// simScenario is one network and clock condition. Times are virtual, from
+// the client's connection; the match starts at simStart.
+type simScenario struct {
+	name     string
+	tickRate int
+	latency  func(t time.Duration) time.Duration // one-way, both directions
+	jitter   time.Duration                       // ± uniform, each direction
+	skew     float64                             // client clock rate − 1
+	stall    [2]time.Duration                    // both directions: nothing arrives
+	skip     float64                             // share of snapshots the client never sees
+	// stepDown is when the latency drops, if it does: the inputs in flight
+	// then reach the server in a burst, which the server may drop once.
+	stepDown time.Duration
+	// frame, if set, is the period of the game's frame loop: a paced
+	// client checks InputDue once a frame and sends on the first frame at
+	// or after the due time.
+	frame time.Duration
+}
+
+func constLatency(d time.Duration) func(time.Duration) time.Duration {
+	return func(time.Duration) time.Duration { return d }
+}
+
+const (
+	// simStart is when the match starts (its first tick follows one period
+	// later); the client is connected, and sending, from 0.
+	simStart    = 700 * time.Millisecond
+	simWarmup   = 5 * time.Second
+	simDuration = 60 * time.Second
+)
+
+// simWorld is one run: a client, the links and the server, driven by an
+// event queue in virtual time.
+type simWorld struct {
+	sc     simScenario
+	paced  bool
+	rng    *rand.Rand
+	up     *simLink
+	down   *simLink
+	srv    *simServer
+	pacer  *Pacer
+	period time.Duration
+	epoch  time.Time
+
+	q     simQueue
+	order int
+	now   time.Duration
+	seq   uint32
+
+	// Hooks for the unit tests.
+	extraDelay func(seq uint32) time.Duration // added to one input's trip
+	paused     func(t time.Duration) bool     // the client sends nothing
+	onSnapshot func(w *simWorld, tick sim.Tick, ack, backlog uint32)
+	onTick     func(w *simWorld, tick sim.Tick)
+	onSend     func(w *simWorld, seq uint32, due time.Time)
+
+	measureFrom time.Duration
+	res         simResult
+	sentAt      map[uint32]time.Duration
+	snapAt      map[sim.Tick]time.Duration
+	appliedAt   map[uint32]sim.Tick
+}
+
+// simResult is what a run measured from measureFrom on.
+type simResult struct {
+	ticks, starved int
+	starvedAt      []time.Duration // when starved ticks happened
+	dropAt         []time.Duration // when ticks with drops happened
+	drops          int
+	waits          []time.Duration // per applied input: arrival → application
+	acks           []time.Duration // per applied input: send → snapshot arrival
+	stats          PacerStats
+}
+
+type simEvent struct {
+	at    time.Duration
+	order int // ties go in the order scheduled
+	kind  int
+	seq   uint32
+	tick  sim.Tick
+	ack   uint32
+	back  uint32
+}
+
+const (
+	evSend = iota
+	evInputArrives
+	evTick
+	evSnapArrives
+)
+
+type simQueue []simEvent
+
+func (q simQueue) Len() int { return len(q) }
+func (q simQueue) Less(i, j int) bool {
+	if q[i].at != q[j].at {
+		return q[i].at < q[j].at
+	}
+	return q[i].order < q[j].order
+}
+func (q simQueue) Swap(i, j int) { q[i], q[j] = q[j], q[i] }
+func (q *simQueue) Push(x any)   { *q = append(*q, x.(simEvent)) }
+func (q *simQueue) Pop() any {
+	old := *q
+	e := old[len(old)-1]
+	*q = old[:len(old)-1]
+	return e
+}
+
+// newSimWorld prepares a run of sc; the client starts sending at offset.
+// paced says whether a Pacer or a fixed ticker (one input per nominal period
+// of the client's clock) sets the pace.
+func newSimWorld(sc simScenario, paced bool, offset time.Duration, seed uint64) *simWorld {
+	rng := rand.New(rand.NewPCG(seed, 0x9e3779b97f4a7c15))
+	w := &simWorld{
+		sc: sc, paced: paced, rng: rng,
+		up:          &simLink{rng: rng, latency: sc.latency, jitter: sc.jitter, stallFrom: sc.stall[0], stallTo: sc.stall[1]},
+		down:        &simLink{rng: rng, latency: sc.latency, jitter: sc.jitter, stallFrom: sc.stall[0], stallTo: sc.stall[1]},
+		srv:         newSimServer(sc.tickRate),
+		pacer:       NewPacer(sc.tickRate),
+		period:      time.Second / time.Duration(sc.tickRate),
+		epoch:       time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC),
+		measureFrom: simStart + simWarmup,
+		sentAt:      map[uint32]time.Duration{},
+		snapAt:      map[sim.Tick]time.Duration{},
+		appliedAt:   map[uint32]sim.Tick{},
+	}
+	w.push(simEvent{at: offset, kind: evSend})
+	w.push(simEvent{at: simStart + w.period, kind: evTick, tick: 1})
+	return w
+}
+
+func (w *simWorld) push(e simEvent) {
+	e.order = w.order
+	w.order++
+	heap.Push(&w.q, e)
+}
+
+// local is the client's clock at virtual time t.
+func (w *simWorld) local(t time.Duration) time.Time {
+	return w.epoch.Add(time.Duration(float64(t) * (1 + w.sc.skew)))
+}
+
+// virtual is the virtual time at which the client's clock shows l.
+func (w *simWorld) virtual(l time.Time) time.Duration {
+	return time.Duration(float64(l.Sub(w.epoch)) / (1 + w.sc.skew))
+}
+
+// run plays events up to virtual time end.
+func (w *simWorld) run(end time.Duration) {
+	for w.q.Len() > 0 && w.q[0].at <= end {
+		e := heap.Pop(&w.q).(simEvent)
+		w.now = e.at
+		switch e.kind {
+		case evSend:
+			w.send(e.at)
+		case evInputArrives:
+			w.srv.receive(e.seq, e.at)
+		case evTick:
+			w.tick(e)
+		case evSnapArrives:
+			if w.paced {
+				w.pacer.Observe(e.tick, e.ack, e.back, w.local(e.at))
+			}
+			if w.onSnapshot != nil {
+				w.onSnapshot(w, e.tick, e.ack, e.back)
+			}
+		}
+	}
+	w.now = end
+}
+
+func (w *simWorld) send(at time.Duration) {
+	next := at + time.Duration(float64(w.period)/(1+w.sc.skew))
+	if w.paused != nil && w.paused(at) {
+		// A paused game asks again a little later.
+		w.push(simEvent{at: at + w.period/4, kind: evSend})
+		return
+	}
+	w.seq++
+	w.sentAt[w.seq] = at
+	var extra time.Duration
+	if w.extraDelay != nil {
+		extra = w.extraDelay(w.seq)
+	}
+	w.push(simEvent{at: w.up.deliver(at, extra), kind: evInputArrives, seq: w.seq})
+	if w.paced {
+		w.pacer.Sent(w.seq, w.local(at))
+		due := w.pacer.Due()
+		if w.onSend != nil {
+			w.onSend(w, w.seq, due)
+		}
+		next = max(w.virtual(due), at+1)
+		if f := w.sc.frame; f > 0 {
+			next = (next + f - 1) / f * f
+		}
+	}
+	w.push(simEvent{at: next, kind: evSend})
+}
+
+func (w *simWorld) tick(e simEvent) {
+	ack, back := w.srv.tick()
+	arr := w.down.deliver(e.at, 0)
+	w.snapAt[e.tick] = arr
+	if !w.srv.starved {
+		w.appliedAt[w.srv.applied.seq] = e.tick
+	}
+	if w.onTick != nil {
+		w.onTick(w, e.tick)
+	}
+	if e.at >= w.measureFrom {
+		r := &w.res
+		r.ticks++
+		if w.srv.starved {
+			r.starved++
+			r.starvedAt = append(r.starvedAt, e.at)
+		} else {
+			r.waits = append(r.waits, e.at-w.srv.applied.at)
+		}
+		if w.srv.dropped > 0 {
+			r.drops += w.srv.dropped
+			r.dropAt = append(r.dropAt, e.at)
+		}
+	}
+	if w.rng.Float64() >= w.sc.skip {
+		w.push(simEvent{at: arr, kind: evSnapArrives, tick: e.tick, ack: ack, back: back})
+	}
+	w.push(simEvent{at: e.at + w.period, kind: evTick, tick: e.tick + 1})
+}
+
+// result returns what was measured.
+func (w *simWorld) result() simResult {
+	r := w.res
+	for s, k := range w.appliedAt {
+		if a, ok := w.snapAt[k]; ok && w.sentAt[s] >= w.measureFrom {
+			r.acks = append(r.acks, a-w.sentAt[s])
+		}
+	}
+	slices.Sort(r.acks)
+	r.stats = w.pacer.Stats()
+	return r
+}
+
+// runSim plays sc for simWarmup+simDuration of match time.
+func runSim(sc simScenario, paced bool, offset time.Duration, seed uint64) simResult {
+	w := newSimWorld(sc, paced, offset, seed)
+	w.run(simStart + simWarmup + simDuration)
+	return w.result()
+}
+
+// merge pools the measurements of several runs.
+func (r simResult) merge(o simResult) simResult {
+	r.ticks += o.ticks
+	r.starved += o.starved
+	r.drops += o.drops
+	r.starvedAt = append(r.starvedAt, o.starvedAt...)
+	r.dropAt = append(r.dropAt, o.dropAt...)
+	r.waits = append(r.waits, o.waits...)
+	r.acks = append(r.acks, o.acks...)
+	return r
+}
+
+func quantile(ds []time.Duration, q float64) time.Duration {
+	if len(ds) == 0 {
+		return 0
+	}
+	s := slices.Clone(ds)
+	slices.Sort(s)
+	return s[min(int(q*float64(len(s))), len(s)-1)]
+}
+
+func mean(ds []time.Duration) time.Duration {
+	if len(ds) == 0 {
+		return 0
+	}
+	var sum time.Duration
+	for _, d := range ds {
+		sum += d
+	}
+	return sum / time.Duration(len(ds))
+}
+
+func ms(d time.Duration) string { return fmt.Sprintf("%.1f", float64(d)/float64(time.Millisecond)) }
+
+// TestPacerSimulation holds the Pacer against a fixed ticker at exactly the
+// tick rate, over the same links, the same server rules and the same seeds,
+// for 60 s of match time after a 5 s warm-up, each scenario four times (the
+// client starting at four phases of the tick). The Pacer must cause no drops
+// (but for the one burst a stall or a latency drop delivers, which the
+// server drops once), starve at most 2 % of the ticks, and make inputs wait
+// at the server clearly less (by at least a sixth of a tick on average;
+// what a fixed ticker wastes is half a tick on average, and part of the
+// rest is the jitter margin, which no pacer can avoid).
+func TestPacerSimulation(t *testing.T) {
+	stepDown := simStart + 45*time.Second
+	steps := func(t time.Duration) time.Duration {
+		switch {
+		case t >= stepDown:
+			return 60 * time.Millisecond
+		case t >= simStart+25*time.Second:
+			return 120 * time.Millisecond
+		}
+		return 60 * time.Millisecond
+	}
+	stall := [2]time.Duration{simStart + 30*time.Second, simStart + 32*time.Second}
+	ms20, ms30, ms60 := 20*time.Millisecond, 30*time.Millisecond, 60*time.Millisecond
+	var tests []simScenario
+	for _, rate := range []int{30, 60} {
+		tests = append(tests,
+			simScenario{name: "20±20ms", tickRate: rate, latency: constLatency(ms20), jitter: ms20},
+			simScenario{name: "60±30ms", tickRate: rate, latency: constLatency(ms60), jitter: ms30},
+			simScenario{name: "150±30ms", tickRate: rate, latency: constLatency(150 * time.Millisecond), jitter: ms30},
+			simScenario{name: "60→120→60±20ms", tickRate: rate, latency: steps, jitter: ms20, stepDown: stepDown},
+			simScenario{name: "60→120→60±30ms", tickRate: rate, latency: steps, jitter: ms30, stepDown: stepDown},
+			simScenario{name: "stall 2s, 60±20ms", tickRate: rate, latency: constLatency(ms60), jitter: ms20, stall: stall},
+			simScenario{name: "skew +0.5%, 60±30ms", tickRate: rate, latency: constLatency(ms60), jitter: ms30, skew: 0.005},
+			simScenario{name: "skew -0.5%, 60±30ms", tickRate: rate, latency: constLatency(ms60), jitter: ms30, skew: -0.005},
+			simScenario{name: "50% skipped, 150±30ms", tickRate: rate, latency: constLatency(150 * time.Millisecond), jitter: ms30, skip: 0.5},
+			simScenario{name: "60 fps loop, 60±20ms", tickRate: rate, latency: constLatency(ms60), jitter: ms20, frame: time.Second / 60},
+		)
+	}
+	var table strings.Builder
+	fmt.Fprintf(&table, "\n%-22s %4s | %-33s | %-33s | %6s\n", "input→ack latency (ms)", "", "paced: p50   p99  wait starved drops", "fixed: p50   p99  wait starved drops", "ideal")
+	for _, tt := range tests {
+		t.Run(fmt.Sprintf("%s/%dHz", tt.name, tt.tickRate), func(t *testing.T) {
+			period := time.Second / time.Duration(tt.tickRate)
+			var paced, fixed simResult
+			for i := range 4 {
+				offset := time.Duration(i) * period / 4
+				seed := uint64(i + 1)
+				p := runSim(tt, true, offset, seed)
+				checkDrops(t, tt, p.dropAt)
+				paced = paced.merge(p)
+				fixed = fixed.merge(runSim(tt, false, offset, seed))
+			}
+			// The stall's own ticks starve whatever the pacing.
+			starved := paced.starved
+			for _, at := range paced.starvedAt {
+				if at >= tt.stall[0] && at < tt.stall[1]+time.Second {
+					starved--
+				}
+			}
+			if share := float64(starved) / float64(paced.ticks); share > 0.02 {
+				t.Errorf("paced: %d of %d ticks starved (%.2f %%), want at most 2 %%", starved, paced.ticks, 100*share)
+			}
+			pw, fw := mean(paced.waits), mean(fixed.waits)
+			if pw > fw-period/6 {
+				t.Errorf("paced: mean wait at the server %v, want at most %v (a fixed ticker's %v less a sixth of a tick)", pw, fw-period/6, fw)
+			}
+			if p, f := quantile(paced.acks, 0.5), quantile(fixed.acks, 0.5); p >= f {
+				t.Errorf("paced: median input→ack latency %v, want below a fixed ticker's %v", p, f)
+			}
+			ideal := 2*tt.latency(0) + period
+			fmt.Fprintf(&table, "%-22s %2dHz | %11s %5s %5s %6.2f%% %5d | %11s %5s %5s %6.2f%% %5d | %6s\n",
+				tt.name, tt.tickRate,
+				ms(quantile(paced.acks, 0.5)), ms(quantile(paced.acks, 0.99)), ms(pw), 100*float64(paced.starved)/float64(paced.ticks), paced.drops,
+				ms(quantile(fixed.acks, 0.5)), ms(quantile(fixed.acks, 0.99)), ms(fw), 100*float64(fixed.starved)/float64(fixed.ticks), fixed.drops,
+				ms(ideal))
+		})
+	}
+	t.Log(table.String())
+}
+
+// checkDrops fails the test if a paced run of sc had server drops other
+// than the one burst a stall or a drop of the latency may deliver, once, in
+// the second after it.
+func checkDrops(t *testing.T, sc simScenario, dropAt []time.Duration) {
+	t.Helper()
+	burst := time.Duration(-1)
+	switch {
+	case sc.stall[1] > 0:
+		burst = sc.stall[1]
+	case sc.stepDown > 0:
+		burst = sc.stepDown
+	}
+	var unexpected []time.Duration
+	bursts := 0
+	for _, at := range dropAt {
+		if burst >= 0 && at >= burst && at < burst+time.Second {
+			bursts++
+			continue
+		}
+		unexpected = append(unexpected, at)
+	}
+	if len(unexpected) > 0 || bursts > 1 {
+		t.Errorf("paced: server drops at %v, want none (but one burst in the second after %v)", dropAt, burst)
+	}
+}

@@ -1,0 +1,383 @@
+package client
+
+import (
+	"math"
+	"math/rand/v2"
+	"testing"
+	"time"
+
+	"github.com/arbiter-gg/arbiter/sim"
+)
+
+var pacerEpoch = time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+
+func TestPacerNominalPace(t *testing.T) {
+	for _, rate := range []int{20, 30, 60} {
+		p := NewPacer(rate)
+		period := time.Second / time.Duration(rate)
+		if due := p.Due(); !due.IsZero() {
+			t.Fatalf("%d Hz: Due() before the first input = %v, want the zero Time", rate, due)
+		}
+		at := pacerEpoch
+		for seq := uint32(1); seq <= 100; seq++ {
+			p.Sent(seq, at)
+			due := p.Due()
+			if d := due.Sub(at); d < period-time.Microsecond || d > period+time.Microsecond {
+				t.Fatalf("%d Hz: Due() after input %d = send + %v, want + %v (no snapshots yet: the nominal pace)", rate, seq, d, period)
+			}
+			at = due
+		}
+		if s := p.Stats(); math.Abs(s.Dilation) > 1e-6 || s.Lead != 0 {
+			t.Errorf("%d Hz: Stats() = %+v, want no dilation and no lead before any snapshot", rate, s)
+		}
+	}
+}
+
+func TestPacerIgnoresStaleCalls(t *testing.T) {
+	p := NewPacer(30)
+	p.Sent(5, pacerEpoch)
+	due := p.Due()
+	p.Sent(5, pacerEpoch.Add(time.Millisecond))
+	p.Sent(4, pacerEpoch.Add(2*time.Millisecond))
+	if got := p.Due(); !got.Equal(due) {
+		t.Errorf("Due() after repeated and older seqs = %v, want %v unchanged", got, due)
+	}
+	p.Observe(10, 5, 0, pacerEpoch.Add(100*time.Millisecond))
+	p.Observe(10, 3, 7, pacerEpoch.Add(110*time.Millisecond)) // same tick again
+	p.Observe(9, 3, 7, pacerEpoch.Add(120*time.Millisecond))  // older
+	if s := p.Stats(); s.Backlog != 0 || s.Starved != 0 || s.Dropped != 0 {
+		t.Errorf("Stats() after stale snapshots = %+v, want backlog 0, nothing starved or dropped", s)
+	}
+}
+
+// simTick is what the server did at one tick.
+type simTick struct {
+	at      time.Duration
+	starved bool
+	dropped int
+	backlog int // pending after the take
+	wait    time.Duration
+}
+
+// recordTicks makes w record every tick from virtual time from on.
+func recordTicks(w *simWorld, from time.Duration) *[]simTick {
+	var ticks []simTick
+	w.onTick = func(w *simWorld, _ sim.Tick) {
+		if w.now < from {
+			return
+		}
+		st := simTick{at: w.now, starved: w.srv.starved, dropped: w.srv.dropped, backlog: len(w.srv.pending)}
+		if !w.srv.starved {
+			st.wait = w.now - w.srv.applied.at
+		}
+		ticks = append(ticks, st)
+	}
+	return &ticks
+}
+
+// between returns the ticks in [from, to).
+func between(ticks []simTick, from, to time.Duration) []simTick {
+	var out []simTick
+	for _, tk := range ticks {
+		if tk.at >= from && tk.at < to {
+			out = append(out, tk)
+		}
+	}
+	return out
+}
+
+func count(ticks []simTick, f func(simTick) bool) int {
+	n := 0
+	for _, tk := range ticks {
+		if f(tk) {
+			n++
+		}
+	}
+	return n
+}
+
+func starvedTick(tk simTick) bool { return tk.starved }
+func dropTick(tk simTick) bool    { return tk.dropped > 0 }
+
+func meanWait(ticks []simTick) time.Duration {
+	var sum time.Duration
+	n := 0
+	for _, tk := range ticks {
+		if !tk.starved {
+			sum += tk.wait
+			n++
+		}
+	}
+	if n == 0 {
+		return 0
+	}
+	return sum / time.Duration(n)
+}
+
+// TestPacerFindsTheEdge: started almost a tick early on a steady link without
+// jitter, the Pacer probes later until inputs arrive just before their tick.
+func TestPacerFindsTheEdge(t *testing.T) {
+	for _, rate := range []int{30, 60} {
+		period := time.Second / time.Duration(rate)
+		sc := simScenario{tickRate: rate, latency: constLatency(40 * time.Millisecond)}
+		// With 40 ms each way, a client starting at this offset sends
+		// its inputs to arrive 0.9 tick before their tick.
+		offset := (simStart + period - 40*time.Millisecond - period*9/10) % period
+		w := newSimWorld(sc, true, offset, 1)
+		ticks := recordTicks(w, 0)
+		w.run(simStart + 10*time.Second)
+
+		fixed := newSimWorld(sc, false, offset, 1)
+		fixedTicks := recordTicks(fixed, 0)
+		fixed.run(simStart + 10*time.Second)
+
+		late := between(*ticks, simStart+5*time.Second, simStart+10*time.Second)
+		if got := meanWait(late); got > 5*time.Millisecond {
+			t.Errorf("%d Hz: mean wait at the server after 5 s = %v, want at most 5 ms (a fixed ticker's: %v)",
+				rate, got, meanWait(between(*fixedTicks, simStart+5*time.Second, simStart+10*time.Second)))
+		}
+		if n := count(*ticks, dropTick); n > 0 {
+			t.Errorf("%d Hz: %d ticks with drops, want none", rate, n)
+		}
+		if n := count(late, starvedTick); n > 4 {
+			t.Errorf("%d Hz: %d starved ticks in 5 s, want at most 4 (one probe finding the edge every few seconds)", rate, n)
+		}
+	}
+}
+
+// TestPacerShedsStandingBacklog: when the link gets faster, inputs stand in
+// the server's queue; the Pacer slows down to shed them well before the
+// server's one-second rule would drop them.
+func TestPacerShedsStandingBacklog(t *testing.T) {
+	for _, rate := range []int{30, 60} {
+		period := time.Second / time.Duration(rate)
+		change := simStart + 10*time.Second
+		sc := simScenario{tickRate: rate, latency: func(t time.Duration) time.Duration {
+			if t >= change {
+				return 50 * time.Millisecond
+			}
+			return 150 * time.Millisecond
+		}}
+		w := newSimWorld(sc, true, 0, 1)
+		ticks := recordTicks(w, simStart+5*time.Second)
+		w.run(simStart + 15*time.Second)
+
+		after := between(*ticks, change, simStart+15*time.Second)
+		if n := count(*ticks, dropTick); n > 0 {
+			t.Errorf("%d Hz: %d ticks with drops, want none", rate, n)
+		}
+		// 100 ms less latency is a backlog of 100 ms: it must be gone
+		// within a second.
+		peak := 0
+		for _, tk := range after {
+			peak = max(peak, tk.backlog)
+		}
+		if want := int(100 * time.Millisecond / period); peak < want {
+			t.Errorf("%d Hz: peak backlog after the change = %d, want at least %d (the test is not testing)", rate, peak, want)
+		}
+		rest := between(*ticks, change+time.Second, simStart+15*time.Second)
+		if n := count(rest, func(tk simTick) bool { return tk.backlog > 0 }); n > len(rest)/10 {
+			t.Errorf("%d Hz: backlog left in %d of %d ticks from 1 s after the change, want it shed", rate, n, len(rest))
+		}
+		if got := meanWait(rest); got > period/2 {
+			t.Errorf("%d Hz: mean wait from 1 s after the change = %v, want under half a tick", rate, got)
+		}
+	}
+}
+
+// TestPacerLateOutlier: one input delayed on its way starves one tick, which
+// pushes the whole stream a tick back; the Pacer sheds that tick, and ends a
+// little earlier than the late input was.
+func TestPacerLateOutlier(t *testing.T) {
+	for _, rate := range []int{30, 60} {
+		period := time.Second / time.Duration(rate)
+		sc := simScenario{tickRate: rate, latency: constLatency(60 * time.Millisecond)}
+		w := newSimWorld(sc, true, 0, 1)
+		const lateSeq = 10 * 60 // about 10 s in
+		w.extraDelay = func(seq uint32) time.Duration {
+			if seq == lateSeq*uint32(rate)/60 {
+				return period / 2
+			}
+			return 0
+		}
+		ticks := recordTicks(w, simStart+5*time.Second)
+		w.run(simStart + 8*time.Second)
+		before := w.pacer.Stats()
+		w.run(simStart + 16*time.Second)
+
+		if n := count(*ticks, dropTick); n > 0 {
+			t.Errorf("%d Hz: %d ticks with drops, want none", rate, n)
+		}
+		var late time.Duration
+		for _, tk := range *ticks {
+			if tk.starved && tk.at > simStart+9*time.Second {
+				late = tk.at
+				break
+			}
+		}
+		if late == 0 {
+			t.Fatalf("%d Hz: the late input starved no tick (the test is not testing)", rate)
+		}
+		// The extra tick of lead is gone within a second.
+		rest := between(*ticks, late+time.Second, late+5*time.Second)
+		if n := count(rest, func(tk simTick) bool { return tk.backlog > 0 }); n > len(rest)/10 {
+			t.Errorf("%d Hz: backlog left in %d of %d ticks from 1 s after the starvation, want it shed", rate, n, len(rest))
+		}
+		if n := count(between(*ticks, late, late+2*time.Second), starvedTick); n > 2 {
+			t.Errorf("%d Hz: %d starved ticks in the 2 s after the late input, want at most 2", rate, n)
+		}
+		if after := w.pacer.Stats(); after.Starved-before.Starved > 4 {
+			t.Errorf("%d Hz: Stats().Starved grew by %d, want at most 4", rate, after.Starved-before.Starved)
+		}
+	}
+}
+
+// TestPacerLinkSlower: when the latency grows, ticks starve until inputs
+// arrive again; the stream is then later by whole ticks, which the Pacer
+// keeps: it does not shed them back into more starvation.
+func TestPacerLinkSlower(t *testing.T) {
+	for _, rate := range []int{30, 60} {
+		period := time.Second / time.Duration(rate)
+		change := simStart + 10*time.Second
+		sc := simScenario{tickRate: rate, latency: func(t time.Duration) time.Duration {
+			if t >= change {
+				return 130 * time.Millisecond
+			}
+			return 50 * time.Millisecond
+		}}
+		w := newSimWorld(sc, true, 0, 1)
+		ticks := recordTicks(w, simStart+5*time.Second)
+		w.run(simStart + 16*time.Second)
+
+		if n := count(*ticks, dropTick); n > 0 {
+			t.Errorf("%d Hz: %d ticks with drops, want none", rate, n)
+		}
+		// 80 ms more latency starves ⌈80 ms / period⌉ ticks at least.
+		unavoidable := int((80*time.Millisecond + period - 1) / period)
+		if n := count(between(*ticks, change, change+3*time.Second), starvedTick); n > unavoidable+2 {
+			t.Errorf("%d Hz: %d starved ticks in the 3 s after the change, want at most %d", rate, n, unavoidable+2)
+		}
+		if got := meanWait(between(*ticks, change+3*time.Second, simStart+16*time.Second)); got > period/2 {
+			t.Errorf("%d Hz: mean wait from 3 s after the change = %v, want under half a tick", rate, got)
+		}
+	}
+}
+
+// TestPacerAfterStall: a stall of the path makes the server starve, then
+// receive a burst, which it drops once; the Pacer neither catches up on the
+// starved ticks nor sheds the dropped ones twice, and settles without
+// another drop.
+func TestPacerAfterStall(t *testing.T) {
+	for _, rate := range []int{30, 60} {
+		period := time.Second / time.Duration(rate)
+		stallEnd := simStart + 12*time.Second
+		sc := simScenario{tickRate: rate, latency: constLatency(60 * time.Millisecond), stall: [2]time.Duration{simStart + 10*time.Second, stallEnd}}
+		w := newSimWorld(sc, true, 0, 1)
+		var minPeriod time.Duration = math.MaxInt64
+		w.onSend = func(w *simWorld, _ uint32, due time.Time) {
+			if w.now > stallEnd-time.Second {
+				minPeriod = min(minPeriod, w.virtual(due)-w.now)
+			}
+		}
+		ticks := recordTicks(w, simStart+5*time.Second)
+		w.run(simStart + 18*time.Second)
+
+		drops := count(*ticks, dropTick)
+		if drops != 1 {
+			t.Errorf("%d Hz: %d ticks with drops, want 1 (the burst after the stall)", rate, drops)
+		}
+		if n := count(between(*ticks, stallEnd+time.Second, simStart+18*time.Second), func(tk simTick) bool { return tk.starved || tk.dropped > 0 }); n > 3 {
+			t.Errorf("%d Hz: %d ticks starved or with drops from 1 s after the stall, want at most 3", rate, n)
+		}
+		if minPeriod < period*95/100 {
+			t.Errorf("%d Hz: shortest send period around the stall = %v, want no catching up (at least %v)", rate, minPeriod, period*95/100)
+		}
+	}
+}
+
+// TestPacerIdleClient: a client that stops sending for a while (a paused
+// game) is not starving the server; the Pacer neither counts those ticks nor
+// takes them as evidence, and resumes at its pace.
+func TestPacerIdleClient(t *testing.T) {
+	sc := simScenario{tickRate: 30, latency: constLatency(60 * time.Millisecond)}
+	w := newSimWorld(sc, true, 0, 1)
+	pauseFrom, pauseTo := simStart+8*time.Second, simStart+9*time.Second
+	w.paused = func(t time.Duration) bool { return t >= pauseFrom && t < pauseTo }
+	ticks := recordTicks(w, simStart+5*time.Second)
+	w.run(pauseFrom)
+	before := w.pacer.Stats()
+	w.run(simStart + 14*time.Second)
+	after := w.pacer.Stats()
+
+	idle := count(between(*ticks, pauseFrom, pauseTo+200*time.Millisecond), starvedTick)
+	if idle < 25 {
+		t.Fatalf("the server starved %d ticks during the pause, want about 30 (the test is not testing)", idle)
+	}
+	if got := after.Starved - before.Starved; got > 3 {
+		t.Errorf("Stats().Starved grew by %d across a pause of %d idle ticks, want the idle ones not counted", got, idle)
+	}
+	if n := count(between(*ticks, pauseTo+time.Second, simStart+14*time.Second), func(tk simTick) bool { return tk.starved || tk.dropped > 0 || tk.backlog > 1 }); n > 3 {
+		t.Errorf("%d ticks starved, with drops or a backlog from 1 s after the pause, want at most 3", n)
+	}
+}
+
+// TestPacerBoundedDilation: whatever the network does, the Pacer never sends
+// two inputs less than (1−MaxDilation) periods apart, nor (when the caller
+// sends on time) more than (1+MaxDilation) periods, give or take the skew
+// estimate.
+func TestPacerBoundedDilation(t *testing.T) {
+	tests := []simScenario{
+		{name: "jitter", tickRate: 30, latency: constLatency(60 * time.Millisecond), jitter: 30 * time.Millisecond},
+		{name: "stall", tickRate: 60, latency: constLatency(60 * time.Millisecond), jitter: 20 * time.Millisecond,
+			stall: [2]time.Duration{simStart + 10*time.Second, simStart + 13*time.Second}},
+		{name: "steps", tickRate: 20, jitter: 30 * time.Millisecond, latency: func(t time.Duration) time.Duration {
+			return time.Duration(20+(int64(t/(3*time.Second))%4)*60) * time.Millisecond
+		}},
+		{name: "skew and skips", tickRate: 60, latency: constLatency(100 * time.Millisecond), jitter: 30 * time.Millisecond, skew: 0.005, skip: 0.5},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			period := float64(time.Second) / float64(tt.tickRate)
+			lo, hi := (1-MaxDilation)*period*(1-tickClockMaxSkew), (1+MaxDilation)*period*(1+tickClockMaxSkew)
+			w := newSimWorld(tt, true, 0, 7)
+			n := 0
+			w.onSend = func(w *simWorld, seq uint32, due time.Time) {
+				d := float64(due.Sub(w.local(w.now)))
+				if d < lo || d > hi {
+					t.Errorf("input %d: next due in %.2f periods, want within [%.2f, %.2f]", seq, d/period, lo/period, hi/period)
+				}
+				n++
+			}
+			w.run(simStart + 30*time.Second)
+			if n < 25*tt.tickRate {
+				t.Errorf("%d inputs sent in 30 s, want about %d", n, 30*tt.tickRate)
+			}
+		})
+	}
+}
+
+// TestTickClockRate: the tick clock's rate estimate follows the server's
+// clock through jitter, a latency step and a stall.
+func TestTickClockRate(t *testing.T) {
+	for _, skew := range []float64{-0.005, 0, 0.002, 0.005} {
+		const rate = 30
+		var tc tickClock
+		nominal := float64(time.Second) / rate
+		tc.init(nominal, rate)
+		rng := rand.New(rand.NewPCG(1, 2))
+		for k := sim.Tick(1); k < 40*rate; k++ {
+			if k > 20*rate && k < 22*rate {
+				continue // a stall: nothing arrives
+			}
+			at := float64(k) * nominal * (1 + skew)
+			at += float64(rng.Int64N(int64(30 * time.Millisecond))) // jitter
+			if k > 12*rate {
+				at += float64(60 * time.Millisecond) // latency step
+			}
+			tc.add(k, at)
+		}
+		if d := tc.skew - skew; math.Abs(d) > 0.0003 {
+			t.Errorf("skew %v: estimated %v, want within 0.03 %%", skew, tc.skew)
+		}
+	}
+}
