@@ -7,12 +7,12 @@ import (
 	"io"
 	"net/http"
 	"net/url"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/arbiter-gg/arbiter/netcode/client"
+	"github.com/arbiter-gg/arbiter/netem"
 	"golang.org/x/sync/errgroup"
 )
 
@@ -46,6 +46,13 @@ type Config struct {
 	// long-poll, connect). It should be at least the room size, so that
 	// rooms fill without waiting for --ffa-wait. Default 64.
 	Concurrency int
+	// Link shapes each direction of every client's connection (latency,
+	// jitter); the zero Link is the bare loopback.
+	Link netem.Link
+	// Unpaced makes the bots send on a fixed ticker at the tick rate
+	// instead of when the client library's pacing says an input is due:
+	// the baseline that shows what pacing buys.
+	Unpaced bool
 }
 
 // Report is what one run measured, over the window only. Durations are in
@@ -67,10 +74,12 @@ type Report struct {
 	// and timed: from the send to the first snapshot whose own entity has
 	// last_input_seq ≥ the input's seq.
 	Inputs uint64 `json:"inputs"`
-	// Skipped counts snapshots a bot answered with no input because the
-	// server had not yet processed its previous one (see the workload in
-	// bench/README.md).
-	Skipped uint64        `json:"skipped_inputs"`
+	// Starved counts ticks that applied no input of a bot although it
+	// was sending (its input arrived late); Surplus counts inputs the
+	// server dropped unapplied (a backlog too long). Both as the bots'
+	// pacing saw them in their snapshots (client.PacerStats).
+	Starved uint64        `json:"starved_ticks"`
+	Surplus uint64        `json:"surplus_inputs"`
 	Acks    uint64        `json:"acks"`
 	AckP50  time.Duration `json:"ack_p50_ns"`
 	AckP99  time.Duration `json:"ack_p99_ns"`
@@ -131,11 +140,10 @@ func (cfg Config) withDefaults() (Config, *url.URL, error) {
 	if cfg.Concurrency <= 0 {
 		cfg.Concurrency = 64
 	}
-	u, err := url.Parse(cfg.BaseURL)
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return cfg, nil, fmt.Errorf("bench: base URL %q: want http://host:port", cfg.BaseURL)
+	u, err := parseBase(cfg.BaseURL)
+	if err != nil {
+		return cfg, nil, err
 	}
-	u.Path, u.RawQuery = strings.TrimSuffix(u.Path, "/"), ""
 	size, ok := roomSize[cfg.Mode]
 	switch {
 	case !ok:
@@ -274,7 +282,7 @@ func (r *run) joinAll(ctx, playCtx context.Context, players *sync.WaitGroup) err
 			dctx, cancel := context.WithTimeout(gctx, 15*time.Second)
 			defer cancel()
 			b := newBot(&r.rec, i/size)
-			if err := b.dial(dctx, wsURL); err != nil {
+			if err := b.dial(dctx, wsURL, r.cfg.Link); err != nil {
 				var he *client.HandshakeError
 				switch {
 				case errors.As(err, &he) && he.StatusCode == http.StatusTooManyRequests:
@@ -291,7 +299,7 @@ func (r *run) joinAll(ctx, playCtx context.Context, players *sync.WaitGroup) err
 				return fmt.Errorf("%w: the server ticks at %d Hz, want %d", ErrTickRate, rate, want)
 			}
 			r.joined.Add(1)
-			players.Go(func() { b.play(playCtx) })
+			players.Go(func() { b.play(playCtx, !r.cfg.Unpaced) })
 			return nil
 		})
 	}
@@ -312,9 +320,9 @@ func (r *run) closeAll() {
 
 // counters is every bot's counters at one moment.
 type counters struct {
-	cpu                                            time.Duration // the generator's own CPU time so far
-	at                                             time.Time
-	snapshots, bytes, inputs, skipped, corrections []uint64
+	cpu                                                     time.Duration // the generator's own CPU time so far
+	at                                                      time.Time
+	snapshots, bytes, inputs, starved, surplus, corrections []uint64
 }
 
 func (r *run) counters() counters {
@@ -325,7 +333,8 @@ func (r *run) counters() counters {
 		snapshots:   make([]uint64, n),
 		bytes:       make([]uint64, n),
 		inputs:      make([]uint64, n),
-		skipped:     make([]uint64, n),
+		starved:     make([]uint64, n),
+		surplus:     make([]uint64, n),
 		corrections: make([]uint64, n),
 	}
 	for i := range r.bots {
@@ -336,7 +345,8 @@ func (r *run) counters() counters {
 		c.snapshots[i] = b.snapshots.Load()
 		c.bytes[i] = b.bytes.Load()
 		c.inputs[i] = b.inputs.Load()
-		c.skipped[i] = b.skipped.Load()
+		ps := b.c.PacingStats()
+		c.starved[i], c.surplus[i] = ps.Starved, ps.Dropped
 		c.corrections[i] = b.c.PredictionError().Corrections
 	}
 	return c
@@ -355,7 +365,8 @@ func (r *run) fill(rep *Report, lat *histogram, c0, c1 counters, s0, s1 serverSa
 		snaps += ds
 		bytes += c1.bytes[i] - c0.bytes[i]
 		rep.Inputs += c1.inputs[i] - c0.inputs[i]
-		rep.Skipped += c1.skipped[i] - c0.skipped[i]
+		rep.Starved += c1.starved[i] - c0.starved[i]
+		rep.Surplus += c1.surplus[i] - c0.surplus[i]
 		rep.Corrections += c1.corrections[i] - c0.corrections[i]
 		if rate := float64(ds) / clientSecs; minSnaps < 0 || rate < minSnaps {
 			minSnaps = rate

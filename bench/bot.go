@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/arbiter-gg/arbiter/netcode/client"
+	"github.com/arbiter-gg/arbiter/netem"
 	arbiterv1 "github.com/arbiter-gg/arbiter/proto/arbiter/v1"
 	"github.com/arbiter-gg/arbiter/sim"
 )
@@ -55,23 +56,21 @@ type bot struct {
 
 	acked atomic.Uint32 // highest acknowledged seq seen; written by the reader only
 
-	wake chan struct{} // size one: a snapshot arrived since the last input
-
 	snapshots atomic.Uint64 // snapshots received
 	bytes     atomic.Uint64 // bytes read from the socket (WebSocket frames, headers included)
 	inputs    atomic.Uint64 // inputs sent
-	skipped   atomic.Uint64 // snapshots answered with no input: the previous one was still waiting (see play)
 	seqSkew   atomic.Uint64 // inputs whose seq was not the one predicted (not timed)
 }
 
 func newBot(rec *recorder, phase int) *bot {
-	return &bot{rec: rec, phase: phase, wake: make(chan struct{}, 1)}
+	return &bot{rec: rec, phase: phase}
 }
 
-// dial connects the bot to its match. The socket is wrapped to count the
-// bytes the server sends, which is exactly the WebSocket frames (2–10 bytes
-// of header each, plus the payload) with no estimate.
-func (b *bot) dial(ctx context.Context, wsURL string) error {
+// dial connects the bot to its match, over link when it is not the zero
+// Link. The socket is wrapped to count the bytes the server sends, which is
+// exactly the WebSocket frames (2–10 bytes of header each, plus the
+// payload) with no estimate.
+func (b *bot) dial(ctx context.Context, wsURL string, link netem.Link) error {
 	var d net.Dialer
 	c, err := client.Dial(ctx, wsURL, client.Options{
 		OnSnapshot:         b.onSnapshot,
@@ -80,6 +79,9 @@ func (b *bot) dial(ctx context.Context, wsURL string) error {
 			conn, err := d.DialContext(ctx, network, addr)
 			if err != nil {
 				return nil, err
+			}
+			if link != (netem.Link{}) {
+				conn = netem.Wrap(conn, link, link)
 			}
 			return &countingConn{Conn: conn, n: &b.bytes}, nil
 		},
@@ -93,16 +95,11 @@ func (b *bot) dial(ctx context.Context, wsURL string) error {
 }
 
 // onSnapshot runs on the client's reader goroutine for every snapshot. It
-// times every input the snapshot acknowledges for the first time, then
-// wakes the sender, which reads the acknowledgement. It must not block and
-// does not allocate.
+// times every input the snapshot acknowledges for the first time. It must
+// not block and does not allocate.
 func (b *bot) onSnapshot(s *arbiterv1.Snapshot) {
 	b.snapshots.Add(1)
 	b.timeAcks(s)
-	select {
-	case b.wake <- struct{}{}:
-	default:
-	}
 }
 
 func (b *bot) timeAcks(s *arbiterv1.Snapshot) {
@@ -155,47 +152,43 @@ var moves = func() [16][2]int32 {
 	return m
 }()
 
-// play sends one input per snapshot until ctx ends or the connection does.
-// The move vector turns by 1/16 of a circle every 5 inputs.
-//
-// A snapshot that does not yet acknowledge the input sent after the
-// previous one is answered with no input (counted as skipped). That input
-// reached the server too late for this snapshot's tick and waits for the
-// next; the server applies at most one input per player per tick, so an
-// input sent now would wait behind it a whole tick, and so would every
-// later one: a client that sends exactly one input per tick never drains
-// such a queue, and its input latency stays a tick longer for the rest of
-// the match. On loopback an input sent after snapshot k is due at tick
-// k+1, so the rule never holds back an input that could have been applied.
-func (b *bot) play(ctx context.Context) {
-	next := b.c.LastSeq() + 1
-	for n := 0; ; {
+// play sends inputs until ctx ends or the connection does: when the client
+// library's pacing says one is due (paced), or on a fixed ticker at the
+// tick rate (what a client without pacing does). The move vector turns by
+// 1/16 of a circle every 5 inputs.
+func (b *bot) play(ctx context.Context, paced bool) {
+	period := time.Second / time.Duration(b.c.Welcome().TickRate)
+	timer := time.NewTimer(0)
+	defer timer.Stop()
+	next := time.Now()
+	for n := 0; ; n++ {
+		if paced {
+			timer.Reset(max(b.c.InputDue(time.Now()), 0))
+		} else {
+			timer.Reset(time.Until(next))
+			next = next.Add(period)
+		}
 		select {
 		case <-ctx.Done():
 			return
 		case <-b.c.Done():
 			return
-		case <-b.wake:
-		}
-		if b.acked.Load() < next-1 {
-			b.skipped.Add(1)
-			continue
+		case <-timer.C:
 		}
 		mv := moves[(n/5+b.phase)%len(moves)]
-		n++
-		slot := &b.ring[next&ringMask]
+		seq := b.c.LastSeq() + 1 // this goroutine is the only sender
+		slot := &b.ring[seq&ringMask]
 		slot.at.Store(b.rec.since())
-		slot.seq.Store(next)
-		seq, err := b.c.SendInput(sim.Input{MoveX: mv[0], MoveY: mv[1]})
+		slot.seq.Store(seq)
+		got, err := b.c.SendInput(sim.Input{MoveX: mv[0], MoveY: mv[1]})
 		if err != nil {
 			return
 		}
 		b.inputs.Add(1)
-		if seq != next {
+		if got != seq {
 			b.seqSkew.Add(1)
 			slot.seq.Store(0)
 		}
-		next = seq + 1
 	}
 }
 

@@ -19,6 +19,9 @@ const (
 	metricRSS      = "process_resident_memory_bytes" // gauge
 	metricTick     = "arbiter_tick_duration_seconds" // histogram over every room's ticks
 	metricOverruns = "arbiter_tick_overruns_total"   // counter
+	metricInputs   = "arbiter_inputs_total"          // counter, by result
+	metricKicks    = "arbiter_kicks_total"           // counter
+	metricCloses   = "arbiter_ws_closes_total"       // counter, by reason
 )
 
 // serverSample is one scrape of the server's /metrics.
@@ -30,6 +33,10 @@ type serverSample struct {
 	TickSum  float64 // seconds
 	Overruns float64
 	HasCPU   bool // the process collector is there (Linux only)
+
+	Kicks  float64
+	Inputs map[string]float64 // by result: applied, invalid, stale, surplus
+	Closes map[string]float64 // WebSocket closes by reason
 }
 
 // scrape fetches and parses url (the server's /metrics).
@@ -72,6 +79,9 @@ func parseMetrics(r io.Reader) (serverSample, error) {
 	}
 	s.RSS, _ = scalar(fams[metricRSS])
 	s.Overruns, _ = scalar(fams[metricOverruns])
+	s.Kicks, _ = scalar(fams[metricKicks])
+	s.Inputs = byLabel(fams[metricInputs], "result")
+	s.Closes = byLabel(fams[metricCloses], "reason")
 	if f := fams[metricTick]; f != nil && len(f.GetMetric()) > 0 {
 		h := f.GetMetric()[0].GetHistogram()
 		s.TickSum = h.GetSampleSum()
@@ -101,4 +111,17 @@ func scalar(f *dto.MetricFamily) (float64, bool) {
 		return m.GetUntyped().GetValue(), true
 	}
 	return 0, false
+}
+
+// byLabel returns a counter family's values by the value of one label.
+func byLabel(f *dto.MetricFamily, label string) map[string]float64 {
+	out := map[string]float64{}
+	for _, m := range f.GetMetric() {
+		for _, l := range m.GetLabel() {
+			if l.GetName() == label {
+				out[l.GetValue()] += m.GetCounter().GetValue()
+			}
+		}
+	}
+	return out
 }

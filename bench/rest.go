@@ -113,29 +113,88 @@ func (r *rest) health(ctx context.Context) error {
 // until it is matched. It returns the ws_url, re-pointed at the server the
 // generator talks to.
 func (r *rest) join(ctx context.Context, name, mode string) (string, error) {
-	var g guest
-	if err := r.call(ctx, http.MethodPost, "/v1/auth/guest", "", map[string]string{"name": name}, &g); err != nil {
+	g, err := r.signUp(ctx, name)
+	if err != nil {
 		return "", err
 	}
-	var tk ticket
-	if err := r.call(ctx, http.MethodPost, "/v1/matchmaking/tickets", g.Token, map[string]string{"mode": mode}, &tk); err != nil {
+	tk, err := r.queue(ctx, g, mode)
+	if err != nil {
 		return "", err
+	}
+	return r.rebase(tk.WSURL)
+}
+
+// signUp creates a guest player.
+func (r *rest) signUp(ctx context.Context, name string) (guest, error) {
+	var g guest
+	err := r.call(ctx, http.MethodPost, "/v1/auth/guest", "", map[string]string{"name": name}, &g)
+	return g, err
+}
+
+// queue puts g in mode's queue and long-polls the ticket until it is
+// matched. A player still in a match that has not ended (409) is retried
+// once a second until ctx ends.
+func (r *rest) queue(ctx context.Context, g guest, mode string) (ticket, error) {
+	var tk ticket
+	for {
+		err := r.call(ctx, http.MethodPost, "/v1/matchmaking/tickets", g.Token, map[string]string{"mode": mode}, &tk)
+		var ae *apiError
+		if errors.As(err, &ae) && ae.Status == http.StatusConflict {
+			if err := sleep(ctx, time.Second); err != nil {
+				return tk, err
+			}
+			continue
+		}
+		if err != nil {
+			return tk, err
+		}
+		break
 	}
 	for tk.Status != "matched" {
 		switch tk.Status {
 		case "searching":
 		case "":
-			return "", fmt.Errorf("ticket %s: no status", tk.TicketID)
+			return tk, fmt.Errorf("ticket %s: no status", tk.TicketID)
 		default:
-			return "", fmt.Errorf("ticket %s: %s", tk.TicketID, tk.Status)
+			return tk, fmt.Errorf("ticket %s: %s", tk.TicketID, tk.Status)
 		}
 		id := tk.TicketID
 		if err := r.call(ctx, http.MethodGet, "/v1/matchmaking/tickets/"+url.PathEscape(id)+"?wait=25s", g.Token, nil, &tk); err != nil {
-			return "", err
+			return tk, err
 		}
 		tk.TicketID = id
 	}
-	return r.rebase(tk.WSURL)
+	return tk, nil
+}
+
+// matchResult is what GET /v1/matches/{id} says of an ended match.
+type matchResult struct {
+	Status string `json:"status"`
+	Result *struct {
+		Reason  string `json:"reason"`
+		Players []struct {
+			PlayerID  string `json:"player_id"`
+			Placement int    `json:"placement"`
+			Forfeit   bool   `json:"forfeit"`
+		} `json:"players"`
+	} `json:"result"`
+}
+
+// result fetches match id as g sees it, polling until it has ended (its
+// result is recorded as its players are told).
+func (r *rest) result(ctx context.Context, g guest, id string) (matchResult, error) {
+	for {
+		var m matchResult
+		if err := r.call(ctx, http.MethodGet, "/v1/matches/"+url.PathEscape(id), g.Token, nil, &m); err != nil {
+			return m, err
+		}
+		if m.Result != nil {
+			return m, nil
+		}
+		if err := sleep(ctx, 100*time.Millisecond); err != nil {
+			return m, err
+		}
+	}
 }
 
 // rebase points a ws_url at r.base (ws for http, wss for https), keeping its
@@ -151,6 +210,16 @@ func (r *rest) rebase(wsURL string) (string, error) {
 		u.Scheme = "wss"
 	}
 	return u.String(), nil
+}
+
+// parseBase parses a server's base URL, "http(s)://host:port".
+func parseBase(raw string) (*url.URL, error) {
+	u, err := url.Parse(raw)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return nil, fmt.Errorf("bench: base URL %q: want http://host:port", raw)
+	}
+	u.Path, u.RawQuery = strings.TrimSuffix(u.Path, "/"), ""
+	return u, nil
 }
 
 // isUnreachable reports whether err means nothing answered at all.

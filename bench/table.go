@@ -1,8 +1,11 @@
 package bench
 
 import (
+	"cmp"
 	"fmt"
 	"io"
+	"maps"
+	"slices"
 	"strings"
 	"time"
 )
@@ -10,7 +13,7 @@ import (
 // tableHeader is SPEC §7's columns, then the sanity columns.
 var tableHeader = []string{
 	"N", "T", "CPU µs/client-tick", "server CPU", "ack p50", "ack p99", "ack max",
-	"B/client/s", "RSS", "tick p99", "overruns", "snap/client/s", "skipped", "corrections", "dropped", "gen CPU",
+	"B/client/s", "RSS", "tick p99", "overruns", "snap/client/s", "starved", "surplus", "corrections", "dropped", "gen CPU",
 }
 
 // WriteTable writes reports as one Markdown table, a row per report.
@@ -39,7 +42,8 @@ func WriteTable(w io.Writer, reports ...Report) error {
 			fmtDuration(r.TickP99),
 			fmt.Sprint(r.Overruns),
 			fmt.Sprintf("%.1f", r.SnapshotsPerClientSec),
-			fmt.Sprint(r.Skipped),
+			fmt.Sprint(r.Starved),
+			fmt.Sprint(r.Surplus),
 			fmt.Sprint(r.Corrections),
 			fmt.Sprint(r.Dropped),
 			fmt.Sprintf("%.2f", r.GeneratorCPU),
@@ -60,4 +64,38 @@ func fmtDuration(d time.Duration) string {
 	default:
 		return fmt.Sprintf("%.2f ms", ms)
 	}
+}
+
+// WritePopulationTable writes a population report as a Markdown table, a
+// row per behaviour trait, then the server's counts.
+func WritePopulationTable(w io.Writer, r PopulationReport) error {
+	var b strings.Builder
+	fmt.Fprintf(&b, "%d matches at %d Hz in %.0fs\n\n", r.Matches, r.TickRate, r.Elapsed.Seconds())
+	b.WriteString("| behaviour | players | played to the end | closed otherwise | forfeits | max step/tick (legal) | inputs | corrections |\n")
+	b.WriteString("| --- | ---: | ---: | --- | ---: | ---: | ---: | ---: |\n")
+	for _, row := range r.Rows {
+		var closed []string
+		for _, k := range slices.Sorted(maps.Keys(row.Closed)) {
+			closed = append(closed, fmt.Sprintf("%s ×%d", k, row.Closed[k]))
+		}
+		fmt.Fprintf(&b, "| %s | %d | %d | %s | %d | %d (%d) | %d | %d |\n", row.Trait, row.Players, row.Completed,
+			cmp.Or(strings.Join(closed, ", "), "—"), row.Forfeits, row.MaxStep, row.LegalStep, row.Inputs, row.Corrected)
+	}
+	fmt.Fprintf(&b, "\nserver: kicks %.0f; inputs %s; closes %s\n", r.Kicks, fmtCounts(r.Inputs), fmtCounts(r.Closes))
+	for _, e := range r.Errors {
+		fmt.Fprintf(&b, "error: %s\n", e)
+	}
+	_, err := io.WriteString(w, b.String())
+	return err
+}
+
+func fmtCounts(m map[string]float64) string {
+	if len(m) == 0 {
+		return "none"
+	}
+	var parts []string
+	for _, k := range slices.Sorted(maps.Keys(m)) {
+		parts = append(parts, fmt.Sprintf("%s %.0f", k, m[k]))
+	}
+	return strings.Join(parts, ", ")
 }
