@@ -126,7 +126,11 @@ type PopulationConfig struct {
 	// Matches is how many duels to play (default 100); Parallel how many
 	// at once (default 10).
 	Matches, Parallel int
-	// Cheaters makes every other bot a cheater, the kinds in turn.
+	// Cheaters makes every other bot a cheater, the kinds in turn. With
+	// Parallel 1 every match is one honest bot against one cheater; with
+	// more, the matchmaker may pair cheaters together, and a cheater whose
+	// opponent is kicked at once may play its match to the end before its
+	// own cheat tells.
 	Cheaters bool
 	// LatencyMin and LatencyMax bound each bot's one-way latency (default
 	// 20 and 150 ms); Jitter is each chunk's ± (default 30 ms).
@@ -642,13 +646,13 @@ func (bot *popBot) cheat(ctx context.Context, c *client.Client, wsURL string, re
 		case <-ctx.Done():
 			return c
 		case <-c.Done():
-			if bot.b.Cheat != CheatBadFrames {
+			if bot.b.Cheat != CheatBadFrames || c.MatchEnd() != nil {
 				return c
 			}
 			nc, err := bot.dial(ctx, wsURL)
 			var he *client.HandshakeError
 			if errors.As(err, &he) && he.StatusCode == http.StatusUnauthorized {
-				res.closed = c.CloseError().KickReason + ", then 401"
+				res.closed = "kicked, rejoin refused (401)" // by a cheat kick, on this connection or while away
 				return nil
 			}
 			if err != nil {
