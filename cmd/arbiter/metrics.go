@@ -199,7 +199,7 @@ var (
 	descQueue = prometheus.NewDesc("arbiter_matchmaking_queue_tickets",
 		"Tickets searching in the matchmaking queue, by mode.", []string{"mode"}, nil)
 	descSessions = prometheus.NewDesc("arbiter_ws_sessions",
-		"WebSocket game sessions open now.", nil, nil)
+		"WebSocket game sessions open now, closing ones included (a closing session reads and discards for up to a second, until the client has closed too).", nil, nil)
 	descUpgrades = prometheus.NewDesc("arbiter_ws_upgrades_total",
 		"WebSocket upgrade requests to /v1/play by result: accepted; refused with 401 (missing or bad join token); refused_per_ip with 429 (too many connections from the address); refused_full with 503 (connection cap reached).",
 		[]string{"result"}, nil)
