@@ -74,9 +74,13 @@ func (p *Proxy) Addr() string { return p.ln.Addr().String() }
 // Cut drops every open connection and refuses new ones (they are accepted
 // and closed at once) until Restore: to its clients the target is down.
 // Data in flight is lost.
-func (p *Proxy) Cut() {
+func (p *Proxy) Cut() { p.dropAll(func() { p.mu.cut = true }) }
+
+// dropAll runs mark under the proxy's lock (to refuse new connections) and
+// closes every open connection.
+func (p *Proxy) dropAll(mark func()) {
 	p.mu.Lock()
-	p.mu.cut = true
+	mark()
 	conns := p.takeLocked()
 	p.mu.Unlock()
 	for _, pc := range conns {
@@ -104,13 +108,7 @@ func (p *Proxy) Stall(d time.Duration) { p.stall.extend(d) }
 func (p *Proxy) Close() error {
 	p.closeOnce.Do(func() {
 		p.closeErr = p.ln.Close()
-		p.mu.Lock()
-		p.mu.closed = true
-		conns := p.takeLocked()
-		p.mu.Unlock()
-		for _, pc := range conns {
-			pc.close()
-		}
+		p.dropAll(func() { p.mu.closed = true })
 		p.wg.Wait()
 	})
 	return p.closeErr
