@@ -22,8 +22,9 @@ const (
 
 	// pacerMargin is how much earlier than the input that came late the
 	// Pacer aims after a starvation (ε): small, so that it stays close to
-	// the edge, but above the noise of the tick clock estimate.
-	pacerMargin = 2 * time.Millisecond
+	// the edge, but above the wander of the tick clock estimate over the
+	// minute the probe takes to come back to it (a few ms; see tickClock).
+	pacerMargin = 4 * time.Millisecond
 	// pacerMaxMarginShift doubles the margin for each further starvation
 	// following the previous one within pacerRepeatWindow, up to 2^3 times,
 	// so that a lasting change of the link is found in a few steps.
@@ -31,21 +32,53 @@ const (
 	pacerRepeatWindow   = 2 * time.Second
 
 	// The probe moves the target lead later by pacerProbeSlow (per unit of
-	// time, 0.05 %: 0.5 ms a second) for pacerProbeCalm after a
-	// starvation, then doubles its speed every second up to pacerProbeFast
-	// (1.6 %, 16 ms a second), the speed it starts with. Slow near the edge
-	// it found last, so that starvations stay rare (one every few seconds at
-	// most); fast when the edge is far or unknown, so that a phase a whole
-	// tick too early is shed in about two seconds.
-	pacerProbeSlow = 0.0005
-	pacerProbeFast = 0.016
-	pacerProbeCalm = 3 * time.Second
+	// time, 0.005 %: 0.05 ms a second) for pacerProbeCalm after a
+	// starvation, then doubles its speed every pacerProbeDouble up to
+	// pacerProbeFast (1.6 %, 16 ms a second). Near the edge it found last
+	// it creeps: it takes the margin back in about fifty seconds, so that
+	// a starvation comes about once a minute (the starvation budget: some
+	// 0.05 % of the ticks at 30 Hz, and a tick of latency for the inputs
+	// under way until the tick is shed, which is what the 99th percentile
+	// of the input latency sees). Excess latency of less than a tick is
+	// shed that slowly too, unless it shows (see pacerProbeStanding): whole
+	// ticks of it are shed at once by the standing-backlog rule. While the
+	// edge is unknown (at the start, or after the link got faster) the
+	// probe runs at pacerProbeFast, and sheds a tick in about two seconds.
+	pacerProbeSlow   = 0.00005
+	pacerProbeFast   = 0.016
+	pacerProbeCalm   = 30 * time.Second
+	pacerProbeDouble = 10 * time.Second
+	// pacerProbeStanding (0.2 %, 2 ms a second) is the least speed of the
+	// probe while a backlog has stood through the last pacerStandMin
+	// snapshots of the current schedule, too few for the standing-backlog
+	// rule but a sign of excess that the slow probe would let grow (the
+	// tick clock's wander adds some) until the server drops a backlog that
+	// stood a whole second.
+	pacerProbeStanding = 0.002
+
+	// The standing-backlog rule takes a backlog as standing once it has
+	// stood through half a second and through as many snapshots in a row
+	// as make it unlikely (pacerStandChance) that the jitter alone kept
+	// one standing that long, given the share of recent snapshots that
+	// showed none: with jitter wider than a tick, most snapshots show a
+	// backlog even when the lead is right, and a rule fooled by a run of
+	// them sheds a tick too many and starves. That is at least
+	// pacerStandMin snapshots, and at most as many as pacerStandMax brings
+	// (without skipped snapshots), so that a real standing backlog is shed
+	// before the server's one-second standing-excess window drops it.
+	pacerStandMin    = 12
+	pacerStandChance = 1e-4
+	pacerStandMax    = 750 * time.Millisecond
+	// pacerShareSnapshots is the memory of the share of snapshots that
+	// showed no backlog (an exponential moving average): two seconds at
+	// 30 Hz.
+	pacerShareSnapshots = 64
 
 	// pacerSendRing is how many send times the Pacer remembers, by seq:
 	// four seconds at 60 Hz, more than any acknowledgement takes.
 	pacerSendRing = 256
 	// pacerMaxWindow bounds the snapshots remembered for the
-	// standing-backlog rule: the half second it looks at, at 60 Hz, twice.
+	// standing-backlog rule: pacerStandMax at 60 Hz, and more.
 	pacerMaxWindow = 64
 )
 
@@ -107,20 +140,27 @@ type PacerStats struct {
 //     target lead to a margin above the most that any of those inputs, or
 //     the late one, needed. That sheds the tick the hold added — or part of
 //     it, if the link got slower — and aims a little earlier than the input
-//     that came late. The margin (2 ms) doubles for each further starvation
+//     that came late. The margin (4 ms) doubles for each further starvation
 //     within 2 s, up to half a tick, so that a slower link is found in a few
 //     steps.
-//   - A backlog of one or more standing for half a second, or of two or more
-//     for an eighth, is shed down to the most those inputs needed: the link
-//     got faster, or the start was early. Of inputs sent after the last
-//     shedding, only those sent once the schedule had reached its new target
-//     count, when there are enough: the others overstate what is left.
+//   - A backlog of one or more standing through half a second, and through
+//     enough snapshots in a row that the jitter alone would hardly ever
+//     keep one standing that long (given how often recent snapshots showed
+//     none; at least 12, at most three quarters of a second's worth), is
+//     shed down to the most those inputs needed: the link got faster, or
+//     the start was early. Of inputs sent after the last shedding, only
+//     those sent once the schedule had reached its new target count, when
+//     there are enough: the others overstate what is left. Shedding more
+//     than half a tick this way loses the edge: the probe starts afresh.
 //   - Otherwise the target lead creeps later (the probe), to shed latency
-//     until a starvation finds the edge again: by 0.5 ms a second for 3 s
-//     after a starvation, then twice as fast every second up to 16 ms a
-//     second. Near the edge that is a starvation every few seconds (about
-//     1 % of the ticks at 30 Hz, less at 60 Hz), each costing a tick
-//     without movement but no prediction error.
+//     until a starvation finds the edge again: by 0.05 ms a second for 30 s
+//     after a starvation, then twice as fast every 10 s up to 16 ms a
+//     second, the speed it has while the edge is unknown; and by at least
+//     2 ms a second while a backlog stands. Near the edge that is a
+//     starvation about once a minute (0.02–0.08 % of the ticks at 30 and
+//     60 Hz in the simulation, whose links jitter by up to ±30 ms), each
+//     costing a tick without movement, and a tick of latency for the inputs
+//     under way until the tick is shed, but no prediction error.
 //
 // The schedule moves towards its target by at most MaxDilation of a period
 // per input. Before the first snapshot (the match has not started) the Pacer
@@ -172,6 +212,16 @@ type Pacer struct {
 	windowHead int // index of the oldest
 	windowLen  int // the long window, in ticks
 	windowConf int // the confirmation window after a starvation, in snapshots
+	standMax   int // the most snapshots the standing-backlog rule waits for
+	// clearShare is the share of recent snapshots that showed no backlog
+	// (an exponential moving average), and clearRef its value at the last
+	// one that did: the standing-backlog rule judges a run of backlogs by
+	// it, unmoved by the run itself.
+	clearShare float64
+	clearRef   float64
+	// backlogRun counts the snapshots in a row, about inputs sent on the
+	// current schedule (see settledAt), that showed a backlog.
+	backlogRun int
 
 	// ev is the open starvation, if any.
 	ev struct {
@@ -183,6 +233,9 @@ type Pacer struct {
 	haveEvent   bool     // a starvation has been seen
 	eventTick   sim.Tick // the tick of the last one
 	eventRepeat int      // starvations in a row, each within pacerRepeatWindow of the last
+	// edgeKnown reports whether the probe creeps: a starvation found the
+	// edge, and no shedding of more than half a tick has lost it since.
+	edgeKnown bool
 
 	stats PacerStats
 }
@@ -210,6 +263,8 @@ func NewPacer(tickRate int) *Pacer {
 	p.clock.init(p.nominal, tickRate)
 	p.windowLen = min(max(tickRate/2, 8), pacerMaxWindow)
 	p.windowConf = max(3, (tickRate+9)/10)
+	p.standMax = min(max(int(pacerStandMax.Seconds()*float64(tickRate)), pacerStandMin), pacerMaxWindow)
+	p.clearShare, p.clearRef = 0.5, 0.5
 	return p
 }
 
@@ -426,6 +481,7 @@ func (p *Pacer) confirm(tick sim.Tick, ack, backlog uint32) {
 	if p.ev.conf >= p.windowConf || p.ev.conf >= 2 && int(tick-p.eventTick) > p.windowConf {
 		p.ev.open = false
 		p.lower(max(p.ev.lo, p.ev.hi) + p.margin())
+		p.edgeKnown = true
 	}
 }
 
@@ -434,8 +490,19 @@ func (p *Pacer) confirm(tick sim.Tick, ack, backlog uint32) {
 // in time had it been sent at time(tick) less that lead.
 func (p *Pacer) addSample(tick sim.Tick, ack, backlog uint32) {
 	s := sample{tick: tick, backlog: backlog}
+	clear := 0.0
+	if backlog == 0 {
+		clear = 1
+	}
+	p.clearShare += (clear - p.clearShare) / pacerShareSnapshots
 	if at, ok := p.sentAt(ack + backlog); ok {
 		s.need, s.sent, s.known = p.clock.at(int64(tick))-at, at, true
+		if backlog > 0 && !p.settling && at >= p.settledAt {
+			p.backlogRun++
+		}
+	}
+	if backlog == 0 {
+		p.clearRef, p.backlogRun = p.clearShare, 0
 	}
 	if p.windowN == pacerMaxWindow {
 		p.windowHead = (p.windowHead + 1) % pacerMaxWindow
@@ -445,33 +512,33 @@ func (p *Pacer) addSample(tick sim.Tick, ack, backlog uint32) {
 	p.windowN++
 }
 
-func (p *Pacer) resetWindow() { p.windowN, p.windowHead = 0, 0 }
+func (p *Pacer) resetWindow() { p.windowN, p.windowHead, p.backlogRun = 0, 0, 0 }
 
 // standing applies the standing-backlog rule to the window: a backlog of at
-// least one through the long window, or of at least two through a quarter of
-// it, is shed down to the largest lead those snapshots needed — of the
-// inputs sent since the schedule settled after the target lead was last
-// lowered, if there are a few: the older ones were sent earlier than the
-// schedule now does, so their needs overstate what is left to shed. Before the Pacer has a target lead,
-// the first full window sets it.
+// least one through the long window, and through standSamples snapshots, is
+// shed down to the largest lead those snapshots needed — of the inputs sent
+// since the schedule settled after the target lead was last lowered, if
+// they are as many: the older ones were sent earlier than the schedule now
+// does, so their needs overstate what is left to shed. Before the Pacer
+// has a target lead, the first full window sets it.
+//
+// There is no faster rule for a backlog of two or more: with jitter wider
+// than two ticks one stands for an eighth of a second by chance every few
+// seconds, and the server drops a burst beyond its MaxBacklog at once
+// anyway.
 func (p *Pacer) standing() {
-	long := p.scan(p.windowLen)
-	short := p.scan(max(p.windowLen/4, 3))
+	n := p.standSamples()
+	long := p.scan(p.windowLen, n)
 	want := math.Inf(1)
 	if long.full {
 		switch {
 		case !p.haveLead:
 			want = long.need
-		case long.minBacklog >= 1 && long.fresh >= 3:
+		case long.minBacklog >= 1 && long.fresh >= n:
 			want = long.freshNeed
 		case long.minBacklog >= 1:
 			want = long.need
 		}
-	}
-	if short.full && short.minBacklog >= 2 {
-		// Keep one tick of the backlog: the long window sheds the rest
-		// once it has seen it stand.
-		want = min(want, short.need+p.clock.period)
 	}
 	if math.IsInf(want, 1) {
 		return
@@ -479,7 +546,29 @@ func (p *Pacer) standing() {
 	if p.recentEvent() {
 		want += p.margin()
 	}
+	if p.haveLead && want < p.lead-p.clock.period/2 {
+		// The link got faster (or the lead was a tick early): where
+		// the edge is now, only a probe can tell.
+		p.edgeKnown = false
+	}
 	p.lower(want)
+}
+
+// standSamples returns how many snapshots in a row must show a backlog for
+// the standing-backlog rule to take it as standing: enough that a run that
+// long comes by chance less often than pacerStandChance, if each snapshot
+// shows none as often as they did before the run (clearRef); at least
+// pacerStandMin, at most standMax.
+func (p *Pacer) standSamples() int {
+	q := p.clearRef
+	switch {
+	case q <= 0:
+		return p.standMax
+	case q >= 1:
+		return pacerStandMin
+	}
+	n := math.Ceil(math.Log(pacerStandChance) / math.Log1p(-q))
+	return int(min(max(n, pacerStandMin), float64(p.standMax)))
 }
 
 // windowScan summarises the newest samples of the window.
@@ -491,19 +580,15 @@ type windowScan struct {
 	fresh      int     // how many are fresh (see standing)
 }
 
-// pacerMinSamples is the least number of snapshots a window rule acts on,
-// however many ticks they span (snapshots may skip ticks).
-const pacerMinSamples = 4
-
 // scan looks at the samples of the last ticks ticks, and older ones until
-// there are pacerMinSamples.
-func (p *Pacer) scan(ticks int) windowScan {
+// there are minSamples (snapshots may skip ticks).
+func (p *Pacer) scan(ticks, minSamples int) windowScan {
 	w := windowScan{minBacklog: math.MaxUint32, need: math.Inf(-1), freshNeed: math.Inf(-1)}
 	n, known := 0, 0
 	for i := range p.windowN {
 		s := p.window[(p.windowHead+p.windowN-1-i)%pacerMaxWindow] // newest first
 		age := int(p.lastTick - s.tick)
-		if age >= ticks && n >= pacerMinSamples {
+		if age >= ticks && n >= minSamples {
 			w.full = true
 			break
 		}
@@ -522,7 +607,7 @@ func (p *Pacer) scan(ticks int) windowScan {
 	if !w.full && n == p.windowN && p.windowN > 0 {
 		// The oldest sample ends the window if it is old enough.
 		oldest := p.window[p.windowHead]
-		w.full = int(p.lastTick-oldest.tick) >= ticks-1 && n >= pacerMinSamples
+		w.full = int(p.lastTick-oldest.tick) >= ticks-1 && n >= minSamples
 	}
 	w.full = w.full && known*2 >= n
 	return w
@@ -536,19 +621,22 @@ func (p *Pacer) lower(want float64) {
 	}
 }
 
-// probe moves the target lead later (smaller) as dk ticks pass: slowly right
-// after a starvation, faster the longer none has come.
+// probe moves the target lead later (smaller) as dk ticks pass: fast while
+// the edge is unknown; slowly after a starvation found it, faster the longer
+// none has come; and not too slowly while a backlog stands.
 func (p *Pacer) probe(tick sim.Tick, dk int64) {
 	if !p.haveLead {
 		return
 	}
 	rate := pacerProbeFast
-	if p.haveEvent {
-		since := float64(tick-p.eventTick)/float64(p.tickRate) - pacerProbeCalm.Seconds()
+	if p.edgeKnown {
 		rate = pacerProbeSlow
-		if since > 0 {
-			rate = min(pacerProbeSlow*math.Exp2(since), pacerProbeFast)
+		if since := float64(tick-p.eventTick)/float64(p.tickRate) - pacerProbeCalm.Seconds(); since > 0 {
+			rate = min(pacerProbeSlow*math.Exp2(since/pacerProbeDouble.Seconds()), pacerProbeFast)
 		}
+	}
+	if p.backlogRun >= pacerStandMin {
+		rate = max(rate, pacerProbeStanding)
 	}
 	p.lead -= rate * float64(dk) * p.clock.period
 }
@@ -572,10 +660,22 @@ func (p *Pacer) carryOver(s PacerStats) {
 // Tick clock parameters.
 const (
 	// tickClockWindows is how many one-second windows of snapshot arrivals
-	// the rate estimate looks at, and tickClockLag how many windows apart
-	// the two ends of each slope are.
-	tickClockWindows = 16
+	// the rate estimate looks at. The two ends of each slope are half the
+	// windows apart, at least tickClockLag and at most tickClockMaxLag:
+	// the longer the baseline, the less the noise of the window minima
+	// moves the rate, and so the less the clock's offset wanders (an error
+	// of 0.01 % in the rate is 0.1 ms a second); the shorter, the fewer
+	// slopes a latency step spoils.
+	tickClockWindows = 32
 	tickClockLag     = 4
+	tickClockMaxLag  = 8
+	// A latency step shows as a jump of the window minima from one window
+	// to the next beyond tickClockStepSpread times their usual move (the
+	// median), and at least tickClockStepMin: slopes across it are left
+	// out, so that the rate is not spoilt for the seconds its baseline
+	// spans.
+	tickClockStepSpread = 6
+	tickClockStepMin    = 4 * time.Millisecond
 	// tickClockMaxSkew bounds the estimated skew: real clocks are within
 	// a few hundred ppm; the rest is noise.
 	tickClockMaxSkew = 0.01
@@ -584,10 +684,13 @@ const (
 // tickClock models the server's tick clock in the client's time: tick k
 // happens at at(k). Its offset is arbitrary (the first snapshot's arrival);
 // what matters is its rate, estimated from the earliest arrival in each
-// window of one second's ticks (the lower envelope, which jitter does not
-// move) as the median of the slopes between windows tickClockLag apart. A
-// latency step spoils only the few slopes across it, and the median ignores
-// them; a stall leaves windows empty, which are skipped.
+// window of one second's ticks (the lower envelope, which jitter barely
+// moves) as the median of the slopes between windows some seconds apart.
+// Slopes across a latency step are left out, and the median ignores those
+// across a step too small to tell; a stall leaves windows empty, which are
+// skipped. The clock is re-anchored at every estimate, so that it does not
+// jump: errors of the rate add up to a slow wander of the offset (a few ms
+// a minute with 60 ± 30 ms of jitter), which the Pacer's evidence follows.
 type tickClock struct {
 	nominal float64 // ns per tick
 	window  int64   // ticks per window
@@ -653,27 +756,56 @@ func (tc *tickClock) push(w windowMin) {
 	tc.minsN++
 }
 
+// nth returns the i-th oldest window minimum.
+func (tc *tickClock) nth(i int) windowMin {
+	return tc.mins[(tc.head+i)%tickClockWindows]
+}
+
 // estimate recomputes the rate and re-anchors the clock at tick k, so that
 // the time of tick k does not jump.
 func (tc *tickClock) estimate(k int64) {
+	// step[i] reports a latency step between windows i and i+1: a move of
+	// the minima, less what the current rate explains, far beyond the
+	// usual.
+	var step [tickClockWindows]bool
+	if tc.minsN > 2 {
+		var move, scratch [tickClockWindows]float64
+		for i := range tc.minsN - 1 {
+			a, b := tc.nth(i), tc.nth(i+1)
+			move[i] = math.Abs(b.min - a.min - float64((b.idx-a.idx)*tc.window)*tc.nominal*tc.skew)
+		}
+		copy(scratch[:], move[:tc.minsN-1])
+		limit := max(float64(tickClockStepMin), tickClockStepSpread*median(scratch[:tc.minsN-1]))
+		for i := range tc.minsN - 1 {
+			step[i] = move[i] > limit
+		}
+	}
+	lag := min(max(tc.minsN/2, tickClockLag), tickClockMaxLag)
 	tc.slopes = tc.slopes[:0]
-	for i := 0; i+tickClockLag < tc.minsN; i++ {
-		a := tc.mins[(tc.head+i)%tickClockWindows]
-		b := tc.mins[(tc.head+i+tickClockLag)%tickClockWindows]
+	for i := 0; i+lag < tc.minsN; i++ {
+		if slices.Contains(step[i:i+lag], true) {
+			continue
+		}
+		a, b := tc.nth(i), tc.nth(i+lag)
 		ticks := float64((b.idx - a.idx) * tc.window)
 		tc.slopes = append(tc.slopes, (b.min-a.min)/(ticks*tc.nominal))
 	}
 	if len(tc.slopes) < 3 {
 		return
 	}
-	slices.Sort(tc.slopes)
-	n := len(tc.slopes)
-	skew := tc.slopes[n/2]
-	if n%2 == 0 {
-		skew = (tc.slopes[n/2-1] + tc.slopes[n/2]) / 2
-	}
+	skew := median(tc.slopes)
 	skew = min(max(skew, -tickClockMaxSkew), tickClockMaxSkew)
 	tc.anchorT, tc.anchorK = tc.at(k), k
 	tc.skew = skew
 	tc.period = tc.nominal * (1 + skew)
+}
+
+// median returns the median of s, which it sorts.
+func median(s []float64) float64 {
+	slices.Sort(s)
+	n := len(s)
+	if n%2 == 0 {
+		return (s[n/2-1] + s[n/2]) / 2
+	}
+	return s[n/2]
 }

@@ -146,6 +146,9 @@ type simScenario struct {
 	// stepDown is when the latency drops, if it does: the inputs in flight
 	// then reach the server in a burst, which the server may drop once.
 	stepDown time.Duration
+	// steps are the times the latency changes, if it does (stepDown among
+	// them): the simSettle after each is not steady state.
+	steps []time.Duration
 	// frame, if set, is the period of the game's frame loop: a paced
 	// client checks InputDue once a frame and sends on the first frame at
 	// or after the due time.
@@ -162,6 +165,14 @@ const (
 	simStart    = 700 * time.Millisecond
 	simWarmup   = 5 * time.Second
 	simDuration = 60 * time.Second
+	// simSteady is when steady state begins, after the start of the match:
+	// the tick clock has learnt the rate of the server's clock (it needs
+	// seven one-second windows), and the Pacer has found the edge.
+	simSteady = 10 * time.Second
+	// simSettle is how long after a change of the link (a latency step,
+	// the end of a stall) the Pacer may take to find the new edge: the
+	// ticks starved then are not steady state.
+	simSettle = 3 * time.Second
 )
 
 // simWorld is one run: a client, the links and the server, driven by an
@@ -192,19 +203,28 @@ type simWorld struct {
 	measureFrom time.Duration
 	res         simResult
 	sentAt      map[uint32]time.Duration
-	snapAt      map[sim.Tick]time.Duration
-	appliedAt   map[uint32]sim.Tick
+	acked       uint32 // the highest last_input_seq the client has seen
 }
 
 // simResult is what a run measured from measureFrom on.
 type simResult struct {
 	ticks, starved int
-	starvedAt      []time.Duration // when starved ticks happened
-	dropAt         []time.Duration // when ticks with drops happened
-	drops          int
-	waits          []time.Duration // per applied input: arrival → application
-	acks           []time.Duration // per applied input: send → snapshot arrival
-	stats          PacerStats
+	// The ticks in steady state (see simSteady and simSettle), and how
+	// many of them starved.
+	steadyTicks, steadyStarved int
+	starvedAt                  []time.Duration // when starved ticks happened
+	dropAt                     []time.Duration // when ticks with drops happened
+	drops                      int
+	waits                      []time.Duration // per applied input: arrival → application
+	// acks holds, per input sent from measureFrom on, the time from its
+	// sending to the arrival of the first snapshot the client receives
+	// that acknowledges it (last_input_seq ≥ its seq), as the load
+	// generator measures it; but for the inputs sent in the second before
+	// a stall or during it, which it holds up whatever the pacing.
+	acks []time.Duration
+	// runP99 holds the 99th percentile of acks of each run pooled here.
+	runP99 []time.Duration
+	stats  PacerStats
 }
 
 type simEvent struct {
@@ -257,8 +277,6 @@ func newSimWorld(sc simScenario, paced bool, offset time.Duration, seed uint64) 
 		epoch:       time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC),
 		measureFrom: simStart + simWarmup,
 		sentAt:      map[uint32]time.Duration{},
-		snapAt:      map[sim.Tick]time.Duration{},
-		appliedAt:   map[uint32]sim.Tick{},
 	}
 	w.push(simEvent{at: offset, kind: evSend})
 	w.push(simEvent{at: simStart + w.period, kind: evTick, tick: 1})
@@ -294,6 +312,7 @@ func (w *simWorld) run(end time.Duration) {
 		case evTick:
 			w.tick(e)
 		case evSnapArrives:
+			w.ack(e.ack)
 			if w.paced {
 				w.pacer.Observe(e.tick, e.ack, e.back, w.local(e.at))
 			}
@@ -333,15 +352,31 @@ func (w *simWorld) send(at time.Duration) {
 	w.push(simEvent{at: next, kind: evSend})
 }
 
+// ack records, for every input that a snapshot just received acknowledges
+// for the first time (the seqs up to ack), the time since it was sent.
+func (w *simWorld) ack(ack uint32) {
+	for ; w.acked < ack; w.acked++ {
+		at, ok := w.sentAt[w.acked+1]
+		if s := w.sc.stall; s[1] > s[0] && at >= s[0]-time.Second && at < s[1] {
+			continue
+		}
+		if ok && at >= w.measureFrom {
+			w.res.acks = append(w.res.acks, w.now-at)
+		}
+	}
+}
+
 func (w *simWorld) tick(e simEvent) {
 	ack, back := w.srv.tick()
 	arr := w.down.deliver(e.at, 0)
-	w.snapAt[e.tick] = arr
-	if !w.srv.starved {
-		w.appliedAt[w.srv.applied.seq] = e.tick
-	}
 	if w.onTick != nil {
 		w.onTick(w, e.tick)
+	}
+	if w.steady(e.at) {
+		w.res.steadyTicks++
+		if w.srv.starved {
+			w.res.steadyStarved++
+		}
 	}
 	if e.at >= w.measureFrom {
 		r := &w.res
@@ -363,15 +398,30 @@ func (w *simWorld) tick(e simEvent) {
 	w.push(simEvent{at: e.at + w.period, kind: evTick, tick: e.tick + 1})
 }
 
+// steady reports whether the link is in steady state at t: from simSteady
+// after the start of the match, but for simSettle after every change of the
+// link.
+func (w *simWorld) steady(t time.Duration) bool {
+	if t < simStart+simSteady {
+		return false
+	}
+	if s := w.sc.stall; s[1] > s[0] && t >= s[0] && t < s[1]+simSettle {
+		return false
+	}
+	for _, c := range w.sc.steps {
+		if t >= c && t < c+simSettle {
+			return false
+		}
+	}
+	return true
+}
+
 // result returns what was measured.
 func (w *simWorld) result() simResult {
 	r := w.res
-	for s, k := range w.appliedAt {
-		if a, ok := w.snapAt[k]; ok && w.sentAt[s] >= w.measureFrom {
-			r.acks = append(r.acks, a-w.sentAt[s])
-		}
-	}
+	r.acks = slices.Clone(r.acks)
 	slices.Sort(r.acks)
+	r.runP99 = []time.Duration{quantile(r.acks, 0.99)}
 	r.stats = w.pacer.Stats()
 	return r
 }
@@ -387,11 +437,14 @@ func runSim(sc simScenario, paced bool, offset time.Duration, seed uint64) simRe
 func (r simResult) merge(o simResult) simResult {
 	r.ticks += o.ticks
 	r.starved += o.starved
+	r.steadyTicks += o.steadyTicks
+	r.steadyStarved += o.steadyStarved
 	r.drops += o.drops
 	r.starvedAt = append(r.starvedAt, o.starvedAt...)
 	r.dropAt = append(r.dropAt, o.dropAt...)
 	r.waits = append(r.waits, o.waits...)
 	r.acks = append(r.acks, o.acks...)
+	r.runP99 = append(r.runP99, o.runP99...)
 	return r
 }
 
@@ -420,54 +473,35 @@ func ms(d time.Duration) string { return fmt.Sprintf("%.1f", float64(d)/float64(
 // TestPacerSimulation holds the Pacer against a fixed ticker at exactly the
 // tick rate, over the same links, the same server rules and the same seeds,
 // for 60 s of match time after a 5 s warm-up, each scenario four times (the
-// client starting at four phases of the tick). The Pacer must cause no drops
-// (but for the one burst a stall or a latency drop delivers, which the
-// server drops once), starve at most 2 % of the ticks, and make inputs wait
-// at the server clearly less (by at least a sixth of a tick on average;
-// what a fixed ticker wastes is half a tick on average, and part of the
-// rest is the jitter margin, which no pacer can avoid).
+// client starting at four phases of the tick). The Pacer must
+//
+//   - cause no drops (but for the one burst a stall or a latency drop
+//     delivers, which the server drops once);
+//   - starve at most 0.2 % of the ticks in steady state (from simSteady on,
+//     and but for the simSettle after a change of the link), and at most 2 %
+//     of all of them (but for the stall's own);
+//   - make inputs wait at the server clearly less (by at least a sixth of a
+//     tick on average; what a fixed ticker wastes is half a tick on average,
+//     and part of the rest is the jitter margin, which no pacer can avoid);
+//   - and so acknowledge inputs sooner at the median than the fixed ticker,
+//     and no more than 2 ms later at the 99th percentile, pooled over the
+//     four phases and against the fixed ticker at its median phase (of the
+//     four runs' 99th percentiles): a starved tick delays every input under
+//     way by a tick until the Pacer has shed it again, so starvations show
+//     in the tail. The second bar is the one that matters: a fixed ticker's
+//     tail depends on its phase (how long before its tick an input arrives,
+//     between the jitter's worst and a tick more), and pooling all phases
+//     makes its tail longer than a typical client's (the load generator's
+//     fixed tickers, at 30 Hz over 60 ± 20 ms, showed a p99 of 178–182 ms,
+//     against 187 ms pooled here).
 func TestPacerSimulation(t *testing.T) {
-	stepDown := simStart + 45*time.Second
-	steps := func(t time.Duration) time.Duration {
-		switch {
-		case t >= stepDown:
-			return 60 * time.Millisecond
-		case t >= simStart+25*time.Second:
-			return 120 * time.Millisecond
-		}
-		return 60 * time.Millisecond
-	}
-	stall := [2]time.Duration{simStart + 30*time.Second, simStart + 32*time.Second}
-	ms20, ms30, ms60 := 20*time.Millisecond, 30*time.Millisecond, 60*time.Millisecond
-	var tests []simScenario
-	for _, rate := range []int{30, 60} {
-		tests = append(tests,
-			simScenario{name: "20±20ms", tickRate: rate, latency: constLatency(ms20), jitter: ms20},
-			simScenario{name: "60±30ms", tickRate: rate, latency: constLatency(ms60), jitter: ms30},
-			simScenario{name: "150±30ms", tickRate: rate, latency: constLatency(150 * time.Millisecond), jitter: ms30},
-			simScenario{name: "60→120→60±20ms", tickRate: rate, latency: steps, jitter: ms20, stepDown: stepDown},
-			simScenario{name: "60→120→60±30ms", tickRate: rate, latency: steps, jitter: ms30, stepDown: stepDown},
-			simScenario{name: "stall 2s, 60±20ms", tickRate: rate, latency: constLatency(ms60), jitter: ms20, stall: stall},
-			simScenario{name: "skew +0.5%, 60±30ms", tickRate: rate, latency: constLatency(ms60), jitter: ms30, skew: 0.005},
-			simScenario{name: "skew -0.5%, 60±30ms", tickRate: rate, latency: constLatency(ms60), jitter: ms30, skew: -0.005},
-			simScenario{name: "50% skipped, 150±30ms", tickRate: rate, latency: constLatency(150 * time.Millisecond), jitter: ms30, skip: 0.5},
-			simScenario{name: "60 fps loop, 60±20ms", tickRate: rate, latency: constLatency(ms60), jitter: ms20, frame: time.Second / 60},
-		)
-	}
 	var table strings.Builder
-	fmt.Fprintf(&table, "\n%-22s %4s | %-33s | %-33s | %6s\n", "input→ack latency (ms)", "", "paced: p50   p99  wait starved drops", "fixed: p50   p99  wait starved drops", "ideal")
-	for _, tt := range tests {
+	fmt.Fprintf(&table, "\n%-22s %4s | %-40s | %-46s\n", "input→ack latency (ms)", "",
+		"paced: p50   p99  wait steady    all drops", "fixed: p50   p99 med99  wait steady    all drops")
+	for _, tt := range simScenarios() {
 		t.Run(fmt.Sprintf("%s/%dHz", tt.name, tt.tickRate), func(t *testing.T) {
 			period := time.Second / time.Duration(tt.tickRate)
-			var paced, fixed simResult
-			for i := range 4 {
-				offset := time.Duration(i) * period / 4
-				seed := uint64(i + 1)
-				p := runSim(tt, true, offset, seed)
-				checkDrops(t, tt, p.dropAt)
-				paced = paced.merge(p)
-				fixed = fixed.merge(runSim(tt, false, offset, seed))
-			}
+			paced, fixed := simulate(t, tt, 4)
 			// The stall's own ticks starve whatever the pacing.
 			starved := paced.starved
 			for _, at := range paced.starvedAt {
@@ -478,6 +512,9 @@ func TestPacerSimulation(t *testing.T) {
 			if share := float64(starved) / float64(paced.ticks); share > 0.02 {
 				t.Errorf("paced: %d of %d ticks starved (%.2f %%), want at most 2 %%", starved, paced.ticks, 100*share)
 			}
+			if share := paced.steadyShare(); share > 0.002 {
+				t.Errorf("paced: %d of %d ticks starved in steady state (%.2f %%), want at most 0.2 %%", paced.steadyStarved, paced.steadyTicks, 100*share)
+			}
 			pw, fw := mean(paced.waits), mean(fixed.waits)
 			if pw > fw-period/6 {
 				t.Errorf("paced: mean wait at the server %v, want at most %v (a fixed ticker's %v less a sixth of a tick)", pw, fw-period/6, fw)
@@ -485,15 +522,97 @@ func TestPacerSimulation(t *testing.T) {
 			if p, f := quantile(paced.acks, 0.5), quantile(fixed.acks, 0.5); p >= f {
 				t.Errorf("paced: median input→ack latency %v, want below a fixed ticker's %v", p, f)
 			}
-			ideal := 2*tt.latency(0) + period
-			fmt.Fprintf(&table, "%-22s %2dHz | %11s %5s %5s %6.2f%% %5d | %11s %5s %5s %6.2f%% %5d | %6s\n",
-				tt.name, tt.tickRate,
-				ms(quantile(paced.acks, 0.5)), ms(quantile(paced.acks, 0.99)), ms(pw), 100*float64(paced.starved)/float64(paced.ticks), paced.drops,
-				ms(quantile(fixed.acks, 0.5)), ms(quantile(fixed.acks, 0.99)), ms(fw), 100*float64(fixed.starved)/float64(fixed.ticks), fixed.drops,
-				ms(ideal))
+			p99 := quantile(paced.acks, 0.99)
+			if f := quantile(fixed.acks, 0.99); p99 > f+2*time.Millisecond {
+				t.Errorf("paced: 99th percentile input→ack latency %v, want at most a fixed ticker's %v + 2 ms", p99, f)
+			}
+			if f := fixed.medianP99(); p99 > f+2*time.Millisecond {
+				t.Errorf("paced: 99th percentile input→ack latency %v, want at most a fixed ticker's at its median phase, %v, + 2 ms", p99, f)
+			}
+			fmt.Fprintf(&table, "%-22s %2dHz | %s | %s\n", tt.name, tt.tickRate, paced.row(false), fixed.row(true))
 		})
 	}
-	t.Log(table.String())
+	t.Logf("%s", table.String())
+}
+
+// simScenarios returns the scenarios of TestPacerSimulation, at 30 and 60 Hz.
+func simScenarios() []simScenario {
+	stepUp, stepDown := simStart+25*time.Second, simStart+45*time.Second
+	steps := func(t time.Duration) time.Duration {
+		switch {
+		case t >= stepDown:
+			return 60 * time.Millisecond
+		case t >= stepUp:
+			return 120 * time.Millisecond
+		}
+		return 60 * time.Millisecond
+	}
+	stall := [2]time.Duration{simStart + 30*time.Second, simStart + 32*time.Second}
+	ms20, ms30, ms60 := 20*time.Millisecond, 30*time.Millisecond, 60*time.Millisecond
+	var tests []simScenario
+	for _, rate := range []int{30, 60} {
+		tests = append(tests,
+			simScenario{name: "20±20ms", tickRate: rate, latency: constLatency(ms20), jitter: ms20},
+			simScenario{name: "60±20ms", tickRate: rate, latency: constLatency(ms60), jitter: ms20},
+			simScenario{name: "60±30ms", tickRate: rate, latency: constLatency(ms60), jitter: ms30},
+			simScenario{name: "150±30ms", tickRate: rate, latency: constLatency(150 * time.Millisecond), jitter: ms30},
+			simScenario{name: "60→120→60±20ms", tickRate: rate, latency: steps, jitter: ms20, stepDown: stepDown, steps: []time.Duration{stepUp, stepDown}},
+			simScenario{name: "60→120→60±30ms", tickRate: rate, latency: steps, jitter: ms30, stepDown: stepDown, steps: []time.Duration{stepUp, stepDown}},
+			simScenario{name: "stall 2s, 60±20ms", tickRate: rate, latency: constLatency(ms60), jitter: ms20, stall: stall},
+			simScenario{name: "skew +0.5%, 60±30ms", tickRate: rate, latency: constLatency(ms60), jitter: ms30, skew: 0.005},
+			simScenario{name: "skew -0.5%, 60±30ms", tickRate: rate, latency: constLatency(ms60), jitter: ms30, skew: -0.005},
+			simScenario{name: "50% skipped, 150±30ms", tickRate: rate, latency: constLatency(150 * time.Millisecond), jitter: ms30, skip: 0.5},
+			simScenario{name: "60 fps loop, 60±20ms", tickRate: rate, latency: constLatency(ms60), jitter: ms20, frame: time.Second / 60},
+		)
+	}
+	return tests
+}
+
+// simulate plays sc paced and with a fixed ticker, runs times each (the
+// client starting at as many phases of the tick, each with its own seed),
+// checks the paced runs' drops, and returns the pooled results.
+func simulate(t *testing.T, sc simScenario, runs int) (paced, fixed simResult) {
+	t.Helper()
+	period := time.Second / time.Duration(sc.tickRate)
+	for i := range runs {
+		offset := time.Duration(i) * period / time.Duration(runs)
+		seed := uint64(i + 1)
+		p := runSim(sc, true, offset, seed)
+		checkDrops(t, sc, p.dropAt)
+		paced = paced.merge(p)
+		fixed = fixed.merge(runSim(sc, false, offset, seed))
+	}
+	return paced, fixed
+}
+
+// steadyShare returns the share of the steady-state ticks that starved.
+func (r simResult) steadyShare() float64 {
+	return float64(r.steadyStarved) / float64(max(r.steadyTicks, 1))
+}
+
+// medianP99 returns the median of the runs' 99th percentiles of acks.
+func (r simResult) medianP99() time.Duration {
+	s := slices.Clone(r.runP99)
+	slices.Sort(s)
+	if len(s) == 0 {
+		return 0
+	}
+	if n := len(s); n%2 == 0 {
+		return (s[n/2-1] + s[n/2]) / 2
+	}
+	return s[len(s)/2]
+}
+
+// row formats r for TestPacerSimulation's table, with the median of the
+// runs' 99th percentiles if med99.
+func (r simResult) row(med99 bool) string {
+	p99 := fmt.Sprintf("%5s", ms(quantile(r.acks, 0.99)))
+	if med99 {
+		p99 = fmt.Sprintf("%5s %5s", p99, ms(r.medianP99()))
+	}
+	return fmt.Sprintf("%11s %s %5s %5.2f%% %5.2f%% %5d",
+		ms(quantile(r.acks, 0.5)), p99, ms(mean(r.waits)),
+		100*r.steadyShare(), 100*float64(r.starved)/float64(max(r.ticks, 1)), r.drops)
 }
 
 // checkDrops fails the test if a paced run of sc had server drops other
