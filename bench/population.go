@@ -435,8 +435,8 @@ type popBot struct {
 }
 
 // play plays one match with behaviour b.
-func (p *population) play(ctx context.Context, wsURL string, b Behaviour, rng *rand.Rand) botResult {
-	res := botResult{b: b}
+func (p *population) play(ctx context.Context, wsURL string, b Behaviour, rng *rand.Rand) (res botResult) {
+	res.b = b
 	if err := sleep(ctx, b.JoinLate); err != nil {
 		res.closed = "cancelled"
 		return res
@@ -448,6 +448,11 @@ func (p *population) play(ctx context.Context, wsURL string, b Behaviour, rng *r
 		return res
 	}
 	p.tickRate.Store(int64(c.Welcome().TickRate))
+	defer func() {
+		bot.mu.Lock()
+		res.maxStep = bot.maxStep
+		bot.mu.Unlock()
+	}()
 	c = bot.run(ctx, c, wsURL, &res)
 	if c == nil {
 		return res
@@ -462,9 +467,6 @@ func (p *population) play(ctx context.Context, wsURL string, b Behaviour, rng *r
 	default:
 		res.closed = fmt.Sprintf("close %d", ce.Code)
 	}
-	bot.mu.Lock()
-	res.maxStep = bot.maxStep
-	bot.mu.Unlock()
 	res.corrections += c.PredictionError().Corrections
 	_ = c.Close()
 	return res
@@ -574,7 +576,16 @@ func (bot *popBot) run(ctx context.Context, c *client.Client, wsURL string, res 
 			res.corrections += c.PredictionError().Corrections
 			_ = c.Close()
 			nc, err := bot.dial(ctx, wsURL)
-			if err != nil {
+			var he *client.HandshakeError
+			switch {
+			case errors.As(err, &he) && he.StatusCode == http.StatusUnauthorized:
+				// The match ended while the page reloaded (its other
+				// player was kicked, say): the page learns the result
+				// from the REST API, as a browser would, and the seat
+				// checks it was not a forfeit.
+				res.ended = true
+				return nil
+			case err != nil:
 				res.closed = "reload: " + shortErr(err)
 				return nil
 			}
