@@ -160,8 +160,9 @@ func (cfg PopulationConfig) withDefaults() PopulationConfig {
 type PopulationRow struct {
 	Trait   string `json:"trait"`
 	Players int    `json:"players"` // bot-matches with the trait
-	// Completed counts players who played to the end: MatchEnd, then close
-	// 1000 match_over.
+	// Completed counts players who played to the end: they received
+	// MatchEnd (and, unless a stall held it past the server's linger, the
+	// close 1000 match_over after it).
 	Completed int `json:"completed"`
 	// Closed counts the other ends, by kick reason (or close code when
 	// there was no Kick).
@@ -214,7 +215,7 @@ func (r PopulationReport) Honest() bool {
 // botResult is one bot's account of one match.
 type botResult struct {
 	b           Behaviour
-	ended       bool   // MatchEnd and close 1000
+	ended       bool   // MatchEnd received
 	closed      string // otherwise: the kick reason, or "close <code>"
 	forfeit     bool
 	maxStep     int32
@@ -460,7 +461,11 @@ func (p *population) play(ctx context.Context, wsURL string, b Behaviour, rng *r
 	<-c.Done()
 	ce := c.CloseError()
 	switch {
-	case c.MatchEnd() != nil && ce.Code == 1000:
+	case c.MatchEnd() != nil:
+		// The end reached the player. Its close frame may not have: a
+		// link that stalled past the server's linger delivers the close
+		// after the client's own writes met the closed socket, and the
+		// failed write can end the connection first.
 		res.ended = true
 	case ce.KickReason != "":
 		res.closed = ce.KickReason
