@@ -422,6 +422,11 @@ type popBot struct {
 	rng  *rand.Rand
 	conn atomic.Pointer[netem.Conn] // the current connection's link, for stalls
 
+	// The stall and the reload, each once, 1–3 s into the match; owned by
+	// the sender (run).
+	stallAt, reloadAt time.Time
+	stalled, reloaded bool
+
 	mu     sync.Mutex
 	entity uint32
 	tick   uint32 // newest snapshot's
@@ -454,35 +459,62 @@ func (p *population) play(ctx context.Context, wsURL string, b Behaviour, rng *r
 		res.maxStep = bot.maxStep
 		bot.mu.Unlock()
 	}()
-	c = bot.run(ctx, c, wsURL, &res)
-	if c == nil {
+	bot.plan()
+	for {
+		c = bot.run(ctx, c, wsURL, &res)
+		if c == nil {
+			return res
+		}
+		<-c.Done()
+		ce := c.CloseError()
+		switch {
+		case c.MatchEnd() != nil:
+			// The end reached the player. Its close frame may not have: a
+			// link that stalled past the server's linger delivers the close
+			// after the client's own writes met the closed socket, and the
+			// failed write can end the connection first.
+			res.ended = true
+		case ce.Resumable() && ctx.Err() == nil:
+			// The connection dropped (a stall past the server's linger
+			// can drop even the match's end): come back, as a game
+			// client does. A 401 means the match ended meanwhile; the
+			// seat checks its result.
+			nc, err := client.Resume(ctx, wsURL, c, bot.options(client.Backoff{MaxAttempts: 3}))
+			var he *client.HandshakeError
+			switch {
+			case errors.As(err, &he) && he.StatusCode == http.StatusUnauthorized:
+				res.ended = true
+			case err != nil:
+				res.closed = "resume: " + shortErr(err)
+			default:
+				c = nc
+				continue
+			}
+		case ce.KickReason != "":
+			res.closed = ce.KickReason
+		default:
+			res.closed = fmt.Sprintf("close %d", ce.Code)
+		}
+		res.corrections += c.PredictionError().Corrections // a resumed client carries the ones before
+		_ = c.Close()
 		return res
 	}
-	<-c.Done()
-	ce := c.CloseError()
-	switch {
-	case c.MatchEnd() != nil:
-		// The end reached the player. Its close frame may not have: a
-		// link that stalled past the server's linger delivers the close
-		// after the client's own writes met the closed socket, and the
-		// failed write can end the connection first.
-		res.ended = true
-	case ce.KickReason != "":
-		res.closed = ce.KickReason
-	default:
-		res.closed = fmt.Sprintf("close %d", ce.Code)
-	}
-	res.corrections += c.PredictionError().Corrections
-	_ = c.Close()
-	return res
 }
 
 // dial connects over the bot's emulated link.
 func (bot *popBot) dial(ctx context.Context, wsURL string) (*client.Client, error) {
+	return client.Dial(ctx, wsURL, bot.options(client.Backoff{}))
+}
+
+// options are the bot's client options: its snapshot callback and its
+// emulated link (each connection gets the behaviour's Link; the newest is
+// kept for stalls).
+func (bot *popBot) options(b client.Backoff) client.Options {
 	var d net.Dialer
-	return client.Dial(ctx, wsURL, client.Options{
+	return client.Options{
 		OnSnapshot:         bot.onSnapshot,
 		InterpolationDelay: -1,
+		Backoff:            b,
 		NetDial: func(ctx context.Context, network, addr string) (net.Conn, error) {
 			raw, err := d.DialContext(ctx, network, addr)
 			if err != nil {
@@ -492,7 +524,7 @@ func (bot *popBot) dial(ctx context.Context, wsURL string) (*client.Client, erro
 			bot.conn.Store(nc)
 			return nc, nil
 		},
-	})
+	}
 }
 
 // onSnapshot runs on the client's reader: it tracks the bot's own entity —
@@ -529,6 +561,13 @@ func (bot *popBot) onSnapshot(s *arbiterv1.Snapshot) {
 	}
 }
 
+// plan draws when the bot stalls and reloads: once each, 1–3 s from now.
+func (bot *popBot) plan() {
+	bot.stallAt = time.Now().Add(time.Second + time.Duration(bot.rng.Int64N(int64(2*time.Second))))
+	bot.reloadAt = time.Now().Add(time.Second + time.Duration(bot.rng.Int64N(int64(2*time.Second))))
+	bot.stalled, bot.reloaded = bot.b.Stall == 0, !bot.b.Reload
+}
+
 // run sends the behaviour's inputs until the connection ends, reloading
 // and stalling on the way, and returns the last connection (nil if a
 // reconnection failed, with res filled in).
@@ -541,11 +580,7 @@ func (bot *popBot) run(ctx context.Context, c *client.Client, wsURL string, res 
 	}
 	rate := c.Welcome().TickRate
 	period := time.Second / time.Duration(rate)
-	// Stalls and reloads happen 1–3 s into the match, once.
-	stallAt := time.Now().Add(time.Second + time.Duration(bot.rng.Int64N(int64(2*time.Second))))
-	reloadAt := time.Now().Add(time.Second + time.Duration(bot.rng.Int64N(int64(2*time.Second))))
-	stalled, reloaded := bot.b.Stall == 0, !bot.b.Reload
-	var rawSeq uint32 = c.Welcome().LastInputSeq
+	rawSeq := c.Welcome().LastInputSeq
 	n := 0
 	every := period
 	switch bot.b.Sender {
@@ -570,14 +605,14 @@ func (bot *popBot) run(ctx context.Context, c *client.Client, wsURL string, res 
 		case <-timer.C:
 		}
 		now := time.Now()
-		if !stalled && now.After(stallAt) {
-			stalled = true
+		if !bot.stalled && now.After(bot.stallAt) {
+			bot.stalled = true
 			if nc := bot.conn.Load(); nc != nil {
 				nc.Stall(bot.b.Stall)
 			}
 		}
-		if !reloaded && now.After(reloadAt) {
-			reloaded = true
+		if !bot.reloaded && now.After(bot.reloadAt) {
+			bot.reloaded = true
 			res.corrections += c.PredictionError().Corrections
 			_ = c.Close()
 			nc, err := bot.dial(ctx, wsURL)

@@ -64,7 +64,10 @@
 //     (away past the grace period, 4001) or kicked (1008 cheat, input_flood)
 //     must not reconnect; CloseError.Resumable says so, and Resume refuses.
 //     After a shutdown (1001), an idle close (1001), a slow-consumer close or
-//     a dropped connection it may.
+//     a dropped connection it may. A connection that dropped as its match
+//     ended (a link stalled past the server's one-second linger can lose
+//     the MatchEnd) resumes into a 401: the match is over, and its result
+//     is at GET /v1/matches/{id}.
 //
 // # The views and the pacing
 //
