@@ -154,12 +154,7 @@ func TestPacerShedsStandingBacklog(t *testing.T) {
 	for _, rate := range []int{30, 60} {
 		period := time.Second / time.Duration(rate)
 		change := simStart + 10*time.Second
-		sc := simScenario{tickRate: rate, latency: func(t time.Duration) time.Duration {
-			if t >= change {
-				return 50 * time.Millisecond
-			}
-			return 150 * time.Millisecond
-		}}
+		sc := simScenario{tickRate: rate, latency: latencyStep(change, 150*time.Millisecond, 50*time.Millisecond)}
 		w := newSimWorld(sc, true, 0, 1)
 		ticks := recordTicks(w, simStart+5*time.Second)
 		w.run(simStart + 15*time.Second)
@@ -241,12 +236,7 @@ func TestPacerLinkSlower(t *testing.T) {
 	for _, rate := range []int{30, 60} {
 		period := time.Second / time.Duration(rate)
 		change := simStart + 10*time.Second
-		sc := simScenario{tickRate: rate, latency: func(t time.Duration) time.Duration {
-			if t >= change {
-				return 130 * time.Millisecond
-			}
-			return 50 * time.Millisecond
-		}}
+		sc := simScenario{tickRate: rate, latency: latencyStep(change, 50*time.Millisecond, 130*time.Millisecond)}
 		w := newSimWorld(sc, true, 0, 1)
 		ticks := recordTicks(w, simStart+5*time.Second)
 		w.run(simStart + 16*time.Second)
@@ -415,5 +405,16 @@ func TestTickClockLatencySteps(t *testing.T) {
 				t.Errorf("%d Hz, skew %v: the time of a tick moved by %v relative to the server's from 10 s on, want at most 5 ms", rate, skew, wander)
 			}
 		}
+	}
+}
+
+// latencyStep is a link latency of before until at, and of after from then
+// on.
+func latencyStep(at, before, after time.Duration) func(time.Duration) time.Duration {
+	return func(t time.Duration) time.Duration {
+		if t >= at {
+			return after
+		}
+		return before
 	}
 }
