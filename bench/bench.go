@@ -27,7 +27,8 @@ type Config struct {
 	// Clients is the number of bot players, N. It must not leave a lone
 	// ticket behind (N mod the room size ≠ 1), which would never match.
 	Clients int
-	// Duration is the measurement window; SPEC §7 wants at least 20 s.
+	// Duration is the measurement window; the published figures use at
+	// least 20 s.
 	// Default 20 s.
 	Duration time.Duration
 	// Warmup is how long everyone plays after the last join and before the

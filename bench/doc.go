@@ -1,5 +1,7 @@
-// Package bench is Arbiter's load generator: the arena benchmark of SPEC §7
-// as a library, driven by cmd/arbiter-bench and by this package's tests.
+// Package bench is Arbiter's load generator: the arena benchmark described in
+// bench/README.md as a library, driven by cmd/arbiter-bench and by this
+// package's tests, and the population scenario (RunPopulation): honest
+// clients on real networks, and cheaters.
 //
 // Run plays N bot clients against a running server, through its public
 // interfaces only: the REST API to create guests and queue them in ffa, and
@@ -19,9 +21,10 @@
 //   - measure: Duration of play, bracketed by two scrapes of the server's
 //     /metrics. The Report describes this window only.
 //
-// Playing is the SPEC §7 workload: one Input per received snapshot (so one
-// per tick), with an increasing seq and a move vector that turns every few
-// ticks.
+// Playing is the workload of bench/README.md: one Input per tick, sent when
+// the client library's pacing says it is due (or on a fixed ticker, with
+// Config.Unpaced), with an increasing seq and a move vector that turns
+// every few ticks, over an emulated link if Config.Link says so.
 //
 // The server must let the generator in. It limits guest sign-ups per IP
 // (default 60 a minute, bursts of 20): start it with --guest-rate and

@@ -17,7 +17,7 @@ import (
 	"github.com/arbiter-gg/arbiter/match/api"
 )
 
-// rest is the generator's side of the REST API (SPEC §5). It is safe for
+// rest is the generator's side of the REST API (docs/rest.md). It is safe for
 // concurrent use.
 type rest struct {
 	base *url.URL // the server, http(s)://host:port

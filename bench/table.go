@@ -10,7 +10,8 @@ import (
 	"time"
 )
 
-// tableHeader is SPEC §7's columns, then the sanity columns.
+// tableHeader is the benchmark's columns (bench/README.md), then the sanity
+// columns.
 var tableHeader = []string{
 	"N", "T", "CPU µs/client-tick", "server CPU", "ack p50", "ack p99", "ack max",
 	"B/client/s", "RSS", "tick p99", "overruns", "snap/client/s", "starved", "surplus", "corrections", "dropped", "gen CPU",

@@ -5,7 +5,7 @@
 // a join token, and reports results when a room ends.
 //
 // Games plug in through the Game and World interfaces declared here; the
-// arena of SPEC §4 lives in match/arena. Transport comes in through the Peer
+// arena of docs/arena.md lives in match/arena. Transport comes in through the Peer
 // interface, which netcode's sessions satisfy: a room never blocks on a
 // socket, it only queues frames to peers. match never imports netcode or a
 // store; cmd wires them together.

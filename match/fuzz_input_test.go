@@ -8,7 +8,7 @@ import (
 
 // FuzzInputPipeline drives one seat with arbitrary arrivals — seqs in any
 // order, repeated, in bursts, before and after the start — and ticks, and
-// checks SPEC §3's input semantics whatever the client does: at most one
+// checks the input semantics of docs/protocol.md whatever the client does: at most one
 // input applied per tick, applied seqs strictly increasing, last_input_seq
 // never going back and never below an applied seq, the backlog bounded and
 // reported, every input accounted for once, and nothing valid ever scored

@@ -14,7 +14,7 @@ import (
 	"google.golang.org/protobuf/proto"
 )
 
-// WebSocket close codes a room asks its peers to close with (SPEC §3).
+// WebSocket close codes a room asks its peers to close with (docs/protocol.md).
 const (
 	CloseMatchOver = 1000
 	CloseShutdown  = 1001

@@ -130,7 +130,7 @@ func TestSchedule(t *testing.T) {
 	}
 }
 
-// TestInputSemantics checks SPEC §3: inputs apply once, in seq order, at most
+// TestInputSemantics checks docs/protocol.md: inputs apply once, in seq order, at most
 // one per player per tick; stale ones are ignored; invalid ones are dropped
 // but advance last_input_seq; the backlog stays short — oldest surplus
 // dropped, never scored — and is reported in every snapshot.

@@ -1,6 +1,6 @@
 // Package netcode is Arbiter's WebSocket transport, built on gws.
 //
-// Protocol flow (SPEC §3):
+// Protocol flow (docs/protocol.md):
 //
 //	client                                   server
 //	GET /v1/play?token=T ───────────────────▶ connection caps: 429 per address, 503 in all

@@ -1,7 +1,7 @@
 package netcode
 
 // CloseReason is why a session ended. Its String form is the reason word of
-// SPEC §3, used in Kick messages, close frames, logs and metric labels.
+// docs/protocol.md, used in Kick messages, close frames, logs and metric labels.
 type CloseReason uint8
 
 // Close reasons. ReasonClientClosed and ReasonNetwork are not sent to

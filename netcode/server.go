@@ -429,7 +429,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	}
 }
 
-// httpError writes the JSON error shape of SPEC §5.
+// httpError writes the JSON error shape of docs/rest.md.
 func httpError(w http.ResponseWriter, status int, code, message string) {
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(status)

@@ -252,7 +252,7 @@ func TestWelcomeInputPing(t *testing.T) {
 }
 
 // TestHostileFrames: each bad frame gets a Kick with the reason word and the
-// close code of SPEC §3 — also those gws refuses on its own, at the frame
+// close code of docs/protocol.md — also those gws refuses on its own, at the frame
 // header — and is reported to the seat as the player's violation.
 func TestHostileFrames(t *testing.T) {
 	unmasked := maskedFrame(gws.OpcodeBinary, inputFrame(1))
@@ -399,7 +399,7 @@ func TestIdleTimeout(t *testing.T) {
 // after a refused 1 MiB frame, during a flood — so that closing the socket
 // at once would make the kernel answer the unread bytes with a reset, fail
 // the client's write and end its connection before it reads the close
-// frame (SPEC §3 "Closing"). The client writes as a client library does,
+// frame (docs/protocol.md "Closing"). The client writes as a client library does,
 // through its WebSocket connection, which a failed write closes.
 func TestKickAlwaysArrives(t *testing.T) {
 	const tries = 100

@@ -28,7 +28,7 @@ const defaultLinger = time.Second
 // as the tail, and whoever writes next (the writer, woken for it) sends it
 // first.
 //
-// Closing lingers (SPEC §3 "Closing"). gws closes the connection right
+// Closing lingers (docs/protocol.md "Closing"). gws closes the connection right
 // after writing its close frame; if the client's frames were still unread
 // then, the kernel would answer with a reset, which can destroy the close
 // frame — and the Kick before it — before the client reads them. So Close

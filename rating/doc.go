@@ -1,4 +1,4 @@
-// Package rating is the skill-rating math of Arbiter: Elo as SPEC §5 defines
+// Package rating is the skill-rating math of Arbiter: Elo as docs/rest.md describes
 // it (the rating the matchmaker pairs by and the leaderboard shows) and
 // Glickman's Glicko-2.
 //

@@ -9,7 +9,7 @@ type Standing struct {
 	Placement int // 1 is best; equal placements are a draw between those players
 }
 
-// Elo is SPEC §5's Elo: start 1500; K = KProvisional (40) for a player's first
+// Elo is Arbiter's Elo (docs/rest.md): start 1500; K = KProvisional (40) for a player's first
 // ProvisionalGames (30) games in a mode, KEstablished (20) after.
 //
 // Use DefaultElo; the zero Elo has K 0 and changes nothing. An Elo is a plain
@@ -21,7 +21,7 @@ type Elo struct {
 	ProvisionalGames int     // number of games played with KProvisional
 }
 
-// DefaultElo returns SPEC §5's Elo: start 1500, K 40 for the first 30 games in
+// DefaultElo returns Arbiter's Elo (docs/rest.md): start 1500, K 40 for the first 30 games in
 // a mode and 20 after.
 func DefaultElo() Elo {
 	return Elo{

@@ -6,7 +6,7 @@ import (
 	"hash/fnv"
 )
 
-// Arena geometry and movement, in centi-units (SPEC §4).
+// Arena geometry and movement, in centi-units (docs/arena.md).
 const (
 	// ArenaSize is the extent of the arena on both axes: positions lie in
 	// [0, ArenaSize].
@@ -297,7 +297,7 @@ func (w *World) Step(cmds []Command) {
 // with the given view tick is tested against: the view tick clamped to
 // [Tick()-RewindTicks, Tick()] (and to 0). Tick() is the newest state a
 // client can have seen, so it means no rewind at all; an older view tick is
-// clamped, never rejected (SPEC §4); a future one is a violation for
+// clamped, never rejected (docs/arena.md); a future one is a violation for
 // Validate and clamped to Tick() by Step.
 func (w *World) RewindTick(view Tick) Tick { return rewindFrom(w.tick, view, w.rewind) }
 

@@ -2,7 +2,7 @@ package sim
 
 import "math/bits"
 
-// Combat rules (SPEC §4). Distances are in centi-units, durations in
+// Combat rules (docs/arena.md). Distances are in centi-units, durations in
 // milliseconds and converted to ticks by the functions below.
 const (
 	// ButtonFire is the Input.Buttons bit that fires.

@@ -10,7 +10,7 @@
 //
 // # Rules
 //
-// Movement, combat and lag compensation follow SPEC §4; durations given there
+// Movement, combat and lag compensation follow docs/arena.md; durations given there
 // in milliseconds become ticks by CooldownTicks (rounded up), RewindTicks
 // (rounded down) and RespawnTicks. World.Step documents the order of one
 // tick.

@@ -1,5 +1,5 @@
-// Command arbiter-bench is the load generator of the arena benchmark (SPEC
-// §7): it plays N bot clients against a running Arbiter server and prints
+// Command arbiter-bench is the load generator of the arena benchmark
+// (bench/README.md): it plays N bot clients against a running Arbiter server and prints
 // what it measured. See bench/README.md for how to run a comparable
 // measurement (separate cores, server flags).
 //
@@ -43,13 +43,13 @@ func run(args []string, stdout, stderr io.Writer) int {
 	fs.SetOutput(stderr)
 	addr := fs.String("addr", "http://127.0.0.1:8080", "base URL of the running server")
 	clients := fs.Int("clients", 100, "bot clients, N (not 1 more than a multiple of the room size)")
-	duration := fs.Duration("duration", 20*time.Second, "measurement window (SPEC §7: at least 20s)")
+	duration := fs.Duration("duration", 20*time.Second, "measurement window (at least 20s for comparable figures)")
 	warmup := fs.Duration("warmup", 2*time.Second, "play after the last join before measuring")
 	tickRate := fs.Int("tick-rate", 0, "the server's expected tick rate; another rate fails the run (0: accept any)")
 	mode := fs.String("mode", "ffa", "game mode to queue in: ffa or duel")
 	concurrency := fs.Int("concurrency", 64, "clients joining at once")
 	asJSON := fs.Bool("json", false, "print the report as JSON instead of a table")
-	scenario := fs.String("scenario", "arena", "arena (SPEC §7 workload) or population (honest clients on real networks, and cheaters)")
+	scenario := fs.String("scenario", "arena", "arena (the benchmark workload of bench/README.md) or population (honest clients on real networks, and cheaters)")
 	matches := fs.Int("matches", 100, "population: duels to play (run the server with a short --match-duration)")
 	parallel := fs.Int("parallel", 10, "population: duels at once")
 	cheaters := fs.Bool("cheaters", false, "population: every other bot cheats (flood, long vectors, future view ticks, replays, bad frames)")

@@ -19,7 +19,7 @@ import (
 // TestHostileClient throws what a hostile client can send at a running duel
 // over real sockets: forged and foreign tokens, replayed seqs, a 10× input
 // flood, then text frames, random bytes and 1 MiB frames, reconnecting
-// after each. Each is answered as SPEC §3 says; replays cost nothing, every
+// after each. Each is answered as docs/protocol.md says; replays cost nothing, every
 // refused frame and the flood count against the player, who is kicked for
 // cheating once they add up (and may not come back); the honest player in
 // the same room receives every snapshot, in order, on time, throughout, and

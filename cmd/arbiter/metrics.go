@@ -14,7 +14,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 )
 
-// Prometheus metrics, served at GET /metrics on the main listener (SPEC §5).
+// Prometheus metrics, served at GET /metrics on the main listener (docs/rest.md).
 //
 // The endpoint has no authentication, like /healthz: it reveals load and
 // traffic but no player data. Operators should keep it off the public

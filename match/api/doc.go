@@ -1,4 +1,4 @@
-// Package api serves Arbiter's REST API (SPEC §5) as one http.Handler:
+// Package api serves Arbiter's REST API (docs/rest.md) as one http.Handler:
 // guest sign-up, matchmaking tickets with long-polling, player profiles with
 // ratings, matches, leaderboards, the liveness and readiness probes, and its
 // own OpenAPI description at GET /v1/openapi.json.

@@ -15,7 +15,7 @@ import (
 	"github.com/arbiter-gg/arbiter/match/matchmaker"
 )
 
-// Name rules of SPEC §5.
+// Name rules of docs/rest.md.
 const maxNameRunes = 32
 
 type guestRequest struct {

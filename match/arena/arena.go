@@ -16,7 +16,7 @@ import (
 const Name = "arena"
 
 // ScoreLimit returns the score that ends a match of the named mode, or 0 when
-// the mode has none and ends only by its time limit: 10 for "duel" (SPEC §4),
+// the mode has none and ends only by its time limit: 10 for "duel" (docs/arena.md),
 // none for "ffa" and any other mode.
 func ScoreLimit(mode string) int {
 	if mode == "duel" {

@@ -6,7 +6,7 @@
 // until the player cancels it or it expires. Clients follow a ticket with
 // Ticket (a snapshot) or Wait (a long-poll).
 //
-// Pairing is by rating (SPEC §5). Each mode has its own queue, and each
+// Pairing is by rating (docs/rest.md). Each mode has its own queue, and each
 // ticket carries the player's rating in that mode, looked up once by Enqueue
 // through Config.Rating. A ticket accepts a rating gap — its Window — that
 // starts narrow and widens the longer it searches; two tickets are

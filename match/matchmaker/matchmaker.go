@@ -40,7 +40,7 @@ var (
 )
 
 // DefaultRating is the rating of every player when Config.Rating is nil
-// (SPEC §5: ratings start at 1500).
+// (docs/rest.md: ratings start at 1500).
 const DefaultRating = 1500
 
 // Status is where a ticket is in its life. A ticket starts searching and
@@ -158,7 +158,7 @@ type Config struct {
 	StealAfter time.Duration
 }
 
-// DefaultModes returns the modes of SPEC §4 for the arena game: duel (2
+// DefaultModes returns the modes of docs/arena.md for the arena game: duel (2
 // players) and ffa (up to 10, at least 2), each 120 s long.
 func DefaultModes() map[string]match.Mode {
 	return map[string]match.Mode{

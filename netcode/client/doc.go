@@ -1,5 +1,5 @@
 // Package client is Arbiter's Go client library: it connects to a match over
-// the WebSocket protocol of SPEC §3, sends inputs at the right pace, and
+// the WebSocket protocol of docs/protocol.md, sends inputs at the right pace, and
 // keeps the three views a game client needs of a running match. It is used by
 // bots, by tests, and by Go game clients.
 //

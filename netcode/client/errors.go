@@ -63,7 +63,7 @@ type CloseError struct {
 	// or a protocol violation by the server (1002, 1003, 1007, 1009).
 	Local bool
 	// KickReason and KickMessage are the last Kick the server sent before
-	// closing, if any: one lowercase word (SPEC §3) and text for humans.
+	// closing, if any: one lowercase word (docs/protocol.md) and text for humans.
 	KickReason  string
 	KickMessage string
 	// Err is the local cause, if any: ErrBadFrame or ErrProtocol (wrapped),

@@ -31,7 +31,7 @@ var fakeStart = sim.Vec{X: 20000, Y: 20000}
 // fakeServer is a minimal Arbiter match server speaking the real protocol
 // over real loopback WebSockets. Its ticks are driven by the test (Step), so
 // everything is deterministic: it applies at most one queued input per tick,
-// in seq order, and sends a snapshot every tick, as SPEC §3 requires.
+// in seq order, and sends a snapshot every tick, as docs/protocol.md requires.
 type fakeServer struct {
 	t        *testing.T
 	srv      *httptest.Server

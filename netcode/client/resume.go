@@ -277,7 +277,7 @@ func retryable(err error) bool {
 //     slow_consumer — the server could not send fast enough, which a fresh
 //     connection with an empty queue may well fix;
 //   - no when the server sent a verdict: 1000 (match over), 4000 (replaced:
-//     another connection holds the seat, SPEC §3 forbids reconnecting), 4001
+//     another connection holds the seat, docs/protocol.md forbids reconnecting), 4001
 //     (forfeited: the player was away past the grace period and has lost the
 //     seat), 1008 for cheat or input_flood (kicked), 1003, 1007, 1009 (this
 //     client broke the protocol; reconnecting would not fix it), any other

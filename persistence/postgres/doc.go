@@ -1,4 +1,4 @@
-// Package postgres is Arbiter's durable archive on PostgreSQL (SPEC §6):
+// Package postgres is Arbiter's durable archive on PostgreSQL (README.md, "State"):
 // players, ratings, rating history, matches, match players and anti-cheat
 // events.
 //

@@ -1,4 +1,4 @@
-// Package redis is Arbiter's live store on Redis (SPEC §6): players,
+// Package redis is Arbiter's live store on Redis (README.md, "State"): players,
 // ratings and leaderboards, settled results, anti-cheat events, and the
 // stream through which every one of them reaches the durable archive
 // (Postgres) by way of the Archiver.
