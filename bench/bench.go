@@ -401,13 +401,11 @@ func (r *run) fill(rep *Report, lat *histogram, c0, c1 counters, s0, s1 serverSa
 	rep.Overruns = uint64(max(s1.Overruns-s0.Overruns, 0))
 
 	var why string
-	var skew uint64
 	for i := range r.bots {
 		b := r.bots[i].Load()
 		if b == nil {
 			continue
 		}
-		skew += b.seqSkew.Load()
 		select {
 		case <-b.c.Done():
 			rep.Dropped++
@@ -421,9 +419,6 @@ func (r *run) fill(rep *Report, lat *histogram, c0, c1 counters, s0, s1 serverSa
 	}
 	if rep.Dropped > 0 {
 		rep.Notes = append(rep.Notes, fmt.Sprintf("%d clients lost their connection before the window closed (first: %s); is the server's --match-duration longer than the run?", rep.Dropped, why))
-	}
-	if skew > 0 {
-		rep.Notes = append(rep.Notes, fmt.Sprintf("%d inputs got an unexpected seq and were not timed", skew))
 	}
 }
 

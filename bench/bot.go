@@ -59,7 +59,6 @@ type bot struct {
 	snapshots atomic.Uint64 // snapshots received
 	bytes     atomic.Uint64 // bytes read from the socket (WebSocket frames, headers included)
 	inputs    atomic.Uint64 // inputs sent
-	seqSkew   atomic.Uint64 // inputs whose seq was not the one predicted (not timed)
 }
 
 func newBot(rec *recorder, phase int) *bot {
@@ -71,17 +70,17 @@ func newBot(rec *recorder, phase int) *bot {
 // exactly the WebSocket frames (2–10 bytes of header each, plus the
 // payload) with no estimate.
 func (b *bot) dial(ctx context.Context, wsURL string, link netem.Link) error {
-	var d net.Dialer
+	dial := (&net.Dialer{}).DialContext
+	if link != (netem.Link{}) { // the bare socket otherwise: no pumps to weigh on the figures
+		dial = (&netem.Dialer{Up: link, Down: link}).DialContext
+	}
 	c, err := client.Dial(ctx, wsURL, client.Options{
 		OnSnapshot:         b.onSnapshot,
 		InterpolationDelay: -1, // bots render nothing; skip the interpolation delay
 		NetDial: func(ctx context.Context, network, addr string) (net.Conn, error) {
-			conn, err := d.DialContext(ctx, network, addr)
+			conn, err := dial(ctx, network, addr)
 			if err != nil {
 				return nil, err
-			}
-			if link != (netem.Link{}) {
-				conn = netem.Wrap(conn, link, link)
 			}
 			return &countingConn{Conn: conn, n: &b.bytes}, nil
 		},
@@ -152,42 +151,40 @@ var moves = func() [16][2]int32 {
 	return m
 }()
 
-// play sends inputs until ctx ends or the connection does: when the client
-// library's pacing says one is due (paced), or on a fixed ticker at the
-// tick rate (what a client without pacing does). The move vector turns by
-// 1/16 of a circle every 5 inputs.
+// play sends inputs until ctx ends or the connection does: through the
+// client library's RunInputs, when its pacing says one is due (paced), or
+// on a fixed ticker at the tick rate (what a client without pacing does).
+// The move vector turns by 1/16 of a circle every 5 inputs. play is the
+// bot's only sender, so the seq of the next input is always LastSeq()+1:
+// its send time is recorded under that seq just before it goes out.
 func (b *bot) play(ctx context.Context, paced bool) {
-	period := time.Second / time.Duration(b.c.Welcome().TickRate)
-	timer := time.NewTimer(0)
-	defer timer.Stop()
-	next := time.Now()
-	for n := 0; ; n++ {
-		if paced {
-			timer.Reset(max(b.c.InputDue(time.Now()), 0))
-		} else {
-			timer.Reset(time.Until(next))
-			next = next.Add(period)
-		}
+	n := 0
+	next := func() sim.Input {
+		mv := moves[(n/5+b.phase)%len(moves)]
+		n++
+		seq := b.c.LastSeq() + 1
+		slot := &b.ring[seq&ringMask]
+		slot.at.Store(b.rec.since())
+		slot.seq.Store(seq)
+		b.inputs.Add(1)
+		return sim.Input{MoveX: mv[0], MoveY: mv[1]}
+	}
+	if paced {
+		_ = b.c.RunInputs(ctx, next) // ends with ctx or the connection
+		return
+	}
+	tick := time.NewTicker(time.Second / time.Duration(b.c.Welcome().TickRate))
+	defer tick.Stop()
+	for {
 		select {
 		case <-ctx.Done():
 			return
 		case <-b.c.Done():
 			return
-		case <-timer.C:
+		case <-tick.C:
 		}
-		mv := moves[(n/5+b.phase)%len(moves)]
-		seq := b.c.LastSeq() + 1 // this goroutine is the only sender
-		slot := &b.ring[seq&ringMask]
-		slot.at.Store(b.rec.since())
-		slot.seq.Store(seq)
-		got, err := b.c.SendInput(sim.Input{MoveX: mv[0], MoveY: mv[1]})
-		if err != nil {
+		if _, err := b.c.SendInput(next()); err != nil {
 			return
-		}
-		b.inputs.Add(1)
-		if got != seq {
-			b.seqSkew.Add(1)
-			slot.seq.Store(0)
 		}
 	}
 }

@@ -420,6 +420,7 @@ func delta(a, b map[string]float64) map[string]float64 {
 type popBot struct {
 	b    Behaviour
 	rng  *rand.Rand
+	link *netem.Dialer              // every connection over b.Link, each with its own jitter draws
 	conn atomic.Pointer[netem.Conn] // the current connection's link, for stalls
 
 	// The stall and the reload, each once, 1–3 s into the match; owned by
@@ -447,7 +448,7 @@ func (p *population) play(ctx context.Context, wsURL string, b Behaviour, rng *r
 		res.closed = "cancelled"
 		return res
 	}
-	bot := &popBot{b: b, rng: rng}
+	bot := &popBot{b: b, rng: rng, link: &netem.Dialer{Up: b.Link, Down: b.Link}}
 	c, err := bot.dial(ctx, wsURL)
 	if err != nil {
 		res.closed = "dial: " + shortErr(err)
@@ -510,19 +511,16 @@ func (bot *popBot) dial(ctx context.Context, wsURL string) (*client.Client, erro
 // emulated link (each connection gets the behaviour's Link; the newest is
 // kept for stalls).
 func (bot *popBot) options(b client.Backoff) client.Options {
-	var d net.Dialer
 	return client.Options{
 		OnSnapshot:         bot.onSnapshot,
 		InterpolationDelay: -1,
 		Backoff:            b,
 		NetDial: func(ctx context.Context, network, addr string) (net.Conn, error) {
-			raw, err := d.DialContext(ctx, network, addr)
-			if err != nil {
-				return nil, err
+			nc, err := bot.link.DialContext(ctx, network, addr)
+			if err == nil {
+				bot.conn.Store(nc.(*netem.Conn))
 			}
-			nc := netem.Wrap(raw, bot.b.Link, bot.b.Link)
-			bot.conn.Store(nc)
-			return nc, nil
+			return nc, err
 		},
 	}
 }

@@ -171,8 +171,9 @@ type player struct {
 		// received is the highest seq received (processed or waiting):
 		// Welcome.last_input_seq.
 		received uint32
-		// dropped is the highest seq Seat.Input pushed out of a full inbox;
-		// the room counts it as processed at the next tick.
+		// dropped is the highest seq Seat.Input dropped as surplus (pushed
+		// out of a full inbox, or superseded before the start); the room
+		// counts it as processed at the next tick.
 		dropped uint32
 		faults  map[string]int // frames the transport refused, not yet policed
 	}
@@ -182,8 +183,10 @@ type player struct {
 	// faulted reports that mu.faults holds something for police.
 	faulted atomic.Bool
 	kicked  atomic.Bool
-	// forfeited is set once, by the room goroutine, under mu (the grace
-	// period ran out, or a kick); Attach then refuses the player.
+	// forfeited is set once, by the room goroutine: under mu when the
+	// grace period runs out, so that Attach (under mu too) either admits
+	// the player first or refuses it; by a kick, after kicked, which
+	// Attach checks first. Attach then refuses the player.
 	forfeited atomic.Bool
 
 	// Owned by the room goroutine.

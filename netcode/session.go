@@ -169,7 +169,7 @@ func (s *Session) close(reason CloseReason, message string) {
 }
 
 func (s *Session) closeWith(reason CloseReason, code uint16, message string) {
-	kick, _ := proto.Marshal(&arbiterv1.ServerMessage{Kind: &arbiterv1.ServerMessage_Kick{Kick: &arbiterv1.Kick{Reason: reason.String(), Message: message}}})
+	kick := kickMessage(reason, message)
 	s.mu.Lock()
 	if s.mu.closing {
 		s.mu.Unlock()
@@ -184,6 +184,12 @@ func (s *Session) closeWith(reason CloseReason, code uint16, message string) {
 	// WriteTimeout.
 	_ = s.sock.SetWriteDeadline(time.Now().Add(closeGrace))
 	s.signal()
+}
+
+// kickMessage encodes the Kick announcing a close for reason.
+func kickMessage(reason CloseReason, message string) []byte {
+	b, _ := proto.Marshal(&arbiterv1.ServerMessage{Kind: &arbiterv1.ServerMessage_Kick{Kick: &arbiterv1.Kick{Reason: reason.String(), Message: message}}})
+	return b // a message built here always encodes
 }
 
 func (s *Session) signal() {
@@ -344,7 +350,7 @@ func (s *Session) gwsClose(code uint16) []byte {
 	s.mu.snapshot = nil
 	s.mu.Unlock()
 	s.closing.Store(true)
-	kick, _ := proto.Marshal(&arbiterv1.ServerMessage{Kind: &arbiterv1.ServerMessage_Kick{Kick: &arbiterv1.Kick{Reason: reason.String(), Message: message}}})
+	kick := kickMessage(reason, message)
 	b := append(appendFrameHeader(nil, len(kick)), kick...)
 	return appendCloseFrame(b, reason.Code(), reason.String())
 }

@@ -155,11 +155,13 @@ func (c *socket) finish() {
 // out of time.
 func (c *socket) abort() { _ = c.Conn.Close() }
 
+// finClose is the first byte of a close frame: final, opcode 8.
+const finClose = 0x80 | 0x8
+
 // closeFrameCode reports whether p is a whole close frame as gws writes it
 // (unmasked, final, with a payload of at most 125 bytes), and its status
 // code: 1005 (none) if it carries none.
 func closeFrameCode(p []byte) (uint16, bool) {
-	const finClose = 0x80 | 0x8
 	if len(p) < 2 || p[0] != finClose || int(p[1]) > 125 || len(p) != 2+int(p[1]) {
 		return 0, false
 	}
@@ -172,7 +174,6 @@ func closeFrameCode(p []byte) (uint16, bool) {
 // appendCloseFrame appends a server close frame with code and reason text
 // (at most 123 bytes of it).
 func appendCloseFrame(b []byte, code uint16, reason string) []byte {
-	const finClose = 0x80 | 0x8
 	reason = reason[:min(len(reason), 123)]
 	b = append(b, finClose, byte(2+len(reason)))
 	b = binary.BigEndian.AppendUint16(b, code)
