@@ -92,7 +92,7 @@ func FuzzTicketBody(f *testing.F) {
 			if err := json.Unmarshal(rec.Body.Bytes(), &tk); err != nil {
 				t.Fatalf("201 body %s: %v", rec.Body, err)
 			}
-			if err := mm.Cancel(tk.ID, "fuzzer"); err != nil {
+			if err := mm.Cancel(t.Context(), tk.ID, "fuzzer"); err != nil {
 				t.Fatalf("Cancel = %v", err)
 			}
 		}

@@ -95,7 +95,7 @@ func (s *Server) createTicket(w http.ResponseWriter, r *http.Request, player str
 	if !decode(w, r, &req) {
 		return
 	}
-	t, err := s.mm.EnqueueContext(r.Context(), player, req.Mode)
+	t, err := s.mm.Enqueue(r.Context(), player, req.Mode)
 	switch {
 	case errors.Is(err, matchmaker.ErrUnknownMode):
 		writeError(w, http.StatusBadRequest, "unknown_mode", fmt.Sprintf("unknown mode %q", req.Mode))
@@ -145,7 +145,7 @@ func (s *Server) getTicket(w http.ResponseWriter, r *http.Request, player string
 			err = nil
 		}
 	} else {
-		t, err = s.mm.Ticket(id, player)
+		t, err = s.mm.Ticket(r.Context(), id, player)
 	}
 	switch {
 	case errors.Is(err, matchmaker.ErrNotFound):
@@ -161,7 +161,7 @@ func (s *Server) getTicket(w http.ResponseWriter, r *http.Request, player string
 // deleteTicket is DELETE /v1/matchmaking/tickets/{id}.
 func (s *Server) deleteTicket(w http.ResponseWriter, r *http.Request, player string) {
 	id := r.PathValue("id")
-	err := s.mm.Cancel(id, player)
+	err := s.mm.Cancel(r.Context(), id, player)
 	switch {
 	case errors.Is(err, matchmaker.ErrNotFound):
 		writeError(w, http.StatusNotFound, "not_found", "no such ticket")

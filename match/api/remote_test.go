@@ -19,14 +19,14 @@ type hostedElsewhere struct {
 }
 
 func (h hostedElsewhere) Mode(string) (match.Mode, bool) { return match.Mode{}, false }
-func (h hostedElsewhere) EnqueueContext(context.Context, string, string) (matchmaker.Ticket, error) {
+func (h hostedElsewhere) Enqueue(context.Context, string, string) (matchmaker.Ticket, error) {
 	return matchmaker.Ticket{}, matchmaker.ErrClosed
 }
-func (h hostedElsewhere) Ticket(string, string) (matchmaker.Ticket, error) { return h.ticket, nil }
+func (h hostedElsewhere) Ticket(context.Context, string, string) (matchmaker.Ticket, error) { return h.ticket, nil }
 func (h hostedElsewhere) Wait(context.Context, string, string) (matchmaker.Ticket, error) {
 	return h.ticket, nil
 }
-func (h hostedElsewhere) Cancel(string, string) error { return matchmaker.ErrMatched }
+func (h hostedElsewhere) Cancel(context.Context, string, string) error { return matchmaker.ErrMatched }
 
 // TestWSURLOfAnotherServer: a ticket matched in a match that another
 // server runs gets a ws_url on that server's advertised base.

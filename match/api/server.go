@@ -35,10 +35,10 @@ type Matchmaker interface {
 	// Mode reports whether name is a configured mode; the leaderboard
 	// route accepts exactly these.
 	Mode(name string) (match.Mode, bool)
-	EnqueueContext(ctx context.Context, playerID, mode string) (matchmaker.Ticket, error)
-	Ticket(id, playerID string) (matchmaker.Ticket, error)
+	Enqueue(ctx context.Context, playerID, mode string) (matchmaker.Ticket, error)
+	Ticket(ctx context.Context, id, playerID string) (matchmaker.Ticket, error)
 	Wait(ctx context.Context, id, playerID string) (matchmaker.Ticket, error)
-	Cancel(id, playerID string) error
+	Cancel(ctx context.Context, id, playerID string) error
 }
 
 // Players is the player store; persistence.Memory satisfies it.

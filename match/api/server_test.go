@@ -85,11 +85,11 @@ func (s *spy) Wait(ctx context.Context, id, player string) (matchmaker.Ticket, e
 	return s.Matchmaker.Wait(ctx, id, player)
 }
 
-func (s *spy) EnqueueContext(ctx context.Context, player, mode string) (matchmaker.Ticket, error) {
+func (s *spy) Enqueue(ctx context.Context, player, mode string) (matchmaker.Ticket, error) {
 	if s.panics.Load() {
 		panic("spy: boom")
 	}
-	return s.Matchmaker.EnqueueContext(ctx, player, mode)
+	return s.Matchmaker.Enqueue(ctx, player, mode)
 }
 
 type env struct {
@@ -628,7 +628,7 @@ func TestWSURL(t *testing.T) {
 
 			var ticket string
 			for _, p := range []string{"a", "b"} {
-				tk, err := mm.Enqueue(p, "duel")
+				tk, err := mm.Enqueue(t.Context(), p, "duel")
 				if err != nil {
 					t.Fatal(err)
 				}

@@ -24,7 +24,7 @@ func BenchmarkEnqueueToMatch(b *testing.B) {
 				go func() { done <- mm.Run(ctx) }()
 				tickets := make([]Ticket, n)
 				for i := range tickets {
-					tk, err := mm.EnqueueContext(ctx, fmt.Sprint("p", i), "duel")
+					tk, err := mm.Enqueue(ctx, fmt.Sprint("p", i), "duel")
 					if err != nil {
 						b.Fatal(err)
 					}

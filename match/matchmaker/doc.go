@@ -18,29 +18,34 @@
 // both in arrival order and sorted by rating, so that a pairing cycle costs
 // O(n log n) at worst, and far less when few tickets are new.
 //
-// One goroutine, Run, does all the pairing: it is woken by enqueues and by a
-// timer (the next instant a window widens enough to matter, ffa's wait for a
-// fuller group, ticket expiry, housekeeping), asks a Starter (the match
-// manager) to start each group, and hands out the join tokens. Everything
-// else — the REST handlers of match/api — only enqueues and reads under the
-// matchmaker's lock, so the pairing policy never races with itself; a
-// pairing cycle holds the lock (about 30 ms for 100,000 new tickets).
+// One goroutine, Run, does all the pairing: it is woken by enqueues, by
+// the pool's changes and by a timer (the next instant a window widens
+// enough to matter, ffa's wait for a fuller group, ticket expiry,
+// housekeeping), asks a Starter (the match manager) to start each group,
+// and hands out the join tokens. Everything else — the REST handlers of
+// match/api — only enqueues, cancels and reads, so the pairing policy never
+// races with itself.
 //
 // The matchmaker remembers which players are in a match that has not ended
 // and refuses them a second ticket; cmd must route every match result to
-// MatchEnded. Without a Pool it never talks to a store or the network.
+// MatchEnded.
 //
-// # Shared queues
+// # The pool
 //
-// With Config.Pool (Redis, through persistence/redis), every server on the
-// same store shares the queues, and pairing is atomic across them:
+// Tickets live in a Pool (the contract is in pool.go; pooltest checks an
+// implementation against it). The embedded default is a MemoryPool of the
+// Matchmaker's own, which tells Run of every change, so pairing is
+// immediate; with persistence/redis's Pool, every server on the same Redis
+// shares the queues, and pairing is atomic across them. Both run the same
+// code:
 //
 //   - Enqueue publishes the ticket to the pool, which holds each player's
 //     one live ticket or match for all servers (ErrConflict across
 //     servers).
-//   - Run keeps a mirror of the shared queue, fed by the pool's log of
-//     changes (read every PoolPoll; a server that fell behind the log
-//     reloads the whole queue), and pairs it with the same policy as above.
+//   - Run keeps a mirror of the queue, fed by the pool's log of changes
+//     (read at once when the pool is a Notifier, else every PoolPoll; a
+//     server that fell behind the log reloads the whole queue), and pairs
+//     it with the policy above.
 //   - Before it starts a group, Run claims its tickets in the pool: all of
 //     them, if all are still searching, or none. Only the claimer starts
 //     the match (Starter.Create), signs the join tokens, and seats the
@@ -65,4 +70,8 @@
 //   - If the pool fails, Enqueue answers ErrUnavailable and Run logs once,
 //     backs off (up to 5 s) and retries; what failed midway (a release, a
 //     seat, freeing players) is retried. Matches already started carry on.
+//
+// Finished tickets are kept only as long as a client needs to read them
+// (Config.Retention; a matched one while its join token is valid), and at
+// most Config.KeepPerPlayer per player.
 package matchmaker

@@ -6,7 +6,9 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"math"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -32,10 +34,9 @@ var (
 	ErrClosed = errors.New("matchmaker: closed")
 	// ErrUnavailable: Enqueue could not learn the player's rating (the
 	// lookup failed, timed out, or returned a non-finite number) or could
-	// not reach the shared queue (Config.Pool). No ticket was created; the
-	// caller may retry later. The underlying error is wrapped too. With a
-	// Pool, Ticket, Wait and Cancel also return it when the pool does not
-	// answer.
+	// not reach the queue (Config.Pool). No ticket was created; the
+	// caller may retry later. The underlying error is wrapped too. Ticket,
+	// Wait and Cancel also return it when the pool does not answer.
 	ErrUnavailable = errors.New("matchmaker: unavailable")
 )
 
@@ -65,9 +66,9 @@ type Ticket struct {
 	Rating    float64 // the player's rating in Mode when the ticket was created
 	MatchID   string  // set when matched
 	JoinToken string  // set when matched: the player's token for GET /v1/play
-	// Server is set when matched, with a Pool, to a match that another
-	// server runs: that server's advertised base URL (its Config.Server),
-	// where the player must connect. Empty: this server.
+	// Server is set when matched to a match that another server runs
+	// (a shared Pool): that server's advertised base URL (its
+	// Config.Server), where the player must connect. Empty: this server.
 	Server    string
 	CreatedAt time.Time
 }
@@ -109,9 +110,16 @@ type Config struct {
 	// TicketTTL is how long a ticket may search before it expires.
 	// Default 10 min.
 	TicketTTL time.Duration
-	// Retention is how long a finished (matched, cancelled, expired) ticket
-	// stays readable before it is forgotten. Default 10 min.
+	// Retention is how long a cancelled or expired ticket stays readable
+	// before it is forgotten: long enough for a client to read why its
+	// search ended. Default 1 min. A matched ticket stays readable until
+	// its join token expires (see JoinTTL): a client that reloads reads it
+	// again to reconnect.
 	Retention time.Duration
+	// KeepPerPlayer bounds the finished tickets kept per player; past it
+	// the oldest are forgotten first, so that a client churning tickets
+	// cannot grow the server's memory. Default 4.
+	KeepPerPlayer int
 	// JoinTTL returns how long the join tokens of a match of mode stay
 	// valid; it also bounds how long the matchmaker believes a player is in
 	// that match if MatchEnded never comes. Default: mode.Duration + 10 min;
@@ -127,23 +135,22 @@ type Config struct {
 	// ObserveWait, if set, is told how long each matched ticket searched,
 	// by mode (metrics). It is called on the Run goroutine with the
 	// matchmaker's lock held: it must return at once and must not call the
-	// Matchmaker. With a Pool, each ticket is observed by the server it was
-	// queued on.
+	// Matchmaker. Each ticket is observed by the server it was queued on.
 	ObserveWait func(mode string, waited time.Duration)
 
-	// Pool, if set, is the queue this Matchmaker shares with the other
-	// servers on the same store (see the package doc): tickets, the rule
-	// of one live ticket or match per player, and pairing are then
-	// common to all of them. Default nil: this process alone.
+	// Pool is the queue this Matchmaker pairs from (see the package doc):
+	// tickets, the rule of one live ticket or match per player, and
+	// pairing are common to every Matchmaker on it. Default: a
+	// MemoryPool of this Matchmaker's own.
 	Pool Pool
 	// Server is this server's advertised base URL, such as
 	// https://eu1.play.example.com, recorded with every match it starts
 	// so that the players who queued on another server are sent here
-	// (Ticket.Server). Used with a Pool only.
+	// (Ticket.Server). Needed only when the Pool is shared.
 	Server string
 	// PoolPoll is how often Run reads the pool's changes (other servers'
-	// tickets, and the matches they found for this server's tickets).
-	// Default 200 ms.
+	// tickets, and the matches they found for this server's tickets)
+	// when the pool is not a Notifier. Default 200 ms.
 	PoolPoll time.Duration
 	// PoolTimeout bounds each call to the Pool. Default 2 s.
 	PoolTimeout time.Duration
@@ -175,74 +182,66 @@ const maxIdle = time.Minute
 // use; Run must be called exactly once, and pairing happens only while it
 // runs (tickets enqueued before Run starts wait for it).
 type Matchmaker struct {
-	cfg     Config
-	starter Starter
-	tokens  *match.Tokens
-	clock   match.Clock
-	log     *slog.Logger
+	cfg      Config
+	starter  Starter
+	tokens   *match.Tokens
+	clock    match.Clock
+	log      *slog.Logger
+	pool     Pool
+	notify   Notifier // the pool, if it tells of its changes
+	instance string   // this Matchmaker's name in the pool: random, one per process
 
-	pool     Pool   // nil: memory only
-	instance string // this Matchmaker's name in the pool: random, one per process
-
-	// With a Pool: groups this server claimed (ClaimsWon), groups whose
-	// claim found a ticket already taken, cancelled or expired
-	// (ClaimsLost), and groups left to another server and taken over
-	// after StealAfter (Takeovers). Safe to read concurrently.
+	// Groups this server claimed (ClaimsWon), groups whose claim found a
+	// ticket already taken, cancelled or expired (ClaimsLost), and groups
+	// left to another server and taken over after StealAfter
+	// (Takeovers). Safe to read concurrently.
 	ClaimsWon, ClaimsLost, Takeovers atomic.Uint64
-	run                              poolRun
 
-	// wake tells Run that a ticket was enqueued. Size one: a pending wake-up
-	// covers any number of enqueues, since Run looks at every queue.
+	// run is Run's copy of the queue and what it owes the pool; only the
+	// Run goroutine touches it.
+	run *mirror
+
+	// wake tells Run that it has work: a ticket was published or a match
+	// ended. Size one: a pending wake-up covers any number of them.
 	wake chan struct{}
 	// done is closed when Run returns; it releases every Wait.
 	done chan struct{}
 
 	mu struct {
 		sync.Mutex
-		running bool
-		closed  bool
-		seq     uint64                // arrival order, and tie-break for tickets created in the same instant
-		tickets map[string]*ticket    // every ticket not yet forgotten, by ID
-		queues  map[string]*queue     // searching tickets not being matched, by mode; one per configured mode
-		search  map[string]*ticket    // a player's searching ticket, by player ID
-		playing map[string]seat       // players in a match that has not ended, by player ID
-		matches map[string]matchEntry // matches started and not ended, by ID
-		ended   map[string]time.Time  // results for matches not (yet) known, by ID, with arrival time
-		retryAt map[string]time.Time  // a mode's queue rests until then after a failed Create
-		swept   time.Time             // last housekeeping
-
-		poolState // with a Pool only
+		running  bool
+		closed   bool
+		tickets  map[string]*ticket    // this server's tickets not yet forgotten, by ID
+		search   map[string]*ticket    // a player's searching ticket, by player ID
+		finished map[string][]*ticket  // a player's finished tickets not yet forgotten, oldest first
+		matches  map[string]matchEntry // matches started here and not ended, by ID
+		ended    map[string]time.Time  // results for matches not (yet) known, by ID, with arrival time
+		frees    []freeing             // ended matches whose players the pool must free
+		sizes    map[string]int        // the queues' sizes at Run's last look, by mode
+		aliveAt  time.Time             // last heartbeat
+		swept    time.Time             // last housekeeping
 	}
 }
 
-// ticket is a ticket of this server's (in mu.tickets) or, with a Pool, a
-// queue entry of the shared queue (in mu.mirror and a queue; see poolEntry).
+// ticket is one of this server's tickets: the player's view of it, and
+// what its waiters wait on. Its searching life in the queue is a member.
 type ticket struct {
 	Ticket
-	seq uint64
-	// queued: searching and in its mode's queue (not pending).
-	queued bool
-	// pos is the ticket's index in its queue's rating index; valid only
-	// during queue.pair.
-	pos int32
-	// pending: picked for a group whose Create is in flight. The ticket is
-	// out of its queue and cannot be cancelled; its status is still
-	// searching.
-	pending  bool
-	finished time.Time     // when the status left searching
-	changed  chan struct{} // closed when the status leaves searching
-
-	poolEntry // with a Pool, for the queue entries only
-}
-
-type seat struct {
-	matchID string
-	until   time.Time
+	// published: the pool has it (Publish returned, or the pool's changes
+	// mentioned it).
+	published bool
+	forgetAt  time.Time     // when finished: forgotten then
+	changed   chan struct{} // closed when the status leaves searching
 }
 
 type matchEntry struct {
 	players []string
 	until   time.Time
+}
+
+type freeing struct {
+	matchID string
+	players []string
 }
 
 // New returns a Matchmaker that starts matches with starter and signs join
@@ -262,7 +261,8 @@ func New(cfg Config, starter Starter, tokens *match.Tokens) *Matchmaker {
 	cfg.Modes = modes
 	cfg.FFAWait = cmp.Or(cfg.FFAWait, 10*time.Second)
 	cfg.TicketTTL = cmp.Or(cfg.TicketTTL, 10*time.Minute)
-	cfg.Retention = cmp.Or(cfg.Retention, 10*time.Minute)
+	cfg.Retention = cmp.Or(cfg.Retention, time.Minute)
+	cfg.KeepPerPlayer = cmp.Or(max(cfg.KeepPerPlayer, 0), 4)
 	cfg.CreateRetry = cmp.Or(cfg.CreateRetry, time.Second)
 	cfg.RatingTimeout = cmp.Or(cfg.RatingTimeout, 2*time.Second)
 	if cfg.Rating == nil {
@@ -276,6 +276,9 @@ func New(cfg Config, starter Starter, tokens *match.Tokens) *Matchmaker {
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
+	}
+	if cfg.Pool == nil {
+		cfg.Pool = NewMemoryPool(cfg.Clock)
 	}
 	cfg.PoolPoll = cmp.Or(cfg.PoolPoll, 200*time.Millisecond)
 	cfg.PoolTimeout = cmp.Or(cfg.PoolTimeout, 2*time.Second)
@@ -292,23 +295,16 @@ func New(cfg Config, starter Starter, tokens *match.Tokens) *Matchmaker {
 		wake:     make(chan struct{}, 1),
 		done:     make(chan struct{}),
 	}
+	m.notify, _ = cfg.Pool.(Notifier)
+	m.run = newMirror(cfg)
 	m.mu.tickets = make(map[string]*ticket)
-	m.mu.queues = make(map[string]*queue, len(cfg.Modes))
-	for name, md := range cfg.Modes {
-		w, ok := cfg.Windows[name]
-		if !ok {
-			w = DefaultWindow()
-		}
-		m.mu.queues[name] = newQueue(md, w)
-	}
 	m.mu.search = make(map[string]*ticket)
-	m.mu.playing = make(map[string]seat)
+	m.mu.finished = make(map[string][]*ticket)
 	m.mu.matches = make(map[string]matchEntry)
 	m.mu.ended = make(map[string]time.Time)
-	m.mu.retryAt = make(map[string]time.Time)
-	if m.pool != nil {
-		m.mu.mirror = make(map[string]*ticket)
-		m.mu.awaiting = make(map[string]time.Time)
+	m.mu.sizes = make(map[string]int, len(cfg.Modes))
+	for name := range cfg.Modes {
+		m.mu.sizes[name] = 0
 	}
 	return m
 }
@@ -319,28 +315,22 @@ func (m *Matchmaker) Mode(name string) (match.Mode, bool) {
 	return md, ok
 }
 
-// Enqueue is EnqueueContext with a background context: the rating lookup
-// is bounded by Config.RatingTimeout alone.
-func (m *Matchmaker) Enqueue(playerID, mode string) (Ticket, error) {
-	return m.EnqueueContext(context.Background(), playerID, mode)
-}
-
-// EnqueueContext creates a searching ticket for playerID in mode, carrying
-// the player's rating in mode from Config.Rating, which it calls with ctx
-// (bounded by Config.RatingTimeout). It fails with ErrUnknownMode, with
-// ErrConflict if the player already has a searching ticket or is in a match
-// that has not ended (with a Pool: on any server), with ErrUnavailable if
-// the rating lookup fails or the pool does not answer, and with ErrClosed
-// once Run has returned. It blocks only on the rating lookup and the
-// pool, never on pairing.
-func (m *Matchmaker) EnqueueContext(ctx context.Context, playerID, mode string) (Ticket, error) {
+// Enqueue creates a searching ticket for playerID in mode, carrying the
+// player's rating in mode from Config.Rating, which it calls with ctx
+// (bounded by Config.RatingTimeout), and publishes it to the pool (bounded
+// by Config.PoolTimeout). It fails with ErrUnknownMode, with ErrConflict
+// if the player already has a searching ticket or is in a match that has
+// not ended (on any server sharing the pool), with ErrUnavailable if the
+// rating lookup fails or the pool does not answer, and with ErrClosed once
+// Run has returned. It never waits for pairing.
+func (m *Matchmaker) Enqueue(ctx context.Context, playerID, mode string) (Ticket, error) {
 	if _, ok := m.cfg.Modes[mode]; !ok {
 		return Ticket{}, fmt.Errorf("enqueue %s for %q: %w", playerID, mode, ErrUnknownMode)
 	}
 	// Refuse what would be refused anyway before asking for the rating, so
 	// that a client retrying a conflict costs the rating store nothing.
 	m.mu.Lock()
-	err := m.admitLocked(playerID, m.clock.Now())
+	err := m.admitLocked(playerID)
 	m.mu.Unlock()
 	if err != nil {
 		return Ticket{}, err
@@ -349,45 +339,76 @@ func (m *Matchmaker) EnqueueContext(ctx context.Context, playerID, mode string) 
 	if err != nil {
 		return Ticket{}, err
 	}
-	if m.pool != nil {
-		return m.publish(ctx, playerID, mode, rating)
-	}
 
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	// Now under the lock: arrival order (seq) and CreatedAt then agree,
-	// which expiry and the windows' monotony in a queue rely on.
 	now := m.clock.Now()
-	if err := m.admitLocked(playerID, now); err != nil {
-		return Ticket{}, err
-	}
-	m.mu.seq++
 	t := &ticket{
-		Ticket: Ticket{ID: match.NewID(), PlayerID: playerID, Mode: mode, Status: StatusSearching, Rating: rating,
-			CreatedAt: now},
-		seq:     m.mu.seq,
+		Ticket:  Ticket{ID: match.NewID(), PlayerID: playerID, Mode: mode, Status: StatusSearching, Rating: rating, CreatedAt: now},
 		changed: make(chan struct{}),
+	}
+	// The ticket is known here before the pool has it, so that its
+	// arrival in the changes finds it. Its ID is known to nobody yet.
+	m.mu.Lock()
+	if err := m.admitLocked(playerID); err != nil {
+		m.mu.Unlock()
+		return Ticket{}, err
 	}
 	m.mu.tickets[t.ID] = t
 	m.mu.search[playerID] = t
-	m.mu.queues[mode].add(t)
-	select {
-	case m.wake <- struct{}{}:
-	default: // a wake-up is already pending
+	tk := t.Ticket // as created: Run may match it before Publish returns
+	beat := m.aliveDueLocked(now)
+	frees := m.takeFreesLocked(playerID)
+	m.mu.Unlock()
+
+	pctx, cancel := context.WithTimeout(ctx, m.cfg.PoolTimeout)
+	defer cancel()
+	if beat {
+		err = m.beat(pctx, now)
 	}
-	return t.Ticket, nil
+	// The player's last match ended here but Run has not told the pool
+	// yet: tell it now, so that a client queueing again as soon as it
+	// reads MatchEnd is not refused.
+	for i := 0; err == nil && i < len(frees); i++ {
+		if err = m.pool.Free(pctx, frees[i].matchID, frees[i].players); err != nil {
+			m.requeueFrees(frees[i:])
+			err = fmt.Errorf("free the players of match %s: %w", frees[i].matchID, err)
+		}
+	}
+	if err == nil {
+		pt := PoolTicket{ID: t.ID, PlayerID: playerID, Mode: mode, Rating: rating, CreatedAt: now, Home: m.instance}
+		_, err = m.pool.Publish(pctx, pt, m.cfg.TicketTTL+poolGrace+time.Minute)
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	switch {
+	case err == nil:
+		t.published = true
+	case !errors.Is(err, ErrConflict) && (t.published || t.Status != StatusSearching):
+		// A call that failed late was made after all: the pool's changes
+		// brought the ticket back.
+		err = nil
+	}
+	if err != nil {
+		delete(m.mu.tickets, t.ID)
+		if m.mu.search[playerID] == t {
+			delete(m.mu.search, playerID)
+		}
+		if errors.Is(err, ErrConflict) {
+			return Ticket{}, fmt.Errorf("enqueue %s: %w", playerID, err)
+		}
+		return Ticket{}, fmt.Errorf("enqueue %s: %w: queue: %w", playerID, ErrUnavailable, err)
+	}
+	m.wakeRun()
+	return tk, nil
 }
 
-// admitLocked returns why playerID may not queue at now, or nil.
-func (m *Matchmaker) admitLocked(playerID string, now time.Time) error {
+// admitLocked returns why playerID may not queue, as far as this server
+// knows (the pool knows the rest), or nil.
+func (m *Matchmaker) admitLocked(playerID string) error {
 	if m.mu.closed {
 		return ErrClosed
 	}
 	if _, ok := m.mu.search[playerID]; ok {
 		return fmt.Errorf("enqueue %s: %w", playerID, ErrConflict)
-	}
-	if s, ok := m.mu.playing[playerID]; ok && now.Before(s.until) {
-		return fmt.Errorf("enqueue %s: in match %s: %w", playerID, s.matchID, ErrConflict)
 	}
 	return nil
 }
@@ -406,10 +427,41 @@ func (m *Matchmaker) rating(ctx context.Context, playerID, mode string) (float64
 	return r, nil
 }
 
+// wakeRun tells Run it has work.
+func (m *Matchmaker) wakeRun() {
+	select {
+	case m.wake <- struct{}{}:
+	default: // a wake-up is already pending
+	}
+}
+
+// aliveDueLocked reports whether the heartbeat is due at now.
+func (m *Matchmaker) aliveDueLocked(now time.Time) bool {
+	return m.mu.aliveAt.IsZero() || !now.Before(m.mu.aliveAt.Add(m.cfg.PoolAlive/3))
+}
+
+// beat tells the pool this Matchmaker is alive.
+func (m *Matchmaker) beat(ctx context.Context, now time.Time) error {
+	if err := m.pool.Alive(ctx, m.instance, m.cfg.PoolAlive); err != nil {
+		return fmt.Errorf("heartbeat: %w", err)
+	}
+	m.mu.Lock()
+	m.mu.aliveAt = now
+	m.mu.Unlock()
+	return nil
+}
+
+// poolContext bounds one call to the pool. It outlives ctx's cancellation,
+// so that what a shutdown interrupts is not left half done.
+func (m *Matchmaker) poolContext(ctx context.Context) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(context.WithoutCancel(ctx), m.cfg.PoolTimeout)
+}
+
 // Ticket returns a snapshot of playerID's ticket id, or ErrNotFound if there
-// is none or it is someone else's. With a Pool, a ticket queued on another
-// server is read from the pool (ErrUnavailable if it does not answer).
-func (m *Matchmaker) Ticket(id, playerID string) (Ticket, error) {
+// is none or it is someone else's. A ticket this server does not hold
+// (queued on another server sharing the pool, or forgotten here) is read
+// from the pool, with ctx: ErrUnavailable if it does not answer.
+func (m *Matchmaker) Ticket(ctx context.Context, id, playerID string) (Ticket, error) {
 	m.mu.Lock()
 	t, err := m.lookupLocked(id, playerID)
 	var tk Ticket
@@ -417,10 +469,10 @@ func (m *Matchmaker) Ticket(id, playerID string) (Ticket, error) {
 		tk = t.Ticket
 	}
 	m.mu.Unlock()
-	if err != nil && m.pool != nil {
-		return m.remoteTicket(context.Background(), id, playerID)
+	if err != nil {
+		return m.remoteTicket(ctx, id, playerID)
 	}
-	return tk, err
+	return tk, nil
 }
 
 // Wait is Ticket as a long-poll: it returns at once unless the ticket is
@@ -428,20 +480,17 @@ func (m *Matchmaker) Ticket(id, playerID string) (Ticket, error) {
 // Run returns. It always returns the ticket as it is when Wait returns;
 // the error is ErrNotFound (with a zero Ticket), ctx.Err() if ctx ended
 // first, or ErrClosed if Run has returned, both with the still-searching
-// ticket. With a Pool, a ticket queued on another server is read from the
-// pool every PoolPoll.
+// ticket. A ticket this server does not hold is read from the pool every
+// PoolPoll.
 func (m *Matchmaker) Wait(ctx context.Context, id, playerID string) (Ticket, error) {
 	m.mu.Lock()
 	t, err := m.lookupLocked(id, playerID)
-	if err != nil && m.pool != nil {
+	if err != nil {
 		m.mu.Unlock()
 		return m.remoteWait(ctx, id, playerID)
 	}
-	if err != nil || t.Status != StatusSearching {
+	if t.Status != StatusSearching {
 		m.mu.Unlock()
-		if err != nil {
-			return Ticket{}, err
-		}
 		return t.Ticket, nil
 	}
 	changed := t.changed
@@ -462,280 +511,254 @@ func (m *Matchmaker) Wait(ctx context.Context, id, playerID string) (Ticket, err
 	return t.Ticket, err
 }
 
-// Cancel cancels playerID's searching ticket id. It fails with ErrNotFound
-// if there is no such ticket of that player's, and with ErrMatched if the
-// ticket is matched or being matched. Cancelling a ticket that is already
-// cancelled or expired succeeds and changes nothing. With a Pool, the
-// ticket may have been queued on any server, and Cancel fails with
-// ErrUnavailable if the pool does not answer.
-func (m *Matchmaker) Cancel(id, playerID string) error {
-	if m.pool != nil {
-		return m.poolCancel(id, playerID)
+// fromState is the Ticket a pool's state describes.
+func (m *Matchmaker) fromState(st PoolState) Ticket {
+	t := Ticket{ID: st.ID, PlayerID: st.PlayerID, Mode: st.Mode, Status: st.Status, Rating: st.Rating, CreatedAt: st.CreatedAt}
+	if st.Status == StatusMatched {
+		t.MatchID, t.JoinToken = st.Seat.MatchID, st.Seat.JoinToken
+		if st.Seat.Host != m.instance {
+			t.Server = st.Seat.Server
+		}
 	}
-	now := m.clock.Now()
+	return t
+}
+
+// remoteTicket is Ticket for a ticket this server does not hold.
+func (m *Matchmaker) remoteTicket(ctx context.Context, id, playerID string) (Ticket, error) {
+	pctx, cancel := context.WithTimeout(ctx, m.cfg.PoolTimeout)
+	defer cancel()
+	st, err := m.pool.Lookup(pctx, id)
+	switch {
+	case errors.Is(err, ErrNotFound) || err == nil && st.PlayerID != playerID:
+		return Ticket{}, fmt.Errorf("ticket %s: %w", id, ErrNotFound)
+	case err != nil:
+		return Ticket{}, fmt.Errorf("ticket %s: %w: queue: %w", id, ErrUnavailable, err)
+	}
+	return m.fromState(st), nil
+}
+
+// remoteWait is Wait for a ticket this server does not hold: it asks the
+// pool every PoolPoll.
+func (m *Matchmaker) remoteWait(ctx context.Context, id, playerID string) (Ticket, error) {
+	timer := m.clock.NewTimer(m.cfg.PoolPoll)
+	defer timer.Stop()
+	for {
+		t, err := m.remoteTicket(ctx, id, playerID)
+		if err != nil || t.Status != StatusSearching {
+			if ctx.Err() != nil && err != nil && !errors.Is(err, ErrNotFound) {
+				err = ctx.Err()
+			}
+			return t, err
+		}
+		select {
+		case <-ctx.Done():
+			return t, ctx.Err()
+		case <-m.done:
+			return t, ErrClosed
+		case <-timer.C():
+			timer.Reset(m.cfg.PoolPoll)
+		}
+	}
+}
+
+// Cancel cancels playerID's searching ticket id. It fails with ErrNotFound
+// if there is no such ticket of that player's, with ErrMatched if the
+// ticket is matched or being matched, and with ErrUnavailable if the pool
+// does not answer (the call is bounded by ctx and Config.PoolTimeout).
+// Cancelling a ticket that is already cancelled or expired succeeds and
+// changes nothing. The ticket may have been queued on any server sharing
+// the pool: the pool decides, atomically with every claim.
+func (m *Matchmaker) Cancel(ctx context.Context, id, playerID string) error {
+	m.mu.Lock()
+	t, err := m.lookupLocked(id, playerID)
+	if err == nil {
+		switch t.Status {
+		case StatusMatched:
+			m.mu.Unlock()
+			return fmt.Errorf("cancel ticket %s: %w", id, ErrMatched)
+		case StatusCancelled, StatusExpired:
+			m.mu.Unlock()
+			return nil
+		}
+	}
+	m.mu.Unlock()
+
+	pctx, cancel := context.WithTimeout(ctx, m.cfg.PoolTimeout)
+	defer cancel()
+	s, err := m.pool.Withdraw(pctx, id, playerID, StatusCancelled, m.cfg.Retention)
+	switch {
+	case errors.Is(err, ErrMatched):
+		return fmt.Errorf("cancel ticket %s: %w", id, ErrMatched)
+	case errors.Is(err, ErrNotFound):
+		if t == nil {
+			return fmt.Errorf("cancel ticket %s: %w", id, ErrNotFound)
+		}
+		s = StatusExpired // the pool forgot it: it outlived its TTL
+	case err != nil:
+		return fmt.Errorf("cancel ticket %s: %w: queue: %w", id, ErrUnavailable, err)
+	}
+	if t == nil {
+		return nil // another server's ticket: that server learns it from the changes
+	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	t, err := m.lookupLocked(id, playerID)
-	if err != nil {
-		return err
+	if t.Status == StatusSearching {
+		m.finishLocked(t, s, m.clock.Now())
 	}
-	switch {
-	case t.Status == StatusMatched || t.pending:
-		return fmt.Errorf("cancel ticket %s: %w", id, ErrMatched)
-	case t.Status != StatusSearching:
-		return nil
-	}
-	m.mu.queues[t.Mode].remove(t)
-	m.finishLocked(t, StatusCancelled, now)
 	return nil
 }
 
 // QueueSizes returns how many tickets are searching in each configured
-// mode's queue, by mode name, zeros included. Tickets picked for a match
-// that is being started are not counted. With a Pool, the queues are the
-// shared ones, every server's tickets, as this server last read them.
+// mode's queue, by mode name, zeros included, as Run last saw them: every
+// server's tickets when the pool is shared. Tickets picked for a match
+// that is being started are not counted.
 func (m *Matchmaker) QueueSizes() map[string]int {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	sizes := make(map[string]int, len(m.mu.queues))
-	for name, q := range m.mu.queues {
-		sizes[name] = q.live
-	}
-	return sizes
+	return maps.Clone(m.mu.sizes)
 }
 
 // MatchEnded records that a match is over, so that its players may queue
 // again. It is safe to call from any goroutine (cmd wires it to
-// match.Manager's OnEnd, which runs on the room's goroutine), returns
-// promptly, and ignores results it has already seen. With a Pool, Run
-// frees the players in the pool; once Run has returned (the rooms a
-// shutdown ends report after it), MatchEnded does it itself, waiting up to
-// PoolTimeout.
+// match.Manager's OnEnd, which runs on the room's goroutine), returns at
+// once while Run runs (Run frees the players in the pool; so does an
+// Enqueue of one of them that comes first), and ignores results it has
+// already seen. Once Run has returned (the rooms a shutdown ends report
+// after it), MatchEnded frees them itself, waiting up to PoolTimeout.
 func (m *Matchmaker) MatchEnded(res match.Result) {
-	if m.pool != nil {
-		m.poolMatchEnded(res)
-		return
-	}
 	now := m.clock.Now()
 	m.mu.Lock()
-	defer m.mu.Unlock()
-	e, ok := m.mu.matches[res.MatchID]
-	if !ok {
-		// Either a match we never started, a duplicate, or the result of a
-		// match that ended before Create returned to Run: remember it so
-		// that Run does not mark its players as playing.
+	var players []string
+	if e, ok := m.mu.matches[res.MatchID]; ok {
+		players = e.players
+		delete(m.mu.matches, res.MatchID)
+	} else {
+		// A match we never started, a duplicate, or the result of a match
+		// that ended before Create returned to Run: remember it so that
+		// Run frees its players once it has seated them.
 		m.mu.ended[res.MatchID] = now
-		return
-	}
-	delete(m.mu.matches, res.MatchID)
-	m.freeLocked(res.MatchID, e.players)
-}
-
-func (m *Matchmaker) freeLocked(matchID string, players []string) {
-	for _, p := range players {
-		if s, ok := m.mu.playing[p]; ok && s.matchID == matchID {
-			delete(m.mu.playing, p)
+		for _, p := range res.Players {
+			players = append(players, p.PlayerID)
 		}
 	}
-}
-
-// Run pairs tickets until ctx ends, then releases every Wait, refuses new
-// tickets, and returns nil. It must be called once; a second call returns an
-// error at once.
-func (m *Matchmaker) Run(ctx context.Context) error {
-	m.mu.Lock()
-	if m.mu.running {
-		m.mu.Unlock()
-		return errors.New("matchmaker: Run called twice")
+	f := freeing{matchID: res.MatchID, players: players}
+	closed := m.mu.closed
+	if !closed {
+		m.queueFreeLocked(f)
 	}
-	m.mu.running = true
-	m.mu.swept = m.clock.Now()
 	m.mu.Unlock()
-	defer func() {
-		m.mu.Lock()
-		m.mu.closed = true
-		var frees []freeing
-		if m.pool != nil {
-			frees, m.mu.frees = m.mu.frees, nil
-		}
-		m.mu.Unlock()
-		close(m.done)
-		if m.pool != nil {
-			m.leave(frees)
-		}
-	}()
-
-	timer := m.clock.NewTimer(maxIdle)
-	defer timer.Stop()
-	for {
-		now := m.clock.Now()
-		next := m.step(ctx, now)
-		timer.Stop()
-		timer.Reset(min(next.Sub(now), maxIdle))
-		select {
-		case <-ctx.Done():
-			return nil
-		case <-m.wake:
-		case <-timer.C():
-		}
-	}
-}
-
-// step does everything that is due at now: expiry, pairing, starting the
-// groups, housekeeping. It returns when it next has something to do absent
-// new tickets. Called only from Run.
-func (m *Matchmaker) step(ctx context.Context, now time.Time) time.Time {
-	if m.pool != nil {
-		return m.poolStep(ctx, now)
-	}
-	for {
-		groups, next := m.plan(now)
-		if len(groups) == 0 {
-			return next
-		}
-		for _, g := range groups {
-			m.start(g)
-		}
-		// Starting took time and may have failed (requeueing with a
-		// back-off): plan again at the new now.
-		now = m.clock.Now()
-	}
-}
-
-// group is a set of tickets picked for one match, in seat order.
-type group struct {
-	mode    match.Mode
-	tickets []*ticket
-}
-
-// plan expires old tickets, forms groups and marks their tickets pending,
-// and sweeps what is stale. It returns the groups to start and when the
-// queues next need a look: the next expiry, the next instant a rating window
-// widens enough to matter, a short-handed group becoming due, or the end of
-// a queue's rest after a failed Create.
-func (m *Matchmaker) plan(now time.Time) ([]group, time.Time) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	next := now.Add(maxIdle)
-	var groups []group
-	for name, q := range m.mu.queues {
-		oldest := q.expire(now.Add(-m.cfg.TicketTTL), func(t *ticket) { m.finishLocked(t, StatusExpired, now) })
-		if oldest == nil {
-			continue
-		}
-		next = earliest(next, oldest.CreatedAt.Add(m.cfg.TicketTTL))
-		var formed [][]*ticket
-		formed, next = m.formLocked(name, q, now, next)
-		for _, ts := range formed {
-			groups = append(groups, group{mode: q.mode, tickets: ts})
-		}
-	}
-	if sweepEvery := min(m.cfg.Retention, maxIdle); !now.Before(m.mu.swept.Add(sweepEvery)) {
-		m.sweepLocked(now)
-	}
-	return groups, next
-}
-
-// formLocked forms the groups of mode name's queue q at now, unless the
-// mode rests after a failed Create, and marks their tickets pending. It
-// returns them, and next brought forward to when q next needs a look.
-func (m *Matchmaker) formLocked(name string, q *queue, now, next time.Time) ([][]*ticket, time.Time) {
-	if at, ok := m.mu.retryAt[name]; ok {
-		if now.Before(at) {
-			return nil, earliest(next, at)
-		}
-		delete(m.mu.retryAt, name)
-	}
-	var formed [][]*ticket
-	// Pairing again finds nothing new unless tickets came or a window
-	// widened past a gap (or a short-handed group became due).
-	if q.dirty || (!q.wakeAt.IsZero() && !now.Before(q.wakeAt)) {
-		formed, q.wakeAt = q.pair(now, m.cfg.FFAWait)
-		for _, ts := range formed {
-			for _, t := range ts {
-				t.pending = true
-			}
-		}
-	}
-	if !q.wakeAt.IsZero() {
-		next = earliest(next, q.wakeAt)
-	}
-	return formed, next
-}
-
-// start asks the Starter for g's match, without the lock, and settles g's
-// tickets: matched with join tokens on success, back in the queue (and the
-// queue resting for CreateRetry) on failure.
-func (m *Matchmaker) start(g group) {
-	players := make([]string, len(g.tickets))
-	for i, t := range g.tickets {
-		players[i] = t.PlayerID
-	}
-	matchID, err := m.starter.Create(g.mode.Name, players)
-	now := m.clock.Now()
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	if err != nil {
-		m.log.Error("matchmaker: start match; tickets requeued", "mode", g.mode.Name, "players", len(players),
-			"retry_in", m.cfg.CreateRetry, "err", err)
-		q := m.mu.queues[g.mode.Name]
-		for _, t := range g.tickets {
-			t.pending = false
-			q.readd(t)
-		}
-		m.mu.retryAt[g.mode.Name] = now.Add(m.cfg.CreateRetry)
+	if !closed || len(players) == 0 {
+		m.wakeRun()
 		return
 	}
+	ctx, cancel := context.WithTimeout(context.Background(), m.cfg.PoolTimeout)
+	defer cancel()
+	if err := m.pool.Free(ctx, f.matchID, f.players); err != nil {
+		m.log.Warn("matchmaker: could not free the players of an ended match; the pool frees them when its time is up", "match", f.matchID, "err", err)
+	}
+}
 
-	until := now.Add(m.cfg.JoinTTL(g.mode))
-	_, endedAlready := m.mu.ended[matchID]
-	delete(m.mu.ended, matchID)
-	if !endedAlready {
-		m.mu.matches[matchID] = matchEntry{players: players, until: until}
+// maxFrees bounds the ended matches whose players wait to be freed; past
+// it they are left to the pool's own expiry.
+const maxFrees = 10_000
+
+// queueFreeLocked queues f for Run, unless too many wait.
+func (m *Matchmaker) queueFreeLocked(f freeing) {
+	if len(f.players) == 0 {
+		return
 	}
-	for _, t := range g.tickets {
-		t.pending = false
-		t.MatchID = matchID
-		t.JoinToken = m.tokens.Join(t.PlayerID, matchID, until)
-		m.finishLocked(t, StatusMatched, now)
-		if m.cfg.ObserveWait != nil {
-			m.cfg.ObserveWait(g.mode.Name, now.Sub(t.CreatedAt))
-		}
-		if !endedAlready {
-			m.mu.playing[t.PlayerID] = seat{matchID: matchID, until: until}
-		}
+	if len(m.mu.frees) >= maxFrees {
+		m.log.Warn("matchmaker: too many ended matches waiting to free their players; the pool frees them when their time is up", "match", f.matchID)
+		return
 	}
-	m.log.Info("matchmaker: match started", "match", matchID, "mode", g.mode.Name, "players", len(players))
+	m.mu.frees = append(m.mu.frees, f)
+}
+
+// takeFreesLocked takes out of the queue the freeings that name playerID.
+func (m *Matchmaker) takeFreesLocked(playerID string) []freeing {
+	var out []freeing
+	m.mu.frees = slices.DeleteFunc(m.mu.frees, func(f freeing) bool {
+		if slices.Contains(f.players, playerID) {
+			out = append(out, f)
+			return true
+		}
+		return false
+	})
+	return out
+}
+
+// requeueFrees puts back, first in line, freeings that failed.
+func (m *Matchmaker) requeueFrees(fs []freeing) {
+	m.mu.Lock()
+	m.mu.frees = append(slices.Clone(fs), m.mu.frees...)
+	m.mu.Unlock()
 }
 
 // finishLocked moves a searching ticket to its final status and wakes its
-// waiters. The caller has taken it out of its queue (or it was never in
-// one).
+// waiters. A matched ticket is kept until its join token expires (until),
+// another until Retention is up; beyond KeepPerPlayer finished tickets,
+// the player's oldest is forgotten at once.
 func (m *Matchmaker) finishLocked(t *ticket, s Status, now time.Time) {
+	m.finishUntilLocked(t, s, now.Add(m.cfg.Retention))
+}
+
+func (m *Matchmaker) finishUntilLocked(t *ticket, s Status, forgetAt time.Time) {
 	t.Status = s
-	t.finished = now
+	t.forgetAt = forgetAt
 	close(t.changed)
 	if m.mu.search[t.PlayerID] == t {
 		delete(m.mu.search, t.PlayerID)
 	}
-	delete(m.mu.awaiting, t.ID)
+	done := append(m.mu.finished[t.PlayerID], t)
+	if n := len(done) - m.cfg.KeepPerPlayer; n > 0 {
+		for _, old := range done[:n] {
+			delete(m.mu.tickets, old.ID)
+		}
+		done = slices.Delete(done, 0, n)
+	}
+	m.mu.finished[t.PlayerID] = done
 }
 
-// sweepLocked forgets finished tickets past Retention and the match records
-// that outlived their join tokens, so memory stays bounded by the players
-// active in the last Retention or JoinTTL.
+// seatLocked finishes t, this server's, as matched in s; the ticket stays
+// readable as long as its join token is valid.
+func (m *Matchmaker) seatLocked(t *ticket, s PoolSeat, until, now time.Time) {
+	t.MatchID, t.JoinToken = s.MatchID, s.JoinToken
+	if s.Host != m.instance {
+		t.Server = s.Server
+	}
+	forgetAt := now.Add(m.cfg.Retention)
+	if until.After(forgetAt) {
+		forgetAt = until
+	}
+	m.finishUntilLocked(t, StatusMatched, forgetAt)
+	if m.cfg.ObserveWait != nil {
+		m.cfg.ObserveWait(t.Mode, now.Sub(t.CreatedAt))
+	}
+}
+
+// sweepLocked forgets finished tickets past their time and the match
+// records that outlived their join tokens, so memory stays bounded by the
+// players active in the last Retention or JoinTTL.
 func (m *Matchmaker) sweepLocked(now time.Time) {
 	m.mu.swept = now
-	for id, t := range m.mu.tickets {
-		if t.Status != StatusSearching && !now.Before(t.finished.Add(m.cfg.Retention)) {
-			delete(m.mu.tickets, id)
+	for player, done := range m.mu.finished {
+		kept := slices.DeleteFunc(done, func(t *ticket) bool {
+			if now.Before(t.forgetAt) {
+				return false
+			}
+			delete(m.mu.tickets, t.ID)
+			return true
+		})
+		if len(kept) == 0 {
+			delete(m.mu.finished, player)
+		} else {
+			m.mu.finished[player] = kept
 		}
 	}
 	for id, e := range m.mu.matches {
 		if !now.Before(e.until) {
-			m.log.Warn("matchmaker: no result for match; freeing its players", "match", id)
+			m.log.Warn("matchmaker: no result for match; the pool frees its players", "match", id)
 			delete(m.mu.matches, id)
-			m.freeLocked(id, e.players)
 		}
 	}
 	for id, at := range m.mu.ended {

@@ -82,7 +82,7 @@ func start(t *testing.T, cfg Config) (*Matchmaker, *fakeStarter) {
 
 func mustEnqueue(t *testing.T, mm *Matchmaker, player, mode string) Ticket {
 	t.Helper()
-	tk, err := mm.Enqueue(player, mode)
+	tk, err := mm.Enqueue(t.Context(), player, mode)
 	if err != nil {
 		t.Fatalf("Enqueue(%s, %s) = %v", player, mode, err)
 	}
@@ -94,7 +94,7 @@ func mustEnqueue(t *testing.T, mm *Matchmaker, player, mode string) Ticket {
 
 func mustTicket(t *testing.T, mm *Matchmaker, tk Ticket) Ticket {
 	t.Helper()
-	got, err := mm.Ticket(tk.ID, tk.PlayerID)
+	got, err := mm.Ticket(t.Context(), tk.ID, tk.PlayerID)
 	if err != nil {
 		t.Fatalf("Ticket(%s, %s) = %v", tk.ID, tk.PlayerID, err)
 	}
@@ -214,16 +214,16 @@ func TestFFA(t *testing.T) {
 func TestEnqueueErrors(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		mm, _ := start(t, Config{})
-		if _, err := mm.Enqueue("a", "chess"); !errors.Is(err, ErrUnknownMode) {
+		if _, err := mm.Enqueue(t.Context(), "a", "chess"); !errors.Is(err, ErrUnknownMode) {
 			t.Errorf("Enqueue(a, chess) = %v, want ErrUnknownMode", err)
 		}
 		a := mustEnqueue(t, mm, "a", "duel")
 		for _, mode := range []string{"duel", "ffa"} {
-			if _, err := mm.Enqueue("a", mode); !errors.Is(err, ErrConflict) {
+			if _, err := mm.Enqueue(t.Context(), "a", mode); !errors.Is(err, ErrConflict) {
 				t.Errorf("second Enqueue(a, %s) while searching = %v, want ErrConflict", mode, err)
 			}
 		}
-		if err := mm.Cancel(a.ID, "a"); err != nil {
+		if err := mm.Cancel(t.Context(), a.ID, "a"); err != nil {
 			t.Fatalf("Cancel = %v", err)
 		}
 		a = mustEnqueue(t, mm, "a", "duel") // cancelled: may queue again
@@ -231,18 +231,18 @@ func TestEnqueueErrors(t *testing.T) {
 		synctest.Wait()
 		a = wantStatus(t, mm, a, StatusMatched)
 
-		if _, err := mm.Enqueue("a", "ffa"); !errors.Is(err, ErrConflict) {
+		if _, err := mm.Enqueue(t.Context(), "a", "ffa"); !errors.Is(err, ErrConflict) {
 			t.Errorf("Enqueue(a) while in a match = %v, want ErrConflict", err)
 		}
 		mm.MatchEnded(match.Result{MatchID: "some other match"})
-		if _, err := mm.Enqueue("a", "ffa"); !errors.Is(err, ErrConflict) {
+		if _, err := mm.Enqueue(t.Context(), "a", "ffa"); !errors.Is(err, ErrConflict) {
 			t.Errorf("Enqueue(a) after another match ended = %v, want ErrConflict", err)
 		}
 		mm.MatchEnded(match.Result{MatchID: a.MatchID, Players: []match.PlayerResult{{PlayerID: "a"}, {PlayerID: "b"}}})
 		mustEnqueue(t, mm, "a", "ffa")
 		mustEnqueue(t, mm, "b", "duel")
 		mm.MatchEnded(match.Result{MatchID: a.MatchID}) // a duplicate changes nothing
-		if _, err := mm.Enqueue("b", "duel"); !errors.Is(err, ErrConflict) {
+		if _, err := mm.Enqueue(t.Context(), "b", "duel"); !errors.Is(err, ErrConflict) {
 			t.Errorf("Enqueue(b) after a duplicate result = %v, want ErrConflict", err)
 		}
 	})
@@ -252,17 +252,17 @@ func TestCancel(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		mm, fs := start(t, Config{})
 		a := mustEnqueue(t, mm, "a", "duel")
-		if err := mm.Cancel(a.ID, "mallory"); !errors.Is(err, ErrNotFound) {
+		if err := mm.Cancel(t.Context(), a.ID, "mallory"); !errors.Is(err, ErrNotFound) {
 			t.Errorf("Cancel(someone else's) = %v, want ErrNotFound", err)
 		}
-		if err := mm.Cancel("nonexistent", "a"); !errors.Is(err, ErrNotFound) {
+		if err := mm.Cancel(t.Context(), "nonexistent", "a"); !errors.Is(err, ErrNotFound) {
 			t.Errorf("Cancel(missing) = %v, want ErrNotFound", err)
 		}
-		if err := mm.Cancel(a.ID, "a"); err != nil {
+		if err := mm.Cancel(t.Context(), a.ID, "a"); err != nil {
 			t.Fatalf("Cancel = %v, want nil", err)
 		}
 		wantStatus(t, mm, a, StatusCancelled)
-		if err := mm.Cancel(a.ID, "a"); err != nil {
+		if err := mm.Cancel(t.Context(), a.ID, "a"); err != nil {
 			t.Errorf("second Cancel = %v, want nil", err)
 		}
 
@@ -273,7 +273,7 @@ func TestCancel(t *testing.T) {
 		if diff := cmp.Diff([][]string{{"b", "c"}}, fs.Calls()); diff != "" {
 			t.Fatalf("Create calls (-want +got):\n%s", diff)
 		}
-		if err := mm.Cancel(b.ID, "b"); !errors.Is(err, ErrMatched) {
+		if err := mm.Cancel(t.Context(), b.ID, "b"); !errors.Is(err, ErrMatched) {
 			t.Errorf("Cancel(matched) = %v, want ErrMatched", err)
 		}
 		wantStatus(t, mm, b, StatusMatched)
@@ -284,10 +284,10 @@ func TestSomeoneElsesTicketIsNotFound(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		mm, _ := start(t, Config{})
 		a := mustEnqueue(t, mm, "a", "duel")
-		if _, err := mm.Ticket(a.ID, "b"); !errors.Is(err, ErrNotFound) {
+		if _, err := mm.Ticket(t.Context(), a.ID, "b"); !errors.Is(err, ErrNotFound) {
 			t.Errorf("Ticket(a's, b) = %v, want ErrNotFound", err)
 		}
-		if _, err := mm.Ticket("nonexistent", "a"); !errors.Is(err, ErrNotFound) {
+		if _, err := mm.Ticket(t.Context(), "nonexistent", "a"); !errors.Is(err, ErrNotFound) {
 			t.Errorf("Ticket(missing, a) = %v, want ErrNotFound", err)
 		}
 		if _, err := mm.Wait(t.Context(), a.ID, "b"); !errors.Is(err, ErrNotFound) {
@@ -372,7 +372,7 @@ func TestWait(t *testing.T) {
 					t.Errorf("Wait after shutdown = %+v, %v; want the searching ticket and ErrClosed", r.tk, r.err)
 				}
 			}
-			if _, err := mm.Enqueue("b", "duel"); !errors.Is(err, ErrClosed) {
+			if _, err := mm.Enqueue(t.Context(), "b", "duel"); !errors.Is(err, ErrClosed) {
 				t.Errorf("Enqueue after shutdown = %v, want ErrClosed", err)
 			}
 			if err := mm.Run(t.Context()); err == nil {
@@ -408,13 +408,20 @@ func TestExpiry(t *testing.T) {
 		}
 		wantStatus(t, mm, a2, StatusMatched)
 
-		// Finished tickets are forgotten after the retention.
+		// An expired ticket is forgotten after the retention; a matched
+		// one stays readable while its join token is valid (a reloaded
+		// client reads it again to reconnect), then is forgotten too.
 		time.Sleep(5*time.Minute + maxIdle)
 		synctest.Wait()
-		for _, tk := range []Ticket{a, a2} {
-			if _, err := mm.Ticket(tk.ID, tk.PlayerID); !errors.Is(err, ErrNotFound) {
-				t.Errorf("Ticket(%s) after retention = %v, want ErrNotFound", tk.ID, err)
-			}
+		if _, err := mm.Ticket(t.Context(), a.ID, "a"); !errors.Is(err, ErrNotFound) {
+			t.Errorf("expired Ticket(a) after retention = %v, want ErrNotFound", err)
+		}
+		wantStatus(t, mm, a2, StatusMatched)
+		joinTTL := mm.cfg.JoinTTL(mm.cfg.Modes["duel"])
+		time.Sleep(joinTTL)
+		synctest.Wait()
+		if _, err := mm.Ticket(t.Context(), a2.ID, "a"); !errors.Is(err, ErrNotFound) {
+			t.Errorf("matched Ticket(a2) after its join token expired = %v, want ErrNotFound", err)
 		}
 	})
 }
@@ -467,7 +474,7 @@ func TestPlayingEndsWithTheJoinTokens(t *testing.T) {
 		mustEnqueue(t, mm, "b", "duel")
 		synctest.Wait()
 		time.Sleep(ttl - time.Second)
-		if _, err := mm.Enqueue("a", "duel"); !errors.Is(err, ErrConflict) {
+		if _, err := mm.Enqueue(t.Context(), "a", "duel"); !errors.Is(err, ErrConflict) {
 			t.Fatalf("Enqueue(a) during the match = %v, want ErrConflict", err)
 		}
 		// No result ever came; the match cannot outlive its join tokens.

@@ -89,7 +89,7 @@ type entry struct {
 	win     float64 // the window at the cycle's now; set by index
 	seq     uint64
 	created int64 // UnixNano: keeps entry small, for the sort
-	t       *ticket
+	t       *member
 }
 
 // queue is one mode's searching tickets, kept twice: in arrival order, for
@@ -103,9 +103,9 @@ type queue struct {
 	mode   match.Mode
 	window Window
 
-	order  []*ticket // by seq, oldest first; holds dead entries until compaction
+	order  []*member // by seq, oldest first; holds dead entries until compaction
 	sorted []entry   // by (rating, seq); only tickets indexed by pair, some dead
-	fresh  []*ticket // added since the last pair, not yet in sorted
+	fresh  []*member // added since the last pair, not yet in sorted
 	live   int       // queued tickets
 	dead   int       // entries of order whose ticket is no longer queued
 
@@ -126,7 +126,7 @@ func newQueue(mode match.Mode, w Window) *queue {
 }
 
 // add queues t, which must be newer (by seq) than every ticket in q.
-func (q *queue) add(t *ticket) {
+func (q *queue) add(t *member) {
 	t.queued = true
 	q.order = append(q.order, t)
 	q.fresh = append(q.fresh, t)
@@ -136,10 +136,10 @@ func (q *queue) add(t *ticket) {
 
 // readd puts back t, which left q for a group whose match did not start,
 // at its place in arrival order.
-func (q *queue) readd(t *ticket) {
+func (q *queue) readd(t *member) {
 	t.queued = true
 	q.readded = true
-	i, _ := slices.BinarySearchFunc(q.order, t.seq, func(e *ticket, seq uint64) int { return cmp.Compare(e.seq, seq) })
+	i, _ := slices.BinarySearchFunc(q.order, t.Seq, func(e *member, seq uint64) int { return cmp.Compare(e.Seq, seq) })
 	q.order = slices.Insert(q.order, i, t)
 	q.fresh = append(q.fresh, t)
 	q.live++
@@ -147,46 +147,60 @@ func (q *queue) readd(t *ticket) {
 }
 
 // remove takes the queued t out of q.
-func (q *queue) remove(t *ticket) {
+func (q *queue) remove(t *member) {
 	t.queued = false
 	q.live--
 	q.dead++
 	q.compact()
 }
 
-// expire removes, oldest first, the tickets created at or before cutoff and
-// calls fn for each. It returns the oldest remaining ticket, or nil.
-func (q *queue) expire(cutoff time.Time, fn func(*ticket)) *ticket {
-	i, expired := 0, 0
-	for ; i < len(q.order); i++ {
-		t := q.order[i]
-		if !t.queued {
+// put adds e, a new member, to q in arrival order.
+func (q *queue) put(e *member) {
+	if n := len(q.order); n > 0 && q.order[n-1].Seq > e.Seq {
+		q.readd(e)
+		return
+	}
+	q.add(e)
+}
+
+// expire takes out of q, oldest first, the members that have searched for
+// ttl — those of other servers for ttl + grace, so that their own server,
+// which has their waiters, normally expires them — and returns them with
+// when the next one is due (zero: none is queued).
+func (q *queue) expire(now time.Time, ttl, grace time.Duration) (out []*member, next time.Time) {
+	for _, e := range q.order {
+		if !e.queued {
 			continue
 		}
-		if t.CreatedAt.After(cutoff) {
+		due := e.CreatedAt.Add(ttl)
+		if now.Before(due) {
+			next = earliestSet(next, due)
 			break
 		}
-		t.queued = false
+		if e.owner == nil {
+			if due = due.Add(grace); now.Before(due) {
+				next = earliestSet(next, due)
+				continue
+			}
+		}
+		// As remove, without compacting order under the loop.
+		e.queued = false
 		q.live--
-		expired++
-		fn(t)
+		q.dead++
+		out = append(out, e)
 	}
-	// Every entry before i is dead now: drop them.
-	q.dead -= i - expired
-	clear(q.order[:i])
-	q.order = q.order[i:]
+	q.compact()
 	if q.live == 0 {
 		q.reset()
-		return nil
 	}
-	return q.order[0]
+	return out, next
 }
 
 // compact drops the dead entries of order once they are the majority, so
 // that removal is amortized O(1).
 func (q *queue) compact() {
 	if q.dead > 64 && q.dead > len(q.order)/2 {
-		q.order = slices.DeleteFunc(q.order, func(t *ticket) bool { return !t.queued })
+		q.order = slices.DeleteFunc(q.order, func(t *member) bool { return !t.queued })
 		q.dead = 0
 	}
 }
@@ -206,7 +220,7 @@ func (q *queue) reset() {
 func (q *queue) index(now time.Time) {
 	if q.readded {
 		// The radix sort keeps equal ratings in their order here.
-		slices.SortFunc(q.fresh, func(a, b *ticket) int { return cmp.Compare(a.seq, b.seq) })
+		slices.SortFunc(q.fresh, func(a, b *member) int { return cmp.Compare(a.Seq, b.Seq) })
 		q.readded = false
 	}
 	fresh := q.spare[:0]
@@ -216,7 +230,7 @@ func (q *queue) index(now time.Time) {
 			if r == 0 {
 				r = 0 // -0 sorts as +0, as compareEntries has it
 			}
-			fresh = append(fresh, entry{rating: r, seq: t.seq, created: t.CreatedAt.UnixNano(), t: t})
+			fresh = append(fresh, entry{rating: r, seq: t.Seq, created: t.CreatedAt.UnixNano(), t: t})
 		}
 	}
 	clear(q.fresh)
@@ -334,7 +348,7 @@ func compareEntries(a, b entry) int {
 // windows at now. A full group starts at once. A mode that may start
 // short-handed (MinPlayers < Players) starts a group of at least MinPlayers
 // once its oldest member has searched for ffaWait.
-func (q *queue) pair(now time.Time, ffaWait time.Duration) (groups [][]*ticket, next time.Time) {
+func (q *queue) pair(now time.Time, ffaWait time.Duration) (groups [][]*member, next time.Time) {
 	q.dirty = false
 	q.index(now)
 	n := len(q.sorted)
@@ -343,7 +357,7 @@ func (q *queue) pair(now time.Time, ffaWait time.Duration) (groups [][]*ticket, 
 	}
 	q.resetSkips(n)
 	shortOK := q.mode.MinPlayers < q.mode.Players
-	var seats []*ticket // backing array of the groups' tickets
+	var seats []*member // backing array of the groups' tickets
 	for _, a := range q.order {
 		if !a.queued {
 			continue // dead, or taken in this cycle
@@ -363,7 +377,7 @@ func (q *queue) pair(now time.Time, ffaWait time.Duration) (groups [][]*ticket, 
 		if len(seats)+len(g) > cap(seats) {
 			// One array for many groups: an allocation per group would
 			// be most of the cost of a large cycle.
-			seats = make([]*ticket, 0, max(len(g), q.live/4, 64))
+			seats = make([]*member, 0, max(len(g), q.live/4, 64))
 		}
 		ts := seats[len(seats) : len(seats)+len(g) : len(seats)+len(g)]
 		seats = seats[:len(seats)+len(g)]
@@ -372,11 +386,11 @@ func (q *queue) pair(now time.Time, ffaWait time.Duration) (groups [][]*ticket, 
 			q.take(p)
 		}
 		if len(ts) == 2 {
-			if ts[1].seq < ts[0].seq {
+			if ts[1].Seq < ts[0].Seq {
 				ts[0], ts[1] = ts[1], ts[0]
 			}
 		} else {
-			slices.SortFunc(ts, func(a, b *ticket) int { return cmp.Compare(a.seq, b.seq) })
+			slices.SortFunc(ts, func(a, b *member) int { return cmp.Compare(a.Seq, b.Seq) })
 		}
 		groups = append(groups, ts)
 	}
@@ -520,7 +534,7 @@ func (q *queue) runEnd(i int32) int32 {
 func (q *queue) oldest(g []int32) time.Time {
 	at := q.sorted[g[0]].t
 	for _, m := range g[1:] {
-		if t := q.sorted[m].t; t.seq < at.seq {
+		if t := q.sorted[m].t; t.Seq < at.Seq {
 			at = t
 		}
 	}

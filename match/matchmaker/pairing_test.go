@@ -82,15 +82,12 @@ func testQueue(mode match.Mode, w Window, now time.Time, give []queued) *queue {
 	slices.SortStableFunc(give, func(a, b queued) int { return -int(a.age - b.age) })
 	q := newQueue(mode, w)
 	for i, g := range give {
-		q.add(&ticket{
-			Ticket: Ticket{PlayerID: g.id, Rating: g.rating, CreatedAt: now.Add(-g.age), Status: StatusSearching},
-			seq:    uint64(i + 1),
-		})
+		q.add(&member{PoolTicket: PoolTicket{PlayerID: g.id, Rating: g.rating, CreatedAt: now.Add(-g.age), Seq: uint64(i + 1)}})
 	}
 	return q
 }
 
-func ids(groups [][]*ticket) [][]string {
+func ids(groups [][]*member) [][]string {
 	var out [][]string
 	for _, g := range groups {
 		var ids []string
@@ -253,7 +250,7 @@ func TestPairFFAProperties(t *testing.T) {
 		}
 		q := testQueue(ffa, w, now, give)
 		groups, _ := q.pair(now, wait)
-		seen := make(map[*ticket]bool)
+		seen := make(map[*member]bool)
 		for _, g := range groups {
 			oldest := g[0].CreatedAt
 			for i, a := range g {
@@ -261,8 +258,8 @@ func TestPairFFAProperties(t *testing.T) {
 					t.Fatalf("seed %d: ticket %s in two groups", seed, a.PlayerID)
 				}
 				seen[a] = true
-				if i > 0 && a.seq < g[i-1].seq {
-					t.Fatalf("seed %d: group %v not in seat (arrival) order", seed, ids([][]*ticket{g}))
+				if i > 0 && a.Seq < g[i-1].Seq {
+					t.Fatalf("seed %d: group %v not in seat (arrival) order", seed, ids([][]*member{g}))
 				}
 				oldest = earliest(oldest, a.CreatedAt)
 				for _, b := range g[:i] {
@@ -314,14 +311,14 @@ func TestSortFresh(t *testing.T) {
 
 func bruteDuel(q *queue, w Window, now time.Time) [][]string {
 	ts := slices.Clone(q.order)
-	taken := make(map[*ticket]bool)
+	taken := make(map[*member]bool)
 	var out [][]string
 	for _, a := range ts {
 		if taken[a] {
 			continue
 		}
 		wa := w.At(now.Sub(a.CreatedAt))
-		var best *ticket
+		var best *member
 		for _, b := range ts {
 			if b == a || taken[b] {
 				continue
@@ -331,14 +328,14 @@ func bruteDuel(q *queue, w Window, now time.Time) [][]string {
 				continue
 			}
 			if best == nil || gap < math.Abs(a.Rating-best.Rating) ||
-				(gap == math.Abs(a.Rating-best.Rating) && b.seq < best.seq) {
+				(gap == math.Abs(a.Rating-best.Rating) && b.Seq < best.Seq) {
 				best = b
 			}
 		}
 		if best != nil {
 			taken[a], taken[best] = true, true
 			first, second := a, best
-			if second.seq < first.seq {
+			if second.Seq < first.Seq {
 				first, second = second, first
 			}
 			out = append(out, []string{first.PlayerID, second.PlayerID})
@@ -389,15 +386,15 @@ func TestRatingLookupFailures(t *testing.T) {
 			return DefaultRating, nil
 		}})
 		for _, p := range []string{"broken", "nan"} {
-			if _, err := mm.Enqueue(p, "duel"); !errors.Is(err, ErrUnavailable) {
+			if _, err := mm.Enqueue(t.Context(), p, "duel"); !errors.Is(err, ErrUnavailable) {
 				t.Errorf("Enqueue(%s) = %v, want ErrUnavailable", p, err)
 			}
 		}
-		if _, err := mm.Enqueue("broken", "duel"); !errors.Is(err, broken) {
+		if _, err := mm.Enqueue(t.Context(), "broken", "duel"); !errors.Is(err, broken) {
 			t.Errorf("Enqueue(broken) = %v, want it to wrap the lookup's error", err)
 		}
 		begin := time.Now()
-		_, err := mm.Enqueue("slow", "duel")
+		_, err := mm.Enqueue(t.Context(), "slow", "duel")
 		if !errors.Is(err, ErrUnavailable) || !errors.Is(err, context.DeadlineExceeded) {
 			t.Errorf("Enqueue(slow) = %v, want ErrUnavailable and DeadlineExceeded", err)
 		}
@@ -406,7 +403,7 @@ func TestRatingLookupFailures(t *testing.T) {
 		}
 		ctx, cancel := context.WithTimeout(t.Context(), time.Second)
 		defer cancel()
-		if _, err := mm.EnqueueContext(ctx, "slow", "duel"); !errors.Is(err, ErrUnavailable) || time.Since(begin) != timeout+time.Second {
+		if _, err := mm.Enqueue(ctx, "slow", "duel"); !errors.Is(err, ErrUnavailable) || time.Since(begin) != timeout+time.Second {
 			t.Errorf("EnqueueContext(1 s ctx, slow) = %v after %v, want ErrUnavailable after 1 s", err, time.Since(begin)-timeout)
 		}
 		// No ticket was created: the players may queue (and pair) later.

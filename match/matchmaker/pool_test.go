@@ -1,12 +1,9 @@
 package matchmaker
 
 import (
-	"cmp"
 	"context"
 	"errors"
 	"fmt"
-	"slices"
-	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -17,44 +14,24 @@ import (
 	gocmp "github.com/google/go-cmp/cmp"
 )
 
-// memPool is an in-memory Pool with the semantics of the Redis one
-// (persistence/redis, whose tests check them on a real Redis). Its clock is
-// time.Now, the bubble's in synctest.
+// memPool is the MemoryPool with faults on demand and call counts, so
+// that the tests can take the queue away and see what the Matchmakers do.
 type memPool struct {
-	mu      sync.Mutex
-	seq     uint64
-	tickets map[string]*memTicket
-	locks   map[string]memLock   // by player
-	alive   map[string]time.Time // instance → until
-	log     []PoolChange         // version i+1 is log[i]
-	trimmed int                  // changes before this index are lost
-	fail    error                // every call fails with it while set
-	calls   map[string]int       // by method
-}
-
-type memTicket struct {
-	PoolState
-	claimer string
-	until   time.Time // lock expiry once matched
-}
-
-type memLock struct {
-	ref   string // "t:{ticket}" or "m:{match}"
-	until time.Time
+	*MemoryPool
+	mu    sync.Mutex
+	fail  error          // every call fails with it while set
+	calls map[string]int // by method
 }
 
 func newMemPool() *memPool {
-	return &memPool{tickets: map[string]*memTicket{}, locks: map[string]memLock{}, alive: map[string]time.Time{}, calls: map[string]int{}}
+	return &memPool{MemoryPool: NewMemoryPool(nil), calls: map[string]int{}}
 }
 
 func (p *memPool) begin(method string) error {
 	p.mu.Lock()
+	defer p.mu.Unlock()
 	p.calls[method]++
-	if p.fail != nil {
-		p.mu.Unlock()
-		return p.fail
-	}
-	return nil
+	return p.fail
 }
 
 func (p *memPool) setFail(err error) {
@@ -63,189 +40,86 @@ func (p *memPool) setFail(err error) {
 	p.fail = err
 }
 
-// trim forgets the log, as a Redis stream trimmed past every reader.
-func (p *memPool) trim() {
+func (p *memPool) count(method string) int {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	p.trimmed = len(p.log)
+	return p.calls[method]
 }
 
-func (p *memPool) isAlive(inst string) bool { return time.Now().Before(p.alive[inst]) }
-
-func (p *memPool) withdrawLocked(t *memTicket, s Status) {
-	t.Status, t.Claimed, t.claimer = s, false, ""
-	if l := p.locks[t.PlayerID]; l.ref == "t:"+t.ID {
-		delete(p.locks, t.PlayerID)
-	}
-	p.log = append(p.log, PoolChange{Removed: []string{t.ID}, Reason: s})
+// trim forgets the log, as a Redis stream trimmed past every reader.
+func (p *memPool) trim() {
+	p.MemoryPool.mu.Lock()
+	defer p.MemoryPool.mu.Unlock()
+	p.forgetLocked(len(p.log))
 }
 
-func (p *memPool) Publish(_ context.Context, pt PoolTicket, ttl time.Duration) (uint64, error) {
+// state is the pool's view of ticket id (zero if it has none).
+func (p *memPool) state(id string) PoolState {
+	st, _ := p.MemoryPool.Lookup(context.Background(), id)
+	return st
+}
+
+func (p *memPool) Publish(ctx context.Context, pt PoolTicket, ttl time.Duration) (uint64, error) {
 	if err := p.begin("Publish"); err != nil {
 		return 0, err
 	}
-	defer p.mu.Unlock()
-	if l, ok := p.locks[pt.PlayerID]; ok && time.Now().Before(l.until) {
-		old := p.tickets[strings.TrimPrefix(l.ref, "t:")]
-		switch {
-		case !strings.HasPrefix(l.ref, "t:"):
-			return 0, fmt.Errorf("player %s in %s: %w", pt.PlayerID, l.ref, ErrConflict)
-		case old != nil && old.Status == StatusSearching && !old.Claimed && p.isAlive(old.Home),
-			old != nil && old.Claimed && p.isAlive(old.claimer):
-			return 0, fmt.Errorf("player %s has %s: %w", pt.PlayerID, l.ref, ErrConflict)
-		case old != nil && old.Status == StatusSearching:
-			p.withdrawLocked(old, StatusExpired)
-		}
-	}
-	p.seq++
-	pt.Seq = p.seq
-	p.tickets[pt.ID] = &memTicket{PoolState: PoolState{PoolTicket: pt, Status: StatusSearching}}
-	p.locks[pt.PlayerID] = memLock{ref: "t:" + pt.ID, until: time.Now().Add(ttl)}
-	p.log = append(p.log, PoolChange{Added: &pt})
-	return pt.Seq, nil
+	return p.MemoryPool.Publish(ctx, pt, ttl)
 }
 
-func (p *memPool) Changes(_ context.Context, cursor string) (PoolChanges, error) {
+func (p *memPool) Changes(ctx context.Context, cursor string) (PoolChanges, error) {
 	if err := p.begin("Changes"); err != nil {
 		return PoolChanges{}, err
 	}
-	defer p.mu.Unlock()
-	v, err := strconv.Atoi(cursor)
-	if cursor == "" || err != nil || v < p.trimmed || v > len(p.log) {
-		out := PoolChanges{Reset: true, Cursor: strconv.Itoa(len(p.log))}
-		for _, t := range p.tickets {
-			if t.Status == StatusSearching && !t.Claimed {
-				out.Snapshot = append(out.Snapshot, t.PoolTicket)
-			}
-		}
-		slices.SortFunc(out.Snapshot, func(a, b PoolTicket) int { return cmp.Compare(a.Seq, b.Seq) })
-		return out, nil
-	}
-	return PoolChanges{Cursor: strconv.Itoa(len(p.log)), Changes: slices.Clone(p.log[v:])}, nil
+	return p.MemoryPool.Changes(ctx, cursor)
 }
 
-func (p *memPool) Claim(_ context.Context, claimer string, ids []string) ([]string, error) {
+func (p *memPool) Claim(ctx context.Context, claimer string, ids []string) ([]string, error) {
 	if err := p.begin("Claim"); err != nil {
 		return nil, err
 	}
-	defer p.mu.Unlock()
-	var lost []string
-	for _, id := range ids {
-		t := p.tickets[id]
-		switch {
-		case t == nil || t.Status != StatusSearching || t.Claimed:
-			lost = append(lost, id)
-		case !p.isAlive(t.Home):
-			lost = append(lost, id)
-			p.withdrawLocked(t, StatusExpired)
-		}
-	}
-	if len(lost) > 0 {
-		return lost, nil
-	}
-	for _, id := range ids {
-		p.tickets[id].Claimed, p.tickets[id].claimer = true, claimer
-	}
-	p.log = append(p.log, PoolChange{Removed: slices.Clone(ids), Reason: StatusMatched, Claimer: claimer})
-	return nil, nil
+	return p.MemoryPool.Claim(ctx, claimer, ids)
 }
 
-func (p *memPool) Release(_ context.Context, claimer string, ids []string) error {
+func (p *memPool) Release(ctx context.Context, claimer string, ids []string) error {
 	if err := p.begin("Release"); err != nil {
 		return err
 	}
-	defer p.mu.Unlock()
-	for _, id := range ids {
-		if t := p.tickets[id]; t != nil && t.Claimed && t.claimer == claimer {
-			t.Claimed, t.claimer = false, ""
-			pt := t.PoolTicket
-			p.log = append(p.log, PoolChange{Added: &pt})
-		}
-	}
-	return nil
+	return p.MemoryPool.Release(ctx, claimer, ids)
 }
 
-func (p *memPool) Seat(_ context.Context, claimer string, seats []PoolSeat, until time.Time, _ time.Duration) ([]string, error) {
+func (p *memPool) Seat(ctx context.Context, claimer string, seats []PoolSeat, until time.Time, keep time.Duration) ([]string, error) {
 	if err := p.begin("Seat"); err != nil {
 		return nil, err
 	}
-	defer p.mu.Unlock()
-	var unseated []string
-	for _, s := range seats {
-		t := p.tickets[s.TicketID]
-		if t == nil || !t.Claimed || t.claimer != claimer {
-			unseated = append(unseated, s.TicketID)
-			continue
-		}
-		t.Status, t.Claimed, t.claimer, t.Seat = StatusMatched, false, "", s
-		if l := p.locks[t.PlayerID]; l.ref == "t:"+t.ID || l.ref == "" {
-			p.locks[t.PlayerID] = memLock{ref: "m:" + s.MatchID, until: until}
-		}
-		p.log = append(p.log, PoolChange{Seated: &s})
-	}
-	return unseated, nil
+	return p.MemoryPool.Seat(ctx, claimer, seats, until, keep)
 }
 
-func (p *memPool) Withdraw(_ context.Context, id, playerID string, s Status, _ time.Duration) (Status, error) {
+func (p *memPool) Withdraw(ctx context.Context, id, playerID string, s Status, keep time.Duration) (Status, error) {
 	if err := p.begin("Withdraw"); err != nil {
 		return "", err
 	}
-	defer p.mu.Unlock()
-	t := p.tickets[id]
-	switch {
-	case t == nil || playerID != "" && t.PlayerID != playerID:
-		return "", ErrNotFound
-	case t.Status == StatusMatched || t.Claimed && p.isAlive(t.claimer):
-		return "", ErrMatched
-	case t.Status == StatusSearching:
-		p.withdrawLocked(t, s)
-		return s, nil
-	}
-	return t.Status, nil
+	return p.MemoryPool.Withdraw(ctx, id, playerID, s, keep)
 }
 
-func (p *memPool) Lookup(_ context.Context, id string) (PoolState, error) {
+func (p *memPool) Lookup(ctx context.Context, id string) (PoolState, error) {
 	if err := p.begin("Lookup"); err != nil {
 		return PoolState{}, err
 	}
-	defer p.mu.Unlock()
-	t := p.tickets[id]
-	if t == nil {
-		return PoolState{}, ErrNotFound
-	}
-	return t.PoolState, nil
+	return p.MemoryPool.Lookup(ctx, id)
 }
 
-func (p *memPool) Free(_ context.Context, matchID string, players []string) error {
+func (p *memPool) Free(ctx context.Context, matchID string, players []string) error {
 	if err := p.begin("Free"); err != nil {
 		return err
 	}
-	defer p.mu.Unlock()
-	for _, pl := range players {
-		if p.locks[pl].ref == "m:"+matchID {
-			delete(p.locks, pl)
-		}
-	}
-	return nil
+	return p.MemoryPool.Free(ctx, matchID, players)
 }
 
-func (p *memPool) Alive(_ context.Context, instance string, ttl time.Duration) error {
+func (p *memPool) Alive(ctx context.Context, instance string, ttl time.Duration) error {
 	if err := p.begin("Alive"); err != nil {
 		return err
 	}
-	defer p.mu.Unlock()
-	p.alive[instance] = time.Now().Add(ttl)
-	return nil
-}
-
-// ticketsOf returns the pool's view of every ticket, by ID.
-func (p *memPool) state(id string) PoolState {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if t := p.tickets[id]; t != nil {
-		return t.PoolState
-	}
-	return PoolState{}
+	return p.MemoryPool.Alive(ctx, instance, ttl)
 }
 
 // settle lets every server read the pool's changes (PoolPoll is 200 ms)
@@ -382,9 +256,7 @@ func TestPoolManyTickets(t *testing.T) {
 				t.Errorf("match %s has tickets of %v, want 2", id, ps)
 			}
 		}
-		pool.mu.Lock()
-		claims := pool.calls["Claim"]
-		pool.mu.Unlock()
+		claims := pool.count("Claim")
 		if claims > 2*created {
 			t.Errorf("%d claims for %d matches: the servers raced each other", claims, created)
 		}
@@ -397,10 +269,10 @@ func TestPoolOneTicketAcrossServers(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		_, one, two := startTwo(t)
 		a := mustEnqueue(t, one.mm, "a", "duel")
-		if _, err := two.mm.Enqueue("a", "ffa"); !errors.Is(err, ErrConflict) {
+		if _, err := two.mm.Enqueue(t.Context(), "a", "ffa"); !errors.Is(err, ErrConflict) {
 			t.Fatalf("Enqueue(a) on two while searching on one = %v, want ErrConflict", err)
 		}
-		if err := one.mm.Cancel(a.ID, "a"); err != nil {
+		if err := one.mm.Cancel(t.Context(), a.ID, "a"); err != nil {
 			t.Fatal(err)
 		}
 		mustEnqueue(t, two.mm, "a", "duel")
@@ -411,7 +283,7 @@ func TestPoolOneTicketAcrossServers(t *testing.T) {
 		}
 		for _, s := range []*server{one, two} {
 			for _, p := range []string{"a", "b"} {
-				if _, err := s.mm.Enqueue(p, "duel"); !errors.Is(err, ErrConflict) {
+				if _, err := s.mm.Enqueue(t.Context(), p, "duel"); !errors.Is(err, ErrConflict) {
 					t.Errorf("%s: Enqueue(%s) in a match = %v, want ErrConflict", s.url, p, err)
 				}
 			}
@@ -432,23 +304,23 @@ func TestPoolCancel(t *testing.T) {
 		settle()
 
 		// Read and cancel a, one's ticket, on two.
-		if got, err := two.mm.Ticket(a.ID, "a"); err != nil || got.Status != StatusSearching || got.ID != a.ID {
+		if got, err := two.mm.Ticket(t.Context(), a.ID, "a"); err != nil || got.Status != StatusSearching || got.ID != a.ID {
 			t.Fatalf("two: Ticket(a's) = %+v, %v; want searching", got, err)
 		}
-		if _, err := two.mm.Ticket(a.ID, "mallory"); !errors.Is(err, ErrNotFound) {
+		if _, err := two.mm.Ticket(t.Context(), a.ID, "mallory"); !errors.Is(err, ErrNotFound) {
 			t.Errorf("two: Ticket(a's, mallory) = %v, want ErrNotFound", err)
 		}
-		if err := two.mm.Cancel(a.ID, "mallory"); !errors.Is(err, ErrNotFound) {
+		if err := two.mm.Cancel(t.Context(), a.ID, "mallory"); !errors.Is(err, ErrNotFound) {
 			t.Errorf("two: Cancel(a's, mallory) = %v, want ErrNotFound", err)
 		}
 		ch := waitAsync(t.Context(), one.mm, a)
-		if err := two.mm.Cancel(a.ID, "a"); err != nil {
+		if err := two.mm.Cancel(t.Context(), a.ID, "a"); err != nil {
 			t.Fatalf("two: Cancel(a's) = %v", err)
 		}
 		if r := <-ch; r.err != nil || r.tk.Status != StatusCancelled {
 			t.Errorf("one: Wait(a) = %+v, %v; want cancelled", r.tk, r.err)
 		}
-		if err := two.mm.Cancel(a.ID, "a"); err != nil {
+		if err := two.mm.Cancel(t.Context(), a.ID, "a"); err != nil {
 			t.Errorf("second Cancel = %v, want nil", err)
 		}
 
@@ -458,7 +330,7 @@ func TestPoolCancel(t *testing.T) {
 		c := mustEnqueue(t, one.mm, "c", "duel")
 		settle()
 		gb := wantStatus(t, two.mm, b, StatusMatched)
-		if err := one.mm.Cancel(b.ID, "b"); !errors.Is(err, ErrMatched) {
+		if err := one.mm.Cancel(t.Context(), b.ID, "b"); !errors.Is(err, ErrMatched) {
 			t.Errorf("one: Cancel(b's, matched) = %v, want ErrMatched", err)
 		}
 		if gb.Server != "http://one" {
@@ -584,13 +456,13 @@ func TestPoolUnavailable(t *testing.T) {
 		settle()
 		down := errors.New("pool down")
 		pool.setFail(down)
-		if _, err := two.mm.Enqueue("b", "duel"); !errors.Is(err, ErrUnavailable) || !errors.Is(err, down) {
+		if _, err := two.mm.Enqueue(t.Context(), "b", "duel"); !errors.Is(err, ErrUnavailable) || !errors.Is(err, down) {
 			t.Fatalf("Enqueue while the pool is down = %v, want ErrUnavailable wrapping the cause", err)
 		}
-		if _, err := two.mm.Ticket(a.ID, "a"); !errors.Is(err, ErrUnavailable) {
+		if _, err := two.mm.Ticket(t.Context(), a.ID, "a"); !errors.Is(err, ErrUnavailable) {
 			t.Errorf("two: Ticket(a's) while the pool is down = %v, want ErrUnavailable", err)
 		}
-		if err := one.mm.Cancel(a.ID, "a"); !errors.Is(err, ErrUnavailable) {
+		if err := one.mm.Cancel(t.Context(), a.ID, "a"); !errors.Is(err, ErrUnavailable) {
 			t.Errorf("Cancel while the pool is down = %v, want ErrUnavailable", err)
 		}
 		time.Sleep(6 * time.Second) // less than PoolAlive: nobody looks dead

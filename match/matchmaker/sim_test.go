@@ -46,7 +46,7 @@ func simulate(t *testing.T, seed uint64, players int, rate float64, w Window, tt
 			skill := 1500 + 300*rng.NormFloat64()
 			lo, hi = min(lo, skill), max(hi, skill)
 			arrived++
-			q.add(&ticket{Ticket: Ticket{PlayerID: fmt.Sprint(arrived), Rating: skill, CreatedAt: now}, seq: uint64(arrived)})
+			q.add(&member{PoolTicket: PoolTicket{PlayerID: fmt.Sprint(arrived), Rating: skill, CreatedAt: now, Seq: uint64(arrived)}})
 			arrival = arrival.Add(time.Duration(rng.ExpFloat64() / rate * float64(time.Second)))
 		case !wake.IsZero():
 			now = wake
@@ -54,7 +54,10 @@ func simulate(t *testing.T, seed uint64, players int, rate float64, w Window, tt
 			res.spread = hi - lo
 			return res
 		}
-		oldest := q.expire(now.Add(-ttl), func(*ticket) { res.expired++; res.expWait = ttl })
+		if out, _ := q.expire(now, ttl, 0); len(out) > 0 {
+			res.expired += len(out)
+			res.expWait = ttl
+		}
 		groups, next := q.pair(now, 0)
 		res.cycles++
 		for _, g := range groups {
@@ -71,8 +74,8 @@ func simulate(t *testing.T, seed uint64, players int, rate float64, w Window, tt
 			res.gaps = append(res.gaps, gap)
 			res.firsts = append(res.firsts, now.Sub(a.CreatedAt)) // seat order: a is the older
 		}
-		if oldest = q.expire(now.Add(-ttl), func(*ticket) {}); oldest != nil {
-			next = earliestSet(next, oldest.CreatedAt.Add(ttl).Add(time.Nanosecond))
+		if _, due := q.expire(now, ttl, 0); !due.IsZero() {
+			next = earliestSet(next, due)
 		}
 		wake = next
 	}
@@ -163,14 +166,14 @@ func BenchmarkPairing(b *testing.B) {
 		b.Run(fmt.Sprintf("tickets=%d", n), func(b *testing.B) {
 			rng := newRand(1)
 			now := t0.Add(time.Hour)
-			tickets := make([]ticket, n)
+			tickets := make([]member, n)
 			ages := make([]time.Duration, n)
 			for i := range ages {
 				ages[i] = time.Duration(rng.Int64N(int64(time.Minute)))
 			}
 			slices.SortFunc(ages, func(a, b time.Duration) int { return int(b - a) })
 			for i := range tickets {
-				tickets[i] = ticket{Ticket: Ticket{Rating: 1500 + 300*rng.NormFloat64(), CreatedAt: now.Add(-ages[i])}, seq: uint64(i + 1)}
+				tickets[i] = member{PoolTicket: PoolTicket{Rating: 1500 + 300*rng.NormFloat64(), CreatedAt: now.Add(-ages[i]), Seq: uint64(i + 1)}}
 			}
 			q := newQueue(simDuel, DefaultWindow())
 			var matched int

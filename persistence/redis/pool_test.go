@@ -1,37 +1,35 @@
 package redis
 
 import (
-	"context"
-	"errors"
 	"fmt"
-	"io"
-	"log/slog"
-	"math/rand/v2"
-	"slices"
-	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
-	"github.com/arbiter-gg/arbiter/match"
 	"github.com/arbiter-gg/arbiter/match/matchmaker"
-	"github.com/arbiter-gg/arbiter/match/matchmaker/matchmakertest"
-	"github.com/google/go-cmp/cmp"
+	"github.com/arbiter-gg/arbiter/match/matchmaker/pooltest"
 )
 
-const (
-	testTTL  = time.Minute
-	testKeep = time.Minute
-)
-
-// openPool returns a pool on a store of the test's own prefix, with home
-// "h1" alive.
-func openPool(t *testing.T, cfg PoolConfig) (*Store, *Pool) {
-	t.Helper()
-	s := openTest(t, Config{})
-	p := s.NewPool(cfg)
-	alive(t, p, "h1")
-	return s, p
+// TestPoolContract runs the matchmaker's pool contract suite on the real
+// Redis, each test on a prefix of its own, Second on connections of its
+// own (another process).
+func TestPoolContract(t *testing.T) {
+	pooltest.Run(t, func(t *testing.T, logLen int) pooltest.Fixture {
+		s := openTest(t, Config{})
+		cfg := PoolConfig{LogLen: int64(logLen)}
+		p := s.NewPool(cfg)
+		return pooltest.Fixture{
+			Pool:   p,
+			Second: samePrefix(t, s).NewPool(cfg),
+			Forget: func(t *testing.T, id string) {
+				if err := p.s.rdb.Del(t.Context(), p.ticketKey(id)).Err(); err != nil {
+					t.Fatal(err)
+				}
+				if err := p.s.rdb.ZRem(t.Context(), p.queueKey(), id).Err(); err != nil {
+					t.Fatal(err)
+				}
+			},
+		}
+	})
 }
 
 // samePrefix opens a second store (its own connections: another process)
@@ -46,499 +44,44 @@ func samePrefix(t *testing.T, s *Store) *Store {
 	return s2
 }
 
-func alive(t *testing.T, p *Pool, instance string) {
-	t.Helper()
-	if err := p.Alive(t.Context(), instance, time.Minute); err != nil {
-		t.Fatalf("Alive(%s) = %v", instance, err)
-	}
-}
-
-func publish(t *testing.T, p *Pool, id, player, home string) matchmaker.PoolTicket {
-	t.Helper()
-	pt := matchmaker.PoolTicket{ID: id, PlayerID: player, Mode: "duel", Rating: 1500.5,
-		CreatedAt: time.Unix(0, time.Now().UnixNano()), Home: home}
-	seq, err := p.Publish(t.Context(), pt, testTTL)
-	if err != nil {
-		t.Fatalf("Publish(%s of %s) = %v", id, player, err)
-	}
-	pt.Seq = seq
-	return pt
-}
-
-func changes(t *testing.T, p *Pool, cursor string) matchmaker.PoolChanges {
-	t.Helper()
-	ch, err := p.Changes(t.Context(), cursor)
-	if err != nil {
-		t.Fatalf("Changes(%q) = %v", cursor, err)
-	}
-	return ch
-}
-
-func lookup(t *testing.T, p *Pool, id string) matchmaker.PoolState {
-	t.Helper()
-	st, err := p.Lookup(t.Context(), id)
-	if err != nil {
-		t.Fatalf("Lookup(%s) = %v", id, err)
-	}
-	return st
-}
-
-func claim(t *testing.T, p *Pool, claimer string, ids ...string) []string {
-	t.Helper()
-	lost, err := p.Claim(t.Context(), claimer, ids)
-	if err != nil {
-		t.Fatalf("Claim(%v) = %v", ids, err)
-	}
-	return lost
-}
-
-// TestPoolLifecycle follows two tickets from Publish to a match and the
-// match's end, through the changes a second server reads.
-func TestPoolLifecycle(t *testing.T) {
-	_, p := openPool(t, PoolConfig{})
+// TestPoolChangesBatches: a reader far behind reads the log in batches of
+// Batch, told More until it has caught up.
+func TestPoolChangesBatches(t *testing.T) {
+	s := openTest(t, Config{})
+	p := s.NewPool(PoolConfig{Batch: 5})
 	ctx := t.Context()
-	a := publish(t, p, "ta", "alice", "h1")
-	b := publish(t, p, "tb", "bob", "h1")
-	if a.Seq == 0 || b.Seq <= a.Seq {
-		t.Fatalf("seqs %d, %d: want increasing from 1", a.Seq, b.Seq)
-	}
-
-	ch := changes(t, p, "")
-	if !ch.Reset || len(ch.Changes) != 0 {
-		t.Fatalf("Changes(\"\") = %+v, want a reset with the snapshot only", ch)
-	}
-	if diff := cmp.Diff([]matchmaker.PoolTicket{a, b}, ch.Snapshot); diff != "" {
-		t.Fatalf("snapshot (-want +got):\n%s", diff)
-	}
-	cursor := ch.Cursor
-	if ch := changes(t, p, cursor); ch.Reset || len(ch.Changes) != 0 || ch.Cursor != cursor {
-		t.Fatalf("Changes(cursor) with nothing new = %+v", ch)
-	}
-
-	if lost := claim(t, p, "h2", "ta", "tb"); len(lost) != 0 {
-		t.Fatalf("Claim = lost %v, want none", lost)
-	}
-	if st := lookup(t, p, "ta"); st.Status != matchmaker.StatusSearching || !st.Claimed {
-		t.Errorf("claimed ticket: %+v, want searching and claimed", st)
-	}
-	until := time.Now().Add(time.Hour)
-	seats := []matchmaker.PoolSeat{
-		{TicketID: "ta", MatchID: "m1", JoinToken: "tok-a", Host: "h2", Server: "http://two:8080"},
-		{TicketID: "tb", MatchID: "m1", JoinToken: "tok-b", Host: "h2", Server: "http://two:8080"},
-	}
-	if unseated, err := p.Seat(ctx, "h2", seats, until, testKeep); err != nil || len(unseated) != 0 {
-		t.Fatalf("Seat = %v, %v; want all seated", unseated, err)
-	}
-	ch = changes(t, p, cursor)
-	want := []matchmaker.PoolChange{
-		{Removed: []string{"ta", "tb"}, Reason: matchmaker.StatusMatched, Claimer: "h2"},
-		{Seated: &seats[0]},
-		{Seated: &seats[1]},
-	}
-	if diff := cmp.Diff(want, ch.Changes); diff != "" || ch.Reset {
-		t.Fatalf("changes after the claim (reset %v) (-want +got):\n%s", ch.Reset, diff)
-	}
-	st := lookup(t, p, "tb")
-	if diff := cmp.Diff(matchmaker.PoolState{PoolTicket: b, Status: matchmaker.StatusMatched, Seat: seats[1]}, st); diff != "" {
-		t.Errorf("Lookup(tb) (-want +got):\n%s", diff)
-	}
-	if _, err := p.Lookup(ctx, "nope"); !errors.Is(err, matchmaker.ErrNotFound) {
-		t.Errorf("Lookup(missing) = %v, want ErrNotFound", err)
-	}
-
-	// In the match: no second ticket until the match is freed.
-	if _, err := p.Publish(ctx, matchmaker.PoolTicket{ID: "ta2", PlayerID: "alice", Mode: "duel", Home: "h1"}, testTTL); !errors.Is(err, matchmaker.ErrConflict) {
-		t.Fatalf("Publish while in a match = %v, want ErrConflict", err)
-	}
-	if err := p.Free(ctx, "another match", []string{"alice"}); err != nil {
+	if err := p.Alive(ctx, "h1", time.Minute); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := p.Publish(ctx, matchmaker.PoolTicket{ID: "ta2", PlayerID: "alice", Mode: "duel", Home: "h1"}, testTTL); !errors.Is(err, matchmaker.ErrConflict) {
-		t.Fatalf("Publish after another match was freed = %v, want ErrConflict", err)
-	}
-	if err := p.Free(ctx, "m1", []string{"alice", "bob"}); err != nil {
+	first, err := p.Changes(ctx, "")
+	if err != nil {
 		t.Fatal(err)
 	}
-	publish(t, p, "ta2", "alice", "h1")
-}
-
-// TestPoolClaimIsAllOrNothing: a claim with one ticket that is no longer
-// searching claims nothing and leaves the others as they were.
-func TestPoolClaimIsAllOrNothing(t *testing.T) {
-	tests := []struct {
-		name     string
-		give     func(t *testing.T, p *Pool) // makes ticket "tx" unclaimable
-		wantGone bool                        // the claim expired tx (its home is dead)
-	}{
-		{"claimed", func(t *testing.T, p *Pool) { claim(t, p, "other", "tx") }, false},
-		{"cancelled", func(t *testing.T, p *Pool) {
-			if _, err := p.Withdraw(t.Context(), "tx", "xavier", matchmaker.StatusCancelled, testKeep); err != nil {
-				t.Fatal(err)
-			}
-		}, false},
-		{"expired", func(t *testing.T, p *Pool) {
-			if _, err := p.Withdraw(t.Context(), "tx", "", matchmaker.StatusExpired, testKeep); err != nil {
-				t.Fatal(err)
-			}
-		}, false},
-		{"never published", func(t *testing.T, p *Pool) {
-			if err := p.s.rdb.Del(t.Context(), p.ticketKey("tx")).Err(); err != nil {
-				t.Fatal(err)
-			}
-			if err := p.s.rdb.ZRem(t.Context(), p.queueKey(), "tx").Err(); err != nil {
-				t.Fatal(err)
-			}
-		}, false},
-		{"home dead", func(t *testing.T, p *Pool) {
-			if err := p.Alive(t.Context(), "hx", 0); err != nil {
-				t.Fatal(err)
-			}
-		}, true},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			_, p := openPool(t, PoolConfig{})
-			alive(t, p, "hx")
-			publish(t, p, "ta", "alice", "h1")
-			publish(t, p, "tx", "xavier", "hx")
-			publish(t, p, "tb", "bob", "h1")
-			tt.give(t, p)
-			before := changes(t, p, "")
-
-			if lost := claim(t, p, "me", "ta", "tx", "tb"); !slices.Equal(lost, []string{"tx"}) {
-				t.Fatalf("Claim = lost %v, want [tx]", lost)
-			}
-			for _, id := range []string{"ta", "tb"} {
-				if st := lookup(t, p, id); st.Status != matchmaker.StatusSearching || st.Claimed {
-					t.Errorf("%s after the failed claim: %+v, want searching and unclaimed", id, st)
-				}
-			}
-			after := changes(t, p, before.Cursor)
-			var want []matchmaker.PoolChange
-			if tt.wantGone {
-				want = []matchmaker.PoolChange{{Removed: []string{"tx"}, Reason: matchmaker.StatusExpired}}
-			}
-			if diff := cmp.Diff(want, after.Changes); diff != "" {
-				t.Errorf("changes made by the failed claim (-want +got):\n%s", diff)
-			}
-			// The two others can still be claimed together.
-			if lost := claim(t, p, "me", "ta", "tb"); len(lost) != 0 {
-				t.Errorf("Claim(ta, tb) = lost %v, want none", lost)
-			}
-		})
-	}
-}
-
-// TestPoolClaimRace: claimers on two connections race for overlapping
-// groups; every ticket is won by exactly one claim.
-func TestPoolClaimRace(t *testing.T) {
-	s, p1 := openPool(t, PoolConfig{})
-	p2 := samePrefix(t, s).NewPool(PoolConfig{})
-	const tickets = 200
-	ids := make([]string, tickets)
-	for i := range ids {
-		ids[i] = fmt.Sprintf("t%03d", i)
-		publish(t, p1, ids[i], fmt.Sprintf("p%03d", i), "h1")
-	}
-	var (
-		mu   sync.Mutex
-		wins = map[string]int{}
-	)
-	var wg sync.WaitGroup
-	for g := range 8 {
-		p := []*Pool{p1, p2}[g%2]
-		wg.Go(func() {
-			rng := rand.New(rand.NewPCG(uint64(g), 1))
-			for range 400 {
-				// A group of 2 or 3 neighbours: overlapping with the
-				// others' groups most of the time.
-				at := rng.IntN(tickets - 3)
-				group := ids[at : at+2+rng.IntN(2)]
-				lost, err := p.Claim(context.Background(), fmt.Sprintf("claimer%d", g), group)
-				if err != nil {
-					t.Errorf("Claim = %v", err)
-					return
-				}
-				if len(lost) == 0 {
-					mu.Lock()
-					for _, id := range group {
-						wins[id]++
-					}
-					mu.Unlock()
-				}
-			}
-		})
-	}
-	wg.Wait()
-	claimed := 0
-	for _, id := range ids {
-		st := lookup(t, p1, id)
-		switch n := wins[id]; {
-		case n > 1:
-			t.Errorf("ticket %s claimed %d times", id, n)
-		case n == 1 && !st.Claimed, n == 0 && st.Claimed:
-			t.Errorf("ticket %s: won %d claims, pool says claimed=%v", id, n, st.Claimed)
-		}
-		claimed += wins[id]
-	}
-	if claimed < tickets/2 {
-		t.Errorf("only %d of %d tickets claimed: the race did not happen", claimed, tickets)
-	}
-}
-
-// TestPoolOnePlayerOneTicket: the one-live-ticket rule holds across two
-// processes on the same prefix, even when they race.
-func TestPoolOnePlayerOneTicket(t *testing.T) {
-	s, p1 := openPool(t, PoolConfig{})
-	p2 := samePrefix(t, s).NewPool(PoolConfig{})
-	alive(t, p2, "h2")
-	ctx := t.Context()
-
-	publish(t, p1, "t1", "alice", "h1")
-	if _, err := p2.Publish(ctx, matchmaker.PoolTicket{ID: "t2", PlayerID: "alice", Mode: "ffa", Home: "h2"}, testTTL); !errors.Is(err, matchmaker.ErrConflict) {
-		t.Fatalf("second Publish on another process = %v, want ErrConflict", err)
-	}
-	if _, err := p2.Withdraw(ctx, "t1", "mallory", matchmaker.StatusCancelled, testKeep); !errors.Is(err, matchmaker.ErrNotFound) {
-		t.Errorf("Withdraw of someone else's ticket = %v, want ErrNotFound", err)
-	}
-	if s, err := p2.Withdraw(ctx, "t1", "alice", matchmaker.StatusCancelled, testKeep); err != nil || s != matchmaker.StatusCancelled {
-		t.Fatalf("Withdraw = %v, %v; want cancelled", s, err)
-	}
-	publish(t, p2, "t2", "alice", "h2")
-
-	// Racing publishes of one player, half on each process: one wins.
-	var won atomic.Int32
-	var wg sync.WaitGroup
-	for i := range 20 {
-		p, home := []*Pool{p1, p2}[i%2], []string{"h1", "h2"}[i%2]
-		wg.Go(func() {
-			_, err := p.Publish(context.Background(), matchmaker.PoolTicket{ID: fmt.Sprintf("race%d", i), PlayerID: "bob", Mode: "duel", Home: home}, testTTL)
-			switch {
-			case err == nil:
-				won.Add(1)
-			case !errors.Is(err, matchmaker.ErrConflict):
-				t.Errorf("Publish = %v", err)
-			}
-		})
-	}
-	wg.Wait()
-	if n := won.Load(); n != 1 {
-		t.Errorf("%d of 20 racing publishes won, want 1", n)
-	}
-}
-
-func TestPoolWithdraw(t *testing.T) {
-	tests := []struct {
-		name    string
-		give    func(t *testing.T, p *Pool) // acts on ticket "t1" of alice, home h1
-		player  string
-		status  matchmaker.Status
-		want    matchmaker.Status
-		wantErr error
-	}{
-		{"searching", func(*testing.T, *Pool) {}, "alice", matchmaker.StatusCancelled, matchmaker.StatusCancelled, nil},
-		{"searching, expired", func(*testing.T, *Pool) {}, "", matchmaker.StatusExpired, matchmaker.StatusExpired, nil},
-		{"already cancelled", func(t *testing.T, p *Pool) {
-			_, _ = p.Withdraw(t.Context(), "t1", "", matchmaker.StatusCancelled, testKeep)
-		}, "alice", matchmaker.StatusExpired, matchmaker.StatusCancelled, nil},
-		{"claimed", func(t *testing.T, p *Pool) { claim(t, p, "h1", "t1") }, "alice", matchmaker.StatusCancelled, "", matchmaker.ErrMatched},
-		{"claimed by a dead server", func(t *testing.T, p *Pool) { claim(t, p, "dead", "t1") }, "", matchmaker.StatusExpired, matchmaker.StatusExpired, nil},
-		{"matched", func(t *testing.T, p *Pool) {
-			claim(t, p, "h1", "t1")
-			_, _ = p.Seat(t.Context(), "h1", []matchmaker.PoolSeat{{TicketID: "t1", MatchID: "m"}}, time.Now().Add(time.Hour), testKeep)
-		}, "alice", matchmaker.StatusCancelled, "", matchmaker.ErrMatched},
-		{"someone else's", func(*testing.T, *Pool) {}, "bob", matchmaker.StatusCancelled, "", matchmaker.ErrNotFound},
-		{"missing", func(t *testing.T, p *Pool) { _ = p.s.rdb.Del(t.Context(), p.ticketKey("t1")) }, "alice", matchmaker.StatusCancelled, "", matchmaker.ErrNotFound},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			_, p := openPool(t, PoolConfig{})
-			publish(t, p, "t1", "alice", "h1")
-			tt.give(t, p)
-			got, err := p.Withdraw(t.Context(), "t1", tt.player, tt.status, testKeep)
-			if got != tt.want || !errors.Is(err, tt.wantErr) || (err != nil) != (tt.wantErr != nil) {
-				t.Fatalf("Withdraw(%s) = %q, %v; want %q, %v", tt.status, got, err, tt.want, tt.wantErr)
-			}
-			// A withdrawn ticket frees its player and cannot be claimed.
-			if err == nil {
-				if lost := claim(t, p, "h1", "t1"); len(lost) != 1 {
-					t.Errorf("Claim of a withdrawn ticket = lost %v, want [t1]", lost)
-				}
-				publish(t, p, "t2", "alice", "h1")
-			}
-		})
-	}
-}
-
-// TestPoolStaleTicket: a player whose ticket is on a server that stopped
-// may queue again at once; the old ticket expires.
-func TestPoolStaleTicket(t *testing.T) {
-	_, p := openPool(t, PoolConfig{})
-	alive(t, p, "gone")
-	publish(t, p, "old", "alice", "gone")
-	cursor := changes(t, p, "").Cursor
-	if err := p.Alive(t.Context(), "gone", 0); err != nil {
-		t.Fatal(err)
-	}
-	publish(t, p, "new", "alice", "h1")
-	if st := lookup(t, p, "old"); st.Status != matchmaker.StatusExpired {
-		t.Errorf("old ticket: %s, want expired", st.Status)
-	}
-	ch := changes(t, p, cursor)
-	if len(ch.Changes) != 2 || !slices.Equal(ch.Changes[0].Removed, []string{"old"}) || ch.Changes[1].Added == nil || ch.Changes[1].Added.ID != "new" {
-		t.Errorf("changes = %+v, want old removed, then new added", ch.Changes)
-	}
-}
-
-// TestPoolChangesReset: a reader that fell behind the trimmed log gets the
-// whole queue instead of a gap.
-func TestPoolChangesReset(t *testing.T) {
-	_, p := openPool(t, PoolConfig{LogLen: 10, Batch: 5})
-	cursor := changes(t, p, "").Cursor
-	var want []string
-	for i := range 300 {
-		pt := publish(t, p, fmt.Sprintf("t%03d", i), fmt.Sprintf("p%03d", i), "h1")
-		if i%3 == 0 {
-			claim(t, p, "h1", pt.ID)
-		} else {
-			want = append(want, pt.ID)
+	for i := range 12 {
+		pt := matchmaker.PoolTicket{ID: fmt.Sprint("t", i), PlayerID: fmt.Sprint("p", i), Mode: "duel", CreatedAt: time.Now(), Home: "h1"}
+		if _, err := p.Publish(ctx, pt, time.Minute); err != nil {
+			t.Fatal(err)
 		}
 	}
-	ch := changes(t, p, cursor)
-	if !ch.Reset {
-		t.Fatalf("Changes after 400 changes with a log of 10 = %+v, want a reset", ch)
-	}
-	var got []string
-	for _, pt := range ch.Snapshot {
-		got = append(got, pt.ID)
-	}
-	if diff := cmp.Diff(want, got); diff != "" {
-		t.Fatalf("snapshot (-want +got):\n%s", diff)
-	}
-	// Batches: More until caught up.
-	publish(t, p, "u1", "q1", "h1")
-	for i := 0; ; i++ {
-		ch = changes(t, p, ch.Cursor)
-		if ch.Reset {
-			t.Fatalf("reset while reading in batches")
+	cursor, got := first.Cursor, 0
+	for calls := 1; ; calls++ {
+		ch, err := p.Changes(ctx, cursor)
+		if err != nil || ch.Reset {
+			t.Fatalf("Changes = %+v, %v; want changes, no reset", ch, err)
 		}
+		if len(ch.Changes) > 5 {
+			t.Fatalf("a batch of %d changes, want at most Batch 5", len(ch.Changes))
+		}
+		got += len(ch.Changes)
+		cursor = ch.Cursor
 		if !ch.More {
 			break
 		}
-		if i > 3 {
+		if calls > 4 {
 			t.Fatalf("More never ends")
 		}
 	}
-}
-
-// TestTwoMatchmakers: two matchmakers on two connections share a queue on
-// the real Redis; 1,000 tickets queued across both each end in exactly one
-// match.
-func TestTwoMatchmakers(t *testing.T) {
-	s1 := openTest(t, Config{})
-	s2 := samePrefix(t, s1)
-	tokens := match.NewTokens([]byte("pool test"))
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	type server struct {
-		mm      *matchmaker.Matchmaker
-		starter *countingStarter
+	if got != 12 {
+		t.Errorf("read %d changes in batches, want 12", got)
 	}
-	var servers []server
-	for i, s := range []*Store{s1, s2} {
-		st := &countingStarter{name: fmt.Sprintf("s%d", i)}
-		mm := matchmaker.New(matchmaker.Config{Pool: s.NewPool(PoolConfig{}), Server: fmt.Sprintf("http://server%d", i),
-			Logger: log, PoolPoll: 20 * time.Millisecond}, st, tokens)
-		matchmakertest.Run(t, mm)
-		servers = append(servers, server{mm, st})
-	}
-
-	const players = 1000
-	tickets := make([]matchmaker.Ticket, players)
-	var wg sync.WaitGroup
-	for w := range 16 {
-		wg.Go(func() {
-			for i := w; i < players; i += 16 {
-				tk, err := servers[i%2].mm.Enqueue(fmt.Sprintf("p%04d", i), "duel")
-				if err != nil {
-					t.Errorf("Enqueue(p%04d) = %v", i, err)
-					return
-				}
-				tickets[i] = tk
-			}
-		})
-	}
-	wg.Wait()
-	if t.Failed() {
-		return
-	}
-	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
-	defer cancel()
-	byMatch := map[string][]string{}
-	for i, tk := range tickets {
-		got, err := servers[i%2].mm.Wait(ctx, tk.ID, tk.PlayerID)
-		if err != nil || got.Status != matchmaker.StatusMatched {
-			t.Fatalf("Wait(ticket of %s) = %+v, %v; want matched", tk.PlayerID, got, err)
-		}
-		claims, err := tokens.VerifyJoin(got.JoinToken)
-		if err != nil || claims.PlayerID != tk.PlayerID || claims.MatchID != got.MatchID {
-			t.Errorf("join token of %s: %+v, %v", tk.PlayerID, claims, err)
-		}
-		byMatch[got.MatchID] = append(byMatch[got.MatchID], tk.PlayerID)
-	}
-	created := map[string][]string{}
-	cross := 0
-	for _, s := range servers {
-		for id, ps := range s.starter.made() {
-			if _, dup := created[id]; dup {
-				t.Fatalf("match %s created twice", id)
-			}
-			created[id] = ps
-			if ps[0][len(ps[0])-1]%2 != ps[1][len(ps[1])-1]%2 { // players queued on different servers
-				cross++
-			}
-		}
-	}
-	if len(created) != players/2 {
-		t.Errorf("%d matches created, want %d", len(created), players/2)
-	}
-	for id, ps := range byMatch {
-		slices.Sort(ps)
-		want := slices.Sorted(slices.Values(created[id]))
-		if !slices.Equal(ps, want) {
-			t.Errorf("match %s: tickets of %v, created with %v", id, ps, want)
-		}
-	}
-	if cross == 0 {
-		t.Errorf("no match paired players of the two servers")
-	}
-	t.Logf("%d matches, %d across servers; created: %s %d, %s %d", len(created), cross,
-		servers[0].starter.name, len(servers[0].starter.made()), servers[1].starter.name, len(servers[1].starter.made()))
-}
-
-// countingStarter records the matches it creates.
-type countingStarter struct {
-	name    string
-	mu      sync.Mutex
-	matches map[string][]string
-}
-
-func (c *countingStarter) Create(mode string, players []string) (string, error) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.matches == nil {
-		c.matches = map[string][]string{}
-	}
-	id := c.name + "-" + match.NewID()
-	c.matches[id] = append([]string(nil), players...)
-	return id, nil
-}
-
-func (c *countingStarter) made() map[string][]string {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	out := make(map[string][]string, len(c.matches))
-	for k, v := range c.matches {
-		out[k] = v
-	}
-	return out
 }
