@@ -17,6 +17,11 @@ import (
 // behind than that gets a Reset, as with a trimmed Redis stream.
 const memLogMax = 4096
 
+// memKeepPerPlayer bounds the finished tickets a MemoryPool keeps per
+// player (as Config.KeepPerPlayer does the Matchmaker's): the oldest are
+// forgotten first, so that a client churning tickets cannot grow memory.
+const memKeepPerPlayer = 4
+
 // memSweepEvery is how often a MemoryPool forgets what outlived its time.
 const memSweepEvery = time.Second
 
@@ -35,6 +40,7 @@ type MemoryPool struct {
 	seq     uint64
 	tickets map[string]*memTicket
 	locks   map[string]memLock   // by player
+	done    map[string][]string  // a player's finished tickets, oldest first
 	alive   map[string]time.Time // instance → until
 	log     []PoolChange         // the change of version base+i+1 is log[i]
 	base    int                  // changes up to this version are forgotten
@@ -65,6 +71,7 @@ func NewMemoryPool(clock match.Clock) *MemoryPool {
 		logMax:  memLogMax,
 		tickets: make(map[string]*memTicket),
 		locks:   make(map[string]memLock),
+		done:    make(map[string][]string),
 		alive:   make(map[string]time.Time),
 		changed: make(chan struct{}),
 	}
@@ -85,6 +92,14 @@ func (p *MemoryPool) sweepLocked(now time.Time) {
 	for id, t := range p.tickets {
 		if !now.Before(t.expires) {
 			delete(p.tickets, id)
+		}
+	}
+	for player, done := range p.done {
+		done = slices.DeleteFunc(done, func(id string) bool { return p.tickets[id] == nil })
+		if len(done) == 0 {
+			delete(p.done, player)
+		} else {
+			p.done[player] = done
 		}
 	}
 	for player, l := range p.locks {
@@ -134,7 +149,21 @@ func (p *MemoryPool) withdrawLocked(t *memTicket, s Status, until time.Time) {
 	if l := p.locks[t.PlayerID]; l.ref == "t:"+t.ID {
 		delete(p.locks, t.PlayerID)
 	}
+	p.finishedLocked(t)
 	p.appendLocked(PoolChange{Removed: []string{t.ID}, Reason: s})
+}
+
+// finishedLocked records that t left searching, and forgets its player's
+// oldest finished tickets beyond memKeepPerPlayer.
+func (p *MemoryPool) finishedLocked(t *memTicket) {
+	done := append(p.done[t.PlayerID], t.ID)
+	if n := len(done) - memKeepPerPlayer; n > 0 {
+		for _, id := range done[:n] {
+			delete(p.tickets, id)
+		}
+		done = slices.Delete(done, 0, n)
+	}
+	p.done[t.PlayerID] = done
 }
 
 // Changed implements Notifier.
@@ -245,6 +274,7 @@ func (p *MemoryPool) Seat(_ context.Context, claimer string, seats []PoolSeat, u
 			continue
 		}
 		t.Status, t.Claimed, t.claimer, t.Seat, t.expires = StatusMatched, false, "", s, now.Add(keep)
+		p.finishedLocked(t)
 		if l, ok := p.locks[t.PlayerID]; !ok || l.ref == "t:"+t.ID {
 			p.locks[t.PlayerID] = memLock{ref: "m:" + s.MatchID, until: until}
 		}
