@@ -22,7 +22,9 @@ func (h hostedElsewhere) Mode(string) (match.Mode, bool) { return match.Mode{}, 
 func (h hostedElsewhere) Enqueue(context.Context, string, string) (matchmaker.Ticket, error) {
 	return matchmaker.Ticket{}, matchmaker.ErrClosed
 }
-func (h hostedElsewhere) Ticket(context.Context, string, string) (matchmaker.Ticket, error) { return h.ticket, nil }
+func (h hostedElsewhere) Ticket(context.Context, string, string) (matchmaker.Ticket, error) {
+	return h.ticket, nil
+}
 func (h hostedElsewhere) Wait(context.Context, string, string) (matchmaker.Ticket, error) {
 	return h.ticket, nil
 }
