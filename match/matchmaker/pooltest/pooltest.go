@@ -53,6 +53,7 @@ func Run(t *testing.T, open Open) {
 		{"Withdraw", testPoolWithdraw},
 		{"StaleTicket", testPoolStaleTicket},
 		{"ChangesReset", testPoolChangesReset},
+		{"MatchmakerRules", testMatchmakerRules},
 		{"TwoMatchmakers", testTwoMatchmakers},
 	} {
 		t.Run(tc.name, func(t *testing.T) { tc.fn(t, open) })
@@ -566,4 +567,108 @@ func (c *countingStarter) made() map[string][]string {
 		out[k] = v
 	}
 	return out
+}
+
+// failingStarter fails its first fail calls, then names matches m1, m2, ….
+type failingStarter struct {
+	mu    sync.Mutex
+	fail  int
+	calls [][]string
+}
+
+func (f *failingStarter) Create(mode string, players []string) (string, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.calls = append(f.calls, slices.Clone(players))
+	if f.fail > 0 {
+		f.fail--
+		return "", errors.New("no capacity")
+	}
+	return fmt.Sprintf("m%d", len(f.calls)), nil
+}
+
+// testMatchmakerRules: the rules a client sees — one live ticket per
+// player, cancel, someone else's ticket, pairing, a failed start retried,
+// queueing again as soon as the match ended — hold on this pool, on the
+// wall clock.
+func testMatchmakerRules(t *testing.T, o Open) {
+	f := o(t, 0)
+	tokens := match.NewTokens([]byte("pool test"))
+	starter := &failingStarter{fail: 1}
+	mm := matchmaker.New(matchmaker.Config{
+		Modes:       map[string]match.Mode{"duel": {Name: "duel", Players: 2, Duration: time.Minute}},
+		Pool:        f.Pool,
+		Logger:      slog.New(slog.NewTextHandler(io.Discard, nil)),
+		PoolPoll:    20 * time.Millisecond,
+		CreateRetry: 50 * time.Millisecond,
+	}, starter, tokens)
+	matchmakertest.Run(t, mm)
+	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
+	defer cancel()
+
+	if _, err := mm.Enqueue(ctx, "a", "chess"); !errors.Is(err, matchmaker.ErrUnknownMode) {
+		t.Errorf("Enqueue(unknown mode) = %v, want ErrUnknownMode", err)
+	}
+	a, err := mm.Enqueue(ctx, "a", "duel")
+	if err != nil {
+		t.Fatalf("Enqueue(a) = %v", err)
+	}
+	if _, err := mm.Enqueue(ctx, "a", "duel"); !errors.Is(err, matchmaker.ErrConflict) {
+		t.Errorf("second Enqueue(a) = %v, want ErrConflict", err)
+	}
+	if _, err := mm.Ticket(ctx, a.ID, "mallory"); !errors.Is(err, matchmaker.ErrNotFound) {
+		t.Errorf("Ticket(a's, mallory) = %v, want ErrNotFound", err)
+	}
+	if err := mm.Cancel(ctx, a.ID, "mallory"); !errors.Is(err, matchmaker.ErrNotFound) {
+		t.Errorf("Cancel(a's, mallory) = %v, want ErrNotFound", err)
+	}
+	if err := mm.Cancel(ctx, a.ID, "a"); err != nil {
+		t.Fatalf("Cancel(a) = %v", err)
+	}
+	if got, err := mm.Ticket(ctx, a.ID, "a"); err != nil || got.Status != matchmaker.StatusCancelled {
+		t.Errorf("Ticket(a) after Cancel = %v, %v; want cancelled", got.Status, err)
+	}
+	if err := mm.Cancel(ctx, a.ID, "a"); err != nil {
+		t.Errorf("second Cancel(a) = %v, want nil", err)
+	}
+
+	// a and b pair; the first Create fails and the tickets come back.
+	var tks []matchmaker.Ticket
+	for _, p := range []string{"a", "b"} {
+		tk, err := mm.Enqueue(ctx, p, "duel")
+		if err != nil {
+			t.Fatalf("Enqueue(%s) = %v", p, err)
+		}
+		tks = append(tks, tk)
+	}
+	var matchID string
+	for _, tk := range tks {
+		got, err := mm.Wait(ctx, tk.ID, tk.PlayerID)
+		if err != nil || got.Status != matchmaker.StatusMatched {
+			t.Fatalf("Wait(%s) = %+v, %v; want matched", tk.PlayerID, got, err)
+		}
+		if c, err := tokens.VerifyJoin(got.JoinToken); err != nil || c.PlayerID != tk.PlayerID || c.MatchID != got.MatchID {
+			t.Errorf("join token of %s: %+v, %v", tk.PlayerID, c, err)
+		}
+		matchID = got.MatchID
+	}
+	starter.mu.Lock()
+	calls := len(starter.calls)
+	starter.mu.Unlock()
+	if calls != 2 {
+		t.Errorf("%d Create calls, want 2 (one failed, one retried)", calls)
+	}
+	if err := mm.Cancel(ctx, tks[1].ID, "b"); !errors.Is(err, matchmaker.ErrMatched) {
+		t.Errorf("Cancel(matched) = %v, want ErrMatched", err)
+	}
+	if _, err := mm.Enqueue(ctx, "a", "duel"); !errors.Is(err, matchmaker.ErrConflict) {
+		t.Errorf("Enqueue(a) in a match = %v, want ErrConflict", err)
+	}
+	// A client that reads MatchEnd and queues again at once is admitted.
+	mm.MatchEnded(match.Result{MatchID: matchID, Players: []match.PlayerResult{{PlayerID: "a"}, {PlayerID: "b"}}})
+	for _, p := range []string{"a", "b"} {
+		if _, err := mm.Enqueue(ctx, p, "duel"); err != nil {
+			t.Errorf("Enqueue(%s) right after its match ended = %v", p, err)
+		}
+	}
 }
