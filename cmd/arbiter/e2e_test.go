@@ -187,7 +187,7 @@ func (p *player) options() client.Options {
 }
 
 // play answers each snapshot with one input until stop is closed or the
-// connection ends. Inputs change every few ticks and sweep all directions,
+// connection ends (a burst of snapshots with one). Inputs change every few ticks and sweep all directions,
 // so that clamping at the arena's edge is exercised too.
 func (p *player) play(stop <-chan struct{}, phase int) {
 	n := 0
@@ -198,6 +198,16 @@ func (p *player) play(stop <-chan struct{}, phase int) {
 		case <-p.c.Done():
 			return
 		case <-p.snaps:
+		}
+		// Snapshots that came in a burst (this goroutine was held up)
+		// get one input, as a game answers a frame, not every snapshot.
+	drain:
+		for {
+			select {
+			case <-p.snaps:
+			default:
+				break drain
+			}
 		}
 		n++
 		dirs := [][2]int32{{1000, 0}, {0, 1000}, {-707, -707}, {600, -800}, {0, 0}, {-1000, 0}}
