@@ -217,8 +217,14 @@ const (
 // resettle records the queued results, oldest first, trying each until
 // the store takes it (the ledger is idempotent, so a result that did get
 // through before changes nothing), until ctx ends. What is left then is
-// logged and counted as lost.
+// logged and counted as lost. The store's outage is logged as it starts
+// and ends (a Retrier), not at every attempt.
 func (m *Manager) resettle(ctx context.Context) {
+	retry := NewRetrier("result resettler", RetrierConfig{
+		Backoff: Backoff{Min: resettleMinBackoff, Max: resettleMaxBackoff, Jitter: 0.5},
+		Clock:   m.cfg.Clock,
+		Logger:  m.cfg.Logger,
+	})
 	defer func() {
 		for {
 			select {
@@ -237,20 +243,19 @@ func (m *Manager) resettle(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		}
-		for backoff := resettleMinBackoff; ; backoff = min(2*backoff, resettleMaxBackoff) {
+		for {
 			_, err := m.trySettle(res)
 			if err == nil {
+				retry.Succeeded()
 				m.Resettled.Add(1)
 				m.ended(res.MatchID)
 				m.cfg.Logger.Info("result settled after a retry", "match", res.MatchID)
 				break
 			}
-			select {
-			case <-ctx.Done():
+			if ctx.Err() != nil || !retry.Wait(ctx, retry.Failed(err)) {
 				m.SettleLost.Add(1)
 				m.cfg.Logger.Error("stopped before the result could be settled; its rating changes are lost", "match", res.MatchID, "err", err)
 				return
-			case <-time.After(backoff):
 			}
 		}
 	}

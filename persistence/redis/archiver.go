@@ -43,10 +43,15 @@ type ArchiverConfig struct {
 	// default 30s.
 	ClaimIdle time.Duration
 	// MaxBackoff caps the wait between attempts while the archive or
-	// Redis fails; default 5s. The wait starts at 50ms and doubles.
+	// Redis fails; default 5s. The wait starts at 50ms and doubles (with
+	// jitter).
 	MaxBackoff time.Duration
-	// Logger receives failures; default slog.Default().
+	// Logger receives failures; default the store's. An outage is logged
+	// as it starts and ends, not at every attempt.
 	Logger *slog.Logger
+	// Clock times the back-off and the takeovers; default
+	// match.SystemClock.
+	Clock match.Clock
 }
 
 // ArchiverStats counts what an archiver did. Safe to read concurrently.
@@ -106,6 +111,9 @@ func (s *Store) NewArchiver(sink Sink, cfg ArchiverConfig) *Archiver {
 	if cfg.Logger == nil {
 		cfg.Logger = s.cfg.Logger
 	}
+	if cfg.Clock == nil {
+		cfg.Clock = match.SystemClock{}
+	}
 	return &Archiver{store: s, sink: sink, cfg: cfg, cursor: "0-0"}
 }
 
@@ -113,23 +121,21 @@ func (s *Store) NewArchiver(sink Sink, cfg ArchiverConfig) *Archiver {
 // failing archive or Redis: it backs off and tries again, and what it has
 // not acknowledged stays in Redis.
 func (a *Archiver) Run(ctx context.Context) error {
-	const minBackoff = 50 * time.Millisecond
-	backoff := time.Duration(0)
+	retry := match.NewRetrier("archiver", match.RetrierConfig{
+		Backoff: match.Backoff{Min: 50 * time.Millisecond, Max: a.cfg.MaxBackoff, Jitter: 0.5},
+		Clock:   a.cfg.Clock,
+		Logger:  a.cfg.Logger,
+	})
 	for ctx.Err() == nil {
 		if err := a.step(ctx); err != nil {
 			if ctx.Err() != nil {
 				break
 			}
 			a.Stats.Failures.Add(1)
-			backoff = min(max(2*backoff, minBackoff), a.cfg.MaxBackoff)
-			a.cfg.Logger.Warn("archiver: will retry", "in", backoff, "err", err)
-			select {
-			case <-ctx.Done():
-			case <-time.After(backoff):
-			}
+			retry.Wait(ctx, retry.Failed(err))
 			continue
 		}
-		backoff = 0
+		retry.Succeeded()
 	}
 	return nil
 }
@@ -163,8 +169,8 @@ func (a *Archiver) next(ctx context.Context) (msgs []goredis.XMessage, err error
 	if err != nil || len(own) > 0 {
 		return own, err
 	}
-	if time.Since(a.lastClaim) >= a.cfg.ClaimIdle/4 {
-		a.lastClaim = time.Now()
+	if now := a.cfg.Clock.Now(); now.Sub(a.lastClaim) >= a.cfg.ClaimIdle/4 {
+		a.lastClaim = now
 		claimed, cursor, err := a.store.rdb.XAutoClaim(ctx, &goredis.XAutoClaimArgs{
 			Stream: stream, Group: a.cfg.Group, Consumer: a.cfg.Consumer,
 			MinIdle: a.cfg.ClaimIdle, Start: a.cursor, Count: int64(a.cfg.BatchSize),

@@ -3,6 +3,7 @@ package redis
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"strings"
 	"sync"
 	"testing"
@@ -194,6 +195,37 @@ func TestPostgresOutage(t *testing.T) {
 		before[id] = r
 	}
 	checkArchived(t, s, a, 20, before)
+}
+
+// TestArchiverLogsRedisOutageOnce: an archiver that starts while Redis is
+// cut off retries with a growing wait and logs the outage once, not at
+// every attempt; when Redis is back it logs the recovery once and archives
+// everything.
+func TestArchiverLogsRedisOutageOnce(t *testing.T) {
+	raw, prefix, proxy := servicetest.RedisViaProxy(t, servicetest.DBPersistence)
+	rec := &logRecorder{}
+	s, err := Open(t.Context(), Config{URL: withoutClientRetries(t, raw), Prefix: prefix, Logger: slog.New(rec)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = s.Close() })
+	a := openArchive(t)
+	results := playMatches(t, s, "", 6, 20)
+	rec.Lines() // whatever settling said
+
+	proxy.Cut()
+	arch := s.NewArchiver(a, ArchiverConfig{Consumer: "one", Block: 20 * time.Millisecond, MaxBackoff: 200 * time.Millisecond})
+	runArchiver(t, arch)
+	// At least a second of outage and ten failed attempts, each of which
+	// used to log a line.
+	cut := time.Now()
+	waitFor(t, 10*time.Second, "ten failed attempts", func() bool {
+		return arch.Stats.Failures.Load() >= 10 && time.Since(cut) >= time.Second
+	})
+	proxy.Restore()
+	waitDrained(t, s, 30*time.Second)
+	checkArchived(t, s, a, 6, results)
+	checkOutageLogged(t, "archiver", rec.Lines())
 }
 
 // TestArchiverCrash: an archiver dies between commit and acknowledgement;

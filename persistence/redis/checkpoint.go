@@ -36,6 +36,13 @@ type CheckpointConfig struct {
 	// MatchTTL bounds how long a checkpoint outlives its last update;
 	// default 24h. It only matters if nobody ever ends the match.
 	MatchTTL time.Duration
+	// MaxBackoff caps the wait between flushes while Redis fails: the
+	// wait starts at Flush and doubles (with jitter). Default 2s, and at
+	// most NodeTTL/4, so that a Redis that comes back hears from this node
+	// again before its heartbeat lapses.
+	MaxBackoff time.Duration
+	// Clock times the flushes and the back-off; default match.SystemClock.
+	Clock match.Clock
 }
 
 // CheckpointStats counts what Checkpoints did. Safe to read concurrently.
@@ -84,6 +91,13 @@ func (s *Store) NewCheckpoints(cfg CheckpointConfig) *Checkpoints {
 	if cfg.MatchTTL <= 0 {
 		cfg.MatchTTL = 24 * time.Hour
 	}
+	if cfg.MaxBackoff <= 0 {
+		cfg.MaxBackoff = 2 * time.Second
+	}
+	cfg.MaxBackoff = min(cfg.MaxBackoff, cfg.NodeTTL/4)
+	if cfg.Clock == nil {
+		cfg.Clock = match.SystemClock{}
+	}
 	c := &Checkpoints{store: s, cfg: cfg, wake: make(chan struct{}, 1)}
 	c.mu.pending = make(map[string]match.Checkpoint)
 	c.mu.ended = make(map[string]struct{})
@@ -128,10 +142,18 @@ func (c *Checkpoints) endLocked(matchID string) {
 
 // Run writes checkpoints every Flush until ctx ends, then makes a last
 // flush (bounded by Flush × 10) so that matches ended during shutdown
-// leave the directory. It returns nil.
+// leave the directory. While Redis fails it backs off (up to MaxBackoff)
+// and logs the outage as it starts and ends, not at every flush. It
+// returns nil.
 func (c *Checkpoints) Run(ctx context.Context) error {
-	t := time.NewTicker(c.cfg.Flush)
+	retry := match.NewRetrier("checkpoint writer", match.RetrierConfig{
+		Backoff: match.Backoff{Min: c.cfg.Flush, Max: c.cfg.MaxBackoff, Jitter: 0.5},
+		Clock:   c.cfg.Clock,
+		Logger:  c.store.cfg.Logger,
+	})
+	t := c.cfg.Clock.NewTimer(c.cfg.Flush)
 	defer t.Stop()
+	wake := c.wake // nil while backing off: an end does not hurry a retry
 	for {
 		select {
 		case <-ctx.Done():
@@ -141,12 +163,19 @@ func (c *Checkpoints) Run(ctx context.Context) error {
 				c.store.cfg.Logger.Warn("last checkpoints not written at shutdown", "err", err)
 			}
 			return nil
-		case <-t.C:
-		case <-c.wake:
+		case <-t.C():
+		case <-wake:
+			t.Stop()
 		}
-		if err := c.flush(ctx); err != nil && ctx.Err() == nil {
-			c.store.cfg.Logger.Warn("checkpoints not written; will retry", "err", err)
+		next := c.cfg.Flush
+		wake = c.wake
+		switch err := c.flush(ctx); {
+		case err == nil:
+			retry.Succeeded()
+		case ctx.Err() == nil:
+			next, wake = retry.Failed(err), nil
 		}
+		t.Reset(next)
 	}
 }
 

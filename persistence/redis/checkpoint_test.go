@@ -1,8 +1,11 @@
 package redis
 
 import (
+	"context"
+	"log/slog"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -140,4 +143,56 @@ func TestCheckpointsSurviveRedisOutage(t *testing.T) {
 	if c.Stats.Failures.Load() != 1 {
 		t.Errorf("Failures = %d, want 1", c.Stats.Failures.Load())
 	}
+}
+
+// TestCheckpointWriterLogsOutageOnce: while Redis is cut off the writer
+// retries with a growing wait and logs the outage once, not at every
+// flush; when Redis is back it logs the recovery once and writes what was
+// saved meanwhile.
+func TestCheckpointWriterLogsOutageOnce(t *testing.T) {
+	raw, prefix, proxy := servicetest.RedisViaProxy(t, servicetest.DBPersistence)
+	rec := &logRecorder{}
+	// Without the client's own retries a flush fails at once, and one
+	// every 10ms would log 100 lines a second if each failure were logged.
+	s, err := Open(t.Context(), Config{URL: withoutClientRetries(t, raw), Prefix: prefix, Logger: slog.New(rec)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	c := s.NewCheckpoints(CheckpointConfig{Node: "n", Flush: 10 * time.Millisecond, MaxBackoff: 200 * time.Millisecond})
+	ctx, cancel := context.WithCancel(t.Context())
+	var wg sync.WaitGroup
+	wg.Go(func() { _ = c.Run(ctx) })
+	defer wg.Wait()
+	defer cancel()
+
+	c.Save(checkpoint("m1", 1))
+	waitFor(t, 5*time.Second, "m1 in the directory", func() bool { return slices.Equal(running(t, c), []string{"m1"}) })
+	rec.Lines() // whatever opening said
+
+	proxy.Cut()
+	c.Save(checkpoint("m1", 2))
+	c.Save(checkpoint("m2", 1))
+	c.Ended("m1") // wakes the writer; it must not hurry the retry
+	c.Save(checkpoint("m3", 1))
+	// At least a second of outage and ten failed flushes.
+	cut := time.Now()
+	waitFor(t, 10*time.Second, "ten failed flushes", func() bool {
+		return c.Stats.Failures.Load() >= 10 && time.Since(cut) >= time.Second
+	})
+	proxy.Restore()
+	waitFor(t, 5*time.Second, "m2 and m3 in the directory", func() bool {
+		ids, err := c.Running(t.Context())
+		slices.Sort(ids)
+		return err == nil && slices.Equal(ids, []string{"m2", "m3"})
+	})
+	waitFor(t, time.Second, "the recovery logged", func() bool {
+		rec.mu.Lock()
+		defer rec.mu.Unlock()
+		return len(rec.lines) >= 2
+	})
+	cancel()
+	wg.Wait()
+	checkOutageLogged(t, "checkpoint writer", rec.Lines())
+	t.Logf("%d failed flushes in %v", c.Stats.Failures.Load(), time.Since(cut).Round(time.Millisecond))
 }
