@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"strings"
 	"sync"
 	"testing"
@@ -542,4 +543,48 @@ func TestPoolMatchEndedAtShutdown(t *testing.T) {
 			})
 		})
 	}
+}
+
+// countingHandler counts the records logged at Info or above.
+type countingHandler struct {
+	mu   sync.Mutex
+	msgs []string
+}
+
+func (h *countingHandler) Enabled(_ context.Context, l slog.Level) bool { return l >= slog.LevelInfo }
+func (h *countingHandler) Handle(_ context.Context, r slog.Record) error {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.msgs = append(h.msgs, r.Message)
+	return nil
+}
+func (h *countingHandler) WithAttrs([]slog.Attr) slog.Handler { return h }
+func (h *countingHandler) WithGroup(string) slog.Handler      { return h }
+
+// TestPoolOutageLogsOnce: a 15 s outage of the pool is logged when it
+// starts and when it ends, not at every retry (Run retries every 200 ms
+// to 5 s meanwhile).
+func TestPoolOutageLogsOnce(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		pool := newMemPool()
+		logs := &countingHandler{}
+		s := startOn(t, pool, "http://one", Config{Logger: slog.New(logs)})
+		mustEnqueue(t, s.mm, "a", "duel")
+		settle()
+		calls := func() int { return pool.count("Changes") + pool.count("Alive") }
+		before := calls()
+		pool.setFail(errors.New("pool down"))
+		time.Sleep(15 * time.Second)
+		synctest.Wait()
+		failedCalls := calls() - before
+		pool.setFail(nil)
+		time.Sleep(maxBackoff)
+		settle()
+		logs.mu.Lock()
+		defer logs.mu.Unlock()
+		t.Logf("%d failed calls; logged %q", failedCalls, logs.msgs)
+		if len(logs.msgs) > 3 || failedCalls < 5 {
+			t.Errorf("%d lines logged over a 15 s outage with %d failed calls: %q; want the start and the end", len(logs.msgs), failedCalls, logs.msgs)
+		}
+	})
 }

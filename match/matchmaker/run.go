@@ -46,9 +46,8 @@ type mirror struct {
 	orphans []string
 	retryAt map[string]time.Time // a mode's queue rests until then after a failed Create
 
-	backoff    time.Duration
-	restUntil  time.Time // after the pool failed
-	down       bool
+	retry      *match.Retrier // the pool's failures: back-off and their log
+	restUntil  time.Time      // after the pool failed
 	unreleased []string  // claimed here, their match did not start, and Release failed
 	unseated   []seating // matches started here whose Seat failed
 }
@@ -98,6 +97,11 @@ type group struct {
 
 func newMirror(cfg Config) *mirror {
 	r := &mirror{
+		retry: match.NewRetrier("matchmaker: queue", match.RetrierConfig{
+			Backoff: match.Backoff{Min: cfg.PoolPoll, Max: maxBackoff, Jitter: 0.5},
+			Clock:   cfg.Clock,
+			Logger:  cfg.Logger,
+		}),
 		members:  make(map[string]*member),
 		queues:   make(map[string]*queue, len(cfg.Modes)),
 		awaiting: make(map[string]time.Time),
@@ -174,8 +178,9 @@ func (m *Matchmaker) leave(frees []freeing) {
 }
 
 // step does what is due at now and returns when it next has something to
-// do absent news. A failing pool is logged once, and Run rests with a
-// growing back-off until it answers again.
+// do absent news. While the pool fails, Run rests with a growing,
+// jittered back-off (up to maxBackoff), and the outage is logged when it
+// starts, every minute it lasts, and when it ends.
 func (m *Matchmaker) step(ctx context.Context, now time.Time) time.Time {
 	r := m.run
 	if now.Before(r.restUntil) {
@@ -187,21 +192,10 @@ func (m *Matchmaker) step(ctx context.Context, now time.Time) time.Time {
 		if ctx.Err() != nil {
 			return now.Add(m.cfg.PoolPoll) // shutting down: Run returns
 		}
-		r.backoff = min(max(2*r.backoff, m.cfg.PoolPoll), maxBackoff)
-		if !r.down {
-			m.log.Warn("matchmaker: queue unavailable; retrying", "err", err)
-			r.down = true
-		} else {
-			m.log.Debug("matchmaker: queue still unavailable", "retry_in", r.backoff, "err", err)
-		}
-		r.restUntil = m.clock.Now().Add(r.backoff)
+		r.restUntil = m.clock.Now().Add(r.retry.Failed(err))
 		return r.restUntil
 	}
-	if r.down {
-		m.log.Info("matchmaker: queue available again")
-		r.down = false
-	}
-	r.backoff = 0
+	r.retry.Succeeded()
 	return next
 }
 
@@ -255,7 +249,10 @@ func (m *Matchmaker) cycle(ctx context.Context, now time.Time) (time.Time, error
 			if m.notify == nil {
 				next = earliest(next, now.Add(m.cfg.PoolPoll))
 			}
-			return next, nil
+			m.mu.Lock()
+			beatAt := m.mu.aliveAt.Add(m.cfg.PoolAlive / 3)
+			m.mu.Unlock()
+			return earliest(next, beatAt), nil
 		}
 		// Claims took time, may have failed, and other servers moved
 		// meanwhile: read and plan again.
