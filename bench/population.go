@@ -199,8 +199,9 @@ func (r PopulationReport) Honest() bool {
 	if r.Kicks != 0 || r.Inputs["invalid"] != 0 || len(r.Errors) > 0 {
 		return false
 	}
-	for _, reason := range []string{"bad_frame", "too_big", "text_frame", "input_flood", "cheat", "forfeited"} {
-		if r.Closes[reason] != 0 {
+	for _, reason := range []arbiterv1.CloseReason{arbiterv1.CloseBadFrame, arbiterv1.CloseTooBig, arbiterv1.CloseTextFrame,
+		arbiterv1.CloseInputFlood, arbiterv1.CloseCheat, arbiterv1.CloseForfeited} {
+		if r.Closes[reason.String()] != 0 {
 			return false
 		}
 	}
@@ -492,7 +493,7 @@ func (p *population) play(ctx context.Context, wsURL string, b Behaviour, rng *r
 				continue
 			}
 		case ce.KickReason != "":
-			res.closed = ce.KickReason
+			res.closed = ce.KickReason.String()
 		default:
 			res.closed = fmt.Sprintf("close %d", ce.Code)
 		}

@@ -9,6 +9,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	arbiterv1 "github.com/arbiter-gg/arbiter/proto/arbiter/v1"
 )
 
 // Errors Seat.Attach returns for a player who may not come back.
@@ -20,9 +22,6 @@ var (
 	// forfeited; a connection it opens is closed with 4001 (forfeited).
 	ErrForfeited = errors.New("match: player forfeited")
 )
-
-// CloseCheat is the close code of a player kicked for cheating (policy).
-const CloseCheat = 1008
 
 // AntiCheatEvent records a player the server acted against.
 type AntiCheatEvent struct {
@@ -82,9 +81,9 @@ func (r *Room) police(p *player) bool {
 }
 
 // kick removes p from the match for cheating: it forfeits, its connection is
-// closed with Kick "cheat" and 1008 — the message names the rules broken and
-// how often —, its token stops admitting, and an event is reported. Room
-// goroutine only.
+// closed for arbiterv1.CloseCheat (Kick cheat, 1008) — the message names the
+// rules broken and how often —, its token stops admitting, and an event is
+// reported. Room goroutine only.
 func (r *Room) kick(p *player) {
 	p.kicked.Store(true)
 	p.forfeited.Store(true)
@@ -94,7 +93,7 @@ func (r *Room) kick(p *player) {
 	p.mu.inbox = p.mu.inbox[:0]
 	p.mu.Unlock()
 	if peer != nil {
-		peer.Close(CloseCheat, "cheat", KickMessage(p.violations))
+		peer.Close(arbiterv1.CloseCheat, KickMessage(p.violations))
 	}
 	r.Stats.Kicks.Add(1)
 	r.total.Kicks.Add(1)

@@ -12,9 +12,9 @@ import (
 // the last snapshot offered, without allocating.
 type benchPeer struct{ snapshot int }
 
-func (*benchPeer) Send([]byte)                  {}
-func (p *benchPeer) SendSnapshot(f []byte)      { p.snapshot = len(f) }
-func (*benchPeer) Close(uint16, string, string) {}
+func (*benchPeer) Send([]byte)                         {}
+func (p *benchPeer) SendSnapshot(f []byte)             { p.snapshot = len(f) }
+func (*benchPeer) Close(arbiterv1.CloseReason, string) {}
 
 // benchRoom returns a room of n seats on the fake game, each attached to a
 // benchPeer, with entity states spread as in a match under way: positions

@@ -205,8 +205,7 @@ type fakePeer struct {
 	frames    [][]byte // Send, in order
 	snapshots [][]byte // SendSnapshot, in order
 	closed    bool
-	code      uint16
-	reason    string
+	reason    arbiterv1.CloseReason
 	message   string
 	closedCh  chan struct{}
 }
@@ -225,11 +224,11 @@ func (p *fakePeer) SendSnapshot(f []byte) {
 	p.snapshots = append(p.snapshots, f)
 }
 
-func (p *fakePeer) Close(code uint16, reason, message string) {
+func (p *fakePeer) Close(reason arbiterv1.CloseReason, message string) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if !p.closed {
-		p.closed, p.code, p.reason, p.message = true, code, reason, message
+		p.closed, p.reason, p.message = true, reason, message
 		close(p.closedCh)
 	}
 }

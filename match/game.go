@@ -43,14 +43,16 @@ type World interface {
 
 // AntiCheat is an optional World capability for games that keep a
 // violation score. The room reports the frames the transport refused from a
-// player (Report), and kicks a player the world finds suspicious (Kick
-// "cheat", close 1008, an anti-cheat event, a forfeit). Inputs the room
-// drops without offering them to Validate — stale, repeated, surplus — are
-// never reported: honest clients on real networks produce them. Called only
-// from the room goroutine.
+// player (Report), and kicks a player the world finds suspicious
+// (arbiterv1.CloseCheat: Kick cheat, close 1008; an anti-cheat event, a
+// forfeit). Inputs the room drops without offering them to Validate —
+// stale, repeated, surplus — are never reported: honest clients on real
+// networks produce them. Called only from the room goroutine.
 type AntiCheat interface {
 	// Report adds one frame refused by the transport to entity's score;
-	// rule is bad_frame, too_big, text_frame or input_flood.
+	// rule is the word of the reason the transport closed the connection
+	// for: bad_frame, too_big, text_frame or input_flood (arbiterv1's
+	// CloseReason).
 	Report(entity EntityID, rule string)
 	Suspicious(entity EntityID) bool
 }

@@ -14,15 +14,6 @@ import (
 	"google.golang.org/protobuf/proto"
 )
 
-// WebSocket close codes a room asks its peers to close with (docs/protocol.md).
-const (
-	CloseMatchOver = 1000
-	CloseShutdown  = 1001
-	CloseInternal  = 1011
-	CloseReplaced  = 4000
-	CloseForfeited = 4001
-)
-
 // Errors returned when attaching to a seat.
 var (
 	// ErrMatchOver: the match has ended; its join tokens no longer admit.
@@ -43,8 +34,9 @@ type Peer interface {
 	// the tick's duration includes the fan-out.
 	SendSnapshot(frame []byte)
 	// Close ends the connection: a Kick with reason and message if the
-	// connection allows it, then a close frame with code.
-	Close(code uint16, reason, message string)
+	// connection allows it, then a close frame with the reason's code and
+	// word.
+	Close(reason arbiterv1.CloseReason, message string)
 }
 
 // Room states.
@@ -263,12 +255,12 @@ func (r *Room) Run(ctx context.Context) (err error) {
 	defer func() {
 		if v := recover(); v != nil {
 			r.log.Error("room panicked; match aborted", "match", r.id, "panic", v, "stack", string(debug.Stack()))
-			r.finish("internal_error", CloseInternal, "internal_error", "the match failed on the server", true)
+			r.finish("internal_error", arbiterv1.CloseInternalError, "the match failed on the server", true)
 			err = fmt.Errorf("room %s: panic: %v", r.id, v)
 		}
 	}()
 	if !r.waitForPlayers(ctx) {
-		r.finish("shutdown", CloseShutdown, "shutdown", "the server is shutting down", true)
+		r.finish("shutdown", arbiterv1.CloseShutdown, "the server is shutting down", true)
 		return ctx.Err()
 	}
 	r.state.Store(stateRunning)
@@ -285,7 +277,7 @@ func (r *Room) Run(ctx context.Context) (err error) {
 	for {
 		select {
 		case <-ctx.Done():
-			r.finish("shutdown", CloseShutdown, "shutdown", "the server is shutting down", true)
+			r.finish("shutdown", arbiterv1.CloseShutdown, "the server is shutting down", true)
 			return ctx.Err()
 		case <-timer.C():
 		}
@@ -296,7 +288,7 @@ func (r *Room) Run(ctx context.Context) (err error) {
 			r.runTick(sched.deadline(first + uint64(i)))
 			if reason := r.endReason(limit); reason != "" {
 				r.publishSchedule(sched)
-				r.finish(reason, CloseMatchOver, "match_over", "the match is over", false)
+				r.finish(reason, arbiterv1.CloseMatchOver, "the match is over", false)
 				return nil
 			}
 		}
@@ -531,10 +523,10 @@ func mustMarshal(m *arbiterv1.ServerMessage) []byte {
 }
 
 // finish ends the match: computes the result and reports it, then sends
-// MatchEnd (unless aborted) and closes every peer with code. Reporting comes
+// MatchEnd (unless aborted) and closes every peer for reason. Reporting comes
 // first so that a player told the match is over finds it gone from the
 // directory and is free to queue again.
-func (r *Room) finish(why string, code uint16, reason, message string, aborted bool) {
+func (r *Room) finish(why string, reason arbiterv1.CloseReason, message string, aborted bool) {
 	r.state.Store(stateEnded)
 	res := r.result(why, aborted)
 	if r.end != nil {
@@ -555,7 +547,7 @@ func (r *Room) finish(why string, code uint16, reason, message string, aborted b
 		if end != nil {
 			peer.Send(end)
 		}
-		peer.Close(code, reason, message)
+		peer.Close(reason, message)
 	}
 	r.log.Info("match ended", "match", r.id, "mode", r.mode.Name, "why", why, "ticks", r.tick.Load(),
 		"overruns", r.Stats.Overruns.Load(), "skipped", r.Stats.Skipped.Load())

@@ -226,7 +226,7 @@ func TestInputSemantics(t *testing.T) {
 				t.Errorf("violations = %v, want only the %d invalid", v, tt.want[1])
 			}
 			if peer.closed {
-				t.Errorf("player closed: %d %q", peer.code, peer.reason)
+				t.Errorf("player closed: %q", peer.reason)
 			}
 		})
 	}
@@ -340,8 +340,8 @@ func TestAttachReplacesPreviousPeer(t *testing.T) {
 	first, second := newFakePeer(), newFakePeer()
 	_ = seat(r, 0).Attach(first)
 	_ = seat(r, 0).Attach(second)
-	if !first.closed || first.code != CloseReplaced || first.reason != "replaced" {
-		t.Errorf("first peer: closed=%v code=%d reason=%q; want 4000 replaced", first.closed, first.code, first.reason)
+	if !first.closed || first.reason != arbiterv1.CloseReplaced {
+		t.Errorf("first peer: closed=%v reason=%q; want replaced", first.closed, first.reason)
 	}
 	r.step()
 	if len(first.snapshots) != 0 || len(second.snapshots) != 1 {
@@ -413,8 +413,8 @@ func TestMatchEndsByDuration(t *testing.T) {
 		if last := decode(t, p.frames[len(p.frames)-1]); last.GetMatchEnd().GetMatchId() != id {
 			t.Errorf("last frame = %v, want MatchEnd", last)
 		}
-		if p.code != CloseMatchOver || p.reason != "match_over" {
-			t.Errorf("close = %d %q, want 1000 match_over", p.code, p.reason)
+		if p.reason != arbiterv1.CloseMatchOver {
+			t.Errorf("close reason = %q, want match_over", p.reason)
 		}
 	}
 	if _, err := m.Admit(tokA); err == nil {
@@ -464,9 +464,9 @@ func TestForfeitAfterGraceEndsDuel(t *testing.T) {
 	if err := seat(r, 1).Attach(back); err != ErrForfeited {
 		t.Fatalf("Attach after forfeiting = %v, want ErrForfeited", err)
 	}
-	if !back.closed || back.code != CloseForfeited || back.reason != "forfeited" || len(back.frames) != 0 {
-		t.Errorf("forfeited player's new connection: closed=%v %d %q, %d frames; want 4001 forfeited and no Welcome",
-			back.closed, back.code, back.reason, len(back.frames))
+	if !back.closed || back.reason != arbiterv1.CloseForfeited || len(back.frames) != 0 {
+		t.Errorf("forfeited player's new connection: closed=%v %q, %d frames; want forfeited and no Welcome",
+			back.closed, back.reason, len(back.frames))
 	}
 }
 
@@ -506,8 +506,8 @@ func TestPanicEndsOnlyThatMatch(t *testing.T) {
 	if err := <-done; err == nil {
 		t.Fatal("Run returned nil after a panic")
 	}
-	if p.code != CloseInternal || !got.Aborted {
-		t.Errorf("close code %d, aborted %v; want 1011, true", p.code, got.Aborted)
+	if p.reason != arbiterv1.CloseInternalError || !got.Aborted {
+		t.Errorf("close reason %q, aborted %v; want internal_error, true", p.reason, got.Aborted)
 	}
 }
 
@@ -551,7 +551,7 @@ func TestCheaterKicked(t *testing.T) {
 	if cheat.closed || len(r.players[0].violations) != 0 {
 		t.Fatalf("a flood of valid inputs was punished: closed %v, violations %v", cheat.closed, r.players[0].violations)
 	}
-	seat(r, 0).Violation("bad_frame")
+	seat(r, 0).Violation(arbiterv1.CloseBadFrame)
 	for tick := 0; tick < 10 && !cheat.closed; tick++ {
 		for range 3 {
 			seq++
@@ -559,8 +559,8 @@ func TestCheaterKicked(t *testing.T) {
 		}
 		r.step()
 	}
-	if !cheat.closed || cheat.code != CloseCheat || cheat.reason != "cheat" {
-		t.Fatalf("cheater: closed=%v code=%d reason=%q; want 1008 cheat", cheat.closed, cheat.code, cheat.reason)
+	if !cheat.closed || cheat.reason != arbiterv1.CloseCheat {
+		t.Fatalf("cheater: closed=%v reason=%q; want cheat", cheat.closed, cheat.reason)
 	}
 	if want := "removed for cheating: " + errFakeInvalid.Error() + " ×6, bad_frame ×1"; cheat.message != want {
 		t.Errorf("kick message %q, want %q", cheat.message, want)
@@ -577,8 +577,8 @@ func TestCheaterKicked(t *testing.T) {
 		t.Errorf("events = %+v, want one kick of a with its violation counts", events)
 	}
 	again := newFakePeer()
-	if err := seat(r, 0).Attach(again); err != ErrKicked || again.code != CloseCheat {
-		t.Errorf("Attach after kick = %v (closed %d), want ErrKicked and 1008", err, again.code)
+	if err := seat(r, 0).Attach(again); err != ErrKicked || again.reason != arbiterv1.CloseCheat {
+		t.Errorf("Attach after kick = %v (closed %q), want ErrKicked and cheat", err, again.reason)
 	}
 	if res := r.result("forfeit", false); !res.Players[0].Forfeit || res.Players[0].Placement != 2 {
 		t.Errorf("cheater result = %+v, want forfeit, last", res.Players[0])

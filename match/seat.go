@@ -67,7 +67,7 @@ func (s *Seat) Attach(peer Peer) error {
 	p.mu.Unlock()
 
 	if old != nil && old != peer {
-		old.Close(CloseReplaced, "replaced", "another connection took this seat")
+		old.Close(arbiterv1.CloseReplaced, "another connection took this seat")
 	}
 	if first {
 		select {
@@ -82,11 +82,11 @@ func (s *Seat) Attach(peer Peer) error {
 func closeRefused(peer Peer, err error) {
 	switch err {
 	case ErrKicked:
-		peer.Close(CloseCheat, "cheat", "you were removed from this match for cheating")
+		peer.Close(arbiterv1.CloseCheat, "you were removed from this match for cheating")
 	case ErrForfeited:
-		peer.Close(CloseForfeited, "forfeited", "you were away longer than the grace period and forfeited this match")
+		peer.Close(arbiterv1.CloseForfeited, "you were away longer than the grace period and forfeited this match")
 	default:
-		peer.Close(CloseMatchOver, "match_over", "the match is over")
+		peer.Close(arbiterv1.CloseMatchOver, "the match is over")
 	}
 }
 
@@ -145,17 +145,18 @@ func (s *Seat) Input(in *arbiterv1.Input) {
 }
 
 // Violation records a frame the transport refused from this player, by
-// its rule (bad_frame, too_big, text_frame, input_flood): it counts in the
-// player's violation score like an invalid input, for a game that keeps
-// one (AntiCheat), so that a client cannot break the protocol again and
-// again by reconnecting.
-func (s *Seat) Violation(rule string) {
+// the reason it closed the connection for (arbiterv1.CloseBadFrame,
+// CloseTooBig, CloseTextFrame, CloseInputFlood), whose word is the rule's
+// name: it counts in the player's violation score like an invalid input,
+// for a game that keeps one (AntiCheat), so that a client cannot break the
+// protocol again and again by reconnecting.
+func (s *Seat) Violation(reason arbiterv1.CloseReason) {
 	p := s.p
 	p.mu.Lock()
 	if p.mu.faults == nil {
 		p.mu.faults = make(map[string]int)
 	}
-	p.mu.faults[rule]++
+	p.mu.faults[reason.String()]++
 	p.mu.Unlock()
 	p.faulted.Store(true)
 }

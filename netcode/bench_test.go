@@ -29,10 +29,10 @@ type validatingSeat struct {
 	invalid int // inputs the world rejected
 }
 
-func (v *validatingSeat) Attach(*Session) error { return nil }
-func (v *validatingSeat) Detach(*Session)       {}
-func (v *validatingSeat) Violation(string)      {}
-func (v *validatingSeat) Tick() uint32          { return 0 }
+func (v *validatingSeat) Attach(*Session) error           { return nil }
+func (v *validatingSeat) Detach(*Session)                 {}
+func (v *validatingSeat) Violation(arbiterv1.CloseReason) {}
+func (v *validatingSeat) Tick() uint32                    { return 0 }
 
 func (v *validatingSeat) Input(in *arbiterv1.Input) {
 	if err := v.world.Validate(v.entity, match.Input{
@@ -171,10 +171,10 @@ func (s fanoutSeat) Attach(sess *Session) error {
 	sess.Send(welcomeFrame)
 	return nil
 }
-func (fanoutSeat) Detach(*Session)        {}
-func (fanoutSeat) Violation(string)       {}
-func (fanoutSeat) Input(*arbiterv1.Input) {}
-func (fanoutSeat) Tick() uint32           { return 0 }
+func (fanoutSeat) Detach(*Session)                 {}
+func (fanoutSeat) Violation(arbiterv1.CloseReason) {}
+func (fanoutSeat) Input(*arbiterv1.Input)          {}
+func (fanoutSeat) Tick() uint32                    { return 0 }
 
 // fanoutClient reads and discards; it only counts.
 type fanoutClient struct {

@@ -16,9 +16,10 @@
 //
 // Every server-initiated close is preceded by a Kick naming the reason when
 // the connection still allows it, and carries the same reason word in the
-// close frame. Close codes: 1000 match_over, 1001 shutdown, 1003 text frame,
-// 1007 bad_frame, 1008 slow_consumer and input_flood (and later cheat), 1009
-// too_big, 4000 replaced.
+// close frame. The reasons and their close codes are the protocol's
+// vocabulary, arbiterv1.CloseReason (docs/protocol.md, "Closing"); netcode
+// passes them through from the match and counts every session's end under
+// one of them (Stats.Closes), client_closed and network included.
 //
 // Clients are untrusted. Before the token is even looked at, a request is
 // refused when its address (an IPv4 address or an IPv6 /64) already holds

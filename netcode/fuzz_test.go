@@ -14,9 +14,9 @@ type recordingSeat struct {
 	inputs []*arbiterv1.Input
 }
 
-func (r *recordingSeat) Attach(*Session) error { return nil }
-func (r *recordingSeat) Detach(*Session)       {}
-func (r *recordingSeat) Violation(string)      {}
+func (r *recordingSeat) Attach(*Session) error           { return nil }
+func (r *recordingSeat) Detach(*Session)                 {}
+func (r *recordingSeat) Violation(arbiterv1.CloseReason) {}
 func (r *recordingSeat) Input(in *arbiterv1.Input) {
 	r.inputs = append(r.inputs, proto.Clone(in).(*arbiterv1.Input))
 }
@@ -50,15 +50,15 @@ func FuzzFrame(f *testing.F) {
 		decodeErr := proto.Unmarshal(data, &want)
 		switch {
 		case !binary:
-			if ok || reason != CloseTextFrame {
+			if ok || reason != arbiterv1.CloseTextFrame {
 				t.Fatalf("text frame: handleFrame = %v, %v, want text_frame", reason, ok)
 			}
 		case len(data) > maxFrame:
-			if ok || reason != CloseTooBig {
+			if ok || reason != arbiterv1.CloseTooBig {
 				t.Fatalf("%d-byte frame: handleFrame = %v, %v, want too_big", len(data), reason, ok)
 			}
 		case decodeErr != nil || want.Kind == nil:
-			if ok || reason != CloseBadFrame {
+			if ok || reason != arbiterv1.CloseBadFrame {
 				t.Fatalf("undecodable or empty frame: handleFrame = %v, %v, want bad_frame", reason, ok)
 			}
 		case want.GetInput() != nil:

@@ -193,7 +193,7 @@ func TestInputFlood(t *testing.T) {
 				t.Errorf("seat received %d inputs from a flood, want at most FrameBurst = %d", got, burst)
 			}
 			checkFor(t, 5*time.Second, func() error {
-				if got := srv.Stats.Closes(CloseInputFlood); got != 1 {
+				if got := srv.Stats.Closes(arbiterv1.CloseInputFlood); got != 1 {
 					return fmt.Errorf("Closes(input_flood) = %d, want 1", got)
 				}
 				if got := fmt.Sprint(adm["flood"].reported()); got != "[input_flood]" {
@@ -365,12 +365,10 @@ func TestSilentClientReaped(t *testing.T) {
 	if _, err := io.Copy(io.Discard, br); err != nil && !strings.Contains(err.Error(), "reset") {
 		t.Errorf("reading until the server closes: %v", err)
 	}
-	if got := srv.Stats.Closes(ReasonIdle); got != 1 {
+	if got := srv.Stats.Closes(arbiterv1.CloseIdle); got != 1 {
 		var all []string
-		for r := CloseReason(0); r < numReasons; r++ {
-			if n := srv.Stats.Closes(r); n > 0 {
-				all = append(all, fmt.Sprintf("%s=%d", r, n))
-			}
+		for r, n := range closeCounts(srv) {
+			all = append(all, fmt.Sprintf("%s=%d", r, n))
 		}
 		t.Errorf("Closes(idle) = %d, want 1 (closes: %v)", got, all)
 	}

@@ -37,10 +37,11 @@ type Seat interface {
 	Detach(s *Session)
 	// Input hands over a decoded input; the seat does not retain in.
 	Input(in *arbiterv1.Input)
-	// Violation reports a frame the transport refused from the player
-	// (the rule is the close reason word: bad_frame, too_big, text_frame,
-	// input_flood), for the match to count against it.
-	Violation(rule string)
+	// Violation reports a frame the transport refused from the player, by
+	// the reason the session was closed for (arbiterv1.CloseBadFrame,
+	// CloseTooBig, CloseTextFrame, CloseInputFlood), for the match to count
+	// against it.
+	Violation(reason arbiterv1.CloseReason)
 	// Tick is the match's current tick, for Pong.
 	Tick() uint32
 }
@@ -158,11 +159,31 @@ type Stats struct {
 	RefusedPerIP atomic.Uint64 // requests answered 429: MaxConnsPerIP reached
 	RefusedFull  atomic.Uint64 // requests answered 503: MaxConns reached
 
-	closes [numReasons]atomic.Uint64
+	// closes counts ended sessions by reason. A mutex and a map rather
+	// than atomics: sessions end far less often than frames arrive, and a
+	// reason outside the vocabulary is counted rather than lost.
+	closes struct {
+		sync.Mutex
+		n map[arbiterv1.CloseReason]uint64
+	}
 }
 
 // Closes returns how many sessions closed for reason.
-func (s *Stats) Closes(reason CloseReason) uint64 { return s.closes[reason].Load() }
+func (s *Stats) Closes(reason arbiterv1.CloseReason) uint64 {
+	s.closes.Lock()
+	defer s.closes.Unlock()
+	return s.closes.n[reason]
+}
+
+// countClose counts one session ended for reason.
+func (s *Stats) countClose(reason arbiterv1.CloseReason) {
+	s.closes.Lock()
+	defer s.closes.Unlock()
+	if s.closes.n == nil {
+		s.closes.n = make(map[arbiterv1.CloseReason]uint64)
+	}
+	s.closes.n[reason]++
+}
 
 // Server accepts game connections at GET /v1/play. Create with NewServer;
 // it is an http.Handler. Shutdown closes every session and waits for their
@@ -269,7 +290,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	conn.Session().Store(sessionKey, sess)
 	if !s.track(sess) {
 		s.release(key)
-		_ = conn.WriteClose(CloseShutdown.Code(), []byte(CloseShutdown.String()))
+		_ = conn.WriteClose(arbiterv1.CloseShutdown.Code(), []byte(arbiterv1.CloseShutdown))
 		return
 	}
 	s.Stats.Accepted.Add(1)
@@ -278,7 +299,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	s.wg.Go(conn.ReadLoop)
 	s.wg.Go(sess.writeLoop)
 	if err := seat.Attach(sess); err != nil {
-		sess.Close(CloseMatchOver.Code(), CloseMatchOver.String(), "the match is over")
+		sess.Close(arbiterv1.CloseMatchOver, "the match is over")
 	}
 }
 
@@ -413,7 +434,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	}
 	s.mu.Unlock()
 	for _, sess := range sessions {
-		sess.Close(CloseShutdown.Code(), CloseShutdown.String(), "the server is shutting down")
+		sess.Close(arbiterv1.CloseShutdown, "the server is shutting down")
 	}
 	done := make(chan struct{})
 	go func() { s.wg.Wait(); close(done) }()

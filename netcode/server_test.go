@@ -23,22 +23,22 @@ import (
 // fakeSeat stands in for a match seat.
 type fakeSeat struct {
 	mu         sync.Mutex
-	inputs     []uint32 // seqs received
-	violations []string // rules reported
+	inputs     []uint32                // seqs received
+	violations []arbiterv1.CloseReason // reported
 	session    *Session
 	detach     chan struct{}
 }
 
-func (f *fakeSeat) Violation(rule string) {
+func (f *fakeSeat) Violation(reason arbiterv1.CloseReason) {
 	f.mu.Lock()
-	f.violations = append(f.violations, rule)
+	f.violations = append(f.violations, reason)
 	f.mu.Unlock()
 }
 
-func (f *fakeSeat) reported() []string {
+func (f *fakeSeat) reported() []arbiterv1.CloseReason {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	return append([]string(nil), f.violations...)
+	return append([]arbiterv1.CloseReason(nil), f.violations...)
 }
 
 func (f *fakeSeat) Attach(s *Session) error {
@@ -317,7 +317,7 @@ func TestSlowConsumer(t *testing.T) {
 	snapshot := make([]byte, 1000)
 	deadline := time.Now().Add(20 * time.Second)
 	sent := 0
-	for srv.Stats.Closes(CloseSlowConsumer) == 0 {
+	for srv.Stats.Closes(arbiterv1.CloseSlowConsumer) == 0 {
 		if time.Now().After(deadline) {
 			t.Fatal("slow consumer not closed within 20s")
 		}
@@ -386,7 +386,7 @@ func TestIdleTimeout(t *testing.T) {
 	if last.GetKick().GetReason() != "idle" {
 		t.Errorf("last message = %v, want Kick idle", last)
 	}
-	if got := srv.Stats.Closes(ReasonIdle); got != 1 {
+	if got := srv.Stats.Closes(arbiterv1.CloseIdle); got != 1 {
 		t.Errorf("Closes(idle) = %d, want 1", got)
 	}
 	if v := adm["good"].reported(); len(v) != 0 {

@@ -39,11 +39,11 @@ type Session struct {
 		snapshot []byte  // the newest unsent snapshot, or nil
 		behind   int     // snapshots overwritten unsent since one was last written or taken
 		inflight bool    // the writer holds frames taken from queue/snapshot, not yet written
-		// closing and reason are set together, once (closeWith or end):
-		// whoever sees closing may rely on reason.
+		// closing and reason are set together, once (Close, gwsClose or
+		// end): whoever sees closing may rely on reason.
 		closing  bool
-		reason   CloseReason
-		code     uint16 // the close code closeWith asked for; 0 if the connection just ended
+		reason   arbiterv1.CloseReason
+		code     uint16 // the close code Close asked for; 0 if the connection just ended
 		recorded bool   // the close has been counted in Stats
 	}
 
@@ -88,7 +88,7 @@ func (s *Session) enqueue(f frame) {
 	}
 	if len(s.mu.queue) >= s.srv.cfg.MaxQueue {
 		s.mu.Unlock()
-		s.close(CloseSlowConsumer, "too many messages waiting to be sent")
+		s.Close(arbiterv1.CloseSlowConsumer, "too many messages waiting to be sent")
 		return
 	}
 	s.mu.queue = append(s.mu.queue, f)
@@ -148,7 +148,7 @@ func (s *Session) SendSnapshot(b []byte) {
 		s.mu.behind++
 		if s.mu.behind > s.srv.cfg.MaxBehind {
 			s.mu.Unlock()
-			s.close(CloseSlowConsumer, "not reading snapshots fast enough")
+			s.Close(arbiterv1.CloseSlowConsumer, "not reading snapshots fast enough")
 			return
 		}
 	}
@@ -157,25 +157,18 @@ func (s *Session) SendSnapshot(b []byte) {
 	s.signal()
 }
 
-// Close ends the session with a Kick and a close frame. code and reason are
-// the WebSocket close code and reason word; message is for humans. It
-// returns at once; the writer delivers what it can within a short grace.
-func (s *Session) Close(code uint16, reason, message string) {
-	s.closeWith(parseReason(reason), code, message)
-}
-
-func (s *Session) close(reason CloseReason, message string) {
-	s.closeWith(reason, reason.Code(), message)
-}
-
-func (s *Session) closeWith(reason CloseReason, code uint16, message string) {
+// Close ends the session with a Kick and a close frame, both carrying
+// reason's word, the frame its code; message is for humans. It returns at
+// once; the writer delivers what it can within a short grace. Only the
+// first close of a session counts.
+func (s *Session) Close(reason arbiterv1.CloseReason, message string) {
 	kick := kickMessage(reason, message)
 	s.mu.Lock()
 	if s.mu.closing {
 		s.mu.Unlock()
 		return
 	}
-	s.mu.closing, s.mu.reason, s.mu.code = true, reason, code
+	s.mu.closing, s.mu.reason, s.mu.code = true, reason, reason.Code()
 	s.mu.queue = append(s.mu.queue, frame{op: gws.OpcodeBinary, b: kick})
 	s.mu.snapshot = nil
 	s.mu.Unlock()
@@ -187,8 +180,8 @@ func (s *Session) closeWith(reason CloseReason, code uint16, message string) {
 }
 
 // kickMessage encodes the Kick announcing a close for reason.
-func kickMessage(reason CloseReason, message string) []byte {
-	b, _ := proto.Marshal(&arbiterv1.ServerMessage{Kind: &arbiterv1.ServerMessage_Kick{Kick: &arbiterv1.Kick{Reason: reason.String(), Message: message}}})
+func kickMessage(reason arbiterv1.CloseReason, message string) []byte {
+	b, _ := proto.Marshal(&arbiterv1.ServerMessage{Kind: &arbiterv1.ServerMessage_Kick{Kick: &arbiterv1.Kick{Reason: string(reason), Message: message}}})
 	return b // a message built here always encodes
 }
 
@@ -246,7 +239,7 @@ func (s *Session) writeLoop() {
 			return
 		}
 		if closing {
-			_ = s.conn.WriteClose(code, []byte(reason.String()))
+			_ = s.conn.WriteClose(code, []byte(reason))
 			s.end(reason)
 			return
 		}
@@ -286,9 +279,9 @@ func (s *Session) broken(err error) {
 	if errors.Is(err, net.ErrClosed) {
 		return
 	}
-	reason := ReasonNetwork
+	reason := arbiterv1.CloseNetwork
 	if isTimeout(err) {
-		reason = CloseSlowConsumer
+		reason = arbiterv1.CloseSlowConsumer
 	}
 	s.end(reason) // a close we asked for, cut short, keeps its own reason
 	_ = s.sock.Close()
@@ -296,13 +289,12 @@ func (s *Session) broken(err error) {
 
 // end marks the session closing for reason, unless it already is, and
 // counts its end once, under the reason that was set first: the one
-// closeWith asked for, or else that of whichever of the writer (broken) and
+// Close asked for, or else that of whichever of the writer (broken) and
 // the read loop (OnClose) saw the connection end first. The two race — gws
 // closes the socket when a write times out, so OnClose may run before the
 // writer's broken — and must agree: setting closing and reason apart would
-// let the loser take the zero CloseReason, ReasonClientClosed, for the
-// winner's.
-func (s *Session) end(reason CloseReason) CloseReason {
+// let the loser take the empty reason for the winner's.
+func (s *Session) end(reason arbiterv1.CloseReason) arbiterv1.CloseReason {
 	s.mu.Lock()
 	if !s.mu.closing {
 		s.mu.closing, s.mu.reason = true, reason
@@ -313,7 +305,7 @@ func (s *Session) end(reason CloseReason) CloseReason {
 	s.mu.Unlock()
 	s.closing.Store(true)
 	if first {
-		s.srv.Stats.closes[reason].Add(1)
+		s.srv.Stats.countClose(reason)
 		s.srv.cfg.Logger.Debug("session closed", "remote", s.conn.RemoteAddr(), "reason", reason)
 	}
 	return reason
@@ -329,15 +321,16 @@ func (s *Session) end(reason CloseReason) CloseReason {
 // Called with the socket's mutex held, from whichever goroutine gws
 // writes the close frame on.
 func (s *Session) gwsClose(code uint16) []byte {
-	var reason CloseReason
+	var reason arbiterv1.CloseReason
 	var message string
 	switch {
-	case code == 1009:
-		reason, message = CloseTooBig, "frame too big"
-	case code == 1002 || code == 1007:
-		reason, message = CloseBadFrame, "malformed WebSocket frame"
-	case code == 1000 && time.Now().UnixNano() >= s.readDeadline.Load():
-		reason, message = ReasonIdle, "nothing received for too long"
+	case code == arbiterv1.CloseTooBig.Code():
+		reason, message = arbiterv1.CloseTooBig, "frame too big"
+	case code == arbiterv1.CloseProtocol.Code() || code == arbiterv1.CloseBadFrame.Code():
+		reason, message = arbiterv1.CloseBadFrame, "malformed WebSocket frame"
+	case code == arbiterv1.CloseClientClosed.Code() && time.Now().UnixNano() >= s.readDeadline.Load():
+		// gws reports its idle deadline as a normal closure, 1000.
+		reason, message = arbiterv1.CloseIdle, "nothing received for too long"
 	default:
 		return nil
 	}
@@ -352,7 +345,7 @@ func (s *Session) gwsClose(code uint16) []byte {
 	s.closing.Store(true)
 	kick := kickMessage(reason, message)
 	b := append(appendFrameHeader(nil, len(kick)), kick...)
-	return appendCloseFrame(b, reason.Code(), reason.String())
+	return appendCloseFrame(b, reason.Code(), string(reason))
 }
 
 func isTimeout(err error) bool {
@@ -425,8 +418,8 @@ func (h *handler) OnClose(c *gws.Conn, err error) {
 	if s == nil {
 		return
 	}
-	if reason := s.end(s.endReason(err)); reason.clientFault() {
-		s.seat.Violation(reason.String())
+	if reason := s.end(s.endReason(err)); clientFault(reason) {
+		s.seat.Violation(reason)
 	}
 	s.seat.Detach(s) // after recording, so whoever learns of the end sees it counted
 	close(s.gone)
@@ -439,20 +432,31 @@ func (h *handler) OnClose(c *gws.Conn, err error) {
 // endReason says why the connection ended with err, as the read loop saw it,
 // for a session the server was not closing itself (end keeps the reason of a
 // close it asked for). Runs on the read goroutine.
-func (s *Session) endReason(err error) CloseReason {
+func (s *Session) endReason(err error) arbiterv1.CloseReason {
 	var ce *gws.CloseError
 	switch {
 	case errors.As(err, &ce):
-		return ReasonClientClosed
+		return arbiterv1.CloseClientClosed
 	case isTimeout(err) && time.Now().UnixNano() < s.readDeadline.Load():
 		// gws closes the socket itself when a write times out, and the
 		// read loop may report it first: a timeout before the read
 		// deadline came from the writer.
-		return CloseSlowConsumer
+		return arbiterv1.CloseSlowConsumer
 	case isTimeout(err):
-		return ReasonIdle
+		return arbiterv1.CloseIdle
 	}
-	return ReasonNetwork // the network failed
+	return arbiterv1.CloseNetwork // the network failed
+}
+
+// clientFault reports whether a session closed for reason was closed for a
+// frame the client should never have sent: a violation the match counts
+// against the player (Seat.Violation).
+func clientFault(reason arbiterv1.CloseReason) bool {
+	switch reason {
+	case arbiterv1.CloseTextFrame, arbiterv1.CloseBadFrame, arbiterv1.CloseTooBig, arbiterv1.CloseInputFlood:
+		return true
+	}
+	return false
 }
 
 func (h *handler) OnPing(c *gws.Conn, payload []byte) {
@@ -476,7 +480,7 @@ func (h *handler) OnMessage(c *gws.Conn, msg *gws.Message) {
 		return
 	}
 	if reason, message, ok := handleFrame(s, msg.Opcode == gws.OpcodeBinary, msg.Bytes()); !ok {
-		s.close(reason, message)
+		s.Close(reason, message)
 	}
 }
 
@@ -492,7 +496,7 @@ func (s *Session) readFrame() bool {
 	now := time.Now()
 	s.touch(now)
 	if !s.allow(now) {
-		s.close(CloseInputFlood, "too many frames")
+		s.Close(arbiterv1.CloseInputFlood, "too many frames")
 		return false
 	}
 	return true
@@ -504,15 +508,15 @@ func (s *Session) readFrame() bool {
 // message to close the session with; it does not close the session itself,
 // so that it can run without a socket (FuzzFrame). Runs on the read
 // goroutine.
-func handleFrame(s *Session, binary bool, data []byte) (reason CloseReason, message string, ok bool) {
+func handleFrame(s *Session, binary bool, data []byte) (reason arbiterv1.CloseReason, message string, ok bool) {
 	switch {
 	case !binary:
-		return CloseTextFrame, "only binary frames are accepted", false
+		return arbiterv1.CloseTextFrame, "only binary frames are accepted", false
 	case len(data) > s.srv.cfg.MaxFrame:
-		return CloseTooBig, "frame too big", false
+		return arbiterv1.CloseTooBig, "frame too big", false
 	}
 	if err := decodeClientMessage(data, &s.in); err != nil {
-		return CloseBadFrame, "undecodable frame", false
+		return arbiterv1.CloseBadFrame, "undecodable frame", false
 	}
 	switch s.in.kind {
 	case kindInput:
@@ -523,9 +527,9 @@ func handleFrame(s *Session, binary bool, data []byte) (reason CloseReason, mess
 		}}})
 		s.Send(pong)
 	default:
-		return CloseBadFrame, "unknown message", false
+		return arbiterv1.CloseBadFrame, "unknown message", false
 	}
-	return 0, "", true
+	return "", "", true
 }
 
 // allow reports whether a frame arriving at now fits the frame-rate limit,

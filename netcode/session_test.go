@@ -3,6 +3,7 @@ package netcode
 import (
 	"io"
 	"log/slog"
+	"maps"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -13,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	arbiterv1 "github.com/arbiter-gg/arbiter/proto/arbiter/v1"
 	"github.com/lxzan/gws"
 )
 
@@ -60,7 +62,7 @@ func bareSession(t *testing.T, srv *Server) *Session {
 // loop (OnClose) both learn of it and race to say why. Whichever comes
 // first, its reason is the one counted and the one the other inherits; in
 // particular a write timeout seen first by the read loop is a slow
-// consumer, never the zero CloseReason (client_closed).
+// consumer, never the empty reason.
 func TestEndReasonAgreed(t *testing.T) {
 	// What a write past its deadline returns, and a reset connection.
 	timeout := &net.OpError{Op: "write", Net: "tcp", Err: os.ErrDeadlineExceeded}
@@ -69,20 +71,20 @@ func TestEndReasonAgreed(t *testing.T) {
 		return func(s *Session) { (&handler{srv: s.srv}).OnClose(s.conn, err) }
 	}
 	writer := func(err error) func(*Session) { return func(s *Session) { s.broken(err) } }
-	asked := func(r CloseReason) func(*Session) {
-		return func(s *Session) { s.Close(r.Code(), r.String(), "test") }
+	asked := func(r arbiterv1.CloseReason) func(*Session) {
+		return func(s *Session) { s.Close(r, "test") }
 	}
 
 	tests := []struct {
 		name  string
 		steps []func(*Session) // in order; the first one decides
-		want  CloseReason
+		want  arbiterv1.CloseReason
 	}{
-		{"write timeout, read loop first", []func(*Session){readLoop(timeout), writer(timeout)}, CloseSlowConsumer},
-		{"write timeout, writer first", []func(*Session){writer(timeout), readLoop(timeout)}, CloseSlowConsumer},
-		{"client close frame, then a failed write", []func(*Session){readLoop(&gws.CloseError{Code: 1000}), writer(reset)}, ReasonClientClosed},
-		{"reset connection, writer first", []func(*Session){writer(reset), readLoop(timeout)}, ReasonNetwork},
-		{"asked-for close cut short", []func(*Session){asked(CloseMatchOver), writer(timeout), readLoop(timeout)}, CloseMatchOver},
+		{"write timeout, read loop first", []func(*Session){readLoop(timeout), writer(timeout)}, arbiterv1.CloseSlowConsumer},
+		{"write timeout, writer first", []func(*Session){writer(timeout), readLoop(timeout)}, arbiterv1.CloseSlowConsumer},
+		{"client close frame, then a failed write", []func(*Session){readLoop(&gws.CloseError{Code: 1000}), writer(reset)}, arbiterv1.CloseClientClosed},
+		{"reset connection, writer first", []func(*Session){writer(reset), readLoop(timeout)}, arbiterv1.CloseNetwork},
+		{"asked-for close cut short", []func(*Session){asked(arbiterv1.CloseMatchOver), writer(timeout), readLoop(timeout)}, arbiterv1.CloseMatchOver},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -120,20 +122,16 @@ func TestEndReasonAgreedConcurrently(t *testing.T) {
 		close(start)
 		wg.Wait()
 	}
-	if got := closeCounts(srv); len(got) != 1 || got[CloseSlowConsumer] != sessions {
-		t.Errorf("closes counted = %v, want {%v: %d}", got, CloseSlowConsumer, sessions)
+	if got := closeCounts(srv); len(got) != 1 || got[arbiterv1.CloseSlowConsumer] != sessions {
+		t.Errorf("closes counted = %v, want {%v: %d}", got, arbiterv1.CloseSlowConsumer, sessions)
 	}
 }
 
 // closeCounts returns the non-zero close counts of srv by reason.
-func closeCounts(srv *Server) map[CloseReason]uint64 {
-	m := map[CloseReason]uint64{}
-	for r := range numReasons {
-		if n := srv.Stats.Closes(r); n > 0 {
-			m[r] = n
-		}
-	}
-	return m
+func closeCounts(srv *Server) map[arbiterv1.CloseReason]uint64 {
+	srv.Stats.closes.Lock()
+	defer srv.Stats.closes.Unlock()
+	return maps.Clone(srv.Stats.closes.n)
 }
 
 // TestSessionStore: the connections' session storage keeps the Session

@@ -17,7 +17,6 @@ import (
 	"time"
 
 	"github.com/arbiter-gg/arbiter/match/api"
-	"github.com/arbiter-gg/arbiter/netcode"
 	"github.com/arbiter-gg/arbiter/netcode/client"
 	arbiterv1 "github.com/arbiter-gg/arbiter/proto/arbiter/v1"
 	"github.com/arbiter-gg/arbiter/sim"
@@ -392,7 +391,7 @@ func TestSlowReader(t *testing.T) {
 	stalled.c.StallReads()
 	start := time.Now()
 	maxPending := 0
-	for ts.net.Stats.Closes(netcode.CloseSlowConsumer) == 0 {
+	for ts.net.Stats.Closes(arbiterv1.CloseSlowConsumer) == 0 {
 		if time.Since(start) > 30*time.Second {
 			t.Fatalf("stalled client not closed as a slow consumer within 30 s (closes so far: %v)", closesSoFar(ts))
 		}
@@ -439,10 +438,10 @@ func TestSlowReader(t *testing.T) {
 }
 
 // closesSoFar lists the server's session closes by reason, as
-// "reason=count", in CloseReason order.
+// "reason=count", in the vocabulary's order.
 func closesSoFar(ts *testServer) []string {
 	var closes []string
-	for r := netcode.CloseReason(0); r.String() != "unknown"; r++ {
+	for _, r := range arbiterv1.CloseReasons() {
 		if n := ts.net.Stats.Closes(r); n > 0 {
 			closes = append(closes, fmt.Sprintf("%s=%d", r, n))
 		}

@@ -54,7 +54,7 @@ func TestHostileClient(t *testing.T) {
 		t.Cleanup(func() { _ = c.Close() })
 		return c
 	}
-	closedWith := func(t *testing.T, c *client.Client, code uint16, kick string) {
+	closedWith := func(t *testing.T, c *client.Client, code uint16, kick arbiterv1.CloseReason) {
 		t.Helper()
 		select {
 		case <-c.Done():
@@ -163,7 +163,7 @@ func TestHostileClient(t *testing.T) {
 			name string
 			send func(*client.Client)
 			code uint16
-			kick string
+			kick arbiterv1.CloseReason
 		}{
 			{"text frame", func(c *client.Client) { _ = c.SendText(`{"input":{"seq":1}}`) }, 1003, "text_frame"},
 			{"random bytes", func(c *client.Client) { _ = c.SendRaw(junk) }, 1007, "bad_frame"},

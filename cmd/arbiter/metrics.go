@@ -9,6 +9,7 @@ import (
 	"github.com/arbiter-gg/arbiter/match"
 	"github.com/arbiter-gg/arbiter/match/matchmaker"
 	"github.com/arbiter-gg/arbiter/netcode"
+	arbiterv1 "github.com/arbiter-gg/arbiter/proto/arbiter/v1"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
@@ -142,25 +143,13 @@ type serverCollector struct {
 	manager *match.Manager
 	mm      *matchmaker.Matchmaker
 	net     *netcode.Server
-	reasons []netcode.CloseReason // every close reason netcode counts
+	// reasons is the protocol's close vocabulary, every reason netcode
+	// counts a session's end under: each is reported, even at zero.
+	reasons []arbiterv1.CloseReason
 }
 
 func newServerCollector(manager *match.Manager, mm *matchmaker.Matchmaker, net *netcode.Server) *serverCollector {
-	return &serverCollector{manager: manager, mm: mm, net: net, reasons: closeReasons()}
-}
-
-// closeReasons lists every CloseReason: netcode numbers them from zero and
-// names anything past the last "unknown", so new reasons are picked up
-// without a change here.
-func closeReasons() []netcode.CloseReason {
-	var rs []netcode.CloseReason
-	for r := range 256 { // CloseReason is a uint8: this always ends
-		if netcode.CloseReason(r).String() == "unknown" {
-			break
-		}
-		rs = append(rs, netcode.CloseReason(r))
-	}
-	return rs
+	return &serverCollector{manager: manager, mm: mm, net: net, reasons: arbiterv1.CloseReasons()}
 }
 
 var (
@@ -204,7 +193,7 @@ var (
 		"WebSocket upgrade requests to /v1/play by result: accepted; refused with 401 (missing or bad join token); refused_per_ip with 429 (too many connections from the address); refused_full with 503 (connection cap reached).",
 		[]string{"result"}, nil)
 	descCloses = prometheus.NewDesc("arbiter_ws_closes_total",
-		"WebSocket sessions closed, by reason (slow_consumer: the client did not take its bytes fast enough).",
+		"WebSocket sessions closed, by reason ("+string(arbiterv1.CloseSlowConsumer)+": the client did not take its bytes fast enough).",
 		[]string{"reason"}, nil)
 	descPending = prometheus.NewDesc("arbiter_ws_pending_send_bytes",
 		"Bytes queued to WebSocket sessions and not yet written.", nil, nil)

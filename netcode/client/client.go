@@ -42,16 +42,6 @@ const (
 	maxSnapshotEntities = 4096
 )
 
-// WebSocket close codes the client itself sends.
-const (
-	closeNormal      = 1000
-	closeProtocol    = 1002
-	closeUnsupported = 1003
-	closeBadData     = 1007
-	closeTooBig      = 1009
-	closeAbnormal    = 1006 // never sent: a connection that dropped without a close frame
-)
-
 // Options configures a Client. The zero value is usable.
 //
 // Callbacks run on the Client's reader goroutine, one at a time, in the order
@@ -200,7 +190,7 @@ type Client struct {
 		kick     *arbiterv1.Kick
 
 		// localReason and cause describe a close the reader initiated.
-		localReason string
+		localReason arbiterv1.CloseReason
 		cause       error
 		closeErr    *CloseError // set when the reader ends
 	}
@@ -663,7 +653,7 @@ func (c *Client) Close() error {
 	c.closeOnce.Do(func() { close(c.closing) })
 	// The deadline also frees a SendInput blocked on a full send buffer.
 	_ = c.netConn.SetWriteDeadline(time.Now().Add(closeWriteTimeout))
-	err := c.conn.WriteClose(closeNormal, nil)
+	err := c.conn.WriteClose(arbiterv1.CloseClientClosed.Code(), nil)
 	_ = c.netConn.Close()
 	<-c.done
 	if err != nil && !errors.Is(err, gws.ErrConnClosed) && !errors.Is(err, net.ErrClosed) {
@@ -675,8 +665,8 @@ func (c *Client) Close() error {
 // fail closes the connection because the server broke the protocol. It is
 // called only from the reader, so the reader's OnClose cannot run before the
 // cause is recorded.
-func (c *Client) fail(code uint16, reason string, cause error) {
-	if err := c.conn.WriteClose(code, []byte(reason)); err != nil {
+func (c *Client) fail(reason arbiterv1.CloseReason, cause error) {
+	if err := c.conn.WriteClose(reason.Code(), []byte(reason)); err != nil {
 		return // already closing: the first close wins
 	}
 	c.mu.Lock()
@@ -706,20 +696,20 @@ func (h handler) OnMessage(_ *gws.Conn, msg *gws.Message) {
 		return
 	}
 	if v := c.handle(msg.Opcode == gws.OpcodeBinary, msg.Bytes()); v != nil {
-		c.fail(v.code, v.reason, v.err)
+		c.fail(v.reason, v.err)
 	}
 }
 
-// violation is a server frame the client cannot accept: the close code and
-// reason word it answers with, and the cause for CloseError.
+// violation is a server frame the client cannot accept: the reason it
+// closes with (its code goes in the close frame), and the cause for
+// CloseError.
 type violation struct {
-	code   uint16
-	reason string
+	reason arbiterv1.CloseReason
 	err    error
 }
 
 func protocolViolation(format string, args ...any) *violation {
-	return &violation{closeProtocol, "protocol", fmt.Errorf("%w: "+format, append([]any{ErrProtocol}, args...)...)}
+	return &violation{arbiterv1.CloseProtocol, fmt.Errorf("%w: "+format, append([]any{ErrProtocol}, args...)...)}
 }
 
 // handle processes one server frame: decodes it, updates the Client's state
@@ -727,11 +717,11 @@ func protocolViolation(format string, args ...any) *violation {
 // tests); data is not retained.
 func (c *Client) handle(binary bool, data []byte) *violation {
 	if !binary {
-		return &violation{closeUnsupported, "text_frame", fmt.Errorf("%w: text frame", ErrProtocol)}
+		return &violation{arbiterv1.CloseTextFrame, fmt.Errorf("%w: text frame", ErrProtocol)}
 	}
 	var m arbiterv1.ServerMessage
 	if err := proto.Unmarshal(data, &m); err != nil {
-		return &violation{closeBadData, "bad_frame", fmt.Errorf("%w: %w", ErrBadFrame, err)}
+		return &violation{arbiterv1.CloseBadFrame, fmt.Errorf("%w: %w", ErrBadFrame, err)}
 	}
 	w, isWelcome := m.Kind.(*arbiterv1.ServerMessage_Welcome)
 	select {
@@ -858,22 +848,22 @@ func (h handler) OnClose(_ *gws.Conn, err error) {
 	var local interface{ Uint16() uint16 } // gws's status code for a close this side sent
 	switch {
 	case errors.As(err, &remote):
-		ce.Code, ce.Reason = remote.Code, string(remote.Reason)
+		ce.Code, ce.Reason = remote.Code, arbiterv1.CloseReason(remote.Reason)
 	case errors.As(err, &local):
 		ce.Code, ce.Local = local.Uint16(), true
 	default:
-		ce.Code, ce.Err = closeAbnormal, err
+		ce.Code, ce.Err = arbiterv1.CloseNetwork.Code(), err
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if ce.Local {
 		ce.Reason, ce.Err = c.mu.localReason, c.mu.cause
-		if ce.Reason == "" && ce.Code == closeTooBig {
-			ce.Reason = "too_big" // gws closed on an oversized frame
+		if ce.Reason == "" && ce.Code == arbiterv1.CloseTooBig.Code() {
+			ce.Reason = arbiterv1.CloseTooBig // gws closed on an oversized frame
 		}
 	}
 	if k := c.mu.kick; k != nil {
-		ce.KickReason, ce.KickMessage = k.GetReason(), k.GetMessage()
+		ce.KickReason, ce.KickMessage = arbiterv1.CloseReason(k.GetReason()), k.GetMessage()
 	}
 	c.mu.closeErr = ce
 }

@@ -549,7 +549,7 @@ func TestClientConnectionEnds(t *testing.T) {
 			}
 			mu.Lock()
 			defer mu.Unlock()
-			if tt.want.KickReason != "" && (kickCalled != 1 || gotKick.GetReason() != tt.want.KickReason) {
+			if tt.want.KickReason != "" && (kickCalled != 1 || arbiterv1.CloseReason(gotKick.GetReason()) != tt.want.KickReason) {
 				t.Errorf("OnKick called %d times, last with %v; want once with %q", kickCalled, gotKick, tt.want.KickReason)
 			}
 			if tt.want.Reason == "match_over" {

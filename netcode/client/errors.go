@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+
+	arbiterv1 "github.com/arbiter-gg/arbiter/proto/arbiter/v1"
 )
 
 var (
@@ -57,14 +59,17 @@ type CloseError struct {
 	// …) when the server closed, the client's own when it did (Local), and
 	// 1006 when the connection dropped without a close frame.
 	Code uint16
-	// Reason is the close frame's reason text, e.g. "match_over".
-	Reason string
+	// Reason is the close frame's reason text, a word of the protocol's
+	// vocabulary such as arbiterv1.CloseMatchOver (or whatever text a
+	// server or proxy outside it sent): the server's, or the client's own
+	// when Local.
+	Reason arbiterv1.CloseReason
 	// Local reports whether the client closed the connection: Close (1000),
 	// or a protocol violation by the server (1002, 1003, 1007, 1009).
 	Local bool
 	// KickReason and KickMessage are the last Kick the server sent before
-	// closing, if any: one lowercase word (docs/protocol.md) and text for humans.
-	KickReason  string
+	// closing, if any: the reason word, as it came, and text for humans.
+	KickReason  arbiterv1.CloseReason
 	KickMessage string
 	// Err is the local cause, if any: ErrBadFrame or ErrProtocol (wrapped),
 	// or the network error that ended a connection without a close frame.
@@ -75,10 +80,10 @@ type CloseError struct {
 func (e *CloseError) Error() string {
 	s := fmt.Sprintf("client: connection closed: code %d", e.Code)
 	if e.Reason != "" {
-		s += " (" + e.Reason + ")"
+		s += " (" + string(e.Reason) + ")"
 	}
 	if e.KickReason != "" {
-		s += ", kicked: " + e.KickReason
+		s += ", kicked: " + string(e.KickReason)
 		if e.KickMessage != "" {
 			s += ": " + e.KickMessage
 		}

@@ -56,8 +56,8 @@ func FuzzHandle(f *testing.F) {
 	f.Fuzz(func(t *testing.T, first, second []byte) {
 		c := offlineClient(Options{OnSnapshot: func(*arbiterv1.Snapshot) {}})
 		if v := c.handle(true, first); v != nil {
-			if v.err == nil || v.code == 0 {
-				t.Fatalf("handle(first) = %+v, want a close code and a cause", v)
+			if _, known := arbiterv1.ParseCloseReason(string(v.reason)); v.err == nil || !known {
+				t.Fatalf("handle(first) = %+v, want a close reason of the vocabulary and a cause", v)
 			}
 			return
 		}
@@ -70,8 +70,10 @@ func FuzzHandle(f *testing.F) {
 				t.Fatal("first frame accepted without a Welcome or a Kick")
 			}
 		}
-		if v := c.handle(true, second); v != nil && (v.err == nil || v.code == 0) {
-			t.Fatalf("handle(second) = %+v, want a close code and a cause", v)
+		if v := c.handle(true, second); v != nil {
+			if _, known := arbiterv1.ParseCloseReason(string(v.reason)); v.err == nil || !known {
+				t.Fatalf("handle(second) = %+v, want a close reason of the vocabulary and a cause", v)
+			}
 		}
 		now := time.Now()
 		c.Predicted()

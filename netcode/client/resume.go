@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"time"
 
+	arbiterv1 "github.com/arbiter-gg/arbiter/proto/arbiter/v1"
 	"github.com/arbiter-gg/arbiter/sim"
 )
 
@@ -281,27 +282,27 @@ func retryable(err error) bool {
 //     (forfeited: the player was away past the grace period and has lost the
 //     seat), 1008 for cheat or input_flood (kicked), 1003, 1007, 1009 (this
 //     client broke the protocol; reconnecting would not fix it), any other
-//     code, or a Kick whose reason is not one of the resumable ones above
-//     (forfeited, replaced, cheat, …), whatever code followed it.
+//     code, or a Kick whose reason is not resumable
+//     (arbiterv1.CloseReason.Resumable: forfeited, replaced, cheat, …, or a
+//     word this library does not know), whatever code followed it.
 //
 // A nil *CloseError (the connection has not ended) is not resumable.
 func (e *CloseError) Resumable() bool {
 	if e == nil {
 		return false
 	}
-	switch e.KickReason {
-	case "", "shutdown", "idle", "internal_error", "slow_consumer":
-	default:
+	if e.KickReason != "" && !e.KickReason.Resumable() {
 		return false
 	}
 	if e.Local {
 		return true
 	}
 	switch e.Code {
-	case closeAbnormal, 1001, 1011, 1012, 1013, 1014:
+	case arbiterv1.CloseNetwork.Code(), arbiterv1.CloseShutdown.Code(), arbiterv1.CloseInternalError.Code(),
+		1012, 1013, 1014: // sent by proxies and other servers, not in Arbiter's vocabulary
 		return true
-	case 1008:
-		return e.Reason == "slow_consumer" || e.KickReason == "slow_consumer"
+	case arbiterv1.CloseSlowConsumer.Code(): // also cheat's and input_flood's
+		return e.Reason == arbiterv1.CloseSlowConsumer || e.KickReason == arbiterv1.CloseSlowConsumer
 	}
 	return false
 }

@@ -837,8 +837,11 @@ func (x *PlayerResult) GetEntityId() uint32 {
 // Kick precedes a server-initiated close and says why.
 type Kick struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// One short lowercase word: bad_frame, too_big, input_flood, cheat,
-	// slow_consumer, shutdown, match_over, replaced, forfeited, idle.
+	// One short lowercase word, the same as the close frame's reason text:
+	// match_over, shutdown, idle, text_frame, bad_frame, input_flood, cheat,
+	// slow_consumer, too_big, internal_error, replaced, forfeited. The close
+	// codes are in docs/protocol.md; in Go, the words are CloseReason
+	// (close.go, beside the generated code).
 	Reason string `protobuf:"bytes,1,opt,name=reason,proto3" json:"reason,omitempty"`
 	// For humans.
 	Message       string `protobuf:"bytes,2,opt,name=message,proto3" json:"message,omitempty"`
