@@ -16,9 +16,9 @@
 //
 // Every server-initiated close is preceded by a Kick naming the reason when
 // the connection still allows it, and carries the same reason word in the
-// close frame. Close codes: 1000 match_over, 1001 shutdown, 1003 text frame,
-// 1007 bad_frame, 1008 slow_consumer and input_flood (and later cheat), 1009
-// too_big, 4000 replaced.
+// close frame. Close codes: 1000 match_over, 1001 shutdown and idle, 1003
+// text_frame, 1007 bad_frame, 1008 slow_consumer, input_flood and cheat,
+// 1009 too_big, 1011 internal_error, 4000 replaced, 4001 forfeited.
 //
 // Clients are untrusted. Before the token is even looked at, a request is
 // refused when its address (an IPv4 address or an IPv6 /64) already holds
@@ -32,10 +32,14 @@
 // Each Session has exactly two goroutines: gws's read loop, which decodes
 // frames and hands inputs to the match without blocking, and a writer, which
 // is woken when frames are queued and writes them with a deadline. The match
-// never blocks on a socket: control frames wait in a bounded queue and
-// snapshots in a single slot that the newest one overwrites. A session whose
-// writer stays behind — snapshots overwritten unsent for too long, a full
-// queue, or a write past its deadline — is closed as a slow consumer.
+// never blocks on a socket. A snapshot offered while nothing else waits to
+// be sent is written at once, on the match's goroutine, with one
+// non-blocking write (socket.go); what the kernel does not take is left to
+// the writer. Everything else waits for the writer: control frames in a
+// bounded queue, a deferred snapshot in a single slot that the newest one
+// overwrites. A session that stays behind — snapshots overwritten unsent
+// for too long, a full queue, or a write past its deadline — is closed as a
+// slow consumer.
 //
 // netcode knows matches only through the Admitter and Seat interfaces it
 // declares; cmd adapts match's types to them.
