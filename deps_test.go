@@ -1,6 +1,7 @@
 // Package arbiter_test holds the tests of the module as a whole; the
 // module's root has no package of its own. deps_test.go keeps the code to
-// SPEC §1's layout: which folder may import what.
+// SPEC §1's layout, the Layout table of README.md: which folder may import
+// what.
 package arbiter_test
 
 import (
@@ -56,7 +57,7 @@ type rule struct {
 
 // rules is SPEC §1's table, keyed by folder. A folder with no rule, or no
 // rule above it, is a failure: a new top-level package is a change of the
-// layout, to be made in SPEC §1 and here together. Folders SPEC §1 names
+// layout, to be made in SPEC §1 (README.md's Layout) and here together. Folders SPEC §1 names
 // that do not exist yet have their rule already, so that they arrive under
 // it. Games (match/arena, match/chess) and the REST API (match/api) have
 // rules of their own beside match's, so that the rest of match cannot
@@ -164,7 +165,7 @@ type pkg struct {
 func check(dir string, p *pkg) []error {
 	folder, ok := ruleOf(dir)
 	if !ok {
-		return []error{fmt.Errorf("%s has no rule: add its folder to SPEC §1 and to rules in deps_test.go", dir)}
+		return []error{fmt.Errorf("%s has no rule: add its folder to README.md's Layout (SPEC §1) and to rules in deps_test.go", dir)}
 	}
 	r := rules[folder]
 	if r.anything {
@@ -197,7 +198,7 @@ func allowed(folder string, r rule, helper bool, imp string) error {
 		if r.pure {
 			std = "the pure part of the standard library"
 		}
-		return "under SPEC §1, " + folder + " may import " + strings.Join(append([]string{std}, may...), ", ")
+		return folder + " may import " + strings.Join(append([]string{std}, may...), ", ") + " (README.md's Layout, SPEC §1)"
 	}
 	switch {
 	case !outside(imp) && !strings.HasPrefix(imp, module+"/"): // the standard library
