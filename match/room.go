@@ -88,9 +88,9 @@ type RoomConfig struct {
 // TickObserver watches rooms' tick loops, for metrics. ObserveTick is
 // called once per tick, on the room goroutine, right after the tick ran:
 // duration is how long the tick's work took (inputs, step, snapshot
-// encoding and queueing), lateness how long after its deadline it started
-// (never negative; a tick run to catch up after a stall is as late as the
-// stall). It runs on every tick of every room, so it must return at once
+// encoding and fan-out to the peers, which may write to sockets), lateness
+// how long after its deadline it started (never negative; a tick run to
+// catch up after a stall is as late as the stall). It runs on every tick of every room, so it must return at once
 // and should not allocate; one observer serves all the rooms of a Manager,
 // so it must be safe for concurrent use.
 type TickObserver interface {
