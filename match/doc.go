@@ -2,14 +2,25 @@
 // that ticks it at a fixed rate, validates and applies player inputs, and
 // hands every connected player the same encoded snapshot each tick. A Manager
 // is the directory of running rooms: it creates them, admits players holding
-// a join token, and reports results when a room ends.
+// a join token (Tokens), settles each result once when a room ends
+// (ratings, through its Settler), and records the matches a dead process
+// left running (EndOrphans).
 //
 // Games plug in through the Game and World interfaces declared here; the
 // arena of docs/arena.md lives in match/arena. Transport comes in through the Peer
 // interface, which netcode's sessions satisfy: a room never blocks on a
-// socket, it only queues frames to peers. match never imports netcode or a
-// store; cmd wires them together.
+// socket. Peers take frames without blocking; a snapshot may be written at
+// once by one non-blocking write on the room goroutine (so a tick's
+// duration includes the fan-out), and anything the socket does not take
+// waits in the peer. Storage comes in through interfaces declared here too
+// (Settler and LedgerStore, EventSink, Checkpointer). match never imports
+// netcode or a store; cmd wires them together.
 //
-// The lifecycle of a room is waiting (players connecting) → running (ticking)
-// → ended (results computed, MatchEnd sent, connections closed with 1000).
+// The lifecycle of a room is waiting (players connecting, at most
+// JoinTimeout) → running (ticking) → ended. A match that ends by its rules
+// (time limit, score limit, every opponent forfeited) has its result
+// settled, sends MatchEnd and closes its connections with 1000. One stopped
+// by shutdown, or whose game panicked, is recorded as aborted (no rating
+// change, no MatchEnd) and closes them with 1001 or 1011; a panic ends only
+// its own match.
 package match

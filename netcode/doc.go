@@ -33,10 +33,14 @@
 // Each Session has exactly two goroutines: gws's read loop, which decodes
 // frames and hands inputs to the match without blocking, and a writer, which
 // is woken when frames are queued and writes them with a deadline. The match
-// never blocks on a socket: control frames wait in a bounded queue and
-// snapshots in a single slot that the newest one overwrites. A session whose
-// writer stays behind — snapshots overwritten unsent for too long, a full
-// queue, or a write past its deadline — is closed as a slow consumer.
+// never blocks on a socket. A snapshot offered while nothing else waits to
+// be sent is written at once, on the match's goroutine, with one
+// non-blocking write (socket.go); what the kernel does not take is left to
+// the writer. Everything else waits for the writer: control frames in a
+// bounded queue, a deferred snapshot in a single slot that the newest one
+// overwrites. A session that stays behind — snapshots overwritten unsent
+// for too long, a full queue, or a write past its deadline — is closed as a
+// slow consumer.
 //
 // netcode knows matches only through the Admitter and Seat interfaces it
 // declares; cmd adapts match's types to them.

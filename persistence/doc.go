@@ -4,7 +4,11 @@
 // Memory, in this package, is the embedded default: everything in one
 // process, nothing durable, no external service. The Redis live store
 // (persistence/redis) and the Postgres archive (persistence/postgres)
-// satisfy the same small interfaces that their consumers (match, match/api)
-// declare; persistence never imports its consumers, and its method
-// signatures use only plain values so that it need not.
+// satisfy the same small interfaces, which their consumers (match,
+// match/api, match/matchmaker) declare; the contract suite
+// persistence/storetest runs against each implementation. The stores speak
+// in the value types they keep, which match declares (match.Result,
+// match.Rating, …), so persistence imports match for those; it never
+// imports the transport, the REST API or cmd, and only cmd wires a store to
+// its consumers.
 package persistence

@@ -4,8 +4,9 @@
 // With no configuration it runs on :8080 with in-memory stores: nothing is
 // durable. See --help for every setting and its ARBITER_ environment twin.
 //
-// Exit codes: 0 after a clean shutdown, 1 when the server fails while
-// running, 2 for invalid configuration.
+// Exit codes: 0 after a clean shutdown, 1 when the server cannot listen or
+// fails while running, 2 for invalid configuration (an unreachable store
+// included).
 package main
 
 import (

@@ -33,7 +33,7 @@ import (
 var (
 	// tickBuckets are fine-grained from 10 µs to 10 ms, where a healthy
 	// tick's work lies (a 10-player arena tick is a few µs of work plus
-	// queueing), then coarse up to a whole 60 Hz period and beyond.
+	// the snapshot's fan-out), then coarse up to a whole 60 Hz period and beyond.
 	tickBuckets = []float64{
 		0.00001, 0.00002, 0.00003, 0.00005, 0.000075,
 		0.0001, 0.0002, 0.0003, 0.0005, 0.00075,
@@ -70,7 +70,7 @@ func newMetrics(modes map[string]match.Mode) *metrics {
 		ticks: tickMetrics{
 			duration: prometheus.NewHistogram(prometheus.HistogramOpts{
 				Name:    "arbiter_tick_duration_seconds",
-				Help:    "Time a room took to run one tick: inputs, world step, snapshot encoding and queueing.",
+				Help:    "Time a room took to run one tick: inputs, world step, snapshot encoding and fan-out to the players' sockets.",
 				Buckets: tickBuckets,
 			}),
 			lateness: prometheus.NewHistogram(prometheus.HistogramOpts{

@@ -1,7 +1,9 @@
 // Package redis is Arbiter's live store on Redis (README.md, "State"): players,
 // ratings and leaderboards, settled results, anti-cheat events, and the
 // stream through which every one of them reaches the durable archive
-// (Postgres) by way of the Archiver.
+// (Postgres) by way of the Archiver; besides, the match directory with each
+// running match's checkpoint (Checkpoints) and the matchmaking queue that
+// every server on the Redis shares (Pool).
 //
 // Every key lives under one prefix ("arbiter:" by default). The store is
 // the source of truth for live ratings; the archive is their durable copy,
@@ -343,8 +345,10 @@ func (s *Store) settle(ctx context.Context, tx *goredis.Tx, res match.Result, ap
 	}
 	// A result delivered again after ResultTTL would count twice; rooms
 	// and recovery deliver within minutes, and the archive's insert is
-	// idempotent by match ID besides. The archive is not consulted here,
-	// so that settling never waits on it.
+	// idempotent by match ID besides. The archive is not asked for an
+	// earlier result of this match, so that a warm settlement never waits
+	// on it; it is read only below, for a player whose ratings are not all
+	// in Redis (a cold cache).
 	// Every player's ratings and name, in one round trip.
 	ratings := make([]*goredis.MapStringStringCmd, len(res.Players))
 	names := make([]*goredis.StringCmd, len(res.Players))
