@@ -7,7 +7,10 @@
 //
 // Every key lives under one prefix ("arbiter:" by default). The store is
 // the source of truth for live ratings; the archive is their durable copy,
-// and a cold Redis reads players, ratings and results through from it.
+// and a cold Redis reads players, ratings and results through from it. Warm
+// loads the archive's ratings (the leaderboards) into a cold Redis at start,
+// and a Warmer does it again whenever Redis loses its data while the server
+// runs (warm.go).
 package redis
 
 import (
@@ -56,9 +59,10 @@ type Config struct {
 
 // Store is the Redis live store. Safe for concurrent use.
 type Store struct {
-	rdb  *goredis.Client
-	cfg  Config
-	keys keys
+	rdb    *goredis.Client
+	cfg    Config
+	keys   keys
+	warmth warmth // whether Redis holds the archive's ratings (warm.go)
 }
 
 // keys names every key the store uses.
@@ -72,6 +76,7 @@ func (k keys) events(player string) string { return k.prefix + "anticheat:" + pl
 func (k keys) stream() string              { return k.prefix + "archive" }
 func (k keys) deadLetters() string         { return k.prefix + "archive:dead" }
 func (k keys) warm() string                { return k.prefix + "warm" }
+func (k keys) warming(id string) string    { return k.prefix + "warm:pending:" + id }
 func (k keys) match(id string) string      { return k.prefix + "match:" + id }
 func (k keys) running() string             { return k.prefix + "matches:running" }
 func (k keys) node(name string) string     { return k.prefix + "node:" + name }
@@ -115,16 +120,44 @@ func New(rdb *goredis.Client, cfg Config) *Store {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
-	return &Store{rdb: rdb, cfg: cfg, keys: keys{cfg.Prefix}}
+	s := &Store{rdb: rdb, cfg: cfg, keys: keys{cfg.Prefix}}
+	s.warmth.wake = make(chan struct{}, 1)
+	return s
 }
 
 // Close closes the connection pool.
 func (s *Store) Close() error { return s.rdb.Close() }
 
-// Ping reports whether Redis answers: the live store's readiness.
+// Ping reports whether Redis answers.
 func (s *Store) Ping(ctx context.Context) error {
 	if err := s.rdb.Ping(ctx).Err(); err != nil {
 		return fmt.Errorf("ping redis: %w", err)
+	}
+	return nil
+}
+
+// Ready is the live store's readiness: Redis answers and, once Warm has
+// loaded the archive's ratings, still holds them (the warm marker is
+// there). From the moment Redis has lost its data until a Warm (the
+// Warmer's) has loaded them again, it returns ErrCold; finding the loss, it
+// wakes the Warmer. One round trip.
+func (s *Store) Ready(ctx context.Context) error {
+	var warm *goredis.IntCmd
+	if _, err := s.rdb.Pipelined(ctx, func(pipe goredis.Pipeliner) error {
+		pipe.Ping(ctx)
+		if s.warmth.expected.Load() {
+			warm = pipe.Exists(ctx, s.keys.warm())
+		}
+		return nil
+	}); err != nil {
+		return fmt.Errorf("ping redis: %w", err)
+	}
+	switch {
+	case warm != nil && warm.Val() == 0:
+		s.foundCold()
+		return ErrCold
+	case warm == nil && s.warmth.cold.Load():
+		return ErrCold // a Warmer found the loss before any Warm completed
 	}
 	return nil
 }
@@ -415,17 +448,32 @@ func (s *Store) settle(ctx context.Context, tx *goredis.Tx, res match.Result, ap
 }
 
 // Leaderboard returns the top limit players of mode, best first: higher
-// rating, then lower player ID.
+// rating, then lower player ID. Once Warm has loaded the archive's ratings,
+// it fails with ErrCold (and wakes the Warmer) rather than answer from a
+// Redis that lost them: a board missing most of its players is wrong, not
+// merely stale.
 func (s *Store) Leaderboard(ctx context.Context, mode string, limit int) ([]match.LeaderboardEntry, error) {
 	if limit <= 0 {
 		return []match.LeaderboardEntry{}, ctx.Err()
 	}
 	// Scores are negated ratings, so ascending order is best first and
 	// ties fall to the lower member.
-	ids, err := s.rdb.ZRange(ctx, s.keys.board(mode), 0, int64(limit-1)).Result()
-	if err != nil {
+	var warm *goredis.IntCmd
+	var board *goredis.StringSliceCmd
+	if _, err := s.rdb.Pipelined(ctx, func(pipe goredis.Pipeliner) error {
+		if s.warmth.expected.Load() {
+			warm = pipe.Exists(ctx, s.keys.warm())
+		}
+		board = pipe.ZRange(ctx, s.keys.board(mode), 0, int64(limit-1))
+		return nil
+	}); err != nil {
 		return nil, fmt.Errorf("load %s leaderboard: %w", mode, err)
 	}
+	if warm != nil && warm.Val() == 0 {
+		s.foundCold()
+		return nil, fmt.Errorf("load %s leaderboard: %w", mode, ErrCold)
+	}
+	ids := board.Val()
 	ratings := make([]*goredis.StringCmd, len(ids))
 	names := make([]*goredis.StringCmd, len(ids))
 	if _, err := s.rdb.Pipelined(ctx, func(pipe goredis.Pipeliner) error {
@@ -540,18 +588,68 @@ end
 return n
 `)
 
+// EachRating streams every rating the archive holds to fn, stopping at
+// fn's first error; postgres.Archive.EachRating is one.
+type EachRating func(ctx context.Context, fn func(playerID, mode string, r match.Rating) error) error
+
+// warmingTTL bounds how long a warm-up's pending key outlives a process
+// that died while warming.
+const warmingTTL = 24 * time.Hour
+
+// finishWarm sets the warm marker (KEYS[2]) if the warm-up's pending key
+// (KEYS[1]) is still there, that is, if Redis kept everything the warm-up
+// loaded; it returns 0 otherwise.
+var finishWarm = goredis.NewScript(`
+if redis.call('DEL', KEYS[1]) == 0 then return 0 end
+redis.call('SET', KEYS[2], ARGV[1])
+return 1
+`)
+
 // Warm loads every rating the archive holds into a cold Redis (one whose
 // warm marker is missing), so that leaderboards are whole after Redis lost
-// its data. each streams the archive's ratings. It returns how many
-// ratings it loaded; on a warm Redis it does nothing.
-func (s *Store) Warm(ctx context.Context, each func(ctx context.Context, fn func(playerID, mode string, r match.Rating) error) error) (int, error) {
+// its data, and then sets the marker. each streams the archive's ratings;
+// they go to Redis in chunks of 500, one short script each, so that other
+// clients wait at most one chunk. A mode Redis already holds is newer (a
+// settlement since) and stays. Warm returns how many ratings it loaded; on
+// a warm Redis it does nothing. Once it has succeeded, the store expects
+// the marker: a Redis found without it is cold (see Warmer). If Redis loses
+// its data again while Warm runs, Warm fails rather than mark a half-loaded
+// Redis warm. Safe to run concurrently, from several servers too.
+func (s *Store) Warm(ctx context.Context, each EachRating) (int, error) {
 	exists, err := s.rdb.Exists(ctx, s.keys.warm()).Result()
 	if err != nil {
 		return 0, fmt.Errorf("warm ratings: %w", err)
 	}
 	if exists == 1 {
+		s.warmed()
 		return 0, nil
 	}
+	// This warm-up's own key: it goes if Redis loses its data meanwhile.
+	pending := s.keys.warming(strconv.FormatUint(rand.Uint64(), 36))
+	if err := s.rdb.Set(ctx, pending, "1", warmingTTL).Err(); err != nil {
+		return 0, fmt.Errorf("warm ratings: %w", err)
+	}
+	loaded, err := s.load(ctx, each)
+	if err != nil {
+		dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Second)
+		s.rdb.Del(dctx, pending) // best effort: warmingTTL is the backstop
+		cancel()
+		return loaded, fmt.Errorf("warm ratings: %w", err)
+	}
+	done, err := finishWarm.Run(ctx, s.rdb, []string{pending, s.keys.warm()}, time.Now().UTC().Format(time.RFC3339)).Int()
+	if err != nil {
+		return loaded, fmt.Errorf("warm ratings: %w", err)
+	}
+	if done == 0 {
+		return loaded, errors.New("warm ratings: redis lost its data again while being warmed")
+	}
+	s.warmed()
+	return loaded, nil
+}
+
+// load copies the archive's ratings into Redis in chunks and returns how
+// many it added.
+func (s *Store) load(ctx context.Context, each EachRating) (int, error) {
 	var (
 		keys   []string
 		args   []any
@@ -566,7 +664,7 @@ func (s *Store) Warm(ctx context.Context, each func(ctx context.Context, fn func
 		loaded += n
 		return err
 	}
-	err = each(ctx, func(playerID, mode string, r match.Rating) error {
+	err := each(ctx, func(playerID, mode string, r match.Rating) error {
 		b, err := json.Marshal(r)
 		if err != nil {
 			return err
@@ -581,13 +679,7 @@ func (s *Store) Warm(ctx context.Context, each func(ctx context.Context, fn func
 	if err == nil {
 		err = flush()
 	}
-	if err != nil {
-		return loaded, fmt.Errorf("warm ratings: %w", err)
-	}
-	if err := s.rdb.Set(ctx, s.keys.warm(), time.Now().UTC().Format(time.RFC3339), 0).Err(); err != nil {
-		return loaded, fmt.Errorf("warm ratings: %w", err)
-	}
-	return loaded, nil
+	return loaded, err
 }
 
 // slogPrinter routes go-redis's own log lines (pool dial failures and the
