@@ -217,29 +217,41 @@ func (s *Server) healthz(w http.ResponseWriter, _ *http.Request) {
 	writeJSON(w, http.StatusOK, statusResponse{Status: "ok"})
 }
 
-// readyz is GET /readyz: the stores are reachable.
+// readyz is GET /readyz: the stores are reachable and ready to serve.
 func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
 	ctx, cancel := context.WithTimeout(r.Context(), readyTimeout)
 	defer cancel()
 	if err := s.cfg.Ready(ctx); err != nil {
 		s.log.Warn("api: not ready", "err", err)
-		writeError(w, http.StatusServiceUnavailable, "not_ready", "a store is unreachable") // details in the log only
+		writeError(w, http.StatusServiceUnavailable, "not_ready", publicReason(err, "a store is unreachable")) // details in the log only
 		return
 	}
 	writeJSON(w, http.StatusOK, statusResponse{Status: "ok"})
 }
 
+// publicReason is why a store is not ready in words fit for any caller: the
+// PublicReason of an error in err's chain that has one (see Config.Ready),
+// or else fallback. The error's own text stays in the log: it may name
+// addresses and internals.
+func publicReason(err error, fallback string) string {
+	var pr interface{ PublicReason() string }
+	if errors.As(err, &pr) {
+		return pr.PublicReason()
+	}
+	return fallback
+}
+
 // internal answers a request that failed on err, and logs err. When the
-// readiness check fails too, a store is down: the answer is 503
-// store_unavailable with Retry-After, something a client may wait out.
-// Otherwise it is 500, without details.
+// readiness check fails too, a store is down (or being re-warmed): the
+// answer is 503 store_unavailable with Retry-After, something a client may
+// wait out. Otherwise it is 500, without details.
 func (s *Server) internal(w http.ResponseWriter, r *http.Request, err error) {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(r.Context()), readyTimeout)
 	defer cancel()
 	if rerr := s.cfg.Ready(ctx); rerr != nil {
 		s.log.Warn("api: store unavailable", "method", r.Method, "path", r.URL.Path, "err", err)
 		w.Header().Set("Retry-After", "2")
-		writeError(w, http.StatusServiceUnavailable, "store_unavailable", "a store the server needs is unreachable; try again shortly")
+		writeError(w, http.StatusServiceUnavailable, "store_unavailable", publicReason(rerr, "a store the server needs is unreachable")+"; try again shortly")
 		return
 	}
 	s.log.Error("api: request failed", "method", r.Method, "path", r.URL.Path, "err", err)

@@ -87,8 +87,11 @@ type Config struct {
 	// Matches serves GET /v1/matches/{id}. Default nil: no match is found.
 	Matches MatchReader
 	// Ready is the readiness check of GET /readyz: nil means ready, an error
-	// names what is unreachable. Called with a short deadline. Default:
-	// always ready.
+	// names what is unreachable or not ready yet. Called with a short
+	// deadline. The error's text goes to the log only; if an error in its
+	// chain has a method PublicReason() string, that reason is the 503's
+	// message (a live store being re-warmed says so). Default: always
+	// ready.
 	Ready func(ctx context.Context) error
 	// Logger receives request failures. Default slog.Default().
 	Logger *slog.Logger

@@ -682,6 +682,40 @@ func TestHealth(t *testing.T) {
 	}
 }
 
+// reasonErr is a readiness failure that says why in public words.
+type reasonErr struct{ reason string }
+
+func (e reasonErr) Error() string        { return "internal detail: " + e.reason }
+func (e reasonErr) PublicReason() string { return e.reason }
+
+// TestNotReadyReason: /readyz's 503 shows the reason a readiness error
+// gives for callers (PublicReason, anywhere in its chain), never the
+// error's own text.
+func TestNotReadyReason(t *testing.T) {
+	tests := []struct {
+		name string
+		give error
+		want string
+	}{
+		{"plain", errors.New("dial tcp 10.0.0.7:6379: connection refused"), "a store is unreachable"},
+		{"public reason", reasonErr{"re-warming"}, "re-warming"},
+		{"wrapped public reason", fmt.Errorf("live store: %w", reasonErr{"re-warming"}), "re-warming"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			e := newEnv(t, api.Config{Ready: func(context.Context) error { return tt.give }})
+			code, h, body := e.do("GET", "/readyz", "", "")
+			wantError(t, "GET /readyz", code, h, body, http.StatusServiceUnavailable, "not_ready")
+			var got struct {
+				Error struct{ Message string } `json:"error"`
+			}
+			if err := json.Unmarshal(body, &got); err != nil || got.Error.Message != tt.want {
+				t.Errorf("GET /readyz message = %q (%v), want %q", got.Error.Message, err, tt.want)
+			}
+		})
+	}
+}
+
 func TestFailuresAreJSON500s(t *testing.T) {
 	e := newEnv(t, api.Config{})
 	_, alice := e.guest("alice")
