@@ -260,7 +260,10 @@ func (c *serverCollector) Collect(ch chan<- prometheus.Metric) {
 
 var (
 	descStoreUp = prometheus.NewDesc("arbiter_store_up",
-		"Whether the live store answered a ping at scrape time (1) or not (0).", nil, nil)
+		"Whether the live store was ready at scrape time (1) or not (0): it answered a ping and, with Postgres behind Redis, Redis was not being re-warmed after losing its data.", nil, nil)
+	descRewarms = prometheus.NewDesc("arbiter_store_rewarms_total",
+		"Times Redis was found to have lost its data while the server ran (its warm marker gone) and was warmed again from Postgres: detected, completed, or attempts that failed (retried).",
+		[]string{"result"}, nil)
 	descBacklog = prometheus.NewDesc("arbiter_archive_backlog_records",
 		"Records (players, match results, anti-cheat events) waiting in Redis for the Postgres archive.", nil, nil)
 	descArchived = prometheus.NewDesc("arbiter_archiver_records_total",
@@ -283,13 +286,13 @@ var (
 // storeProbeTimeout bounds the store pings a scrape makes.
 const storeProbeTimeout = time.Second
 
-// storeCollector reports the stores: whether the live store answers, the
-// archive backlog in Redis, and the archiver's counters.
+// storeCollector reports the stores: whether the live store is ready, the
+// archive backlog in Redis, the archiver's counters and the re-warms.
 type storeCollector struct{ st *stores }
 
 // Describe implements prometheus.Collector.
 func (c storeCollector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{descStoreUp, descBacklog, descArchived, descArchiveBatches, descArchiveFailures, descArchiveReclaimed, descArchiveDead, descCheckpoints, descCheckpointFailures} {
+	for _, d := range []*prometheus.Desc{descStoreUp, descBacklog, descArchived, descArchiveBatches, descArchiveFailures, descArchiveReclaimed, descArchiveDead, descCheckpoints, descCheckpointFailures, descRewarms} {
 		ch <- d
 	}
 }
@@ -316,6 +319,11 @@ func (c storeCollector) Collect(ch chan<- prometheus.Metric) {
 		counter(descCheckpoints, cp.Stats.Superseded.Load(), "superseded")
 		counter(descCheckpoints, cp.Stats.Dropped.Load(), "dropped")
 		counter(descCheckpointFailures, cp.Stats.Failures.Load())
+	}
+	if w := c.st.warmer; w != nil {
+		counter(descRewarms, w.Stats.Detected.Load(), "detected")
+		counter(descRewarms, w.Stats.Rewarmed.Load(), "completed")
+		counter(descRewarms, w.Stats.Failures.Load(), "failed")
 	}
 	if len(c.st.archivers) > 0 {
 		var archived, batches, failures, reclaimed, dead uint64

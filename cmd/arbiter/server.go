@@ -200,6 +200,9 @@ func (s *server) run(ctx context.Context, ln net.Listener) error {
 		g.Go(func() error { return cps.Run(cpCtx) })
 	}
 	g.Go(func() error { return s.mm.Run(gctx) })
+	if w := s.stores.warmer; w != nil {
+		g.Go(func() error { return w.Run(gctx) })
+	}
 	for _, a := range s.stores.archivers {
 		// What the archivers have not written when they stop (the results
 		// of the rooms that shutdown ends among them) waits in Redis for

@@ -42,7 +42,11 @@ type stores struct {
 	// pool is the matchmaking queue shared by the servers on the Redis;
 	// nil without Redis (the matchmaker then keeps its queues in memory).
 	pool *redis.Pool
-	// ready reports whether every configured store answers.
+	// warmer warms Redis again from Postgres when Redis loses its data
+	// while the server runs; nil unless both stores are configured.
+	warmer *redis.Warmer
+	// ready reports whether every configured store answers (and Redis,
+	// with Postgres behind it, holds the archive's ratings).
 	ready func(ctx context.Context) error
 	close func()
 }
@@ -77,7 +81,7 @@ func openStores(cfg config, log *slog.Logger) (*stores, error) {
 		}
 		log.Warn("using Redis without Postgres: Redis is the only copy of players, ratings and results (set ARBITER_DATABASE_URL for a durable archive)")
 		return &stores{store: rs, checkpoints: rs.NewCheckpoints(redis.CheckpointConfig{Node: nodeName(cfg)}),
-			backlog: rs.Backlog, pool: rs.NewPool(redis.PoolConfig{}), ready: rs.Ping, close: func() { _ = rs.Close() }}, nil
+			backlog: rs.Backlog, pool: rs.NewPool(redis.PoolConfig{}), ready: rs.Ready, close: func() { _ = rs.Close() }}, nil
 	}
 
 	pg, err := postgres.Open(ctx, postgres.Config{URL: cfg.DatabaseURL, Schema: cfg.DatabaseSchema})
@@ -110,9 +114,11 @@ func openStores(cfg config, log *slog.Logger) (*stores, error) {
 		checkpoints: rs.NewCheckpoints(redis.CheckpointConfig{Node: node}),
 		backlog:     rs.Backlog,
 		pool:        rs.NewPool(redis.PoolConfig{}),
+		warmer:      rs.NewWarmer(pg.EachRating, redis.WarmerConfig{Logger: log}),
 		// Postgres down does not make the server unready: nothing live
-		// waits on it, and results queue in Redis until it returns.
-		ready: rs.Ping,
+		// waits on it, and results queue in Redis until it returns. A
+		// Redis that lost its data does, until it is warmed again.
+		ready: rs.Ready,
 		close: func() { _ = rs.Close(); pg.Close() },
 	}, nil
 }
