@@ -22,8 +22,8 @@ import (
 // What the re-warm does not bring back (README.md, "State"): records still
 // in the archive stream when Redis lost it (sign-ups, results and rating
 // changes not yet written to Postgres), recent anti-cheat events beyond
-// those archived, the matchmaking queues and tickets (their players queue
-// again). Running matches carry on in memory: their checkpoints and the
+// those archived, the matchmaking pool's tickets and its record of who is
+// in a match (searching players queue again). Running matches carry on in memory: their checkpoints and the
 // node heartbeat are written again at the next flush, and the archivers
 // recreate their stream and consumer group.
 
