@@ -48,8 +48,8 @@ type mirror struct {
 
 	retry      *match.Retrier // the pool's failures: back-off and their log
 	restUntil  time.Time      // after the pool failed
-	unreleased []string  // claimed here, their match did not start, and Release failed
-	unseated   []seating // matches started here whose Seat failed
+	unreleased []string       // claimed here, their match did not start, and Release failed
+	unseated   []seating      // matches started here whose Seat failed
 }
 
 // member is a searching ticket of the queue, as Run pairs it: one of this
