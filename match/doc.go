@@ -6,8 +6,10 @@
 // (ratings, through its Settler), and records the matches a dead process
 // left running (EndOrphans).
 //
-// Games plug in through the Game and World interfaces declared here; the
-// arena of docs/arena.md lives in match/arena. Transport comes in through the Peer
+// Games plug in through the Game and World interfaces declared here, and
+// each declares its modes (Mode: seats, time and score limits, rating
+// system) in the GameSpec that cmd registers; match names no game or mode.
+// The arena of docs/arena.md lives in match/arena. Transport comes in through the Peer
 // interface, which netcode's sessions satisfy: a room never blocks on a
 // socket. Peers take frames without blocking; a snapshot may be written at
 // once by one non-blocking write on the room goroutine (so a tick's

@@ -1,6 +1,10 @@
 package match
 
-import "time"
+import (
+	"time"
+
+	"github.com/arbiter-gg/arbiter/rating"
+)
 
 // Game is a pluggable game type. A Game is registered with the Manager under
 // a name and creates one World per match. Implementations must be safe for
@@ -10,11 +14,26 @@ type Game interface {
 	NewWorld(cfg WorldConfig) (World, error)
 }
 
+// GameSpec is a game as its package declares it for registration: the name
+// it is registered under, its Game, and the modes it is played in with
+// their rules. A game's package is the only place that names its modes:
+// cmd registers each game's spec in one line and builds the Manager's, the
+// matchmaker's and the Ledger's modes from the specs, changing only what
+// its flags override (time limits, rating systems and parameters). match,
+// the matchmaker and the REST API know games and modes only through these
+// values.
+type GameSpec struct {
+	Name  string // the name the Game is registered under: every mode's Game
+	Game  Game
+	Modes []Mode // each mode's Name is unique across every registered game
+}
+
 // WorldConfig parameterises one match's world.
 type WorldConfig struct {
-	Mode     string
-	TickRate int
-	Players  int // seats in the match
+	Mode       string // the mode's name
+	TickRate   int
+	Players    int // seats in the match
+	ScoreLimit int // the mode's ScoreLimit: a score that ends the match (Finished); 0: none
 }
 
 // World is one match's game state. It is owned by the room goroutine: no
@@ -37,7 +56,7 @@ type World interface {
 	// AppendEntities appends the state of every entity to dst.
 	AppendEntities(dst []EntityState) []EntityState
 	// Finished reports whether the game's own end condition is met (for
-	// example, a duel's score limit). The time limit is the room's business.
+	// example, a player reaching the mode's ScoreLimit). The time limit is the room's business.
 	Finished() bool
 }
 
@@ -84,12 +103,19 @@ type EntityState struct {
 	Score uint32
 }
 
-// Mode is a game mode's match rules.
+// Mode is a game mode's match rules, as its game declares them in its
+// GameSpec. Each mode has its own matchmaking queue, ratings and
+// leaderboard; players name it in the REST API.
 type Mode struct {
-	Name       string
+	Name       string        // unique across games
 	Game       string        // registered Game name
-	Players    int           // seats per match (maximum for ffa)
-	MinPlayers int           // fewest players a match may start with
+	Players    int           // seats per match: the most players a match has
+	MinPlayers int           // fewest players a match may start with; below Players, the matchmaker starts a match short of players after a wait
 	Duration   time.Duration // time limit of a running match
+	ScoreLimit int           // a score that ends a match before its time limit (the game's World.Finished, through WorldConfig); 0: none
 	Rating     string        // rating system: SystemElo (default) or SystemGlicko2
+	// Elo and Glicko2 are the parameters of the mode's rating system
+	// (only the one Rating names is used). Zero: the Ledger's defaults.
+	Elo     rating.Elo
+	Glicko2 rating.Glicko2
 }

@@ -1,6 +1,7 @@
 package match
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -29,16 +30,26 @@ type LedgerStore interface {
 // Ledger turns match results into rating changes, exactly once per match.
 // It holds no state of its own and is safe for concurrent use.
 type Ledger struct {
-	store  LedgerStore
-	modes  map[string]Mode
-	elo    rating.Elo
-	glicko rating.Glicko2
+	store LedgerStore
+	modes map[string]Mode // each with its rating parameters resolved
 }
 
 // NewLedger returns a Ledger that rates each mode with its Mode.Rating
-// system (Elo when empty).
+// system (Elo when empty) and that system's parameters in the mode
+// (Mode.Elo, Mode.Glicko2); elo and glicko are the parameters of the modes
+// that leave theirs zero.
 func NewLedger(store LedgerStore, modes map[string]Mode, elo rating.Elo, glicko rating.Glicko2) *Ledger {
-	return &Ledger{store: store, modes: modes, elo: elo, glicko: glicko}
+	resolved := make(map[string]Mode, len(modes))
+	for name, m := range modes {
+		if m.Elo == (rating.Elo{}) {
+			m.Elo = elo
+		}
+		if m.Glicko2 == (rating.Glicko2{}) {
+			m.Glicko2 = glicko
+		}
+		resolved[name] = m
+	}
+	return &Ledger{store: store, modes: resolved}
 }
 
 // ErrUnrated: Settle was given a result of a mode the ledger does not know.
@@ -64,11 +75,18 @@ func (l *Ledger) Settle(ctx context.Context, res Result) (Result, error) {
 
 // Start returns the rating a new player has in mode.
 func (l *Ledger) Start(mode string) Rating {
-	if l.modes[mode].Rating == SystemGlicko2 {
-		s := l.glicko.Start
-		return Rating{Rating: s.Rating, RD: s.RD, Volatility: s.Volatility}
+	return start(l.modes[mode])
+}
+
+// start returns the rating a new player has in mode, whose rating
+// parameters are resolved.
+func start(mode Mode) Rating {
+	if mode.Rating == SystemGlicko2 {
+		// Zero start fields take their defaults, as rating.Glicko2 does.
+		s, d := mode.Glicko2.Start, rating.DefaultGlicko2().Start
+		return Rating{Rating: cmp.Or(s.Rating, d.Rating), RD: cmp.Or(s.RD, d.RD), Volatility: cmp.Or(s.Volatility, d.Volatility)}
 	}
-	return Rating{Rating: l.elo.Start}
+	return Rating{Rating: mode.Elo.Start}
 }
 
 // apply computes the rating changes of one result. It is pure.
@@ -78,7 +96,7 @@ func (l *Ledger) apply(mode Mode, res Result, current map[string]Rating) (Result
 	for i, p := range res.Players {
 		r, ok := current[p.PlayerID]
 		if !ok {
-			r = l.Start(mode.Name)
+			r = start(mode)
 		}
 		before[i] = r
 		res.Players[i].RatingBefore = r.Rating
@@ -97,7 +115,7 @@ func (l *Ledger) apply(mode Mode, res Result, current map[string]Rating) (Result
 			gs[i] = rating.GlickoRating{Rating: r.Rating, RD: r.RD, Volatility: r.Volatility}
 			places[i] = res.Players[i].Placement
 		}
-		for i, g := range l.glicko.Match(gs, places) {
+		for i, g := range mode.Glicko2.Match(gs, places) {
 			after[i].Rating, after[i].RD, after[i].Volatility = g.Rating, g.RD, g.Volatility
 		}
 	} else {
@@ -105,7 +123,7 @@ func (l *Ledger) apply(mode Mode, res Result, current map[string]Rating) (Result
 		for i, r := range before {
 			standings[i] = rating.Standing{Rating: r.Rating, Games: r.Games, Placement: res.Players[i].Placement}
 		}
-		for i, d := range l.elo.Match(standings) {
+		for i, d := range mode.Elo.Match(standings) {
 			after[i].Rating += d
 		}
 	}

@@ -174,3 +174,40 @@ func TestLedgerUnknownMode(t *testing.T) {
 		t.Error("Settle of an unknown mode succeeded")
 	}
 }
+
+// TestLedgerModeParameters: a mode that brings its own rating parameters is
+// rated with them; one that leaves them zero gets the Ledger's.
+func TestLedgerModeParameters(t *testing.T) {
+	store := persistence.NewMemory()
+	modes := map[string]match.Mode{
+		"flat":    {Name: "flat", Players: 2, Elo: rating.Elo{Start: 1200, KProvisional: 32, KEstablished: 32}},
+		"default": {Name: "default", Players: 2},
+		"steady":  {Name: "steady", Players: 2, Rating: match.SystemGlicko2, Glicko2: rating.Glicko2{Tau: 0.3}},
+	}
+	l := match.NewLedger(store, modes, rating.DefaultElo(), rating.DefaultGlicko2())
+	tests := []struct {
+		give            string
+		wantStart       match.Rating
+		wantWinnerAfter float64 // 0: only above the start
+	}{
+		{give: "flat", wantStart: match.Rating{Rating: 1200}, wantWinnerAfter: 1216},
+		{give: "default", wantStart: match.Rating{Rating: 1500}, wantWinnerAfter: 1520},
+		{give: "steady", wantStart: match.Rating{Rating: 1500, RD: 350, Volatility: 0.06}},
+	}
+	for _, tt := range tests {
+		if got := l.Start(tt.give); got != tt.wantStart {
+			t.Errorf("Start(%s) = %+v, want %+v", tt.give, got, tt.wantStart)
+		}
+		res := duel(tt.give, 2, 1)
+		res.Mode = tt.give
+		got, err := l.Settle(context.Background(), res)
+		if err != nil {
+			t.Fatalf("Settle(%s): %v", tt.give, err)
+		}
+		a := got.Players[0]
+		if !near(a.RatingBefore, tt.wantStart.Rating) || a.RatingAfter <= a.RatingBefore ||
+			(tt.wantWinnerAfter != 0 && !near(a.RatingAfter, tt.wantWinnerAfter)) {
+			t.Errorf("Settle(%s): winner %.2f→%.2f, want from %.2f up (to %.2f when set)", tt.give, a.RatingBefore, a.RatingAfter, tt.wantStart.Rating, tt.wantWinnerAfter)
+		}
+	}
+}

@@ -130,7 +130,7 @@ func (m *Manager) Create(mode string, players []string) (string, error) {
 	if !ok {
 		return "", fmt.Errorf("create %s match: %w", mode, ErrUnknownMode)
 	}
-	world, err := m.cfg.Games[md.Game].NewWorld(WorldConfig{Mode: mode, TickRate: m.cfg.Room.TickRate, Players: len(players)})
+	world, err := m.cfg.Games[md.Game].NewWorld(WorldConfig{Mode: mode, TickRate: m.cfg.Room.TickRate, Players: len(players), ScoreLimit: md.ScoreLimit})
 	if err != nil {
 		return "", fmt.Errorf("create %s match: new world: %w", mode, err)
 	}

@@ -6,7 +6,9 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math"
 	"net/url"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -40,11 +42,13 @@ type config struct {
 	Archivers       int
 	DebugAddr       string
 
-	Ratings        string // mode=system pairs, e.g. "duel=elo,ffa=glicko2"
-	EloKNew        float64
-	EloK           float64
-	EloNewGames    int
-	GlickoTau      float64
+	// The rating flags override what each mode's game declares (its
+	// match.Mode) in every mode; unset, each mode keeps its own.
+	Ratings        string // mode=system pairs, e.g. "duel=elo,ffa=glicko2"; empty: none
+	EloKNew        override[float64]
+	EloK           override[float64]
+	EloNewGames    override[int]
+	GlickoTau      override[float64]
 	WindowStart    float64
 	WindowStep     float64
 	WindowInterval time.Duration
@@ -60,7 +64,7 @@ func parseConfig(args []string, getenv func(string) string, usageOut io.Writer) 
 	fs.StringVar(&c.PublicURL, "public-url", "", "base URL advertised in ws_url, e.g. https://play.example.com (default: the request's host); servers sharing a --redis-url each need their own, where the players they match are sent")
 	fs.IntVar(&c.TickRate, "tick-rate", 30, "simulation ticks per second, 20–60, for every mode")
 	fs.IntVar(&c.TickPhases, "tick-phases", 0, "if > 0, rooms tick together, on this many instants per tick period: less CPU, snapshots leave later in rooms late in each burst (default: 0, each room ticks from its own start)")
-	fs.DurationVar(&c.MatchDuration, "match-duration", 0, "time limit of every mode (default: each mode's own, 120s)")
+	fs.DurationVar(&c.MatchDuration, "match-duration", 0, "time limit of every mode (default: each mode's own; the arena's 120s)")
 	fs.DurationVar(&c.FFAWait, "ffa-wait", 10*time.Second, "how long ffa searches before starting with at least 2 players")
 	fs.DurationVar(&c.JoinTimeout, "join-timeout", 15*time.Second, "how long a new match waits for all players to connect")
 	fs.DurationVar(&c.Grace, "grace", 15*time.Second, "how long a disconnected player may stay away before forfeiting")
@@ -82,11 +86,11 @@ func parseConfig(args []string, getenv func(string) string, usageOut io.Writer) 
 	fs.StringVar(&c.DatabaseSchema, "database-schema", "public", "Postgres schema holding the archive's tables")
 	fs.StringVar(&c.DebugAddr, "debug-addr", "", "serve Go's profiler (/debug/pprof/) on this address, e.g. 127.0.0.1:6060; keep it private (default: off)")
 	fs.TextVar(&c.LogLevel, "log-level", slog.LevelInfo, "log level: debug, info, warn, error")
-	fs.StringVar(&c.Ratings, "ratings", "duel=elo,ffa=elo", "rating system per mode, elo or glicko2, as mode=system pairs")
-	fs.Float64Var(&c.EloKNew, "elo-k-new", 40, "Elo K for a player's first --elo-new-games games in a mode")
-	fs.Float64Var(&c.EloK, "elo-k", 20, "Elo K after that")
-	fs.IntVar(&c.EloNewGames, "elo-new-games", 30, "games a player counts as new in a mode")
-	fs.Float64Var(&c.GlickoTau, "glicko-tau", 0.5, "Glicko-2 system constant τ (0.3–1.2 is usual)")
+	fs.StringVar(&c.Ratings, "ratings", "", "rating system per mode, elo or glicko2, as mode=system pairs, e.g. ffa=glicko2 (default: each mode's own; the arena's are elo)")
+	fs.Var(&c.EloKNew, "elo-k-new", "Elo K for a player's first --elo-new-games games in a mode, in every mode (default: each mode's own; the arena's 40)")
+	fs.Var(&c.EloK, "elo-k", "Elo K after that, in every mode (default: each mode's own; the arena's 20)")
+	fs.Var(&c.EloNewGames, "elo-new-games", "games a player counts as new in a mode, in every mode (default: each mode's own; the arena's 30)")
+	fs.Var(&c.GlickoTau, "glicko-tau", "Glicko-2 system constant τ (0.3–1.2 is usual), in every mode (default: each mode's own; the arena's 0.5)")
 	fs.Float64Var(&c.WindowStart, "window-start", 100, "rating gap a matchmaking ticket accepts at once")
 	fs.DurationVar(&c.WindowInterval, "window-interval", 5*time.Second, "how often a ticket's accepted gap widens")
 	fs.Float64Var(&c.WindowStep, "window-step", 50, "how much the accepted gap widens each --window-interval")
@@ -156,8 +160,9 @@ func (c config) validate() error {
 	check(c.SendBuffer >= 0, "--send-buffer %d: must not be negative", c.SendBuffer)
 	check(c.WriteTimeout >= 100*time.Millisecond, "--write-timeout %v: must be at least 100ms", c.WriteTimeout)
 	check(c.ShutdownTimeout > 0, "--shutdown-timeout %v: must be positive", c.ShutdownTimeout)
-	check(c.EloKNew > 0 && c.EloK > 0 && c.EloNewGames >= 0, "--elo-k-new, --elo-k must be positive and --elo-new-games not negative")
-	check(c.GlickoTau > 0 && c.GlickoTau <= 2, "--glicko-tau %v: must be in (0, 2]", c.GlickoTau)
+	positive := func(o override[float64]) bool { return !o.set || (o.v > 0 && !math.IsInf(o.v, 1)) }
+	check(positive(c.EloKNew) && positive(c.EloK) && (!c.EloNewGames.set || c.EloNewGames.v >= 0), "--elo-k-new, --elo-k must be positive and --elo-new-games not negative")
+	check(!c.GlickoTau.set || (c.GlickoTau.v > 0 && c.GlickoTau.v <= 2), "--glicko-tau %v: must be in (0, 2]", c.GlickoTau.v)
 	check(c.WindowStart >= 0 && c.WindowStep >= 0 && c.WindowInterval >= 0 && c.WindowMax >= 0, "--window-*: must not be negative")
 	if _, err := c.ratingSystems(); err != nil {
 		errs = append(errs, err)
@@ -179,6 +184,9 @@ func (c config) validate() error {
 // ratingSystems parses --ratings into mode → system.
 func (c config) ratingSystems() (map[string]string, error) {
 	out := make(map[string]string)
+	if strings.TrimSpace(c.Ratings) == "" {
+		return out, nil
+	}
 	for _, pair := range strings.Split(c.Ratings, ",") {
 		mode, system, ok := strings.Cut(strings.TrimSpace(pair), "=")
 		if !ok || mode == "" || (system != "elo" && system != "glicko2") {
@@ -187,4 +195,37 @@ func (c config) ratingSystems() (map[string]string, error) {
 		out[mode] = system
 	}
 	return out, nil
+}
+
+// override is the value of a flag that, when set, overrides in every mode
+// a rule each mode's game declares (match.Mode); unset, each mode keeps its
+// own. It is a flag.Value.
+type override[T int | float64] struct {
+	v   T
+	set bool
+}
+
+// String returns the value, or "" when unset.
+func (o *override[T]) String() string {
+	if o == nil || !o.set {
+		return ""
+	}
+	return fmt.Sprint(o.v)
+}
+
+// Set parses s as the flag's value.
+func (o *override[T]) Set(s string) error {
+	var v T
+	var err error
+	switch p := any(&v).(type) {
+	case *int:
+		*p, err = strconv.Atoi(s)
+	case *float64:
+		*p, err = strconv.ParseFloat(s, 64)
+	}
+	if err != nil {
+		return errors.New("not a number")
+	}
+	o.v, o.set = v, true
+	return nil
 }

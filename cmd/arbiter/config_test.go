@@ -31,6 +31,16 @@ func TestParseConfig(t *testing.T) {
 				return err == nil && m["duel"] == "glicko2" && m["ffa"] == "elo"
 			}},
 		{name: "bad rating system", args: []string{"--ratings", "duel=trueskill"}, wantErr: "--ratings"},
+		{name: "rating parameters: each mode's own", check: func(c config) bool {
+			return c.Ratings == "" && !c.EloKNew.set && !c.EloK.set && !c.EloNewGames.set && !c.GlickoTau.set
+		}},
+		{name: "rating parameters overridden", args: []string{"--elo-k", "16", "--elo-new-games", "0"}, env: map[string]string{"ARBITER_GLICKO_TAU": "0.3"},
+			check: func(c config) bool {
+				return c.EloK == override[float64]{16, true} && c.EloNewGames == override[int]{0, true} && c.GlickoTau == override[float64]{0.3, true} && !c.EloKNew.set
+			}},
+		{name: "elo k not positive", args: []string{"--elo-k", "0"}, wantErr: "--elo-k"},
+		{name: "unparseable elo k in env", env: map[string]string{"ARBITER_ELO_K_NEW": "many"}, wantErr: "ARBITER_ELO_K_NEW"},
+		{name: "glicko tau out of range", args: []string{"--glicko-tau", "3"}, wantErr: "--glicko-tau 3"},
 		{name: "negative window", env: map[string]string{"ARBITER_WINDOW_STEP": "-5"}, wantErr: "--window-"},
 	}
 	for _, tt := range tests {

@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/arbiter-gg/arbiter/match"
-	"github.com/arbiter-gg/arbiter/match/matchmaker"
 	arbiterv1 "github.com/arbiter-gg/arbiter/proto/arbiter/v1"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 	dto "github.com/prometheus/client_model/go"
@@ -209,7 +208,7 @@ func TestMetrics(t *testing.T) {
 // TestObserversDoNotAllocate: the tick observer runs on every tick of every
 // room, and the wait observer under the matchmaker's lock.
 func TestObserversDoNotAllocate(t *testing.T) {
-	m := newMetrics(matchmaker.DefaultModes())
+	m := newMetrics(mustRegister(t).modes)
 	var obs match.TickObserver = m.ticks
 	if n := testing.AllocsPerRun(1000, func() { obs.ObserveTick(1500*time.Microsecond, 20*time.Microsecond) }); n != 0 {
 		t.Errorf("ObserveTick allocates %v times per call, want 0", n)

@@ -13,7 +13,6 @@ import (
 
 	"github.com/arbiter-gg/arbiter/match"
 	"github.com/arbiter-gg/arbiter/match/api"
-	"github.com/arbiter-gg/arbiter/match/arena"
 	"github.com/arbiter-gg/arbiter/match/matchmaker"
 	"github.com/arbiter-gg/arbiter/netcode"
 	"github.com/arbiter-gg/arbiter/rating"
@@ -37,10 +36,11 @@ type server struct {
 }
 
 func newServer(cfg config, log *slog.Logger) (*server, error) {
-	modes, windows, err := configureModes(cfg)
+	reg, err := register(cfg, games())
 	if err != nil {
 		return nil, err
 	}
+	modes := reg.modes
 	st, err := openStores(cfg, log)
 	if err != nil {
 		return nil, err
@@ -60,10 +60,9 @@ func newServer(cfg config, log *slog.Logger) (*server, error) {
 
 	s := &server{cfg: cfg, log: log, tokens: match.NewTokens(secret), metrics: newMetrics(modes), stores: st}
 	store := st.store
-	elo := rating.Elo{Start: 1500, KProvisional: cfg.EloKNew, KEstablished: cfg.EloK, ProvisionalGames: cfg.EloNewGames}
-	glicko := rating.DefaultGlicko2()
-	glicko.Tau = cfg.GlickoTau
-	s.ledger = match.NewLedger(store, modes, elo, glicko)
+	// Each mode brings its rating parameters; a mode that leaves them zero
+	// is rated with the rating package's defaults.
+	s.ledger = match.NewLedger(store, modes, rating.DefaultElo(), rating.DefaultGlicko2())
 
 	var mm *matchmaker.Matchmaker // set below; rooms report their ends to it
 	var checkpoints match.Checkpointer
@@ -79,7 +78,7 @@ func newServer(cfg config, log *slog.Logger) (*server, error) {
 			Observer:    s.metrics.ticks,
 		},
 		Modes:  modes,
-		Games:  map[string]match.Game{arena.Name: arena.Game{}},
+		Games:  reg.games,
 		Tokens: s.tokens,
 		Logger: log,
 		Ledger: s.ledger,
@@ -101,7 +100,7 @@ func newServer(cfg config, log *slog.Logger) (*server, error) {
 		JoinTTL:     manager.JoinExpiry,
 		Logger:      log,
 		Rating:      s.rating,
-		Windows:     windows,
+		Windows:     reg.windows,
 		ObserveWait: s.metrics.observeWait,
 	}
 	if st.pool != nil {
@@ -150,35 +149,6 @@ func newServer(cfg config, log *slog.Logger) (*server, error) {
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelDebug),
 	}
 	return s, nil
-}
-
-// configureModes returns the game modes with the configured match duration
-// and rating systems, and each mode's matchmaking window.
-func configureModes(cfg config) (map[string]match.Mode, map[string]matchmaker.Window, error) {
-	modes := matchmaker.DefaultModes()
-	if cfg.MatchDuration > 0 {
-		for name, m := range modes {
-			m.Duration = cfg.MatchDuration
-			modes[name] = m
-		}
-	}
-	systems, err := cfg.ratingSystems()
-	if err != nil {
-		return nil, nil, err
-	}
-	windows := make(map[string]matchmaker.Window)
-	for name, m := range modes {
-		if sys, ok := systems[name]; ok {
-			m.Rating = sys
-			delete(systems, name)
-		}
-		modes[name] = m
-		windows[name] = matchmaker.Window{Start: cfg.WindowStart, Step: cfg.WindowStep, Interval: cfg.WindowInterval, Max: cfg.WindowMax}
-	}
-	for name := range systems {
-		return nil, nil, fmt.Errorf("--ratings: unknown mode %q", name)
-	}
-	return modes, windows, nil
 }
 
 // run serves on ln until ctx ends, then shuts down gracefully: it stops

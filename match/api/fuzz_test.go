@@ -10,6 +10,7 @@ import (
 
 	"github.com/arbiter-gg/arbiter/match/api"
 	"github.com/arbiter-gg/arbiter/match/matchmaker"
+	"github.com/arbiter-gg/arbiter/match/matchmaker/matchmakertest"
 	"golang.org/x/time/rate"
 )
 
@@ -52,7 +53,7 @@ func FuzzGuestBody(f *testing.F) {
 	for _, s := range fuzzSeeds {
 		f.Add([]byte(s))
 	}
-	mm := matchmaker.New(matchmaker.Config{Logger: quietLogger()}, &fakeStarter{}, testTokens)
+	mm := matchmaker.New(matchmaker.Config{Logger: quietLogger(), Modes: matchmakertest.Modes()}, &fakeStarter{}, testTokens)
 	srv, err := api.New(api.Config{GuestRate: rate.Inf, Logger: quietLogger()}, mm, &fakePlayers{}, testTokens)
 	if err != nil {
 		f.Fatal(err)
@@ -71,7 +72,7 @@ func FuzzTicketBody(f *testing.F) {
 	}
 	// No Run: tickets are only queued, and cancelled after each input so
 	// that the next one may queue again.
-	mm := matchmaker.New(matchmaker.Config{Logger: quietLogger()}, &fakeStarter{}, testTokens)
+	mm := matchmaker.New(matchmaker.Config{Logger: quietLogger(), Modes: matchmakertest.Modes()}, &fakeStarter{}, testTokens)
 	// One player sends every input: no per-player limit, or the fuzzer
 	// would soon see nothing but 429s.
 	srv, err := api.New(api.Config{PlayerRate: rate.Inf, Logger: quietLogger()}, mm, &fakePlayers{}, testTokens)

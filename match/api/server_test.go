@@ -105,7 +105,7 @@ type env struct {
 // Server over it on loopback until the test ends.
 func newEnv(t *testing.T, cfg api.Config) *env {
 	t.Helper()
-	mm := matchmaker.New(matchmaker.Config{Logger: quietLogger()}, &fakeStarter{}, testTokens)
+	mm := matchmaker.New(matchmaker.Config{Logger: quietLogger(), Modes: matchmakertest.Modes()}, &fakeStarter{}, testTokens)
 	matchmakertest.Run(t, mm)
 	if cfg.Logger == nil {
 		cfg.Logger = quietLogger()
@@ -619,7 +619,7 @@ func TestWSURL(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.givePublic, func(t *testing.T) {
-			mm := matchmaker.New(matchmaker.Config{Logger: quietLogger()}, &fakeStarter{}, testTokens)
+			mm := matchmaker.New(matchmaker.Config{Logger: quietLogger(), Modes: matchmakertest.Modes()}, &fakeStarter{}, testTokens)
 			srv, err := api.New(api.Config{PublicURL: tt.givePublic, Logger: quietLogger()}, mm, &fakePlayers{}, testTokens)
 			if err != nil {
 				t.Fatalf("api.New(PublicURL %q) = %v", tt.givePublic, err)
@@ -735,7 +735,7 @@ func TestFailuresAreJSON500s(t *testing.T) {
 }
 
 func TestShutdownRefusesTickets(t *testing.T) {
-	mm := matchmaker.New(matchmaker.Config{Logger: quietLogger()}, &fakeStarter{}, testTokens)
+	mm := matchmaker.New(matchmaker.Config{Logger: quietLogger(), Modes: matchmakertest.Modes()}, &fakeStarter{}, testTokens)
 	ctx, cancel := context.WithCancel(t.Context())
 	cancel()
 	if err := mm.Run(ctx); err != nil {

@@ -1,41 +1,62 @@
 // Package arena plugs the reference game of package sim into match: it
-// translates between match's game-neutral types and sim's, maps sim's
-// violations to errors, and knows each mode's score limit. It holds no rules
-// of its own.
+// declares the arena's modes (Spec), translates between match's
+// game-neutral types and sim's, and maps sim's violations to errors. It
+// holds no rules of its own beyond the modes'.
 package arena
 
 import (
 	"errors"
 	"fmt"
+	"math"
+	"time"
 
 	"github.com/arbiter-gg/arbiter/match"
+	"github.com/arbiter-gg/arbiter/rating"
 	"github.com/arbiter-gg/arbiter/sim"
 )
 
 // Name is the name the arena is registered under.
 const Name = "arena"
 
-// ScoreLimit returns the score that ends a match of the named mode, or 0 when
-// the mode has none and ends only by its time limit: 10 for "duel" (docs/arena.md),
-// none for "ffa" and any other mode.
-func ScoreLimit(mode string) int {
-	if mode == "duel" {
-		return 10
+// Spec returns the arena as cmd registers it: its Game and its modes, as
+// docs/arena.md describes them.
+//
+//   - duel: two players; the first to 10 kills wins, or the time limit of
+//     120 s ends it.
+//   - ffa: up to ten players, at least two (the matchmaker starts a group
+//     short of players after its wait); 120 s, no score limit.
+//
+// Both are rated by Elo with rating.DefaultElo's parameters (start 1500, K
+// 40 for a player's first 30 games in the mode, 20 after); cmd's flags may
+// change the time limits and the rating systems and parameters.
+func Spec() match.GameSpec {
+	return match.GameSpec{
+		Name: Name,
+		Game: Game{},
+		Modes: []match.Mode{
+			{Name: "duel", Game: Name, Players: 2, MinPlayers: 2, Duration: 120 * time.Second, ScoreLimit: 10,
+				Rating: match.SystemElo, Elo: rating.DefaultElo()},
+			{Name: "ffa", Game: Name, Players: 10, MinPlayers: 2, Duration: 120 * time.Second,
+				Rating: match.SystemElo, Elo: rating.DefaultElo()},
+		},
 	}
-	return 0
 }
 
 // Game creates arena worlds. The zero value is ready to use and safe for
 // concurrent use.
 type Game struct{}
 
-// NewWorld returns an empty arena for one match of cfg.Mode.
+// NewWorld returns an empty arena for one match, which ends early when a
+// player's score reaches cfg.ScoreLimit (if not 0).
 func (Game) NewWorld(cfg match.WorldConfig) (match.World, error) {
 	w, err := sim.New(sim.Config{TickRate: cfg.TickRate})
 	if err != nil {
 		return nil, fmt.Errorf("arena: %w", err)
 	}
-	return &world{w: w, scoreLimit: int32(ScoreLimit(cfg.Mode))}, nil
+	if cfg.ScoreLimit < 0 {
+		return nil, fmt.Errorf("arena: score limit %d: must not be negative", cfg.ScoreLimit)
+	}
+	return &world{w: w, scoreLimit: int32(min(cfg.ScoreLimit, math.MaxInt32))}, nil
 }
 
 // ErrViolation is wrapped by every rejection Validate returns; errors.As to

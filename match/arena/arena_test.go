@@ -3,18 +3,36 @@ package arena
 import (
 	"errors"
 	"testing"
+	"time"
 
 	"github.com/arbiter-gg/arbiter/match"
+	"github.com/arbiter-gg/arbiter/rating"
 	"github.com/arbiter-gg/arbiter/sim"
+	"github.com/google/go-cmp/cmp"
 )
 
+// newWorld returns a world of two players for the arena's mode called
+// mode, configured as the Manager configures it.
 func newWorld(t *testing.T, mode string) match.World {
 	t.Helper()
-	w, err := Game{}.NewWorld(match.WorldConfig{Mode: mode, TickRate: 30, Players: 2})
+	m, ok := specMode(mode)
+	if !ok {
+		t.Fatalf("Spec() has no mode %q", mode)
+	}
+	w, err := Spec().Game.NewWorld(match.WorldConfig{Mode: mode, TickRate: 30, Players: 2, ScoreLimit: m.ScoreLimit})
 	if err != nil {
 		t.Fatal(err)
 	}
 	return w
+}
+
+func specMode(name string) (match.Mode, bool) {
+	for _, m := range Spec().Modes {
+		if m.Name == name {
+			return m, true
+		}
+	}
+	return match.Mode{}, false
 }
 
 func TestWorld(t *testing.T) {
@@ -161,13 +179,21 @@ func TestFinished(t *testing.T) {
 	}
 }
 
-func TestScoreLimit(t *testing.T) {
-	for _, tt := range []struct {
-		give string
-		want int
-	}{{"duel", 10}, {"ffa", 0}, {"", 0}} {
-		if got := ScoreLimit(tt.give); got != tt.want {
-			t.Errorf("ScoreLimit(%q) = %d, want %d", tt.give, got, tt.want)
-		}
+// TestSpec holds the arena's modes to docs/arena.md.
+func TestSpec(t *testing.T) {
+	spec := Spec()
+	if spec.Name != Name || spec.Game != (Game{}) {
+		t.Errorf("Spec() = %q, %#v; want %q, Game{}", spec.Name, spec.Game, Name)
+	}
+	elo := rating.DefaultElo()
+	want := []match.Mode{
+		{Name: "duel", Game: Name, Players: 2, MinPlayers: 2, Duration: 120 * time.Second, ScoreLimit: 10, Rating: match.SystemElo, Elo: elo},
+		{Name: "ffa", Game: Name, Players: 10, MinPlayers: 2, Duration: 120 * time.Second, Rating: match.SystemElo, Elo: elo},
+	}
+	if diff := cmp.Diff(want, spec.Modes); diff != "" {
+		t.Errorf("Spec().Modes mismatch (-want +got):\n%s", diff)
+	}
+	if _, err := (Game{}).NewWorld(match.WorldConfig{TickRate: 30, ScoreLimit: -1}); err == nil {
+		t.Error("NewWorld accepted score limit -1")
 	}
 }

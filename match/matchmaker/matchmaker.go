@@ -85,9 +85,12 @@ type Starter interface {
 // Config configures a Matchmaker. The zero value of every field means its
 // default.
 type Config struct {
-	// Modes are the modes players may queue for, by name. Default:
-	// DefaultModes(). A mode's MinPlayers ≤ 0 means Players; a mode whose
-	// MinPlayers is below Players starts short-handed after FFAWait.
+	// Modes are the modes players may queue for, by name: the modes of the
+	// registered games (match.GameSpec), which cmd passes. There is no
+	// default: a Matchmaker without modes has no queue, and every Enqueue
+	// fails with ErrUnknownMode. A mode's MinPlayers ≤ 0 means Players; a
+	// mode whose MinPlayers is below Players starts short-handed after
+	// FFAWait.
 	Modes map[string]match.Mode
 	// FFAWait is how long the oldest ticket of a group of a mode with
 	// MinPlayers < Players searches before the group, if it has at least
@@ -165,15 +168,6 @@ type Config struct {
 	StealAfter time.Duration
 }
 
-// DefaultModes returns the modes of docs/arena.md for the arena game: duel (2
-// players) and ffa (up to 10, at least 2), each 120 s long.
-func DefaultModes() map[string]match.Mode {
-	return map[string]match.Mode{
-		"duel": {Name: "duel", Game: "arena", Players: 2, MinPlayers: 2, Duration: 120 * time.Second},
-		"ffa":  {Name: "ffa", Game: "arena", Players: 10, MinPlayers: 2, Duration: 120 * time.Second},
-	}
-}
-
 // maxIdle bounds how long Run sleeps with nothing to do, so housekeeping
 // runs even when nothing else happens.
 const maxIdle = time.Minute
@@ -247,9 +241,6 @@ type freeing struct {
 // New returns a Matchmaker that starts matches with starter and signs join
 // tokens with tokens. It starts nothing: call Run.
 func New(cfg Config, starter Starter, tokens *match.Tokens) *Matchmaker {
-	if cfg.Modes == nil {
-		cfg.Modes = DefaultModes()
-	}
 	modes := make(map[string]match.Mode, len(cfg.Modes))
 	for name, m := range cfg.Modes {
 		m.Players = max(m.Players, 1)

@@ -66,6 +66,9 @@ func start(t *testing.T, cfg Config) (*Matchmaker, *fakeStarter) {
 	if cfg.Logger == nil {
 		cfg.Logger = quietLogger()
 	}
+	if cfg.Modes == nil {
+		cfg.Modes = testModes()
+	}
 	fs := &fakeStarter{}
 	mm := New(cfg, fs, testTokens)
 	ctx, cancel := context.WithCancel(t.Context())
@@ -353,7 +356,7 @@ func TestWait(t *testing.T) {
 
 	t.Run("released by shutdown", func(t *testing.T) {
 		synctest.Test(t, func(t *testing.T) {
-			mm := New(Config{Logger: quietLogger()}, &fakeStarter{}, testTokens)
+			mm := New(Config{Logger: quietLogger(), Modes: testModes()}, &fakeStarter{}, testTokens)
 			a := mustEnqueue(t, mm, "a", "duel") // before Run: allowed
 			ctx, cancel := context.WithCancel(t.Context())
 			done := make(chan error, 1)

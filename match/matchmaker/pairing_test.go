@@ -444,6 +444,7 @@ func TestRunPrefersTheClosestRating(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		cfg := Config{
 			Logger: quietLogger(),
+			Modes:  testModes(),
 			Rating: ratings(map[string]float64{"a": 1500, "far": 1590, "near": 1510, "new": 1600}),
 		}
 		fs := &fakeStarter{}

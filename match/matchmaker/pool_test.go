@@ -162,6 +162,9 @@ func newOn(t *testing.T, pool Pool, url string, cfg Config) *server {
 	if cfg.Logger == nil {
 		cfg.Logger = quietLogger()
 	}
+	if cfg.Modes == nil {
+		cfg.Modes = testModes()
+	}
 	cfg.Pool, cfg.Server = pool, url
 	fs := &fakeStarter{}
 	name := strings.TrimPrefix(url, "http://")

@@ -473,7 +473,7 @@ func testTwoMatchmakers(t *testing.T, o Open) {
 	for i, p := range []matchmaker.Pool{f.Pool, f.Second} {
 		st := &countingStarter{name: fmt.Sprintf("s%d", i)}
 		mm := matchmaker.New(matchmaker.Config{Pool: p, Server: fmt.Sprintf("http://server%d", i),
-			Logger: log, PoolPoll: 20 * time.Millisecond}, st, tokens)
+			Logger: log, PoolPoll: 20 * time.Millisecond, Modes: matchmakertest.Modes()}, st, tokens)
 		matchmakertest.Run(t, mm)
 		servers = append(servers, server{mm, st})
 	}
