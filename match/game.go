@@ -110,7 +110,8 @@ type Mode struct {
 	Name       string        // unique across games
 	Game       string        // registered Game name
 	Players    int           // seats per match: the most players a match has
-	MinPlayers int           // fewest players a match may start with; below Players, the matchmaker starts a match short of players after a wait
+	MinPlayers int           // fewest players a match may start with; below Players, the matchmaker starts a match short of players after FillWait
+	FillWait   time.Duration // with MinPlayers < Players: how long a group's oldest ticket searches before the group starts short of players; 0: the matchmaker's default
 	Duration   time.Duration // time limit of a running match
 	ScoreLimit int           // a score that ends a match before its time limit (the game's World.Finished, through WorldConfig); 0: none
 	Rating     string        // rating system: SystemElo (default) or SystemGlicko2

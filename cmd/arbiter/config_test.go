@@ -15,7 +15,7 @@ func TestParseConfig(t *testing.T) {
 		wantErr string
 		check   func(config) bool
 	}{
-		{name: "defaults", check: func(c config) bool { return c.Addr == ":8080" && c.TickRate == 30 && c.FFAWait == 10*time.Second }},
+		{name: "defaults", check: func(c config) bool { return c.Addr == ":8080" && c.TickRate == 30 && c.FFAWait == 0 }},
 		{name: "env twin", env: map[string]string{"ARBITER_TICK_RATE": "60", "ARBITER_MATCH_DURATION": "5s"},
 			check: func(c config) bool { return c.TickRate == 60 && c.MatchDuration == 5*time.Second }},
 		{name: "flag beats env", args: []string{"--tick-rate", "20"}, env: map[string]string{"ARBITER_TICK_RATE": "60"},

@@ -20,10 +20,7 @@ var gameNeutral = []string{"match", "netcode"}
 
 // nameExceptions are names that break the rule for now, each with the
 // reason. An exception no source needs any more fails the test: remove it.
-var nameExceptions = map[string]string{
-	"FFAWait": "match/matchmaker's Config.FFAWait: the wait before a mode with MinPlayers < Players starts short; to become a rule of the Mode in the matchmaker's refactor",
-	"ffaWait": "the same wait, as a parameter in match/matchmaker's pairing",
-}
+var nameExceptions = map[string]string{}
 
 // TestGameNeutralPackages holds the game-neutral packages to SPEC §1: no
 // Go source in match (but the registered games' own packages), the

@@ -85,6 +85,9 @@ func (c config) overrideMode(m match.Mode) match.Mode {
 	if c.MatchDuration > 0 {
 		m.Duration = c.MatchDuration
 	}
+	if c.FFAWait > 0 && m.MinPlayers > 0 && m.MinPlayers < m.Players {
+		m.FillWait = c.FFAWait
+	}
 	if m.Elo == (rating.Elo{}) && (c.EloKNew.set || c.EloK.set || c.EloNewGames.set) {
 		m.Elo = rating.DefaultElo()
 	}

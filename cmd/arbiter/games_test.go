@@ -58,7 +58,7 @@ func TestRegisterDefaults(t *testing.T) {
 // TestRegisterOverrides: flags change the rules of every mode, and only
 // the rules they name.
 func TestRegisterOverrides(t *testing.T) {
-	cfg := mustParse(t, "--match-duration", "30s", "--ratings", "ffa=glicko2", "--elo-k", "16", "--glicko-tau", "0.3")
+	cfg := mustParse(t, "--match-duration", "30s", "--ffa-wait", "4s", "--ratings", "ffa=glicko2", "--elo-k", "16", "--glicko-tau", "0.3")
 	reg, err := register(cfg, []match.GameSpec{arena.Spec(), {Name: "plain", Game: arena.Game{}, Modes: []match.Mode{
 		{Name: "zero", Game: "plain", Players: 2, Duration: time.Minute},
 	}}})
@@ -71,7 +71,7 @@ func TestRegisterOverrides(t *testing.T) {
 	glicko.Tau = 0.3
 	want := map[string]match.Mode{
 		"duel": {Name: "duel", Game: arena.Name, Players: 2, MinPlayers: 2, Duration: 30 * time.Second, ScoreLimit: 10, Rating: match.SystemElo, Elo: elo, Glicko2: glicko},
-		"ffa":  {Name: "ffa", Game: arena.Name, Players: 10, MinPlayers: 2, Duration: 30 * time.Second, Rating: match.SystemGlicko2, Elo: elo, Glicko2: glicko},
+		"ffa":  {Name: "ffa", Game: arena.Name, Players: 10, MinPlayers: 2, FillWait: 4 * time.Second, Duration: 30 * time.Second, Rating: match.SystemGlicko2, Elo: elo, Glicko2: glicko},
 		"zero": {Name: "zero", Game: "plain", Players: 2, Duration: 30 * time.Second, Elo: elo, Glicko2: glicko},
 	}
 	if diff := cmp.Diff(want, reg.modes); diff != "" {

@@ -96,7 +96,6 @@ func newServer(cfg config, log *slog.Logger) (*server, error) {
 	}
 	mmCfg := matchmaker.Config{
 		Modes:       modes,
-		FFAWait:     cfg.FFAWait,
 		JoinTTL:     manager.JoinExpiry,
 		Logger:      log,
 		Rating:      s.rating,

@@ -24,7 +24,7 @@ const Name = "arena"
 //   - duel: two players; the first to 10 kills wins, or the time limit of
 //     120 s ends it.
 //   - ffa: up to ten players, at least two (the matchmaker starts a group
-//     short of players after its wait); 120 s, no score limit.
+//     short of players once it has waited 10 s); 120 s, no score limit.
 //
 // Both are rated by Elo with rating.DefaultElo's parameters (start 1500, K
 // 40 for a player's first 30 games in the mode, 20 after); cmd's flags may
@@ -36,7 +36,7 @@ func Spec() match.GameSpec {
 		Modes: []match.Mode{
 			{Name: "duel", Game: Name, Players: 2, MinPlayers: 2, Duration: 120 * time.Second, ScoreLimit: 10,
 				Rating: match.SystemElo, Elo: rating.DefaultElo()},
-			{Name: "ffa", Game: Name, Players: 10, MinPlayers: 2, Duration: 120 * time.Second,
+			{Name: "ffa", Game: Name, Players: 10, MinPlayers: 2, FillWait: 10 * time.Second, Duration: 120 * time.Second,
 				Rating: match.SystemElo, Elo: rating.DefaultElo()},
 		},
 	}

@@ -188,7 +188,7 @@ func TestSpec(t *testing.T) {
 	elo := rating.DefaultElo()
 	want := []match.Mode{
 		{Name: "duel", Game: Name, Players: 2, MinPlayers: 2, Duration: 120 * time.Second, ScoreLimit: 10, Rating: match.SystemElo, Elo: elo},
-		{Name: "ffa", Game: Name, Players: 10, MinPlayers: 2, Duration: 120 * time.Second, Rating: match.SystemElo, Elo: elo},
+		{Name: "ffa", Game: Name, Players: 10, MinPlayers: 2, FillWait: 10 * time.Second, Duration: 120 * time.Second, Rating: match.SystemElo, Elo: elo},
 	}
 	if diff := cmp.Diff(want, spec.Modes); diff != "" {
 		t.Errorf("Spec().Modes mismatch (-want +got):\n%s", diff)

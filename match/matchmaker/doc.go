@@ -14,7 +14,7 @@
 // ticket is served first and gets the compatible tickets closest in rating
 // (ties: the older). A group of a mode with more seats (ffa) is compatible
 // pair by pair; it starts when full, or, once its oldest ticket has searched
-// for Config.FFAWait, with at least the mode's MinPlayers. A queue is kept
+// for the mode's FillWait, with at least its MinPlayers. A queue is kept
 // both in arrival order and sorted by rating, so that a pairing cycle costs
 // O(n log n) at worst, and far less when few tickets are new.
 //

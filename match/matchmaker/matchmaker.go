@@ -40,6 +40,10 @@ var (
 	ErrUnavailable = errors.New("matchmaker: unavailable")
 )
 
+// DefaultFillWait is how long a group of a mode with MinPlayers < Players
+// waits for more players when the mode does not say (Mode.FillWait).
+const DefaultFillWait = 10 * time.Second
+
 // DefaultRating is the rating of every player when Config.Rating is nil
 // (docs/rest.md: ratings start at 1500).
 const DefaultRating = 1500
@@ -90,13 +94,8 @@ type Config struct {
 	// default: a Matchmaker without modes has no queue, and every Enqueue
 	// fails with ErrUnknownMode. A mode's MinPlayers ≤ 0 means Players; a
 	// mode whose MinPlayers is below Players starts short-handed after
-	// FFAWait.
+	// its FillWait (default DefaultFillWait).
 	Modes map[string]match.Mode
-	// FFAWait is how long the oldest ticket of a group of a mode with
-	// MinPlayers < Players searches before the group, if it has at least
-	// MinPlayers mutually compatible tickets, starts without being full.
-	// Default 10 s.
-	FFAWait time.Duration
 	// Windows are the rating windows of the modes, by mode name; a mode
 	// absent here gets DefaultWindow(). Two tickets of a mode are
 	// compatible when their ratings differ by no more than both tickets'
@@ -247,10 +246,12 @@ func New(cfg Config, starter Starter, tokens *match.Tokens) *Matchmaker {
 		if m.MinPlayers <= 0 || m.MinPlayers > m.Players {
 			m.MinPlayers = m.Players
 		}
+		if m.FillWait <= 0 {
+			m.FillWait = DefaultFillWait
+		}
 		modes[name] = m
 	}
 	cfg.Modes = modes
-	cfg.FFAWait = cmp.Or(cfg.FFAWait, 10*time.Second)
 	cfg.TicketTTL = cmp.Or(cfg.TicketTTL, 10*time.Minute)
 	cfg.Retention = cmp.Or(cfg.Retention, time.Minute)
 	cfg.KeepPerPlayer = cmp.Or(max(cfg.KeepPerPlayer, 0), 4)

@@ -176,7 +176,7 @@ func TestFFA(t *testing.T) {
 
 	t.Run("short-handed group waits", func(t *testing.T) {
 		synctest.Test(t, func(t *testing.T) {
-			mm, fs := start(t, Config{FFAWait: wait})
+			mm, fs := start(t, Config{Modes: fillWait(wait)})
 			mustEnqueue(t, mm, "a", "ffa")
 			time.Sleep(3 * time.Second)
 			mustEnqueue(t, mm, "b", "ffa")
@@ -197,7 +197,7 @@ func TestFFA(t *testing.T) {
 
 	t.Run("a lone player waits for a second", func(t *testing.T) {
 		synctest.Test(t, func(t *testing.T) {
-			mm, fs := start(t, Config{FFAWait: wait})
+			mm, fs := start(t, Config{Modes: fillWait(wait)})
 			mustEnqueue(t, mm, "a", "ffa")
 			time.Sleep(3 * wait)
 			synctest.Wait()

@@ -18,6 +18,15 @@ func testModes() map[string]match.Mode {
 	}
 }
 
+// fillWait returns testModes with ffa's FillWait set to d.
+func fillWait(d time.Duration) map[string]match.Mode {
+	modes := testModes()
+	ffa := modes["ffa"]
+	ffa.FillWait = d
+	modes["ffa"] = ffa
+	return modes
+}
+
 // TestNoModes: the matchmaker has no modes of its own; without
 // Config.Modes nothing can be queued for.
 func TestNoModes(t *testing.T) {

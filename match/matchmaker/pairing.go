@@ -347,8 +347,8 @@ func compareEntries(a, b entry) int {
 // with every member so far — each pair of members within both members'
 // windows at now. A full group starts at once. A mode that may start
 // short-handed (MinPlayers < Players) starts a group of at least MinPlayers
-// once its oldest member has searched for ffaWait.
-func (q *queue) pair(now time.Time, ffaWait time.Duration) (groups [][]*member, next time.Time) {
+// once its oldest member has searched for the mode's FillWait.
+func (q *queue) pair(now time.Time) (groups [][]*member, next time.Time) {
 	q.dirty = false
 	q.index(now)
 	n := len(q.sorted)
@@ -366,7 +366,7 @@ func (q *queue) pair(now time.Time, ffaWait time.Duration) (groups [][]*member, 
 		switch {
 		case len(g) == q.mode.Players:
 		case shortOK && len(g) >= q.mode.MinPlayers:
-			at := q.oldest(g).Add(ffaWait)
+			at := q.oldest(g).Add(q.mode.FillWait)
 			if now.Before(at) {
 				next = earliestSet(next, at)
 				continue

@@ -102,7 +102,7 @@ func ids(groups [][]*member) [][]string {
 func TestPair(t *testing.T) {
 	const wait = 10 * time.Second
 	duel := match.Mode{Name: "duel", Players: 2, MinPlayers: 2}
-	ffa := match.Mode{Name: "ffa", Players: 4, MinPlayers: 2}
+	ffa := match.Mode{Name: "ffa", Players: 4, MinPlayers: 2, FillWait: wait}
 	widening := DefaultWindow()                                                 // 100, +50 every 5 s, no cap
 	capped := Window{Start: 100, Step: 50, Interval: 5 * time.Second, Max: 200} // reaches 200 after 10 s
 	fixed := Window{Start: 100}
@@ -184,7 +184,7 @@ func TestPair(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			now := t0.Add(time.Hour)
 			q := testQueue(tt.giveMode, tt.giveWindow, now, tt.give)
-			groups, next := q.pair(now, wait)
+			groups, next := q.pair(now)
 			if diff := cmp.Diff(tt.want, ids(groups)); diff != "" {
 				t.Errorf("pair groups (-want +got):\n%s", diff)
 			}
@@ -199,7 +199,7 @@ func TestPair(t *testing.T) {
 				t.Errorf("pair left %d tickets, want %d", q.live, tt.wantLeft)
 			}
 			// Nothing changes when pairing again at the same instant.
-			if groups, _ := q.pair(now, wait); len(groups) != 0 {
+			if groups, _ := q.pair(now); len(groups) != 0 {
 				t.Errorf("second pair at the same instant = %v, want none", ids(groups))
 			}
 		})
@@ -227,7 +227,7 @@ func TestPairAgainstBruteForce(t *testing.T) {
 		}
 		q := testQueue(duel, w, now, give)
 		want := bruteDuel(q, w, now)
-		groups, _ := q.pair(now, 0)
+		groups, _ := q.pair(now)
 		if diff := cmp.Diff(want, ids(groups)); diff != "" {
 			t.Fatalf("seed %d: pair groups (-brute force +got):\n%s", seed, diff)
 		}
@@ -238,7 +238,7 @@ func TestPairAgainstBruteForce(t *testing.T) {
 // satisfy: no ticket twice, every pair within both windows, full or due.
 func TestPairFFAProperties(t *testing.T) {
 	const wait = 10 * time.Second
-	ffa := match.Mode{Name: "ffa", Players: 10, MinPlayers: 2}
+	ffa := match.Mode{Name: "ffa", Players: 10, MinPlayers: 2, FillWait: wait}
 	w := Window{Start: 50, Step: 25, Interval: time.Second, Max: 400}
 	now := t0.Add(time.Hour)
 	for seed := range uint64(100) {
@@ -249,7 +249,7 @@ func TestPairFFAProperties(t *testing.T) {
 				age: time.Duration(rng.Int64N(int64(20 * time.Second)))})
 		}
 		q := testQueue(ffa, w, now, give)
-		groups, _ := q.pair(now, wait)
+		groups, _ := q.pair(now)
 		seen := make(map[*member]bool)
 		for _, g := range groups {
 			oldest := g[0].CreatedAt
@@ -469,7 +469,7 @@ func TestShortHandedFFAOnlyAmongCompatible(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		const wait = 10 * time.Second
 		mm, fs := start(t, Config{
-			FFAWait: wait,
+			Modes:   fillWait(wait),
 			Windows: map[string]Window{"ffa": {Start: 100}}, // never widens
 			Rating:  ratings(map[string]float64{"a": 1500, "b": 1560, "c": 1650, "far": 2500}),
 		})

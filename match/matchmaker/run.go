@@ -618,7 +618,7 @@ func (m *Matchmaker) form(name string, q *queue, now, next time.Time) ([][]*memb
 	// Pairing again finds nothing new unless tickets came or a window
 	// widened past a gap (or a short-handed group became due).
 	if q.dirty || (!q.wakeAt.IsZero() && !now.Before(q.wakeAt)) {
-		formed, q.wakeAt = q.pair(now, m.cfg.FFAWait)
+		formed, q.wakeAt = q.pair(now)
 		for _, es := range formed {
 			for _, e := range es {
 				e.pending = true

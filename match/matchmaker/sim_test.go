@@ -58,7 +58,7 @@ func simulate(t *testing.T, seed uint64, players int, rate float64, w Window, tt
 			res.expired += len(out)
 			res.expWait = ttl
 		}
-		groups, next := q.pair(now, 0)
+		groups, next := q.pair(now)
 		res.cycles++
 		for _, g := range groups {
 			a, b := g[0], g[1]
@@ -186,7 +186,7 @@ func BenchmarkPairing(b *testing.B) {
 					q.add(&tickets[i])
 				}
 				b.StartTimer()
-				groups, _ := q.pair(now, 10*time.Second)
+				groups, _ := q.pair(now)
 				matched += 2 * len(groups)
 			}
 			b.ReportMetric(float64(matched)/float64(b.N), "matched/op")
