@@ -24,6 +24,9 @@ const (
 	// 429 carries no usable Retry-After.
 	DefaultRetryAfter = time.Second
 
+	// minPollInterval spaces the polls of AwaitTicket that the server
+	// answered without holding them, so that they do not hammer it.
+	minPollInterval = time.Second
 	// maxAnswerBytes bounds an answer the Client reads. The largest the API
 	// gives, a leaderboard of 100, is about 15 KiB.
 	maxAnswerBytes = 1 << 20
@@ -132,15 +135,18 @@ func (c *Client) Ticket(ctx context.Context, id string, wait time.Duration) (Tic
 }
 
 // AwaitTicket long-polls ticket id until it is no longer searching and
-// returns it: matched, cancelled or expired, which the caller checks. It
-// returns when ctx ends, with ctx's error wrapped.
+// returns it: matched, cancelled or expired, which the caller checks. Polls
+// that the server answers early (it is shutting down, say) are spaced
+// minPollInterval apart. It returns when ctx ends, with ctx's error
+// wrapped.
 func (c *Client) AwaitTicket(ctx context.Context, id string) (Ticket, error) {
 	for {
+		start := time.Now()
 		t, err := c.Ticket(ctx, id, DefaultWait)
 		if err != nil || t.Status != TicketSearching {
 			return t, err
 		}
-		if err := ctx.Err(); err != nil {
+		if err := sleep(ctx, minPollInterval-time.Since(start)); err != nil {
 			return t, fmt.Errorf("rest: await ticket %s: %w", id, err)
 		}
 	}
@@ -202,6 +208,8 @@ type Error struct {
 	RetryAfter time.Duration
 }
 
+// Error describes the answer: request, status, and the API's code and
+// message.
 func (e *Error) Error() string {
 	s := fmt.Sprintf("rest: %s %s: status %d", e.Method, e.Path, e.StatusCode)
 	switch {
@@ -319,8 +327,12 @@ func newError(method, path string, resp *http.Response, data []byte) *Error {
 	return e
 }
 
-// sleep waits for d or until ctx ends, returning ctx's error then.
+// sleep waits for d or until ctx ends, returning ctx's error then (also
+// when d is not positive).
 func sleep(ctx context.Context, d time.Duration) error {
+	if d <= 0 {
+		return ctx.Err()
+	}
 	t := time.NewTimer(d)
 	defer t.Stop()
 	select {

@@ -363,8 +363,12 @@ func TestRetryThrottled(t *testing.T) {
 }
 
 // TestAwaitTicket: long-polls with DefaultWait until the ticket is no
-// longer searching.
+// longer searching, a second apart at least.
 func TestAwaitTicket(t *testing.T) {
+	synctest.Test(t, testAwaitTicket)
+}
+
+func testAwaitTicket(t *testing.T) {
 	tests := []struct {
 		give string // the final status
 		want TicketStatus
@@ -381,9 +385,13 @@ func TestAwaitTicket(t *testing.T) {
 			return 200, nil, `{"ticket_id":"t1","status":"` + tt.give + `"}`
 		}}
 		c := newFake(t, f, Options{Token: "tok"})
+		start := time.Now()
 		got, err := c.AwaitTicket(t.Context(), "t1")
 		if err != nil || got.Status != tt.want {
 			t.Errorf("AwaitTicket = %+v, %v; want %s", got, err, tt.want)
+		}
+		if d := time.Since(start); d != 2*time.Second {
+			t.Errorf("AwaitTicket took %v for three polls answered at once, want 2s", d)
 		}
 		reqs := f.requests()
 		if len(reqs) != 3 {
