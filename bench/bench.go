@@ -162,7 +162,7 @@ func (cfg Config) withDefaults() (Config, *url.URL, error) {
 // run is the state of one Run.
 type run struct {
 	cfg  Config
-	api  *rest
+	api  *lobby
 	rec  recorder
 	bots []atomic.Pointer[bot] // set as clients connect
 	// joined counts connected clients; phase names what the run is doing,
@@ -188,9 +188,13 @@ func Run(ctx context.Context, cfg Config) (Report, error) {
 		IdleConnTimeout:     90 * time.Second,
 	}}
 	defer hc.CloseIdleConnections()
+	api, err := newLobby(base, hc)
+	if err != nil {
+		return Report{}, err
+	}
 	r := &run{
 		cfg:  cfg,
-		api:  &rest{base: base, hc: hc},
+		api:  api,
 		rec:  recorder{base: time.Now()},
 		bots: make([]atomic.Pointer[bot], cfg.Clients),
 	}

@@ -4,8 +4,9 @@
 // clients on real networks, and cheaters.
 //
 // Run plays N bot clients against a running server, through its public
-// interfaces only: the REST API to create guests and queue them in ffa, and
-// the WebSocket protocol (package netcode/client) to play. Every request and
+// interfaces only: the REST API (package netcode/client/rest) to create
+// guests and queue them in ffa, and the WebSocket protocol (package
+// netcode/client) to play. Every request and
 // connection goes to Config.BaseURL; the ws_url the matchmaker advertises is
 // re-pointed there, so a --public-url behind a proxy does not send the bots
 // elsewhere. Run starts nothing that outlives it: it closes every client and

@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/arbiter-gg/arbiter/netcode/client"
+	"github.com/arbiter-gg/arbiter/netcode/client/clienttest"
 	"github.com/arbiter-gg/arbiter/netem"
 	arbiterv1 "github.com/arbiter-gg/arbiter/proto/arbiter/v1"
 	"github.com/arbiter-gg/arbiter/sim"
@@ -227,7 +228,7 @@ type botResult struct {
 // population is the state of one run.
 type population struct {
 	cfg       PopulationConfig
-	api       *rest
+	api       *lobby
 	tickets   atomic.Int64 // tickets left to queue: two per match
 	tickRate  atomic.Int64
 	mu        sync.Mutex
@@ -248,7 +249,11 @@ func RunPopulation(ctx context.Context, cfg PopulationConfig) (PopulationReport,
 	}
 	hc := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 4 * cfg.Parallel}}
 	defer hc.CloseIdleConnections()
-	p := &population{cfg: cfg, api: &rest{base: base, hc: hc}, matches: map[string]bool{}}
+	api, err := newLobby(base, hc)
+	if err != nil {
+		return PopulationReport{}, err
+	}
+	p := &population{cfg: cfg, api: api, matches: map[string]bool{}}
 	p.tickets.Store(int64(2 * cfg.Matches))
 	if err := p.api.health(ctx); err != nil {
 		return PopulationReport{}, fmt.Errorf("bench: server at %s: %w", cfg.BaseURL, err)
@@ -637,7 +642,7 @@ func (bot *popBot) run(ctx context.Context, c *client.Client, wsURL string, res 
 			bot.mu.Lock()
 			view := bot.tick
 			bot.mu.Unlock()
-			err := c.Send(&arbiterv1.ClientMessage{Kind: &arbiterv1.ClientMessage_Input{Input: &arbiterv1.Input{
+			err := clienttest.Send(c, &arbiterv1.ClientMessage{Kind: &arbiterv1.ClientMessage_Input{Input: &arbiterv1.Input{
 				Seq: rawSeq, MoveX: in.MoveX, MoveY: in.MoveY, Buttons: in.Buttons, AimX: in.AimX, AimY: in.AimY, ViewTick: view,
 			}}})
 			if err != nil {
@@ -682,7 +687,7 @@ func (bot *popBot) cheat(ctx context.Context, c *client.Client, wsURL string, re
 	seq := c.Welcome().LastInputSeq
 	send := func(in *arbiterv1.Input) bool {
 		res.inputs++
-		return c.Send(&arbiterv1.ClientMessage{Kind: &arbiterv1.ClientMessage_Input{Input: in}}) == nil
+		return clienttest.Send(c, &arbiterv1.ClientMessage{Kind: &arbiterv1.ClientMessage_Input{Input: in}}) == nil
 	}
 	view := func() uint32 {
 		bot.mu.Lock()
@@ -734,7 +739,7 @@ func (bot *popBot) cheat(ctx context.Context, c *client.Client, wsURL string, re
 				send(&arbiterv1.Input{Seq: seq - 10, MoveX: 1000, ViewTick: view()})
 			}
 		case CheatBadFrames:
-			_ = c.SendRaw([]byte{0xff, 0xff, 0xff})
+			_ = clienttest.SendRaw(c, []byte{0xff, 0xff, 0xff})
 		}
 	}
 }

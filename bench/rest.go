@@ -1,145 +1,85 @@
 package bench
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
-	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"net/url"
-	"strconv"
-	"strings"
 	"sync/atomic"
 	"time"
 
-	"github.com/arbiter-gg/arbiter/match/api"
+	"github.com/arbiter-gg/arbiter/netcode/client/rest"
 )
 
-// rest is the generator's side of the REST API (docs/rest.md). It is safe for
-// concurrent use.
-type rest struct {
-	base *url.URL // the server, http(s)://host:port
-	hc   *http.Client
+// lobby is the generator's side of the REST API (docs/rest.md), on the Go
+// client of package netcode/client/rest: sign-ups, matchmaking and results,
+// with every 429 waited out. It is safe for concurrent use.
+type lobby struct {
+	base *url.URL     // the server, http(s)://host:port
+	api  *rest.Client // signed in as nobody; WithToken for a player
 	// throttled counts 429 answers, each waited out.
 	throttled atomic.Uint64
 }
 
-// apiError is a non-2xx answer.
-type apiError struct {
-	Method, Path string
-	Status       int
-	Body         string
-}
-
-func (e *apiError) Error() string {
-	return fmt.Sprintf("%s %s: status %d: %s", e.Method, e.Path, e.Status, strings.TrimSpace(e.Body))
-}
-
-// The REST API's answers, as the server declares them.
+// The REST API's answers, as the client library declares them.
 type (
-	guest  = api.Guest
-	ticket = api.Ticket
+	guest  = rest.Guest
+	ticket = rest.Ticket
 )
 
-// call sends one request and decodes a 2xx answer into out. A 429 is
-// waited out (Retry-After, or one second) and retried until ctx ends; any
-// other non-2xx answer is an *apiError.
-func (r *rest) call(ctx context.Context, method, path, bearer string, body, out any) error {
-	var payload []byte
-	if body != nil {
-		b, err := json.Marshal(body)
-		if err != nil {
-			return err
-		}
-		payload = b
+// newLobby returns the lobby of the server at base, whose requests go
+// through hc.
+func newLobby(base *url.URL, hc *http.Client) (*lobby, error) {
+	l := &lobby{base: base}
+	api, err := rest.New(base.String(), rest.Options{
+		HTTPClient:     hc,
+		RetryThrottled: true,
+		OnThrottled:    func(time.Duration) { l.throttled.Add(1) },
+	})
+	if err != nil {
+		return nil, fmt.Errorf("bench: %w", err)
 	}
-	for {
-		req, err := http.NewRequestWithContext(ctx, method, r.base.String()+path, bytes.NewReader(payload))
-		if err != nil {
-			return err
-		}
-		if body != nil {
-			req.Header.Set("Content-Type", "application/json")
-		}
-		if bearer != "" {
-			req.Header.Set("Authorization", "Bearer "+bearer)
-		}
-		resp, err := r.hc.Do(req)
-		if err != nil {
-			return fmt.Errorf("%s %s: %w", method, path, err)
-		}
-		data, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
-		resp.Body.Close()
-		if err != nil {
-			return fmt.Errorf("%s %s: read answer: %w", method, path, err)
-		}
-		if resp.StatusCode == http.StatusTooManyRequests {
-			r.throttled.Add(1)
-			wait := time.Second
-			if s, err := strconv.Atoi(resp.Header.Get("Retry-After")); err == nil && s > 0 {
-				wait = time.Duration(s) * time.Second
-			}
-			t := time.NewTimer(wait)
-			select {
-			case <-ctx.Done():
-				t.Stop()
-				return fmt.Errorf("%s %s: throttled (429): %w", method, path, ctx.Err())
-			case <-t.C:
-			}
-			continue
-		}
-		if resp.StatusCode/100 != 2 {
-			return &apiError{Method: method, Path: path, Status: resp.StatusCode, Body: string(data)}
-		}
-		if out != nil {
-			if err := json.Unmarshal(data, out); err != nil {
-				return fmt.Errorf("%s %s: decode answer: %w", method, path, err)
-			}
-		}
-		return nil
-	}
+	l.api = api
+	return l, nil
 }
 
 // health checks that the server answers GET /healthz.
-func (r *rest) health(ctx context.Context) error {
+func (l *lobby) health(ctx context.Context) error {
 	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
-	return r.call(ctx, http.MethodGet, "/healthz", "", nil, nil)
+	return l.api.Health(ctx)
 }
 
 // join signs up one guest, queues it in mode and long-polls the ticket
 // until it is matched. It returns the ws_url, re-pointed at the server the
 // generator talks to.
-func (r *rest) join(ctx context.Context, name, mode string) (string, error) {
-	g, err := r.signUp(ctx, name)
+func (l *lobby) join(ctx context.Context, name, mode string) (string, error) {
+	g, err := l.signUp(ctx, name)
 	if err != nil {
 		return "", err
 	}
-	tk, err := r.queue(ctx, g, mode)
+	tk, err := l.queue(ctx, g, mode)
 	if err != nil {
 		return "", err
 	}
-	return r.rebase(tk.WSURL)
+	return l.rebase(tk.WSURL)
 }
 
 // signUp creates a guest player.
-func (r *rest) signUp(ctx context.Context, name string) (guest, error) {
-	var g guest
-	err := r.call(ctx, http.MethodPost, "/v1/auth/guest", "", map[string]string{"name": name}, &g)
-	return g, err
+func (l *lobby) signUp(ctx context.Context, name string) (guest, error) {
+	return l.api.CreateGuest(ctx, name)
 }
 
 // queue puts g in mode's queue and long-polls the ticket until it is
 // matched. A player still in a match that has not ended (409) is retried
 // once a second until ctx ends.
-func (r *rest) queue(ctx context.Context, g guest, mode string) (ticket, error) {
+func (l *lobby) queue(ctx context.Context, g guest, mode string) (ticket, error) {
+	api := l.api.WithToken(g.Token)
 	var tk ticket
 	for {
-		err := r.call(ctx, http.MethodPost, "/v1/matchmaking/tickets", g.Token, map[string]string{"mode": mode}, &tk)
-		var ae *apiError
-		if errors.As(err, &ae) && ae.Status == http.StatusConflict {
+		var err error
+		tk, err = api.CreateTicket(ctx, mode)
+		if rest.StatusCode(err) == http.StatusConflict {
 			if err := sleep(ctx, time.Second); err != nil {
 				return tk, err
 			}
@@ -150,42 +90,25 @@ func (r *rest) queue(ctx context.Context, g guest, mode string) (ticket, error) 
 		}
 		break
 	}
-	for tk.Status != "matched" {
-		switch tk.Status {
-		case "searching":
-		case "":
-			return tk, fmt.Errorf("ticket %s: no status", tk.TicketID)
-		default:
-			return tk, fmt.Errorf("ticket %s: %s", tk.TicketID, tk.Status)
-		}
-		id := tk.TicketID
-		if err := r.call(ctx, http.MethodGet, "/v1/matchmaking/tickets/"+url.PathEscape(id)+"?wait=25s", g.Token, nil, &tk); err != nil {
-			return tk, err
-		}
-		tk.TicketID = id
+	tk, err := api.AwaitTicket(ctx, tk.TicketID)
+	switch {
+	case err != nil:
+		return tk, err
+	case tk.Status == "":
+		return tk, fmt.Errorf("ticket %s: no status", tk.TicketID)
+	case tk.Status != rest.TicketMatched:
+		return tk, fmt.Errorf("ticket %s: %s", tk.TicketID, tk.Status)
 	}
 	return tk, nil
 }
 
-// matchResult is what GET /v1/matches/{id} says of an ended match.
-type matchResult struct {
-	Status string `json:"status"`
-	Result *struct {
-		Reason  string `json:"reason"`
-		Players []struct {
-			PlayerID  string `json:"player_id"`
-			Placement int    `json:"placement"`
-			Forfeit   bool   `json:"forfeit"`
-		} `json:"players"`
-	} `json:"result"`
-}
-
 // result fetches match id as g sees it, polling until it has ended (its
 // result is recorded as its players are told).
-func (r *rest) result(ctx context.Context, g guest, id string) (matchResult, error) {
+func (l *lobby) result(ctx context.Context, g guest, id string) (rest.Match, error) {
+	api := l.api.WithToken(g.Token)
 	for {
-		var m matchResult
-		if err := r.call(ctx, http.MethodGet, "/v1/matches/"+url.PathEscape(id), g.Token, nil, &m); err != nil {
+		m, err := api.Match(ctx, id)
+		if err != nil {
 			return m, err
 		}
 		if m.Result != nil {
@@ -197,16 +120,16 @@ func (r *rest) result(ctx context.Context, g guest, id string) (matchResult, err
 	}
 }
 
-// rebase points a ws_url at r.base (ws for http, wss for https), keeping its
+// rebase points a ws_url at l.base (ws for http, wss for https), keeping its
 // path and query (the token).
-func (r *rest) rebase(wsURL string) (string, error) {
+func (l *lobby) rebase(wsURL string) (string, error) {
 	u, err := url.Parse(wsURL)
 	if err != nil || u.Path == "" {
 		return "", fmt.Errorf("bad ws_url %q", wsURL)
 	}
-	u.Host = r.base.Host
+	u.Host = l.base.Host
 	u.Scheme = "ws"
-	if r.base.Scheme == "https" {
+	if l.base.Scheme == "https" {
 		u.Scheme = "wss"
 	}
 	return u.String(), nil
@@ -214,16 +137,14 @@ func (r *rest) rebase(wsURL string) (string, error) {
 
 // parseBase parses a server's base URL, "http(s)://host:port".
 func parseBase(raw string) (*url.URL, error) {
-	u, err := url.Parse(raw)
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+	c, err := rest.New(raw, rest.Options{})
+	if err != nil {
 		return nil, fmt.Errorf("bench: base URL %q: want http://host:port", raw)
 	}
-	u.Path, u.RawQuery = strings.TrimSuffix(u.Path, "/"), ""
-	return u, nil
+	return c.BaseURL(), nil
 }
 
 // isUnreachable reports whether err means nothing answered at all.
 func isUnreachable(err error) bool {
-	var ae *apiError
-	return err != nil && !errors.As(err, &ae)
+	return err != nil && rest.StatusCode(err) == 0
 }

@@ -1,9 +1,7 @@
 package main
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -16,8 +14,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/arbiter-gg/arbiter/match/api"
 	"github.com/arbiter-gg/arbiter/netcode/client"
+	"github.com/arbiter-gg/arbiter/netcode/client/clienttest"
+	"github.com/arbiter-gg/arbiter/netcode/client/rest"
 	arbiterv1 "github.com/arbiter-gg/arbiter/proto/arbiter/v1"
 	"github.com/arbiter-gg/arbiter/sim"
 )
@@ -67,40 +66,28 @@ func startServer(t *testing.T, args ...string) *testServer {
 	return ts
 }
 
-// call makes a JSON request and decodes the JSON answer into out.
-func (ts *testServer) call(t *testing.T, method, path, bearer string, body any, out any) int {
+// api returns a REST client of ts that acts with the bearer token ("" for
+// none).
+func (ts *testServer) api(t *testing.T, token string) *rest.Client {
 	t.Helper()
-	var rd io.Reader
-	if body != nil {
-		b, _ := json.Marshal(body)
-		rd = bytes.NewReader(b)
-	}
-	req, _ := http.NewRequest(method, ts.base+path, rd)
-	if bearer != "" {
-		req.Header.Set("Authorization", "Bearer "+bearer)
-	}
-	resp, err := http.DefaultClient.Do(req)
+	c, err := rest.New(ts.base, rest.Options{Token: token})
 	if err != nil {
-		t.Fatalf("%s %s: %v", method, path, err)
+		t.Fatal(err)
 	}
-	defer resp.Body.Close()
-	if out != nil {
-		_ = json.NewDecoder(resp.Body).Decode(out)
-	}
-	return resp.StatusCode
+	return c
 }
 
-// The REST API's answers, as the server declares them.
+// The REST API's answers, as the client library declares them.
 type (
-	guest  = api.Guest
-	ticket = api.Ticket
+	guest  = rest.Guest
+	ticket = rest.Ticket
 )
 
 func (ts *testServer) guest(t *testing.T, name string) guest {
 	t.Helper()
-	var g guest
-	if code := ts.call(t, "POST", "/v1/auth/guest", "", map[string]string{"name": name}, &g); code != http.StatusCreated {
-		t.Fatalf("create guest: status %d", code)
+	g, err := ts.api(t, "").CreateGuest(t.Context(), name)
+	if err != nil {
+		t.Fatalf("create guest: %v", err)
 	}
 	return g
 }
@@ -111,23 +98,21 @@ func (ts *testServer) queue(t *testing.T, mode string, guests ...guest) []ticket
 	t.Helper()
 	ids := make([]string, len(guests))
 	for i, g := range guests {
-		var tk ticket
-		if code := ts.call(t, "POST", "/v1/matchmaking/tickets", g.Token, map[string]string{"mode": mode}, &tk); code != http.StatusCreated {
-			t.Fatalf("create ticket: status %d", code)
+		tk, err := ts.api(t, g.Token).CreateTicket(t.Context(), mode)
+		if err != nil {
+			t.Fatalf("create ticket: %v", err)
 		}
 		ids[i] = tk.TicketID
 	}
 	out := make([]ticket, len(guests))
 	for i, g := range guests {
-		deadline := time.Now().Add(30 * time.Second)
-		for out[i].Status != "matched" {
-			if time.Now().After(deadline) {
-				t.Fatalf("ticket %s not matched: %+v", ids[i], out[i])
-			}
-			if code := ts.call(t, "GET", "/v1/matchmaking/tickets/"+ids[i]+"?wait=10s", g.Token, nil, &out[i]); code != http.StatusOK {
-				t.Fatalf("get ticket: status %d", code)
-			}
+		ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
+		tk, err := ts.api(t, g.Token).AwaitTicket(ctx, ids[i])
+		cancel()
+		if err != nil || tk.Status != rest.TicketMatched {
+			t.Fatalf("ticket %s not matched: %+v, %v", ids[i], tk, err)
 		}
+		out[i] = tk
 	}
 	return out
 }
@@ -349,9 +334,8 @@ func TestEndToEnd(t *testing.T) {
 		t.Errorf("token after match end: Dial error = %v, want 401", err)
 	}
 	// And the players may queue again.
-	var tk ticket
-	if code := ts.call(t, "POST", "/v1/matchmaking/tickets", alice.Token, map[string]string{"mode": "duel"}, &tk); code != http.StatusCreated {
-		t.Errorf("queue again after the match: status %d, want 201", code)
+	if _, err := ts.api(t, alice.Token).CreateTicket(t.Context(), "duel"); err != nil {
+		t.Errorf("queue again after the match: %v, want 201", err)
 	}
 }
 
@@ -388,7 +372,7 @@ func TestSlowReader(t *testing.T) {
 		<-p.snaps
 	}
 	stalled := players[0]
-	stalled.c.StallReads()
+	clienttest.StallReads(stalled.c)
 	start := time.Now()
 	maxPending := 0
 	for ts.net.Stats.Closes(arbiterv1.CloseSlowConsumer) == 0 {

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/arbiter-gg/arbiter/netcode/client"
+	"github.com/arbiter-gg/arbiter/netcode/client/clienttest"
 	arbiterv1 "github.com/arbiter-gg/arbiter/proto/arbiter/v1"
 	"github.com/arbiter-gg/arbiter/sim"
 )
@@ -90,7 +91,7 @@ func TestHostileClient(t *testing.T) {
 	t.Run("replayed seqs", func(t *testing.T) {
 		c := dialHostile(t)
 		send := func(seq uint32) {
-			_ = c.Send(&arbiterv1.ClientMessage{Kind: &arbiterv1.ClientMessage_Input{Input: &arbiterv1.Input{Seq: seq, MoveX: 1000}}})
+			_ = clienttest.Send(c, &arbiterv1.ClientMessage{Kind: &arbiterv1.ClientMessage_Input{Input: &arbiterv1.Input{Seq: seq, MoveX: 1000}}})
 		}
 		for seq := uint32(1); seq <= 5; seq++ {
 			send(seq)
@@ -143,7 +144,7 @@ func TestHostileClient(t *testing.T) {
 			case <-tick.C:
 				for range 10 {
 					seq++
-					_ = c.Send(&arbiterv1.ClientMessage{Kind: &arbiterv1.ClientMessage_Input{Input: &arbiterv1.Input{Seq: seq, MoveX: 1000}}})
+					_ = clienttest.Send(c, &arbiterv1.ClientMessage{Kind: &arbiterv1.ClientMessage_Input{Input: &arbiterv1.Input{Seq: seq, MoveX: 1000}}})
 				}
 			case <-timeout:
 				t.Fatal("a 10× flood was not stopped within 20s")
@@ -165,9 +166,9 @@ func TestHostileClient(t *testing.T) {
 			code uint16
 			kick arbiterv1.CloseReason
 		}{
-			{"text frame", func(c *client.Client) { _ = c.SendText(`{"input":{"seq":1}}`) }, 1003, "text_frame"},
-			{"random bytes", func(c *client.Client) { _ = c.SendRaw(junk) }, 1007, "bad_frame"},
-			{"1 MiB frame", func(c *client.Client) { _ = c.SendRaw(make([]byte, 1<<20)) }, 1009, "too_big"},
+			{"text frame", func(c *client.Client) { _ = clienttest.SendText(c, `{"input":{"seq":1}}`) }, 1003, "text_frame"},
+			{"random bytes", func(c *client.Client) { _ = clienttest.SendRaw(c, junk) }, 1007, "bad_frame"},
+			{"1 MiB frame", func(c *client.Client) { _ = clienttest.SendRaw(c, make([]byte, 1<<20)) }, 1009, "too_big"},
 		}
 		kicked := false
 		for i := 0; i < 2*len(breakers) && !kicked; i++ {

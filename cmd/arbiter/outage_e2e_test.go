@@ -1,11 +1,13 @@
 package main
 
 import (
+	"errors"
 	"net/http"
 	"testing"
 	"time"
 
 	"github.com/arbiter-gg/arbiter/match"
+	"github.com/arbiter-gg/arbiter/netcode/client/rest"
 	"github.com/arbiter-gg/arbiter/persistence/postgres"
 	"github.com/arbiter-gg/arbiter/persistence/servicetest"
 )
@@ -89,17 +91,16 @@ func TestRedisOutage(t *testing.T) {
 	matchID, alice, players := startDuel(t, ts)
 	proxy.Cut()
 	keepsTicking(t, players[0], "during the Redis outage")
-	var errBody struct {
-		Error struct{ Code string } `json:"error"`
+	ctx := t.Context()
+	if err := ts.api(t, "").Ready(ctx); rest.StatusCode(err) != http.StatusServiceUnavailable {
+		t.Errorf("GET /readyz during the outage = %v, want 503", err)
 	}
-	if code := ts.call(t, "GET", "/readyz", "", nil, &errBody); code != http.StatusServiceUnavailable {
-		t.Errorf("GET /readyz during the outage = %d, want 503", code)
+	var re *rest.Error
+	if _, err := ts.api(t, "").CreateGuest(ctx, "carol"); !errors.As(err, &re) || re.StatusCode != http.StatusServiceUnavailable || re.Code != "store_unavailable" {
+		t.Errorf("POST /v1/auth/guest during the outage = %v, want 503 store_unavailable", err)
 	}
-	if code := ts.call(t, "POST", "/v1/auth/guest", "", map[string]string{"name": "carol"}, &errBody); code != http.StatusServiceUnavailable || errBody.Error.Code != "store_unavailable" {
-		t.Errorf("POST /v1/auth/guest during the outage = %d %q, want 503 store_unavailable", code, errBody.Error.Code)
-	}
-	if code := ts.call(t, "GET", "/v1/players/"+alice.PlayerID, alice.Token, nil, &errBody); code != http.StatusServiceUnavailable {
-		t.Errorf("GET player during the outage = %d, want 503", code)
+	if _, err := ts.api(t, alice.Token).Player(ctx, alice.PlayerID); rest.StatusCode(err) != http.StatusServiceUnavailable {
+		t.Errorf("GET player during the outage = %v, want 503", err)
 	}
 
 	// The match ends during the outage: players hear of it at once,
@@ -113,14 +114,11 @@ func TestRedisOutage(t *testing.T) {
 	for ts.manager.Resettled.Load() == 0 {
 		time.Sleep(10 * time.Millisecond) // polling a counter
 	}
-	if code := ts.call(t, "GET", "/readyz", "", nil, nil); code != http.StatusOK {
-		t.Errorf("GET /readyz after the outage = %d, want 200", code)
+	if err := ts.api(t, "").Ready(ctx); err != nil {
+		t.Errorf("GET /readyz after the outage = %v, want 200", err)
 	}
-	var m struct {
-		Status string `json:"status"`
-	}
-	if code := ts.call(t, "GET", "/v1/matches/"+matchID, alice.Token, nil, &m); code != http.StatusOK || m.Status != match.StatusEnded {
-		t.Errorf("GET match after the outage = %d %+v, want 200 ended", code, m)
+	if m, err := ts.api(t, alice.Token).Match(ctx, matchID); err != nil || m.Status != match.StatusEnded {
+		t.Errorf("GET match after the outage = %+v, %v; want 200 ended", m, err)
 	}
 	r, found, err := ts.stores.Rating(t.Context(), alice.PlayerID, "duel")
 	if err != nil || !found || r.Games != 1 {
@@ -144,13 +142,17 @@ func TestPostgresOutageServer(t *testing.T) {
 	matchID, alice, players := startDuel(t, ts)
 	proxy.Cut()
 	keepsTicking(t, players[0], "during the Postgres outage")
-	for _, req := range []struct{ method, path, token string }{
-		{"GET", "/readyz", ""},
-		{"GET", "/v1/players/" + alice.PlayerID, alice.Token},
-		{"GET", "/v1/leaderboard/duel", alice.Token},
+	ctx, api := t.Context(), ts.api(t, alice.Token)
+	for _, req := range []struct {
+		name string
+		call func() error
+	}{
+		{"GET /readyz", func() error { return api.Ready(ctx) }},
+		{"GET /v1/players/{id}", func() error { _, err := api.Player(ctx, alice.PlayerID); return err }},
+		{"GET /v1/leaderboard/duel", func() error { _, err := api.Leaderboard(ctx, "duel", 0); return err }},
 	} {
-		if code := ts.call(t, req.method, req.path, req.token, nil, nil); code != http.StatusOK {
-			t.Errorf("%s %s during the Postgres outage = %d, want 200", req.method, req.path, code)
+		if err := req.call(); err != nil {
+			t.Errorf("%s during the Postgres outage = %v, want 200", req.name, err)
 		}
 	}
 	ts.guest(t, "carol") // sign-ups too

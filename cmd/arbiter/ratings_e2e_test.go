@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"math"
-	"net/http"
 	"sync"
 	"testing"
 	"time"
@@ -82,39 +81,20 @@ func testRatedDuel(t *testing.T, storeArgs ...string) {
 	}
 
 	// The REST views agree.
-	var prof struct {
-		Ratings map[string]struct {
-			Rating float64 `json:"rating"`
-			Games  int     `json:"games"`
-			Draws  int     `json:"draws"`
-		} `json:"ratings"`
-	}
-	if code := ts.call(t, "GET", "/v1/players/"+bob.PlayerID, bob.Token, nil, &prof); code != http.StatusOK {
-		t.Fatalf("GET player: %d", code)
+	prof, err := ts.api(t, bob.Token).Player(ctx, bob.PlayerID)
+	if err != nil {
+		t.Fatalf("GET player: %v", err)
 	}
 	if d := prof.Ratings["duel"]; math.Abs(d.Rating-b[1]) > 0.01 || d.Games != 2 || d.Draws != 1 {
 		t.Errorf("bob's profile duel rating = %+v, want %.2f after 2 games, 1 draw", d, b[1])
 	}
-	var m struct {
-		Status string `json:"status"`
-		Result struct {
-			Players []struct {
-				PlayerID    string  `json:"player_id"`
-				RatingAfter float64 `json:"rating_after"`
-			} `json:"players"`
-		} `json:"result"`
+	m, err := ts.api(t, alice.Token).Match(ctx, matchID)
+	if err != nil || m.Status != match.StatusEnded || m.Result == nil || len(m.Result.Players) != 2 {
+		t.Errorf("GET match: %+v, %v", m, err)
 	}
-	if code := ts.call(t, "GET", "/v1/matches/"+matchID, alice.Token, nil, &m); code != http.StatusOK || m.Status != match.StatusEnded || len(m.Result.Players) != 2 {
-		t.Errorf("GET match: %d %+v", code, m)
-	}
-	var board struct {
-		Entries []struct {
-			PlayerID string  `json:"player_id"`
-			Rating   float64 `json:"rating"`
-		} `json:"entries"`
-	}
-	if code := ts.call(t, "GET", "/v1/leaderboard/duel?limit=10", alice.Token, nil, &board); code != http.StatusOK || len(board.Entries) != 2 {
-		t.Fatalf("GET leaderboard: %d %+v", code, board)
+	board, err := ts.api(t, alice.Token).Leaderboard(ctx, "duel", 10)
+	if err != nil || len(board.Entries) != 2 {
+		t.Fatalf("GET leaderboard: %+v, %v", board, err)
 	}
 	if board.Entries[0].PlayerID != alice.PlayerID || board.Entries[1].PlayerID != bob.PlayerID {
 		t.Errorf("leaderboard = %+v, want alice then bob", board.Entries)

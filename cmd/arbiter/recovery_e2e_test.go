@@ -1,7 +1,6 @@
 package main
 
 import (
-	"net/http"
 	"testing"
 
 	"github.com/arbiter-gg/arbiter/match"
@@ -51,25 +50,16 @@ func TestCrashRecovery(t *testing.T) {
 	second := startBinary(t, bin, env, "--addr", "127.0.0.1:0")
 	ts = &testServer{base: "http://" + second.addr}
 	waitOK(t, ts.base+"/readyz")
-	var m struct {
-		Status string `json:"status"`
-		Result struct {
-			Reason  string     `json:"reason"`
-			Players []struct{} `json:"players"`
-		} `json:"result"`
+	m, err := ts.api(t, alice.Token).Match(t.Context(), matchID)
+	if err != nil {
+		t.Fatalf("GET match after the restart: %v", err)
 	}
-	if code := ts.call(t, "GET", "/v1/matches/"+matchID, alice.Token, nil, &m); code != http.StatusOK {
-		t.Fatalf("GET match after the restart = %d", code)
-	}
-	if m.Status != match.StatusAborted || m.Result.Reason != match.ReasonServerLost || len(m.Result.Players) != 2 {
+	if m.Status != match.StatusAborted || m.Result == nil || m.Result.Reason != match.ReasonServerLost || len(m.Result.Players) != 2 {
 		t.Errorf("match after the restart = %+v, want aborted, server_lost, 2 players", m)
 	}
 	// Bearer tokens survive (same secret), and so do the players.
-	var prof struct {
-		Name string `json:"name"`
-	}
-	if code := ts.call(t, "GET", "/v1/players/"+bob.PlayerID, bob.Token, nil, &prof); code != http.StatusOK || prof.Name != "bob" {
-		t.Errorf("GET bob after the restart = %d %+v", code, prof)
+	if prof, err := ts.api(t, bob.Token).Player(t.Context(), bob.PlayerID); err != nil || prof.Name != "bob" {
+		t.Errorf("GET bob after the restart = %+v, %v", prof, err)
 	}
 
 	if res := waitArchived(t, dbURL, schema, matchID); !res.Aborted || res.Reason != match.ReasonServerLost || res.Ticks < 40 {

@@ -1,37 +1,56 @@
 package main
 
 import (
+	"errors"
 	"net/http"
 	"testing"
 	"time"
 
 	"github.com/arbiter-gg/arbiter/match"
+	"github.com/arbiter-gg/arbiter/netcode/client/rest"
 	"github.com/arbiter-gg/arbiter/persistence/servicetest"
 	"github.com/google/go-cmp/cmp"
 )
 
-// boardEntry is one line of GET /v1/leaderboard/{mode}.
-type boardEntry struct {
-	PlayerID string  `json:"player_id"`
-	Name     string  `json:"name"`
-	Rating   float64 `json:"rating"`
-}
-
-// errorBody is the API's error answer.
-type errorBody struct {
-	Error struct{ Code, Message string } `json:"error"`
-}
-
-// duelBoard gets the duel leaderboard: its status, and its entries when
-// 200, or the error when not.
-func (ts *testServer) duelBoard(t *testing.T, token string) (int, []boardEntry, errorBody) {
+// duelBoard gets the duel leaderboard: its status, its entries when 200,
+// and the API's error code when not.
+func (ts *testServer) duelBoard(t *testing.T, token string) (int, []rest.LeaderboardEntry, string) {
 	t.Helper()
-	var out struct {
-		Entries []boardEntry `json:"entries"`
-		errorBody
+	b, err := ts.api(t, token).Leaderboard(t.Context(), "duel", 10)
+	return answer(t, err), b.Entries, errorCode(err)
+}
+
+// readyz asks GET /readyz: its status, and the API's error when not ready.
+func (ts *testServer) readyz(t *testing.T) (int, *rest.Error) {
+	t.Helper()
+	err := ts.api(t, "").Ready(t.Context())
+	var e *rest.Error
+	errors.As(err, &e)
+	return answer(t, err), e
+}
+
+// answer is the HTTP status of a REST call that returned err: 200 when
+// it succeeded, the status of a *rest.Error; any other error (the server
+// did not answer) fails the test.
+func answer(t *testing.T, err error) int {
+	t.Helper()
+	if err == nil {
+		return http.StatusOK
 	}
-	code := ts.call(t, "GET", "/v1/leaderboard/duel?limit=10", token, nil, &out)
-	return code, out.Entries, out.errorBody
+	code := rest.StatusCode(err)
+	if code == 0 {
+		t.Fatalf("REST call: %v", err)
+	}
+	return code
+}
+
+// errorCode is the API's error code in err, if any.
+func errorCode(err error) string {
+	var e *rest.Error
+	if errors.As(err, &e) {
+		return e.Code
+	}
+	return ""
 }
 
 // TestRedisRestartedEmpty: the Redis under a running server restarts
@@ -64,7 +83,7 @@ func TestRedisRestartedEmpty(t *testing.T) {
 	w := &ts.stores.warmer.Stats
 	rdb.Restart()
 	restarted := time.Now()
-	if code := ts.call(t, "GET", "/readyz", "", nil, nil); code != http.StatusServiceUnavailable && w.Detected.Load() == 0 {
+	if code, _ := ts.readyz(t); code != http.StatusServiceUnavailable && w.Detected.Load() == 0 {
 		t.Errorf("GET /readyz just after Redis restarted empty = %d, want 503", code)
 	}
 	for {
@@ -78,7 +97,7 @@ func TestRedisRestartedEmpty(t *testing.T) {
 		time.Sleep(50 * time.Millisecond) // polling the server
 	}
 	t.Logf("leaderboard back %v after Redis restarted empty", time.Since(restarted).Round(time.Millisecond))
-	if code := ts.call(t, "GET", "/readyz", "", nil, nil); code != http.StatusOK {
+	if code, _ := ts.readyz(t); code != http.StatusOK {
 		t.Errorf("GET /readyz after the re-warm = %d, want 200", code)
 	}
 	if d, r := w.Detected.Load(), w.Rewarmed.Load(); d != 1 || r != 1 {
@@ -90,11 +109,10 @@ func TestRedisRestartedEmpty(t *testing.T) {
 	rdb.Restart()
 	restarted = time.Now()
 	for {
-		var body errorBody
-		code := ts.call(t, "GET", "/readyz", "", nil, &body)
+		code, e := ts.readyz(t)
 		if code == http.StatusServiceUnavailable {
-			if body.Error.Code != "not_ready" || body.Error.Message != "the live store is being re-warmed from the archive" {
-				t.Errorf("GET /readyz while re-warming = %+v, want not_ready saying the live store is being re-warmed", body.Error)
+			if e.Code != "not_ready" || e.Message != "the live store is being re-warmed from the archive" {
+				t.Errorf("GET /readyz while re-warming = %q %q, want not_ready saying the live store is being re-warmed", e.Code, e.Message)
 			}
 			break
 		}
@@ -103,14 +121,14 @@ func TestRedisRestartedEmpty(t *testing.T) {
 		}
 		time.Sleep(50 * time.Millisecond) // polling the server
 	}
-	if code, got, body := ts.duelBoard(t, alice.Token); code != http.StatusServiceUnavailable || body.Error.Code != "store_unavailable" {
-		t.Errorf("leaderboard while re-warming = %d %q %+v, want 503 store_unavailable", code, body.Error.Code, got)
+	if code, got, errCode := ts.duelBoard(t, alice.Token); code != http.StatusServiceUnavailable || errCode != "store_unavailable" {
+		t.Errorf("leaderboard while re-warming = %d %q %+v, want 503 store_unavailable", code, errCode, got)
 	}
 	pg.Restore()
 	restored := time.Now()
 	for {
 		code, got, _ := ts.duelBoard(t, alice.Token)
-		if code == http.StatusOK && cmp.Equal(got, want) && ts.call(t, "GET", "/readyz", "", nil, nil) == http.StatusOK {
+		if ready, _ := ts.readyz(t); code == http.StatusOK && cmp.Equal(got, want) && ready == http.StatusOK {
 			break
 		}
 		if time.Since(restored) > 10*time.Second {

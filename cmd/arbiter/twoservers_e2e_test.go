@@ -1,11 +1,8 @@
 package main
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
 	"net/url"
 	"slices"
@@ -14,47 +11,27 @@ import (
 	"time"
 
 	"github.com/arbiter-gg/arbiter/netcode/client"
+	"github.com/arbiter-gg/arbiter/netcode/client/rest"
 	"github.com/arbiter-gg/arbiter/persistence/servicetest"
 )
 
-// restClient makes JSON calls from many goroutines; it reports errors
-// rather than failing the test, so that workers may use it.
-type restClient struct{ hc *http.Client }
-
-func newRESTClient() *restClient {
-	return &restClient{hc: &http.Client{
+// newRESTClients returns a REST client of each server, all on one HTTP
+// client pooling connections for many goroutines. Their errors are
+// returned, not test failures, so that workers may use them.
+func newRESTClients(servers []*testServer) ([]*rest.Client, *http.Client) {
+	hc := &http.Client{
 		Transport: &http.Transport{MaxIdleConnsPerHost: 64},
 		Timeout:   time.Minute,
-	}}
-}
-
-func (c *restClient) call(ctx context.Context, method, rawURL, bearer string, body, out any) (int, error) {
-	var rd io.Reader
-	if body != nil {
-		b, err := json.Marshal(body)
+	}
+	var out []*rest.Client
+	for _, s := range servers {
+		c, err := rest.New(s.base, rest.Options{HTTPClient: hc})
 		if err != nil {
-			return 0, err
+			panic(err) // startServer's base is always valid
 		}
-		rd = bytes.NewReader(b)
+		out = append(out, c)
 	}
-	req, err := http.NewRequestWithContext(ctx, method, rawURL, rd)
-	if err != nil {
-		return 0, err
-	}
-	if bearer != "" {
-		req.Header.Set("Authorization", "Bearer "+bearer)
-	}
-	resp, err := c.hc.Do(req)
-	if err != nil {
-		return 0, fmt.Errorf("%s %s: %w", method, rawURL, err)
-	}
-	defer resp.Body.Close()
-	if out != nil {
-		if err := json.NewDecoder(resp.Body).Decode(out); err != nil {
-			return resp.StatusCode, fmt.Errorf("%s %s: decode: %w", method, rawURL, err)
-		}
-	}
-	return resp.StatusCode, nil
+	return out, hc
 }
 
 // each runs fn(i) for i in [0, n) on workers goroutines and returns the
@@ -100,10 +77,10 @@ func TestTwoServersShareTheQueue(t *testing.T) {
 		"--join-timeout", "60s", // rooms wait for the test's checks, not for players
 	}
 	servers := []*testServer{startServer(t, args...), startServer(t, args...)}
-	rc := newRESTClient()
+	apis, hc := newRESTClients(servers)
 	// Before the servers stop (cleanups run last first): a connection the
 	// client opened and never used holds up their graceful shutdown.
-	t.Cleanup(rc.hc.CloseIdleConnections)
+	t.Cleanup(hc.CloseIdleConnections)
 	ctx := t.Context()
 	begin := time.Now()
 
@@ -112,11 +89,12 @@ func TestTwoServersShareTheQueue(t *testing.T) {
 	guests := make([]guest, players)
 	home := func(i int) int { return (i / 2) % 2 } // the server player i queues on
 	err := each(players, 32, func(i int) error {
-		code, err := rc.call(ctx, "POST", servers[i%2].base+"/v1/auth/guest", "", map[string]string{"name": fmt.Sprintf("p%04d", i)}, &guests[i])
-		if err == nil && code != http.StatusCreated {
-			err = fmt.Errorf("sign up p%04d: status %d", i, code)
+		g, err := apis[i%2].CreateGuest(ctx, fmt.Sprintf("p%04d", i))
+		if err != nil {
+			return fmt.Errorf("sign up p%04d: %w", i, err)
 		}
-		return err
+		guests[i] = g
+		return nil
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -125,32 +103,26 @@ func TestTwoServersShareTheQueue(t *testing.T) {
 
 	tickets := make([]ticket, players)
 	err = each(players, 32, func(i int) error {
-		code, err := rc.call(ctx, "POST", servers[home(i)].base+"/v1/matchmaking/tickets", guests[i].Token, map[string]string{"mode": "duel"}, &tickets[i])
-		if err == nil && code != http.StatusCreated {
-			err = fmt.Errorf("queue p%04d on server %d: status %d", i, home(i), code)
+		tk, err := apis[home(i)].WithToken(guests[i].Token).CreateTicket(ctx, "duel")
+		if err != nil {
+			return fmt.Errorf("queue p%04d on server %d: %w", i, home(i), err)
 		}
-		return err
+		tickets[i] = tk
+		return nil
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
 	queued := time.Since(begin)
 
-	deadline := time.Now().Add(30 * time.Second)
+	waitCtx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
 	err = each(players, 64, func(i int) error {
-		path := servers[home(i)].base + "/v1/matchmaking/tickets/" + url.PathEscape(tickets[i].TicketID) + "?wait=10s"
-		for tickets[i].Status != "matched" {
-			if time.Now().After(deadline) {
-				return fmt.Errorf("ticket of p%04d on server %d not matched: %+v", i, home(i), tickets[i])
-			}
-			code, err := rc.call(ctx, "GET", path, guests[i].Token, nil, &tickets[i])
-			if err != nil {
-				return err
-			}
-			if code != http.StatusOK {
-				return fmt.Errorf("poll ticket of p%04d: status %d", i, code)
-			}
+		tk, err := apis[home(i)].WithToken(guests[i].Token).AwaitTicket(waitCtx, tickets[i].TicketID)
+		if err != nil || tk.Status != rest.TicketMatched {
+			return fmt.Errorf("ticket of p%04d on server %d not matched: %+v, %v", i, home(i), tk, err)
 		}
+		tickets[i] = tk
 		return nil
 	})
 	if err != nil {
@@ -241,10 +213,9 @@ func TestTwoServersShareTheQueue(t *testing.T) {
 	for _, id := range cross[:3] {
 		for _, i := range byMatch[id] {
 			other := 1 - home(i)
-			var got ticket
-			code, err := rc.call(ctx, "GET", servers[other].base+"/v1/matchmaking/tickets/"+url.PathEscape(tickets[i].TicketID), guests[i].Token, nil, &got)
-			if err != nil || code != http.StatusOK || got != tickets[i] {
-				t.Errorf("ticket of p%04d on the other server = %d %+v, %v; want %+v", i, code, got, err, tickets[i])
+			got, err := apis[other].WithToken(guests[i].Token).Ticket(ctx, tickets[i].TicketID, 0)
+			if err != nil || got != tickets[i] {
+				t.Errorf("ticket of p%04d on the other server = %+v, %v; want %+v", i, got, err, tickets[i])
 			}
 			dctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 			c, err := client.Dial(dctx, tickets[i].WSURL, client.Options{})

@@ -22,9 +22,10 @@ type guestRequest struct {
 	Name string `json:"name"`
 }
 
-// Guest is the answer to POST /v1/auth/guest: the new player and its bearer
-// token. Exported for Go clients of the API (the load generator, tests).
-type Guest struct {
+// guestResponse is the answer to POST /v1/auth/guest: the new player and
+// its bearer token. Go clients have it as rest.Guest (netcode/client/rest),
+// held against this by a test.
+type guestResponse struct {
 	PlayerID string `json:"player_id"`
 	Token    string `json:"token"`
 }
@@ -49,7 +50,7 @@ func (s *Server) createGuest(w http.ResponseWriter, r *http.Request) {
 		s.internal(w, r, fmt.Errorf("create guest: %w", err))
 		return
 	}
-	writeJSON(w, http.StatusCreated, Guest{
+	writeJSON(w, http.StatusCreated, guestResponse{
 		PlayerID: id,
 		Token:    s.tokens.Player(id, now.Add(s.cfg.PlayerTokenTTL)),
 	})
@@ -78,10 +79,10 @@ type ticketRequest struct {
 	Mode string `json:"mode"`
 }
 
-// Ticket is a matchmaking ticket as POST and GET /v1/matchmaking/tickets
-// answer it; MatchID, WSURL and JoinToken are set once it is matched.
-// Exported for Go clients of the API (the load generator, tests).
-type Ticket struct {
+// ticketResponse is a matchmaking ticket as POST and GET
+// /v1/matchmaking/tickets answer it; MatchID, WSURL and JoinToken are set
+// once it is matched. Go clients have it as rest.Ticket.
+type ticketResponse struct {
 	TicketID  string `json:"ticket_id"`
 	Status    string `json:"status"`
 	MatchID   string `json:"match_id,omitempty"`
@@ -174,8 +175,8 @@ func (s *Server) deleteTicket(w http.ResponseWriter, r *http.Request, player str
 	}
 }
 
-func (s *Server) ticketJSON(r *http.Request, t matchmaker.Ticket) Ticket {
-	resp := Ticket{TicketID: t.ID, Status: string(t.Status), MatchID: t.MatchID, JoinToken: t.JoinToken}
+func (s *Server) ticketJSON(r *http.Request, t matchmaker.Ticket) ticketResponse {
+	resp := ticketResponse{TicketID: t.ID, Status: string(t.Status), MatchID: t.MatchID, JoinToken: t.JoinToken}
 	if t.JoinToken != "" {
 		resp.WSURL = s.wsURL(r, t.Server, t.JoinToken)
 	}

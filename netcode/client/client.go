@@ -77,8 +77,8 @@ type Options struct {
 	// with the URL's host as server name.
 	TLSConfig *tls.Config
 	// ReadBufferSize, when positive, sets the TCP socket's receive buffer
-	// (SO_RCVBUF) in bytes. Together with StallReads, a tiny one lets tests
-	// play a slow consumer. The kernel may round it up.
+	// (SO_RCVBUF) in bytes. Together with clienttest.StallReads, a tiny one
+	// lets tests play a slow consumer. The kernel may round it up.
 	ReadBufferSize int
 	// MaxFrameSize bounds a server frame in bytes; a larger one closes the
 	// connection with 1009. Zero means DefaultMaxFrameSize.
@@ -462,37 +462,16 @@ func (c *Client) PacingStats() PacerStats {
 // Ping asks the server for a Pong carrying clientTime back, and the server
 // tick; Options.OnPong receives it.
 func (c *Client) Ping(clientTime uint64) error {
-	err := c.Send(&arbiterv1.ClientMessage{Kind: &arbiterv1.ClientMessage_Ping{
+	b, err := proto.Marshal(&arbiterv1.ClientMessage{Kind: &arbiterv1.ClientMessage_Ping{
 		Ping: &arbiterv1.Ping{ClientTime: clientTime},
 	}})
+	if err == nil {
+		err = c.write(gws.OpcodeBinary, b)
+	}
 	if err != nil {
 		return fmt.Errorf("client: ping: %w", err)
 	}
 	return nil
-}
-
-// Send encodes and sends msg as it is, bypassing seq assignment and
-// prediction. It is an escape hatch for tests that play a misbehaving client
-// (replayed or out-of-order seqs); game clients use SendInput and Ping.
-func (c *Client) Send(msg *arbiterv1.ClientMessage) error {
-	b, err := proto.Marshal(msg)
-	if err != nil {
-		return fmt.Errorf("client: encode message: %w", err)
-	}
-	return c.write(gws.OpcodeBinary, b)
-}
-
-// SendRaw sends frame as one binary WebSocket frame, unchecked. It is for
-// tests of the server's handling of hostile input (undecodable or oversized
-// frames).
-func (c *Client) SendRaw(frame []byte) error {
-	return c.write(gws.OpcodeBinary, frame)
-}
-
-// SendText sends s as one text WebSocket frame, which the protocol forbids
-// (the server closes with 1003). It is for tests.
-func (c *Client) SendText(s string) error {
-	return c.write(gws.OpcodeText, []byte(s))
 }
 
 // write sends one frame; gws serialises concurrent writers.
@@ -605,11 +584,12 @@ func (c *Client) CloseError() *CloseError {
 	return c.mu.closeErr
 }
 
-// StallReads makes the reader stop before handling the next server message
-// (or ping) and wait until ResumeReads or Close. Unread frames stay in the
-// socket, so the server sees the client as a slow consumer; tests use it,
-// usually with a small Options.ReadBufferSize.
-func (c *Client) StallReads() {
+// stallReads makes the reader stop before handling the next server message
+// (or ping) and wait until resumeReads or Close. Unread frames stay in the
+// socket, so the server sees the client as a slow consumer. Tests reach it
+// through clienttest.StallReads, usually with a small
+// Options.ReadBufferSize.
+func (c *Client) stallReads() {
 	c.stall.Lock()
 	defer c.stall.Unlock()
 	if c.stall.resume == nil {
@@ -617,8 +597,8 @@ func (c *Client) StallReads() {
 	}
 }
 
-// ResumeReads lets a reader stalled by StallReads go on.
-func (c *Client) ResumeReads() {
+// resumeReads lets a reader stalled by stallReads go on.
+func (c *Client) resumeReads() {
 	c.stall.Lock()
 	defer c.stall.Unlock()
 	if c.stall.resume != nil {

@@ -571,19 +571,19 @@ func TestClientStallReads(t *testing.T) {
 	fc := fs.accept(t)
 	waitForTick(t, c, fc.step())
 
-	c.StallReads()
+	c.stallReads()
 	fc.step()
 	fc.step()
 	// Whatever reached the socket, the reader handles nothing while stalled.
 	if got := c.LastSnapshot().GetTick(); got != 1 {
 		t.Errorf("LastSnapshot().Tick while stalled = %d, want 1", got)
 	}
-	c.ResumeReads()
+	c.resumeReads()
 	waitForTick(t, c, 3)
 
 	// Stalled for good, the client is a slow consumer: the server's writes
 	// back up until they block.
-	c.StallReads()
+	c.stallReads()
 	if err := fc.ws.NetConn().SetWriteDeadline(time.Now().Add(500 * time.Millisecond)); err != nil {
 		t.Fatal(err)
 	}

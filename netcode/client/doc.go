@@ -1,7 +1,10 @@
 // Package client is Arbiter's Go client library: it connects to a match over
 // the WebSocket protocol of docs/protocol.md, sends inputs at the right pace, and
 // keeps the three views a game client needs of a running match. It is used by
-// bots, by tests, and by Go game clients.
+// bots, by tests, and by Go game clients. The match's ws_url comes from the
+// REST API, which package netcode/client/rest calls; tests that need a
+// misbehaving client (raw frames, stalled reads) use package
+// netcode/client/clienttest.
 //
 // A session looks like this:
 //
