@@ -190,9 +190,9 @@ type Matchmaker struct {
 	// (Takeovers). Safe to read concurrently.
 	ClaimsWon, ClaimsLost, Takeovers atomic.Uint64
 
-	// run is Run's copy of the queue and what it owes the pool; only the
-	// Run goroutine touches it.
-	run *mirror
+	// mirror is Run's copy of the queue and what it owes the pool; only
+	// the Run goroutine touches it.
+	mirror *mirror
 
 	// wake tells Run that it has work: a ticket was published or a match
 	// ended. Size one: a pending wake-up covers any number of them.
@@ -288,7 +288,7 @@ func New(cfg Config, starter Starter, tokens *match.Tokens) *Matchmaker {
 		done:     make(chan struct{}),
 	}
 	m.notify, _ = cfg.Pool.(Notifier)
-	m.run = newMirror(cfg)
+	m.mirror = newMirror(cfg)
 	m.mu.tickets = make(map[string]*ticket)
 	m.mu.search = make(map[string]*ticket)
 	m.mu.finished = make(map[string][]*ticket)

@@ -182,7 +182,7 @@ func (m *Matchmaker) leave(frees []freeing) {
 // jittered back-off (up to maxBackoff), and the outage is logged when it
 // starts, every minute it lasts, and when it ends.
 func (m *Matchmaker) step(ctx context.Context, now time.Time) time.Time {
-	r := m.run
+	r := m.mirror
 	if now.Before(r.restUntil) {
 		return r.restUntil
 	}
@@ -203,7 +203,7 @@ func (m *Matchmaker) step(ctx context.Context, now time.Time) time.Time {
 func (m *Matchmaker) publishSizes() {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	for name, q := range m.run.queues {
+	for name, q := range m.mirror.queues {
 		m.mu.sizes[name] = q.live
 	}
 }
@@ -264,7 +264,7 @@ func (m *Matchmaker) cycle(ctx context.Context, now time.Time) (time.Time, error
 // players of ended matches, expiring orphans. What fails again waits for
 // the next cycle.
 func (m *Matchmaker) retry(ctx context.Context) error {
-	r := m.run
+	r := m.mirror
 	if len(r.unreleased) > 0 {
 		pctx, cancel := m.poolContext(ctx)
 		err := m.pool.Release(pctx, m.instance, r.unreleased)
@@ -324,7 +324,7 @@ func (m *Matchmaker) seatKeep(until time.Time) time.Duration {
 func (m *Matchmaker) sync(ctx context.Context, now time.Time) (bool, error) {
 	for range maxSyncBatches {
 		pctx, cancel := m.poolContext(ctx)
-		ch, err := m.pool.Changes(pctx, m.run.cursor)
+		ch, err := m.pool.Changes(pctx, m.mirror.cursor)
 		cancel()
 		if err != nil {
 			return false, fmt.Errorf("read the queue: %w", err)
@@ -337,7 +337,7 @@ func (m *Matchmaker) sync(ctx context.Context, now time.Time) (bool, error) {
 			m.applyLocked(c, now)
 		}
 		m.mu.Unlock()
-		m.run.cursor = ch.Cursor
+		m.mirror.cursor = ch.Cursor
 		if !ch.More {
 			return false, nil
 		}
@@ -347,7 +347,7 @@ func (m *Matchmaker) sync(ctx context.Context, now time.Time) (bool, error) {
 
 // resetLocked replaces the mirror's view with a snapshot of the queue.
 func (m *Matchmaker) resetLocked(snap []PoolTicket, now time.Time) {
-	r := m.run
+	r := m.mirror
 	in := make(map[string]bool, len(snap))
 	for _, pt := range snap {
 		in[pt.ID] = true
@@ -398,7 +398,7 @@ func (m *Matchmaker) applyLocked(c PoolChange, now time.Time) {
 				m.finishLocked(t, c.Reason, now)
 			case StatusMatched:
 				if c.Claimer != m.instance {
-					m.run.awaiting[id] = now
+					m.mirror.awaiting[id] = now
 				}
 			}
 		}
@@ -408,7 +408,7 @@ func (m *Matchmaker) applyLocked(c PoolChange, now time.Time) {
 // addLocked puts a searching ticket of the pool into the mirror, unless
 // it is there already.
 func (m *Matchmaker) addLocked(pt PoolTicket) {
-	r := m.run
+	r := m.mirror
 	if _, ok := r.members[pt.ID]; ok {
 		return
 	}
@@ -434,7 +434,7 @@ func (m *Matchmaker) addLocked(pt PoolTicket) {
 // drop takes ticket id out of the mirror: out of its queue, or, if it is
 // held for a group, marked gone.
 func (m *Matchmaker) drop(id string) {
-	r := m.run
+	r := m.mirror
 	e, ok := r.members[id]
 	if !ok {
 		return
@@ -451,8 +451,8 @@ func (m *Matchmaker) drop(id string) {
 // forget takes e, which left the queue while held, out of the mirror.
 func (m *Matchmaker) forget(e *member) {
 	e.pending = false
-	if m.run.members[e.ID] == e {
-		delete(m.run.members, e.ID)
+	if m.mirror.members[e.ID] == e {
+		delete(m.mirror.members, e.ID)
 	}
 }
 
@@ -467,8 +467,8 @@ func (m *Matchmaker) unholdGroups(groups []group) {
 func (m *Matchmaker) unhold(es []*member) {
 	for _, e := range es {
 		e.pending, e.hold = false, nil
-		if !e.gone && m.run.members[e.ID] == e {
-			m.run.queues[e.Mode].readd(e)
+		if !e.gone && m.mirror.members[e.ID] == e {
+			m.mirror.queues[e.Mode].readd(e)
 		}
 	}
 }
@@ -476,7 +476,7 @@ func (m *Matchmaker) unhold(es []*member) {
 // checkAwaiting asks the pool about this server's tickets that another
 // server claimed and whose seat has not come (or whose fate was missed).
 func (m *Matchmaker) checkAwaiting(ctx context.Context, now time.Time) error {
-	r := m.run
+	r := m.mirror
 	var ids []string
 	for id, at := range r.awaiting {
 		if !now.Before(at.Add(awaitCheck)) {
@@ -545,7 +545,7 @@ func (m *Matchmaker) checkAwaiting(ctx context.Context, now time.Time) error {
 // matter, a short-handed group becoming due, a deferral's end, or the end
 // of a queue's rest after a failed Create.
 func (m *Matchmaker) plan(now time.Time) (claims []group, expired []*member, next time.Time) {
-	r := m.run
+	r := m.mirror
 	next = now.Add(maxIdle)
 	kept := r.deferred[:0]
 	for _, d := range r.deferred {
@@ -608,11 +608,11 @@ func (m *Matchmaker) plan(now time.Time) (claims []group, expired []*member, nex
 // rests after a failed Create, and marks their members pending. It returns
 // them, and next brought forward to when q next needs a look.
 func (m *Matchmaker) form(name string, q *queue, now, next time.Time) ([][]*member, time.Time) {
-	if at, ok := m.run.retryAt[name]; ok {
+	if at, ok := m.mirror.retryAt[name]; ok {
 		if now.Before(at) {
 			return nil, earliest(next, at)
 		}
-		delete(m.run.retryAt, name)
+		delete(m.mirror.retryAt, name)
 	}
 	var formed [][]*member
 	// Pairing again finds nothing new unless tickets came or a window
@@ -651,7 +651,7 @@ func (m *Matchmaker) withdrawExpired(ctx context.Context, expired []*member, now
 		if o.Status == StatusSearching {
 			switch {
 			case errors.Is(err, ErrMatched): // claimed first: its seat follows
-				m.run.awaiting[o.ID] = now
+				m.mirror.awaiting[o.ID] = now
 			case errors.Is(err, ErrNotFound):
 				m.finishLocked(o, StatusExpired, now)
 			default:
@@ -669,7 +669,7 @@ func (m *Matchmaker) withdrawExpired(ctx context.Context, expired []*member, now
 // releases its tickets and rests the queue for CreateRetry. It returns an
 // error only when the pool failed.
 func (m *Matchmaker) claimAndStart(ctx context.Context, g group) error {
-	r := m.run
+	r := m.mirror
 	ids := make([]string, len(g.members))
 	players := make([]string, len(g.members))
 	for i, e := range g.members {
