@@ -32,6 +32,7 @@ type ClientMessage struct {
 	//
 	//	*ClientMessage_Input
 	//	*ClientMessage_Ping
+	//	*ClientMessage_Action
 	Kind          isClientMessage_Kind `protobuf_oneof:"kind"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -92,6 +93,15 @@ func (x *ClientMessage) GetPing() *Ping {
 	return nil
 }
 
+func (x *ClientMessage) GetAction() *Action {
+	if x != nil {
+		if x, ok := x.Kind.(*ClientMessage_Action); ok {
+			return x.Action
+		}
+	}
+	return nil
+}
+
 type isClientMessage_Kind interface {
 	isClientMessage_Kind()
 }
@@ -104,9 +114,75 @@ type ClientMessage_Ping struct {
 	Ping *Ping `protobuf:"bytes,2,opt,name=ping,proto3,oneof"`
 }
 
+type ClientMessage_Action struct {
+	// A command of a game that is not the arena (Welcome.game names it).
+	Action *Action `protobuf:"bytes,3,opt,name=action,proto3,oneof"`
+}
+
 func (*ClientMessage_Input) isClientMessage_Kind() {}
 
 func (*ClientMessage_Ping) isClientMessage_Kind() {}
+
+func (*ClientMessage_Action) isClientMessage_Kind() {}
+
+// Action is one command of a game other than the arena, in the game's own
+// message (chess: arbiter.chess.v1.Command). An event-driven game processes
+// it as soon as it arrives and answers with a State (it changed the game)
+// or a Rejected (it did not); it is never scored as cheating.
+type Action struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Starts at 1 and strictly increases per player within a match; a seq
+	// not above the last one the server processed is ignored.
+	Seq uint32 `protobuf:"varint,1,opt,name=seq,proto3" json:"seq,omitempty"`
+	// The game's command message, encoded.
+	Payload       []byte `protobuf:"bytes,2,opt,name=payload,proto3" json:"payload,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Action) Reset() {
+	*x = Action{}
+	mi := &file_arbiter_v1_arbiter_proto_msgTypes[1]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Action) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Action) ProtoMessage() {}
+
+func (x *Action) ProtoReflect() protoreflect.Message {
+	mi := &file_arbiter_v1_arbiter_proto_msgTypes[1]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Action.ProtoReflect.Descriptor instead.
+func (*Action) Descriptor() ([]byte, []int) {
+	return file_arbiter_v1_arbiter_proto_rawDescGZIP(), []int{1}
+}
+
+func (x *Action) GetSeq() uint32 {
+	if x != nil {
+		return x.Seq
+	}
+	return 0
+}
+
+func (x *Action) GetPayload() []byte {
+	if x != nil {
+		return x.Payload
+	}
+	return nil
+}
 
 // Input is one tick's worth of player intent. The server applies each accepted
 // input exactly once, in seq order, at most one per player per tick.
@@ -132,7 +208,7 @@ type Input struct {
 
 func (x *Input) Reset() {
 	*x = Input{}
-	mi := &file_arbiter_v1_arbiter_proto_msgTypes[1]
+	mi := &file_arbiter_v1_arbiter_proto_msgTypes[2]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -144,7 +220,7 @@ func (x *Input) String() string {
 func (*Input) ProtoMessage() {}
 
 func (x *Input) ProtoReflect() protoreflect.Message {
-	mi := &file_arbiter_v1_arbiter_proto_msgTypes[1]
+	mi := &file_arbiter_v1_arbiter_proto_msgTypes[2]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -157,7 +233,7 @@ func (x *Input) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Input.ProtoReflect.Descriptor instead.
 func (*Input) Descriptor() ([]byte, []int) {
-	return file_arbiter_v1_arbiter_proto_rawDescGZIP(), []int{1}
+	return file_arbiter_v1_arbiter_proto_rawDescGZIP(), []int{2}
 }
 
 func (x *Input) GetSeq() uint32 {
@@ -220,7 +296,7 @@ type Ping struct {
 
 func (x *Ping) Reset() {
 	*x = Ping{}
-	mi := &file_arbiter_v1_arbiter_proto_msgTypes[2]
+	mi := &file_arbiter_v1_arbiter_proto_msgTypes[3]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -232,7 +308,7 @@ func (x *Ping) String() string {
 func (*Ping) ProtoMessage() {}
 
 func (x *Ping) ProtoReflect() protoreflect.Message {
-	mi := &file_arbiter_v1_arbiter_proto_msgTypes[2]
+	mi := &file_arbiter_v1_arbiter_proto_msgTypes[3]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -245,7 +321,7 @@ func (x *Ping) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Ping.ProtoReflect.Descriptor instead.
 func (*Ping) Descriptor() ([]byte, []int) {
-	return file_arbiter_v1_arbiter_proto_rawDescGZIP(), []int{2}
+	return file_arbiter_v1_arbiter_proto_rawDescGZIP(), []int{3}
 }
 
 func (x *Ping) GetClientTime() uint64 {
@@ -265,6 +341,8 @@ type ServerMessage struct {
 	//	*ServerMessage_Pong
 	//	*ServerMessage_MatchEnd
 	//	*ServerMessage_Kick
+	//	*ServerMessage_State
+	//	*ServerMessage_Rejected
 	Kind          isServerMessage_Kind `protobuf_oneof:"kind"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -272,7 +350,7 @@ type ServerMessage struct {
 
 func (x *ServerMessage) Reset() {
 	*x = ServerMessage{}
-	mi := &file_arbiter_v1_arbiter_proto_msgTypes[3]
+	mi := &file_arbiter_v1_arbiter_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -284,7 +362,7 @@ func (x *ServerMessage) String() string {
 func (*ServerMessage) ProtoMessage() {}
 
 func (x *ServerMessage) ProtoReflect() protoreflect.Message {
-	mi := &file_arbiter_v1_arbiter_proto_msgTypes[3]
+	mi := &file_arbiter_v1_arbiter_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -297,7 +375,7 @@ func (x *ServerMessage) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ServerMessage.ProtoReflect.Descriptor instead.
 func (*ServerMessage) Descriptor() ([]byte, []int) {
-	return file_arbiter_v1_arbiter_proto_rawDescGZIP(), []int{3}
+	return file_arbiter_v1_arbiter_proto_rawDescGZIP(), []int{4}
 }
 
 func (x *ServerMessage) GetKind() isServerMessage_Kind {
@@ -352,6 +430,24 @@ func (x *ServerMessage) GetKick() *Kick {
 	return nil
 }
 
+func (x *ServerMessage) GetState() *State {
+	if x != nil {
+		if x, ok := x.Kind.(*ServerMessage_State); ok {
+			return x.State
+		}
+	}
+	return nil
+}
+
+func (x *ServerMessage) GetRejected() *Rejected {
+	if x != nil {
+		if x, ok := x.Kind.(*ServerMessage_Rejected); ok {
+			return x.Rejected
+		}
+	}
+	return nil
+}
+
 type isServerMessage_Kind interface {
 	isServerMessage_Kind()
 }
@@ -376,6 +472,16 @@ type ServerMessage_Kick struct {
 	Kick *Kick `protobuf:"bytes,5,opt,name=kick,proto3,oneof"`
 }
 
+type ServerMessage_State struct {
+	// The state of a game that is not the arena.
+	State *State `protobuf:"bytes,6,opt,name=state,proto3,oneof"`
+}
+
+type ServerMessage_Rejected struct {
+	// An Action the game refused.
+	Rejected *Rejected `protobuf:"bytes,7,opt,name=rejected,proto3,oneof"`
+}
+
 func (*ServerMessage_Welcome) isServerMessage_Kind() {}
 
 func (*ServerMessage_Snapshot) isServerMessage_Kind() {}
@@ -385,6 +491,142 @@ func (*ServerMessage_Pong) isServerMessage_Kind() {}
 func (*ServerMessage_MatchEnd) isServerMessage_Kind() {}
 
 func (*ServerMessage_Kick) isServerMessage_Kind() {}
+
+func (*ServerMessage_State) isServerMessage_Kind() {}
+
+func (*ServerMessage_Rejected) isServerMessage_Kind() {}
+
+// State is the state of a game other than the arena, sent after Welcome
+// and after every change, to every player.
+type State struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Increases with every change and never goes back, also across a
+	// reconnection: a client keeps the State with the highest version.
+	Version uint32 `protobuf:"varint,1,opt,name=version,proto3" json:"version,omitempty"`
+	// The highest action seq the server has processed from the recipient
+	// (applied or rejected), like Snapshot's last_input_seq.
+	LastActionSeq uint32 `protobuf:"varint,2,opt,name=last_action_seq,json=lastActionSeq,proto3" json:"last_action_seq,omitempty"`
+	// The game's state message, encoded (chess: arbiter.chess.v1.Board).
+	Payload       []byte `protobuf:"bytes,3,opt,name=payload,proto3" json:"payload,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *State) Reset() {
+	*x = State{}
+	mi := &file_arbiter_v1_arbiter_proto_msgTypes[5]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *State) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*State) ProtoMessage() {}
+
+func (x *State) ProtoReflect() protoreflect.Message {
+	mi := &file_arbiter_v1_arbiter_proto_msgTypes[5]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use State.ProtoReflect.Descriptor instead.
+func (*State) Descriptor() ([]byte, []int) {
+	return file_arbiter_v1_arbiter_proto_rawDescGZIP(), []int{5}
+}
+
+func (x *State) GetVersion() uint32 {
+	if x != nil {
+		return x.Version
+	}
+	return 0
+}
+
+func (x *State) GetLastActionSeq() uint32 {
+	if x != nil {
+		return x.LastActionSeq
+	}
+	return 0
+}
+
+func (x *State) GetPayload() []byte {
+	if x != nil {
+		return x.Payload
+	}
+	return nil
+}
+
+// Rejected answers an Action the game refused; the game is unchanged.
+type Rejected struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The refused action's seq.
+	Seq uint32 `protobuf:"varint,1,opt,name=seq,proto3" json:"seq,omitempty"`
+	// Why, in one short lowercase word of the game's (chess: illegal_move,
+	// not_your_turn, game_over).
+	Reason string `protobuf:"bytes,2,opt,name=reason,proto3" json:"reason,omitempty"`
+	// For humans.
+	Message       string `protobuf:"bytes,3,opt,name=message,proto3" json:"message,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Rejected) Reset() {
+	*x = Rejected{}
+	mi := &file_arbiter_v1_arbiter_proto_msgTypes[6]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Rejected) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Rejected) ProtoMessage() {}
+
+func (x *Rejected) ProtoReflect() protoreflect.Message {
+	mi := &file_arbiter_v1_arbiter_proto_msgTypes[6]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Rejected.ProtoReflect.Descriptor instead.
+func (*Rejected) Descriptor() ([]byte, []int) {
+	return file_arbiter_v1_arbiter_proto_rawDescGZIP(), []int{6}
+}
+
+func (x *Rejected) GetSeq() uint32 {
+	if x != nil {
+		return x.Seq
+	}
+	return 0
+}
+
+func (x *Rejected) GetReason() string {
+	if x != nil {
+		return x.Reason
+	}
+	return ""
+}
+
+func (x *Rejected) GetMessage() string {
+	if x != nil {
+		return x.Message
+	}
+	return ""
+}
 
 // Welcome is always the first message on a connection.
 type Welcome struct {
@@ -404,14 +646,21 @@ type Welcome struct {
 	// match (processed, or waiting to be). A client that connects again (a
 	// page reload) numbers its inputs from last_input_seq + 1: the server
 	// ignores seqs it has already seen.
-	LastInputSeq  uint32 `protobuf:"varint,7,opt,name=last_input_seq,json=lastInputSeq,proto3" json:"last_input_seq,omitempty"`
+	LastInputSeq uint32 `protobuf:"varint,7,opt,name=last_input_seq,json=lastInputSeq,proto3" json:"last_input_seq,omitempty"`
+	// The game the match plays: "arena" (inputs and snapshots) or another
+	// game (actions and states, in that game's messages).
+	Game string `protobuf:"bytes,8,opt,name=game,proto3" json:"game,omitempty"`
+	// The highest action seq the server has received from this player in
+	// this match, for games played with actions; a reconnecting client
+	// numbers its actions from last_action_seq + 1.
+	LastActionSeq uint32 `protobuf:"varint,9,opt,name=last_action_seq,json=lastActionSeq,proto3" json:"last_action_seq,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *Welcome) Reset() {
 	*x = Welcome{}
-	mi := &file_arbiter_v1_arbiter_proto_msgTypes[4]
+	mi := &file_arbiter_v1_arbiter_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -423,7 +672,7 @@ func (x *Welcome) String() string {
 func (*Welcome) ProtoMessage() {}
 
 func (x *Welcome) ProtoReflect() protoreflect.Message {
-	mi := &file_arbiter_v1_arbiter_proto_msgTypes[4]
+	mi := &file_arbiter_v1_arbiter_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -436,7 +685,7 @@ func (x *Welcome) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Welcome.ProtoReflect.Descriptor instead.
 func (*Welcome) Descriptor() ([]byte, []int) {
-	return file_arbiter_v1_arbiter_proto_rawDescGZIP(), []int{4}
+	return file_arbiter_v1_arbiter_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *Welcome) GetMatchId() string {
@@ -488,6 +737,20 @@ func (x *Welcome) GetLastInputSeq() uint32 {
 	return 0
 }
 
+func (x *Welcome) GetGame() string {
+	if x != nil {
+		return x.Game
+	}
+	return ""
+}
+
+func (x *Welcome) GetLastActionSeq() uint32 {
+	if x != nil {
+		return x.LastActionSeq
+	}
+	return 0
+}
+
 // Snapshot is the full state of the match after a tick.
 type Snapshot struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
@@ -499,7 +762,7 @@ type Snapshot struct {
 
 func (x *Snapshot) Reset() {
 	*x = Snapshot{}
-	mi := &file_arbiter_v1_arbiter_proto_msgTypes[5]
+	mi := &file_arbiter_v1_arbiter_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -511,7 +774,7 @@ func (x *Snapshot) String() string {
 func (*Snapshot) ProtoMessage() {}
 
 func (x *Snapshot) ProtoReflect() protoreflect.Message {
-	mi := &file_arbiter_v1_arbiter_proto_msgTypes[5]
+	mi := &file_arbiter_v1_arbiter_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -524,7 +787,7 @@ func (x *Snapshot) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Snapshot.ProtoReflect.Descriptor instead.
 func (*Snapshot) Descriptor() ([]byte, []int) {
-	return file_arbiter_v1_arbiter_proto_rawDescGZIP(), []int{5}
+	return file_arbiter_v1_arbiter_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *Snapshot) GetTick() uint32 {
@@ -562,7 +825,7 @@ type Entity struct {
 
 func (x *Entity) Reset() {
 	*x = Entity{}
-	mi := &file_arbiter_v1_arbiter_proto_msgTypes[6]
+	mi := &file_arbiter_v1_arbiter_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -574,7 +837,7 @@ func (x *Entity) String() string {
 func (*Entity) ProtoMessage() {}
 
 func (x *Entity) ProtoReflect() protoreflect.Message {
-	mi := &file_arbiter_v1_arbiter_proto_msgTypes[6]
+	mi := &file_arbiter_v1_arbiter_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -587,7 +850,7 @@ func (x *Entity) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Entity.ProtoReflect.Descriptor instead.
 func (*Entity) Descriptor() ([]byte, []int) {
-	return file_arbiter_v1_arbiter_proto_rawDescGZIP(), []int{6}
+	return file_arbiter_v1_arbiter_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *Entity) GetId() uint32 {
@@ -652,7 +915,7 @@ type Pong struct {
 
 func (x *Pong) Reset() {
 	*x = Pong{}
-	mi := &file_arbiter_v1_arbiter_proto_msgTypes[7]
+	mi := &file_arbiter_v1_arbiter_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -664,7 +927,7 @@ func (x *Pong) String() string {
 func (*Pong) ProtoMessage() {}
 
 func (x *Pong) ProtoReflect() protoreflect.Message {
-	mi := &file_arbiter_v1_arbiter_proto_msgTypes[7]
+	mi := &file_arbiter_v1_arbiter_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -677,7 +940,7 @@ func (x *Pong) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Pong.ProtoReflect.Descriptor instead.
 func (*Pong) Descriptor() ([]byte, []int) {
-	return file_arbiter_v1_arbiter_proto_rawDescGZIP(), []int{7}
+	return file_arbiter_v1_arbiter_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *Pong) GetClientTime() uint64 {
@@ -705,7 +968,7 @@ type MatchEnd struct {
 
 func (x *MatchEnd) Reset() {
 	*x = MatchEnd{}
-	mi := &file_arbiter_v1_arbiter_proto_msgTypes[8]
+	mi := &file_arbiter_v1_arbiter_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -717,7 +980,7 @@ func (x *MatchEnd) String() string {
 func (*MatchEnd) ProtoMessage() {}
 
 func (x *MatchEnd) ProtoReflect() protoreflect.Message {
-	mi := &file_arbiter_v1_arbiter_proto_msgTypes[8]
+	mi := &file_arbiter_v1_arbiter_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -730,7 +993,7 @@ func (x *MatchEnd) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MatchEnd.ProtoReflect.Descriptor instead.
 func (*MatchEnd) Descriptor() ([]byte, []int) {
-	return file_arbiter_v1_arbiter_proto_rawDescGZIP(), []int{8}
+	return file_arbiter_v1_arbiter_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *MatchEnd) GetMatchId() string {
@@ -764,7 +1027,7 @@ type PlayerResult struct {
 
 func (x *PlayerResult) Reset() {
 	*x = PlayerResult{}
-	mi := &file_arbiter_v1_arbiter_proto_msgTypes[9]
+	mi := &file_arbiter_v1_arbiter_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -776,7 +1039,7 @@ func (x *PlayerResult) String() string {
 func (*PlayerResult) ProtoMessage() {}
 
 func (x *PlayerResult) ProtoReflect() protoreflect.Message {
-	mi := &file_arbiter_v1_arbiter_proto_msgTypes[9]
+	mi := &file_arbiter_v1_arbiter_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -789,7 +1052,7 @@ func (x *PlayerResult) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PlayerResult.ProtoReflect.Descriptor instead.
 func (*PlayerResult) Descriptor() ([]byte, []int) {
-	return file_arbiter_v1_arbiter_proto_rawDescGZIP(), []int{9}
+	return file_arbiter_v1_arbiter_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *PlayerResult) GetPlayerId() string {
@@ -851,7 +1114,7 @@ type Kick struct {
 
 func (x *Kick) Reset() {
 	*x = Kick{}
-	mi := &file_arbiter_v1_arbiter_proto_msgTypes[10]
+	mi := &file_arbiter_v1_arbiter_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -863,7 +1126,7 @@ func (x *Kick) String() string {
 func (*Kick) ProtoMessage() {}
 
 func (x *Kick) ProtoReflect() protoreflect.Message {
-	mi := &file_arbiter_v1_arbiter_proto_msgTypes[10]
+	mi := &file_arbiter_v1_arbiter_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -876,7 +1139,7 @@ func (x *Kick) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Kick.ProtoReflect.Descriptor instead.
 func (*Kick) Descriptor() ([]byte, []int) {
-	return file_arbiter_v1_arbiter_proto_rawDescGZIP(), []int{10}
+	return file_arbiter_v1_arbiter_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *Kick) GetReason() string {
@@ -898,11 +1161,15 @@ var File_arbiter_v1_arbiter_proto protoreflect.FileDescriptor
 const file_arbiter_v1_arbiter_proto_rawDesc = "" +
 	"\n" +
 	"\x18arbiter/v1/arbiter.proto\x12\n" +
-	"arbiter.v1\"j\n" +
+	"arbiter.v1\"\x98\x01\n" +
 	"\rClientMessage\x12)\n" +
 	"\x05input\x18\x01 \x01(\v2\x11.arbiter.v1.InputH\x00R\x05input\x12&\n" +
-	"\x04ping\x18\x02 \x01(\v2\x10.arbiter.v1.PingH\x00R\x04pingB\x06\n" +
-	"\x04kind\"\xa8\x01\n" +
+	"\x04ping\x18\x02 \x01(\v2\x10.arbiter.v1.PingH\x00R\x04ping\x12,\n" +
+	"\x06action\x18\x03 \x01(\v2\x12.arbiter.v1.ActionH\x00R\x06actionB\x06\n" +
+	"\x04kind\"4\n" +
+	"\x06Action\x12\x10\n" +
+	"\x03seq\x18\x01 \x01(\rR\x03seq\x12\x18\n" +
+	"\apayload\x18\x02 \x01(\fR\apayload\"\xa8\x01\n" +
 	"\x05Input\x12\x10\n" +
 	"\x03seq\x18\x01 \x01(\rR\x03seq\x12\x15\n" +
 	"\x06move_x\x18\x02 \x01(\x11R\x05moveX\x12\x15\n" +
@@ -913,14 +1180,24 @@ const file_arbiter_v1_arbiter_proto_rawDesc = "" +
 	"\tview_tick\x18\a \x01(\rR\bviewTick\"'\n" +
 	"\x04Ping\x12\x1f\n" +
 	"\vclient_time\x18\x01 \x01(\x04R\n" +
-	"clientTime\"\x81\x02\n" +
+	"clientTime\"\xe0\x02\n" +
 	"\rServerMessage\x12/\n" +
 	"\awelcome\x18\x01 \x01(\v2\x13.arbiter.v1.WelcomeH\x00R\awelcome\x122\n" +
 	"\bsnapshot\x18\x02 \x01(\v2\x14.arbiter.v1.SnapshotH\x00R\bsnapshot\x12&\n" +
 	"\x04pong\x18\x03 \x01(\v2\x10.arbiter.v1.PongH\x00R\x04pong\x123\n" +
 	"\tmatch_end\x18\x04 \x01(\v2\x14.arbiter.v1.MatchEndH\x00R\bmatchEnd\x12&\n" +
-	"\x04kick\x18\x05 \x01(\v2\x10.arbiter.v1.KickH\x00R\x04kickB\x06\n" +
-	"\x04kind\"\xc9\x01\n" +
+	"\x04kick\x18\x05 \x01(\v2\x10.arbiter.v1.KickH\x00R\x04kick\x12)\n" +
+	"\x05state\x18\x06 \x01(\v2\x11.arbiter.v1.StateH\x00R\x05state\x122\n" +
+	"\brejected\x18\a \x01(\v2\x14.arbiter.v1.RejectedH\x00R\brejectedB\x06\n" +
+	"\x04kind\"c\n" +
+	"\x05State\x12\x18\n" +
+	"\aversion\x18\x01 \x01(\rR\aversion\x12&\n" +
+	"\x0flast_action_seq\x18\x02 \x01(\rR\rlastActionSeq\x12\x18\n" +
+	"\apayload\x18\x03 \x01(\fR\apayload\"N\n" +
+	"\bRejected\x12\x10\n" +
+	"\x03seq\x18\x01 \x01(\rR\x03seq\x12\x16\n" +
+	"\x06reason\x18\x02 \x01(\tR\x06reason\x12\x18\n" +
+	"\amessage\x18\x03 \x01(\tR\amessage\"\x85\x02\n" +
 	"\aWelcome\x12\x19\n" +
 	"\bmatch_id\x18\x01 \x01(\tR\amatchId\x12\x1b\n" +
 	"\tentity_id\x18\x02 \x01(\rR\bentityId\x12\x1b\n" +
@@ -928,7 +1205,9 @@ const file_arbiter_v1_arbiter_proto_rawDesc = "" +
 	"\x04tick\x18\x04 \x01(\rR\x04tick\x12\x1b\n" +
 	"\tplayer_id\x18\x05 \x01(\tR\bplayerId\x12\x12\n" +
 	"\x04mode\x18\x06 \x01(\tR\x04mode\x12$\n" +
-	"\x0elast_input_seq\x18\a \x01(\rR\flastInputSeq\"N\n" +
+	"\x0elast_input_seq\x18\a \x01(\rR\flastInputSeq\x12\x12\n" +
+	"\x04game\x18\b \x01(\tR\x04game\x12&\n" +
+	"\x0flast_action_seq\x18\t \x01(\rR\rlastActionSeq\"N\n" +
 	"\bSnapshot\x12\x12\n" +
 	"\x04tick\x18\x01 \x01(\rR\x04tick\x12.\n" +
 	"\bentities\x18\x02 \x03(\v2\x12.arbiter.v1.EntityR\bentities\"\xa5\x01\n" +
@@ -970,35 +1249,41 @@ func file_arbiter_v1_arbiter_proto_rawDescGZIP() []byte {
 	return file_arbiter_v1_arbiter_proto_rawDescData
 }
 
-var file_arbiter_v1_arbiter_proto_msgTypes = make([]protoimpl.MessageInfo, 11)
+var file_arbiter_v1_arbiter_proto_msgTypes = make([]protoimpl.MessageInfo, 14)
 var file_arbiter_v1_arbiter_proto_goTypes = []any{
 	(*ClientMessage)(nil), // 0: arbiter.v1.ClientMessage
-	(*Input)(nil),         // 1: arbiter.v1.Input
-	(*Ping)(nil),          // 2: arbiter.v1.Ping
-	(*ServerMessage)(nil), // 3: arbiter.v1.ServerMessage
-	(*Welcome)(nil),       // 4: arbiter.v1.Welcome
-	(*Snapshot)(nil),      // 5: arbiter.v1.Snapshot
-	(*Entity)(nil),        // 6: arbiter.v1.Entity
-	(*Pong)(nil),          // 7: arbiter.v1.Pong
-	(*MatchEnd)(nil),      // 8: arbiter.v1.MatchEnd
-	(*PlayerResult)(nil),  // 9: arbiter.v1.PlayerResult
-	(*Kick)(nil),          // 10: arbiter.v1.Kick
+	(*Action)(nil),        // 1: arbiter.v1.Action
+	(*Input)(nil),         // 2: arbiter.v1.Input
+	(*Ping)(nil),          // 3: arbiter.v1.Ping
+	(*ServerMessage)(nil), // 4: arbiter.v1.ServerMessage
+	(*State)(nil),         // 5: arbiter.v1.State
+	(*Rejected)(nil),      // 6: arbiter.v1.Rejected
+	(*Welcome)(nil),       // 7: arbiter.v1.Welcome
+	(*Snapshot)(nil),      // 8: arbiter.v1.Snapshot
+	(*Entity)(nil),        // 9: arbiter.v1.Entity
+	(*Pong)(nil),          // 10: arbiter.v1.Pong
+	(*MatchEnd)(nil),      // 11: arbiter.v1.MatchEnd
+	(*PlayerResult)(nil),  // 12: arbiter.v1.PlayerResult
+	(*Kick)(nil),          // 13: arbiter.v1.Kick
 }
 var file_arbiter_v1_arbiter_proto_depIdxs = []int32{
-	1,  // 0: arbiter.v1.ClientMessage.input:type_name -> arbiter.v1.Input
-	2,  // 1: arbiter.v1.ClientMessage.ping:type_name -> arbiter.v1.Ping
-	4,  // 2: arbiter.v1.ServerMessage.welcome:type_name -> arbiter.v1.Welcome
-	5,  // 3: arbiter.v1.ServerMessage.snapshot:type_name -> arbiter.v1.Snapshot
-	7,  // 4: arbiter.v1.ServerMessage.pong:type_name -> arbiter.v1.Pong
-	8,  // 5: arbiter.v1.ServerMessage.match_end:type_name -> arbiter.v1.MatchEnd
-	10, // 6: arbiter.v1.ServerMessage.kick:type_name -> arbiter.v1.Kick
-	6,  // 7: arbiter.v1.Snapshot.entities:type_name -> arbiter.v1.Entity
-	9,  // 8: arbiter.v1.MatchEnd.results:type_name -> arbiter.v1.PlayerResult
-	9,  // [9:9] is the sub-list for method output_type
-	9,  // [9:9] is the sub-list for method input_type
-	9,  // [9:9] is the sub-list for extension type_name
-	9,  // [9:9] is the sub-list for extension extendee
-	0,  // [0:9] is the sub-list for field type_name
+	2,  // 0: arbiter.v1.ClientMessage.input:type_name -> arbiter.v1.Input
+	3,  // 1: arbiter.v1.ClientMessage.ping:type_name -> arbiter.v1.Ping
+	1,  // 2: arbiter.v1.ClientMessage.action:type_name -> arbiter.v1.Action
+	7,  // 3: arbiter.v1.ServerMessage.welcome:type_name -> arbiter.v1.Welcome
+	8,  // 4: arbiter.v1.ServerMessage.snapshot:type_name -> arbiter.v1.Snapshot
+	10, // 5: arbiter.v1.ServerMessage.pong:type_name -> arbiter.v1.Pong
+	11, // 6: arbiter.v1.ServerMessage.match_end:type_name -> arbiter.v1.MatchEnd
+	13, // 7: arbiter.v1.ServerMessage.kick:type_name -> arbiter.v1.Kick
+	5,  // 8: arbiter.v1.ServerMessage.state:type_name -> arbiter.v1.State
+	6,  // 9: arbiter.v1.ServerMessage.rejected:type_name -> arbiter.v1.Rejected
+	9,  // 10: arbiter.v1.Snapshot.entities:type_name -> arbiter.v1.Entity
+	12, // 11: arbiter.v1.MatchEnd.results:type_name -> arbiter.v1.PlayerResult
+	12, // [12:12] is the sub-list for method output_type
+	12, // [12:12] is the sub-list for method input_type
+	12, // [12:12] is the sub-list for extension type_name
+	12, // [12:12] is the sub-list for extension extendee
+	0,  // [0:12] is the sub-list for field type_name
 }
 
 func init() { file_arbiter_v1_arbiter_proto_init() }
@@ -1009,13 +1294,16 @@ func file_arbiter_v1_arbiter_proto_init() {
 	file_arbiter_v1_arbiter_proto_msgTypes[0].OneofWrappers = []any{
 		(*ClientMessage_Input)(nil),
 		(*ClientMessage_Ping)(nil),
+		(*ClientMessage_Action)(nil),
 	}
-	file_arbiter_v1_arbiter_proto_msgTypes[3].OneofWrappers = []any{
+	file_arbiter_v1_arbiter_proto_msgTypes[4].OneofWrappers = []any{
 		(*ServerMessage_Welcome)(nil),
 		(*ServerMessage_Snapshot)(nil),
 		(*ServerMessage_Pong)(nil),
 		(*ServerMessage_MatchEnd)(nil),
 		(*ServerMessage_Kick)(nil),
+		(*ServerMessage_State)(nil),
+		(*ServerMessage_Rejected)(nil),
 	}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
@@ -1023,7 +1311,7 @@ func file_arbiter_v1_arbiter_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_arbiter_v1_arbiter_proto_rawDesc), len(file_arbiter_v1_arbiter_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   11,
+			NumMessages:   14,
 			NumExtensions: 0,
 			NumServices:   0,
 		},
