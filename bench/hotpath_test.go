@@ -18,12 +18,13 @@ import (
 	"google.golang.org/protobuf/proto"
 )
 
-func arenaWorld(t *testing.T) (match.World, match.EntityID) {
+func arenaWorld(t *testing.T) (match.TickWorld, match.EntityID) {
 	t.Helper()
-	w, err := arena.Game{}.NewWorld(match.WorldConfig{Mode: "ffa", TickRate: 30, Players: 10})
+	world, err := arena.Game{}.NewWorld(match.WorldConfig{Mode: "ffa", TickRate: 30, Players: 10})
 	if err != nil {
 		t.Fatal(err)
 	}
+	w := world.(match.TickWorld)
 	id := w.Join()
 	for range 10 {
 		w.Join()

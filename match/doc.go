@@ -1,12 +1,17 @@
 // Package match runs matches: a Room owns one game world and one goroutine
-// that ticks it at a fixed rate, validates and applies player inputs, and
-// hands every connected player the same encoded snapshot each tick. A Manager
+// that drives it. A TickWorld (the arena) is ticked at a fixed rate: the
+// room validates and applies player inputs and hands every connected player
+// the same encoded snapshot each tick. An EventWorld (chess) changes only
+// when a player acts or one of its own deadlines passes: the room applies
+// each action as soon as it arrives and sends every player the new State,
+// or the actor a Rejected. A Manager
 // is the directory of running rooms: it creates them, admits players holding
 // a join token (Tokens), settles each result once when a room ends
 // (ratings, through its Settler), and records the matches a dead process
 // left running (EndOrphans).
 //
-// Games plug in through the Game and World interfaces declared here, and
+// Games plug in through the Game, World, TickWorld and EventWorld
+// interfaces declared here, and
 // each declares its modes (Mode: seats, time and score limits, rating
 // system) in the GameSpec that cmd registers; match names no game or mode.
 // The arena of docs/arena.md lives in match/arena. Transport comes in through the Peer
@@ -19,8 +24,9 @@
 // netcode or a store; cmd wires them together.
 //
 // The lifecycle of a room is waiting (players connecting, at most
-// JoinTimeout) → running (ticking) → ended. A match that ends by its rules
-// (time limit, score limit, every opponent forfeited) has its result
+// JoinTimeout) → running → ended. A match that ends by its rules (time
+// limit, score limit, every opponent forfeited; an event game's own end)
+// has its result
 // settled, sends MatchEnd and closes its connections with 1000. One stopped
 // by shutdown, or whose game panicked, is recorded as aborted (no rating
 // change, no MatchEnd) and closes them with 1001 or 1011; a panic ends only

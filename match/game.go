@@ -36,11 +36,22 @@ type WorldConfig struct {
 	ScoreLimit int // the mode's ScoreLimit: a score that ends the match (Finished); 0: none
 }
 
-// World is one match's game state. It is owned by the room goroutine: no
-// method is called concurrently, and implementations need no locks.
+// World is one match's game state: a TickWorld, stepped at the tick rate
+// (the arena), or an EventWorld, changed by each player action as soon as
+// it arrives and by its own deadlines (chess). It is owned by the room
+// goroutine: no method is called concurrently, and implementations need no
+// locks.
 type World interface {
-	// Join adds a player's entity and returns its ID.
+	// Join adds a player's entity and returns its ID; the room calls it
+	// once per seat, in seat order, before the match starts.
 	Join() EntityID
+}
+
+// TickWorld is a World stepped at the tick rate: players send inputs
+// (arbiter.v1.Input), at most one applied per player per tick, and every
+// tick ends with a snapshot to every player.
+type TickWorld interface {
+	World
 	// Validate reports whether in may be applied for entity now. It returns
 	// nil or an error naming the violation (compare with errors.Is). The
 	// room calls it exactly once per input it offers, in seq order, before
@@ -58,6 +69,53 @@ type World interface {
 	// Finished reports whether the game's own end condition is met (for
 	// example, a player reaching the mode's ScoreLimit). The time limit is the room's business.
 	Finished() bool
+}
+
+// EventWorld is a World that changes only when a player acts (an
+// arbiter.v1.Action, in the game's own command message) or when one of its
+// own deadlines passes (a chess clock), never on a tick: the room processes
+// each action as soon as it arrives and sends every player the new State
+// (arbiter.v1.State, in the game's own state message) after every change.
+// A game played this way has no anti-cheat score: whatever an action
+// carries, the game accepts it or rejects it with a reason, and a rejected
+// action is answered, never punished.
+type EventWorld interface {
+	World
+	// Start begins the game at now: the match has started (every seat was
+	// taken, or the join timeout passed).
+	Start(now time.Time)
+	// Act applies entity's action, received at now. It reports whether
+	// the game changed; a non-nil Rejection refuses the action (the game
+	// is then unchanged) with the game's reason word and a message.
+	Act(entity EntityID, payload []byte, now time.Time) (changed bool, rej *Rejection)
+	// Deadline returns when the game next changes by itself (a clock
+	// running out); zero: never, until the next action.
+	Deadline() time.Time
+	// Advance applies what is due at now (Deadline has passed) and reports
+	// whether the game changed.
+	Advance(now time.Time) bool
+	// AppendState appends the game's state message, encoded, to dst: the
+	// payload of the State every player receives after a change. The room
+	// calls it once per change and sends the same bytes, with the same
+	// version, to a player who connects or whose action changed nothing.
+	AppendState(dst []byte) []byte
+	// Over reports whether the game has ended and, if so, why: the
+	// result's Reason, one lowercase word of the game's (checkmate).
+	Over() (reason string, over bool)
+	// Score returns entity's score, which places the players when the game
+	// ends (the highest first; equal scores share a placement).
+	Score(entity EntityID) uint32
+	// Forfeit records that entity left the game for good (it stayed away
+	// past the grace period): the game decides what that means for the
+	// others, and Over says whether it ended.
+	Forfeit(entity EntityID, now time.Time)
+}
+
+// Rejection is why an EventWorld refused an action: Reason is a short
+// lowercase word of the game's (illegal_move), Message is for humans.
+type Rejection struct {
+	Reason  string
+	Message string
 }
 
 // AntiCheat is an optional World capability for games that keep a

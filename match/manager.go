@@ -131,6 +131,13 @@ func (m *Manager) Create(mode string, players []string) (string, error) {
 		return "", fmt.Errorf("create %s match: %w", mode, ErrUnknownMode)
 	}
 	world, err := m.cfg.Games[md.Game].NewWorld(WorldConfig{Mode: mode, TickRate: m.cfg.Room.TickRate, Players: len(players), ScoreLimit: md.ScoreLimit})
+	if err == nil {
+		_, tick := world.(TickWorld)
+		_, event := world.(EventWorld)
+		if !tick && !event {
+			err = fmt.Errorf("%T is neither a TickWorld nor an EventWorld", world)
+		}
+	}
 	if err != nil {
 		return "", fmt.Errorf("create %s match: new world: %w", mode, err)
 	}

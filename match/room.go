@@ -102,10 +102,13 @@ type Stats struct {
 	// InputsSurplus counts inputs dropped unapplied, oldest first, to keep
 	// a player's backlog short: superseded before the match started, pushed
 	// out of a full buffer, beyond MaxBacklog, or a standing backlog.
-	InputsSurplus  atomic.Uint64
-	Kicks          atomic.Uint64 // players removed for cheating
-	SnapshotFrames atomic.Uint64 // snapshots offered to peers: one per peer per tick
-	SnapshotBytes  atomic.Uint64 // bytes of the snapshots offered, each peer's counted
+	InputsSurplus atomic.Uint64
+	// ActionsRejected counts the actions an event game refused (illegal,
+	// out of turn, after the end): answered with Rejected, never scored.
+	ActionsRejected atomic.Uint64
+	Kicks           atomic.Uint64 // players removed for cheating
+	SnapshotFrames  atomic.Uint64 // snapshots offered to peers: one per peer per tick
+	SnapshotBytes   atomic.Uint64 // bytes of the snapshots offered, each peer's counted
 }
 
 // Room runs one match. Its world is owned by the goroutine running Run;
@@ -115,6 +118,8 @@ type Room struct {
 	mode   Mode
 	cfg    RoomConfig
 	world  World
+	tw     TickWorld  // the world, if it is stepped at the tick rate
+	ew     EventWorld // the world, if it changes by actions and deadlines
 	clock  Clock
 	log    *slog.Logger
 	end    func(Result) Result  // reports the result, returns it settled
@@ -123,7 +128,8 @@ type Room struct {
 	// nil for none.
 	checkpoints Checkpointer
 
-	players    []*player // in seat order
+	events     *eventState // an event room's own state; nil in a tick room
+	players    []*player   // in seat order
 	byEntity   map[EntityID]*player
 	graceTicks int       // cfg.Grace in ticks
 	anticheat  AntiCheat // the world, if it keeps violation scores; else nil
@@ -169,6 +175,12 @@ type player struct {
 		// counts it as processed at the next tick.
 		dropped uint32
 		faults  map[string]int // frames the transport refused, not yet policed
+		// actions are an event room's actions not yet taken by the room
+		// goroutine, in arrival (and seq) order; received is the highest
+		// seq among them and those processed.
+		actions []action
+		// needState: an event room owes this seat's new peer the State.
+		needState bool
 	}
 	// lastSeq is the highest seq processed; written only by the room
 	// goroutine, read by Seat.Input to turn away stale inputs early.
@@ -218,7 +230,13 @@ func newRoom(id string, mode Mode, cfg RoomConfig, world World, players []string
 		r.byEntity[p.entity] = p
 	}
 	r.graceTicks = int(cfg.Grace.Seconds() * float64(cfg.TickRate))
-	r.anticheat, _ = world.(AntiCheat)
+	r.tw, _ = world.(TickWorld)
+	r.ew, _ = world.(EventWorld)
+	if r.ew != nil {
+		r.events = newEventState(len(r.players))
+	} else {
+		r.anticheat, _ = world.(AntiCheat)
+	}
 	r.msg.Kind = &arbiterv1.ServerMessage_Snapshot{Snapshot: &r.snap}
 	return r
 }
@@ -266,6 +284,9 @@ func (r *Room) Run(ctx context.Context) (err error) {
 	}
 	r.state.Store(stateRunning)
 	r.startedAt = r.clock.Now()
+	if r.ew != nil {
+		return r.runEvents(ctx)
+	}
 	period := time.Second / time.Duration(r.cfg.TickRate)
 	start := r.startedAt
 	if r.cfg.TickPhases > 0 {
@@ -359,7 +380,7 @@ func (r *Room) endReason(limit uint32) string {
 	switch {
 	case r.tick.Load() >= limit:
 		return "time_limit"
-	case r.world.Finished():
+	case r.tw.Finished():
 		return "score_limit"
 	}
 	if len(r.players) > 1 {
@@ -392,7 +413,7 @@ func (r *Room) step() {
 			r.peers = append(r.peers, peer)
 		}
 	}
-	r.world.Step(r.cmds)
+	r.tw.Step(r.cmds)
 	if n := uint64(len(r.cmds)); n > 0 {
 		r.Stats.InputsApplied.Add(n)
 		r.total.InputsApplied.Add(n)
@@ -466,7 +487,7 @@ func (r *Room) take(p *player) (Input, bool, Peer) {
 	for _, next := range inbox[drop:] {
 		drop++
 		last = next.Seq
-		if err := r.world.Validate(p.entity, next); err != nil {
+		if err := r.tw.Validate(p.entity, next); err != nil {
 			r.Stats.InputsInvalid.Add(1)
 			r.total.InputsInvalid.Add(1)
 			p.violations[violationName(err)]++
@@ -494,7 +515,7 @@ func (r *Room) countSurplus(n uint64) {
 }
 
 func (r *Room) encodeSnapshot(tick uint32) []byte {
-	r.ents = r.world.AppendEntities(r.ents[:0])
+	r.ents = r.tw.AppendEntities(r.ents[:0])
 	for len(r.snap.Entities) < len(r.ents) {
 		r.snap.Entities = append(r.snap.Entities, new(arbiterv1.Entity))
 	}
@@ -581,8 +602,14 @@ type PlayerResult struct {
 
 func (r *Room) result(why string, aborted bool) Result {
 	scores := make(map[EntityID]uint32, len(r.players))
-	for _, e := range r.world.AppendEntities(nil) {
-		scores[e.ID] = e.Score
+	if r.tw != nil {
+		for _, e := range r.tw.AppendEntities(nil) {
+			scores[e.ID] = e.Score
+		}
+	} else {
+		for _, p := range r.players {
+			scores[p.entity] = r.ew.Score(p.entity)
+		}
 	}
 	res := Result{MatchID: r.id, Mode: r.mode.Name, Aborted: aborted, Reason: why,
 		CreatedAt: r.createdAt, StartedAt: r.startedAt, EndedAt: r.clock.Now(), Ticks: r.tick.Load()}

@@ -51,10 +51,17 @@ func (s *Seat) Attach(peer Peer) error {
 		closeRefused(peer, refuse)
 		return refuse
 	}
-	welcome := mustMarshal(&arbiterv1.ServerMessage{Kind: &arbiterv1.ServerMessage_Welcome{Welcome: &arbiterv1.Welcome{
+	w := &arbiterv1.Welcome{
 		MatchId: r.id, EntityId: uint32(p.entity), TickRate: uint32(r.cfg.TickRate),
-		Tick: r.tick.Load(), PlayerId: p.id, Mode: r.mode.Name, LastInputSeq: p.mu.received,
-	}}})
+		Tick: r.tick.Load(), PlayerId: p.id, Mode: r.mode.Name, Game: r.mode.Game,
+	}
+	if r.ew != nil {
+		w.LastActionSeq = p.mu.received
+		p.mu.needState = true // sent by the room goroutine, after this Welcome
+	} else {
+		w.LastInputSeq = p.mu.received
+	}
+	welcome := mustMarshal(&arbiterv1.ServerMessage{Kind: &arbiterv1.ServerMessage_Welcome{Welcome: w}})
 	// Queued under p.mu: the room reads the peer under the same lock, so no
 	// snapshot can reach the new peer before its Welcome, and the room's
 	// forfeit decision (also under p.mu) cannot slip in between the check
@@ -68,6 +75,9 @@ func (s *Seat) Attach(peer Peer) error {
 
 	if old != nil && old != peer {
 		old.Close(arbiterv1.CloseReplaced, "another connection took this seat")
+	}
+	if r.ew != nil {
+		r.wakeEvents()
 	}
 	if first {
 		select {
@@ -98,6 +108,37 @@ func (s *Seat) Detach(peer Peer) {
 		s.p.mu.peer = nil
 	}
 	s.p.mu.Unlock()
+	if s.room.ew != nil {
+		s.room.wakeEvents() // the grace period starts now
+	}
+}
+
+// Action queues a decoded action of a game played with actions
+// (EventWorld) for the room goroutine, which processes it at once; payload
+// is copied. A seq not above the highest one received is ignored (a
+// replay); so is an action for a game played with inputs. Neither is a
+// violation.
+func (s *Seat) Action(seq uint32, payload []byte) {
+	r, p := s.room, s.p
+	if r.ew == nil {
+		r.countStale()
+		return
+	}
+	p.mu.Lock()
+	switch {
+	case seq <= p.mu.received:
+		p.mu.Unlock()
+		r.countStale()
+		return
+	case len(p.mu.actions) >= maxPendingActions:
+		p.mu.Unlock()
+		r.countSurplus(1)
+		return
+	}
+	p.mu.received = seq
+	p.mu.actions = append(p.mu.actions, action{seq: seq, payload: append([]byte(nil), payload...)})
+	p.mu.Unlock()
+	r.wakeEvents()
 }
 
 // Input queues a decoded wire input for the ticks to come; in is not
@@ -114,6 +155,10 @@ func (s *Seat) Detach(peer Peer) {
 func (s *Seat) Input(in *arbiterv1.Input) {
 	r, p := s.room, s.p
 	if p.kicked.Load() {
+		return
+	}
+	if r.tw == nil { // a game played with actions
+		r.countStale()
 		return
 	}
 	seq := in.GetSeq()

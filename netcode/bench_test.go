@@ -24,7 +24,7 @@ import (
 // world as it arrives, converting it the way match.Seat.Input does. It
 // stands for the room's side of the input path without the room.
 type validatingSeat struct {
-	world   match.World
+	world   match.TickWorld
 	entity  match.EntityID
 	invalid int // inputs the world rejected
 }
@@ -33,6 +33,7 @@ func (v *validatingSeat) Attach(*Session) error           { return nil }
 func (v *validatingSeat) Detach(*Session)                 {}
 func (v *validatingSeat) Violation(arbiterv1.CloseReason) {}
 func (v *validatingSeat) Tick() uint32                    { return 0 }
+func (v *validatingSeat) Action(uint32, []byte)           {}
 
 func (v *validatingSeat) Input(in *arbiterv1.Input) {
 	if err := v.world.Validate(v.entity, match.Input{
@@ -60,17 +61,18 @@ func benchInputFrame(seq, viewTick uint32) []byte {
 type inputBench struct {
 	sess  *Session
 	seat  *validatingSeat
-	world match.World
+	world match.TickWorld
 	ents  []match.EntityID
 	frame []byte
 }
 
 func newInputBench(tb testing.TB) *inputBench {
 	tb.Helper()
-	world, err := arena.Game{}.NewWorld(match.WorldConfig{Mode: "ffa", TickRate: 30, Players: 10})
+	w, err := arena.Game{}.NewWorld(match.WorldConfig{Mode: "ffa", TickRate: 30, Players: 10})
 	if err != nil {
 		tb.Fatal(err)
 	}
+	world := w.(match.TickWorld)
 	ib := &inputBench{world: world}
 	for range 10 {
 		ib.ents = append(ib.ents, world.Join())
@@ -175,6 +177,7 @@ func (fanoutSeat) Detach(*Session)                 {}
 func (fanoutSeat) Violation(arbiterv1.CloseReason) {}
 func (fanoutSeat) Input(*arbiterv1.Input)          {}
 func (fanoutSeat) Tick() uint32                    { return 0 }
+func (fanoutSeat) Action(uint32, []byte)           {}
 
 // fanoutClient reads and discards; it only counts.
 type fanoutClient struct {

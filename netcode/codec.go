@@ -14,6 +14,10 @@ type clientMessage struct {
 	kind       messageKind
 	input      arbiterv1.Input // when kind is kindInput
 	clientTime uint64          // Ping.client_time, when kind is kindPing
+	// Action.seq and Action.payload, when kind is kindAction. The payload
+	// aliases the frame: it is valid until the next frame is read.
+	actionSeq uint32
+	payload   []byte
 }
 
 type messageKind int
@@ -22,12 +26,14 @@ const (
 	kindNone messageKind = iota // the oneof is unset
 	kindInput
 	kindPing
+	kindAction
 )
 
 // Field numbers of arbiter.v1.ClientMessage, Input and Ping.
 const (
-	fieldClientInput = 1
-	fieldClientPing  = 2
+	fieldClientInput  = 1
+	fieldClientPing   = 2
+	fieldClientAction = 3
 
 	fieldInputSeq      = 1
 	fieldInputMoveX    = 2
@@ -38,6 +44,9 @@ const (
 	fieldInputViewTick = 7
 
 	fieldPingClientTime = 1
+
+	fieldActionSeq     = 1
+	fieldActionPayload = 2
 )
 
 var errMalformed = errors.New("malformed protobuf")
@@ -54,7 +63,7 @@ var errMalformed = errors.New("malformed protobuf")
 func decodeClientMessage(b []byte, m *clientMessage) error {
 	m.kind = kindNone
 	return eachField(b, func(num protowire.Number, typ protowire.Type, v []byte) int {
-		if typ != protowire.BytesType || (num != fieldClientInput && num != fieldClientPing) {
+		if typ != protowire.BytesType || num < fieldClientInput || num > fieldClientAction {
 			return 0
 		}
 		sub, n := protowire.ConsumeBytes(v)
@@ -62,18 +71,25 @@ func decodeClientMessage(b []byte, m *clientMessage) error {
 			return n
 		}
 		var err error
-		if num == fieldClientInput {
+		switch num {
+		case fieldClientInput:
 			if m.kind != kindInput {
 				resetInput(&m.input)
 				m.kind = kindInput
 			}
 			err = decodeInput(sub, &m.input)
-		} else {
+		case fieldClientPing:
 			if m.kind != kindPing {
 				m.clientTime = 0
 				m.kind = kindPing
 			}
 			err = decodePing(sub, &m.clientTime)
+		default:
+			if m.kind != kindAction {
+				m.actionSeq, m.payload = 0, nil
+				m.kind = kindAction
+			}
+			err = decodeAction(sub, &m.actionSeq, &m.payload)
 		}
 		if err != nil {
 			return -1
@@ -129,6 +145,28 @@ func decodePing(b []byte, clientTime *uint64) error {
 			*clientTime = x
 		}
 		return n
+	})
+}
+
+// decodeAction merges the Action encoded in b into seq and payload; the
+// payload aliases b.
+func decodeAction(b []byte, seq *uint32, payload *[]byte) error {
+	return eachField(b, func(num protowire.Number, typ protowire.Type, v []byte) int {
+		switch {
+		case num == fieldActionSeq && typ == protowire.VarintType:
+			x, n := protowire.ConsumeVarint(v)
+			if n >= 0 {
+				*seq = uint32(x)
+			}
+			return n
+		case num == fieldActionPayload && typ == protowire.BytesType:
+			p, n := protowire.ConsumeBytes(v)
+			if n >= 0 {
+				*payload = p
+			}
+			return n
+		}
+		return 0
 	})
 }
 

@@ -9,9 +9,10 @@ import (
 	"google.golang.org/protobuf/proto"
 )
 
-// recordingSeat keeps a copy of every input handed to it.
+// recordingSeat keeps a copy of every input and action handed to it.
 type recordingSeat struct {
-	inputs []*arbiterv1.Input
+	inputs  []*arbiterv1.Input
+	actions []*arbiterv1.Action
 }
 
 func (r *recordingSeat) Attach(*Session) error           { return nil }
@@ -20,14 +21,17 @@ func (r *recordingSeat) Violation(arbiterv1.CloseReason) {}
 func (r *recordingSeat) Input(in *arbiterv1.Input) {
 	r.inputs = append(r.inputs, proto.Clone(in).(*arbiterv1.Input))
 }
+func (r *recordingSeat) Action(seq uint32, payload []byte) {
+	r.actions = append(r.actions, &arbiterv1.Action{Seq: seq, Payload: append([]byte(nil), payload...)})
+}
 func (r *recordingSeat) Tick() uint32 { return 1234 }
 
 // FuzzFrame feeds arbitrary client frames to handleFrame, the read side's
 // decode and dispatch, without a socket. The session has no gws
 // connection: handleFrame reports a close instead of closing, and one frame
 // cannot fill the send queue, so nothing reaches the connection. Property:
-// no panic, and a frame is either dispatched — an Input to the seat, a Ping
-// answered with a queued Pong — or refused with text_frame, too_big or
+// no panic, and a frame is either dispatched — an Input or an Action to the
+// seat, a Ping answered with a queued Pong — or refused with text_frame, too_big or
 // bad_frame, dispatching nothing.
 func FuzzFrame(f *testing.F) {
 	// Seeds are in testdata/fuzz/FuzzFrame. MaxFrame is small so the fuzzer
@@ -64,8 +68,21 @@ func FuzzFrame(f *testing.F) {
 		case want.GetInput() != nil:
 			// The server keeps no unknown fields; the rest must agree.
 			want.GetInput().ProtoReflect().SetUnknown(nil)
-			if !ok || len(seat.inputs) != 1 || !proto.Equal(seat.inputs[0], want.GetInput()) || frames != 0 {
+			if !ok || len(seat.inputs) != 1 || !proto.Equal(seat.inputs[0], want.GetInput()) || len(seat.actions) != 0 || frames != 0 {
 				t.Fatalf("input %v: ok %v, seat got %v, %d frames queued; want it dispatched alone", want.GetInput(), ok, seat.inputs, frames)
+			}
+		case want.GetAction() != nil:
+			a := want.GetAction()
+			a.ProtoReflect().SetUnknown(nil)
+			if len(a.Payload) == 0 {
+				a.Payload = nil // the runtime keeps an empty payload as []byte{}; the server as nil
+			}
+			got := seat.actions
+			if len(got) == 1 && len(got[0].Payload) == 0 {
+				got[0].Payload = nil
+			}
+			if !ok || len(got) != 1 || !proto.Equal(got[0], a) || len(seat.inputs) != 0 || frames != 0 {
+				t.Fatalf("action %v: ok %v, seat got %v, %d frames queued; want it dispatched alone", a, ok, got, frames)
 			}
 		case want.GetPing() != nil:
 			if !ok || len(seat.inputs) != 0 || frames != 1 {

@@ -37,6 +37,9 @@ type Seat interface {
 	Detach(s *Session)
 	// Input hands over a decoded input; the seat does not retain in.
 	Input(in *arbiterv1.Input)
+	// Action hands over a decoded action of a game played with actions;
+	// the seat does not retain payload (it aliases the frame).
+	Action(seq uint32, payload []byte)
 	// Violation reports a frame the transport refused from the player, by
 	// the reason the session was closed for (arbiterv1.CloseBadFrame,
 	// CloseTooBig, CloseTextFrame, CloseInputFlood), for the match to count

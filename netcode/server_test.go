@@ -62,6 +62,8 @@ func (f *fakeSeat) Input(in *arbiterv1.Input) {
 	f.mu.Unlock()
 }
 
+func (f *fakeSeat) Action(uint32, []byte) {}
+
 func (f *fakeSeat) Tick() uint32 { return 77 }
 
 func (f *fakeSeat) sess() *Session {

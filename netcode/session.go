@@ -502,8 +502,8 @@ func (s *Session) readFrame() bool {
 	return true
 }
 
-// handleFrame decodes one client data frame and dispatches it: an Input to
-// the session's own seat — a ClientMessage has no way to name another
+// handleFrame decodes one client data frame and dispatches it: an Input or
+// an Action to the session's own seat — a ClientMessage has no way to name another
 // entity — and a Ping to a queued Pong. It returns ok, or the reason and
 // message to close the session with; it does not close the session itself,
 // so that it can run without a socket (FuzzFrame). Runs on the read
@@ -521,6 +521,8 @@ func handleFrame(s *Session, binary bool, data []byte) (reason arbiterv1.CloseRe
 	switch s.in.kind {
 	case kindInput:
 		s.seat.Input(&s.in.input)
+	case kindAction:
+		s.seat.Action(s.in.actionSeq, s.in.payload)
 	case kindPing:
 		pong, _ := proto.Marshal(&arbiterv1.ServerMessage{Kind: &arbiterv1.ServerMessage_Pong{Pong: &arbiterv1.Pong{
 			ClientTime: s.in.clientTime, Tick: s.seat.Tick(),

@@ -94,6 +94,12 @@ func violationErr(v sim.Violation) error {
 	return errUnknownViolation
 }
 
+// The arena is stepped at the tick rate and keeps a violation score.
+var (
+	_ match.TickWorld = (*world)(nil)
+	_ match.AntiCheat = (*world)(nil)
+)
+
 type world struct {
 	w          *sim.World
 	scoreLimit int32 // 0: none

@@ -13,7 +13,7 @@ import (
 
 // newWorld returns a world of two players for the arena's mode called
 // mode, configured as the Manager configures it.
-func newWorld(t *testing.T, mode string) match.World {
+func newWorld(t *testing.T, mode string) match.TickWorld {
 	t.Helper()
 	m, ok := specMode(mode)
 	if !ok {
@@ -23,7 +23,7 @@ func newWorld(t *testing.T, mode string) match.World {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return w
+	return w.(match.TickWorld)
 }
 
 func specMode(name string) (match.Mode, bool) {
@@ -130,7 +130,7 @@ func TestValidateAllocs(t *testing.T) {
 // fight has entity a hunt entity b, which stands still, for up to maxTicks or
 // until the world is Finished, and returns the ticks it took. It stops
 // early, for the caller to inspect, when a's score reaches stopAt.
-func fight(t *testing.T, w match.World, a, b match.EntityID, stopAt uint32, maxTicks int) (ticks int, dead bool) {
+func fight(t *testing.T, w match.TickWorld, a, b match.EntityID, stopAt uint32, maxTicks int) (ticks int, dead bool) {
 	t.Helper()
 	nextFire := uint32(0)
 	for tick := uint32(0); int(tick) < maxTicks && !w.Finished(); tick++ {

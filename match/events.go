@@ -1,0 +1,202 @@
+package match
+
+import (
+	"context"
+	"time"
+
+	arbiterv1 "github.com/arbiter-gg/arbiter/proto/arbiter/v1"
+)
+
+// maxPendingActions bounds the actions a player may have waiting for the
+// room goroutine. The room takes them as soon as they arrive, so an honest
+// client never has more than a few; beyond it (a flood the transport has
+// not closed yet) they are dropped and counted as surplus.
+const maxPendingActions = 16
+
+// idleWait bounds how long an event room sleeps with nothing due, so that
+// a missed wake-up costs at most this much.
+const idleWait = time.Minute
+
+// action is one Action a player sent, waiting for the room goroutine.
+type action struct {
+	seq     uint32
+	payload []byte // a copy: the transport's frame is reused
+}
+
+// eventState is what an event room keeps beside its world. Owned by the
+// room goroutine, except wake.
+type eventState struct {
+	// wake tells the room goroutine that an action arrived or a peer
+	// attached or left. Size one: a pending wake-up covers any number.
+	wake      chan struct{}
+	version   uint32      // of the last State sent: one per change
+	awaySince []time.Time // per seat: when its peer was last seen gone; zero while connected
+	payload   []byte      // the world's state message, reused
+}
+
+func newEventState(players int) *eventState {
+	return &eventState{wake: make(chan struct{}, 1), awaySince: make([]time.Time, players)}
+}
+
+// wakeEvents tells an event room's goroutine it has something to look at.
+// Safe for concurrent use.
+func (r *Room) wakeEvents() {
+	select {
+	case r.events.wake <- struct{}{}:
+	default:
+	}
+}
+
+// runEvents runs a match whose world changes by actions and deadlines
+// (EventWorld), from its start to its end: every player gets the State
+// after every change, each action is answered (a State, or Rejected), a
+// player away past the grace period forfeits. It returns like Run.
+func (r *Room) runEvents(ctx context.Context) error {
+	now := r.clock.Now()
+	r.ew.Start(now)
+	for _, p := range r.players {
+		p.mu.Lock()
+		p.mu.needState = false // the first State goes to everyone below
+		p.mu.Unlock()
+	}
+	r.broadcastState()
+	timer := r.clock.NewTimer(idleWait)
+	defer timer.Stop()
+	for {
+		if reason, over := r.ew.Over(); over {
+			r.finish(reason, arbiterv1.CloseMatchOver, "the match is over", false)
+			return nil
+		}
+		timer.Stop()
+		timer.Reset(r.nextEventDue(now).Sub(now))
+		select {
+		case <-ctx.Done():
+			r.finish("shutdown", arbiterv1.CloseShutdown, "the server is shutting down", true)
+			return ctx.Err()
+		case <-r.events.wake:
+		case <-timer.C():
+		}
+		now = r.clock.Now()
+		r.serveEvents(now)
+	}
+}
+
+// nextEventDue returns when the room next has something to do absent
+// news: the world's deadline, a grace period running out, or idleWait.
+func (r *Room) nextEventDue(now time.Time) time.Time {
+	next := now.Add(idleWait)
+	if d := r.ew.Deadline(); !d.IsZero() && d.Before(next) {
+		next = d
+	}
+	for i, p := range r.players {
+		if since := r.events.awaySince[i]; !since.IsZero() && !p.forfeited.Load() {
+			if at := since.Add(r.cfg.Grace); at.Before(next) {
+				next = at
+			}
+		}
+	}
+	return next
+}
+
+// serveEvents does what is due at now: the world's deadline, forfeits,
+// every waiting action in arrival order, and the State owed to peers that
+// just attached.
+func (r *Room) serveEvents(now time.Time) {
+	changed := false
+	if d := r.ew.Deadline(); !d.IsZero() && !now.Before(d) {
+		changed = r.ew.Advance(now)
+	}
+	if changed {
+		r.broadcastState()
+	}
+	for i, p := range r.players {
+		p.mu.Lock()
+		actions := p.mu.actions
+		p.mu.actions = nil
+		peer, needState := p.mu.peer, p.mu.needState
+		p.mu.needState = false
+		forfeit := false
+		switch {
+		case peer != nil:
+			r.events.awaySince[i] = time.Time{}
+		case r.events.awaySince[i].IsZero():
+			r.events.awaySince[i] = now
+		case !p.forfeited.Load() && !now.Before(r.events.awaySince[i].Add(r.cfg.Grace)):
+			// Under p.mu, as the tick rooms do: Attach either admitted
+			// the player first or now refuses it.
+			p.forfeited.Store(true)
+			forfeit = true
+		}
+		p.mu.Unlock()
+		if forfeit {
+			r.log.Info("player forfeited after the grace period", "match", r.id, "player", p.id)
+			r.ew.Forfeit(p.entity, now)
+			r.broadcastState()
+		}
+		if needState && peer != nil {
+			r.sendState(p, peer)
+		}
+		for _, a := range actions {
+			r.act(p, peer, a, now)
+		}
+	}
+}
+
+// act applies one action of p's and answers it: every player gets the new
+// State if the game changed, the actor a Rejected if the game refused it,
+// or the State again (its last_action_seq moved) if neither.
+func (r *Room) act(p *player, peer Peer, a action, now time.Time) {
+	if _, over := r.ew.Over(); over {
+		return // the room is ending; MatchEnd follows
+	}
+	changed, rej := r.ew.Act(p.entity, a.payload, now)
+	p.lastSeq.Store(a.seq)
+	switch {
+	case rej != nil:
+		r.Stats.ActionsRejected.Add(1)
+		r.total.ActionsRejected.Add(1)
+		if peer != nil {
+			peer.Send(mustMarshal(&arbiterv1.ServerMessage{Kind: &arbiterv1.ServerMessage_Rejected{Rejected: &arbiterv1.Rejected{
+				Seq: a.seq, Reason: rej.Reason, Message: rej.Message,
+			}}}))
+		}
+	case changed:
+		r.Stats.InputsApplied.Add(1)
+		r.total.InputsApplied.Add(1)
+		r.broadcastState()
+	default:
+		r.Stats.InputsApplied.Add(1)
+		r.total.InputsApplied.Add(1)
+		if peer != nil {
+			r.sendState(p, peer)
+		}
+	}
+}
+
+// broadcastState sends every connected player the game's state as a new
+// version. Room goroutine only.
+func (r *Room) broadcastState() {
+	r.events.version++
+	r.events.payload = r.ew.AppendState(r.events.payload[:0])
+	for _, p := range r.players {
+		p.mu.Lock()
+		peer := p.mu.peer
+		p.mu.Unlock()
+		if peer != nil {
+			r.sendState(p, peer)
+		}
+	}
+}
+
+// sendState sends p's peer the state of the last change, with p's
+// last_action_seq. Room goroutine only.
+func (r *Room) sendState(p *player, peer Peer) {
+	frame := mustMarshal(&arbiterv1.ServerMessage{Kind: &arbiterv1.ServerMessage_State{State: &arbiterv1.State{
+		Version: r.events.version, LastActionSeq: p.lastSeq.Load(), Payload: r.events.payload,
+	}}})
+	peer.Send(frame)
+	r.Stats.SnapshotFrames.Add(1)
+	r.total.SnapshotFrames.Add(1)
+	r.Stats.SnapshotBytes.Add(uint64(len(frame)))
+	r.total.SnapshotBytes.Add(uint64(len(frame)))
+}

@@ -1,0 +1,279 @@
+package match
+
+import (
+	"context"
+	"fmt"
+	"testing"
+	"testing/synctest"
+	"time"
+
+	arbiterv1 "github.com/arbiter-gg/arbiter/proto/arbiter/v1"
+	"github.com/google/go-cmp/cmp"
+)
+
+// raceGame is a small event game: an action "+" scores a point for its
+// player, "x" is refused ("bad"), "." changes nothing; the first to three
+// points wins ("won"); if nobody has won after its limit, the game ends
+// ("timeout"); a player who forfeits loses ("forfeit").
+type raceGame struct{ limit time.Duration }
+
+func (g raceGame) NewWorld(WorldConfig) (World, error) { return &raceWorld{limit: g.limit}, nil }
+
+type raceWorld struct {
+	limit    time.Duration
+	scores   []uint32
+	deadline time.Time
+	reason   string
+}
+
+func (w *raceWorld) Join() EntityID {
+	w.scores = append(w.scores, 0)
+	return EntityID(len(w.scores))
+}
+func (w *raceWorld) Start(now time.Time) { w.deadline = now.Add(w.limit) }
+func (w *raceWorld) Act(e EntityID, payload []byte, _ time.Time) (bool, *Rejection) {
+	switch {
+	case w.reason != "":
+		return false, &Rejection{Reason: "game_over", Message: "the game is over"}
+	case string(payload) == "+":
+		w.scores[e-1]++
+		if w.scores[e-1] == 3 {
+			w.reason = "won"
+		}
+		return true, nil
+	case string(payload) == ".":
+		return false, nil
+	}
+	return false, &Rejection{Reason: "bad", Message: fmt.Sprintf("%q is not a move", payload)}
+}
+func (w *raceWorld) Deadline() time.Time {
+	if w.reason != "" {
+		return time.Time{}
+	}
+	return w.deadline
+}
+func (w *raceWorld) Advance(now time.Time) bool {
+	if w.reason == "" && !now.Before(w.deadline) {
+		w.reason = "timeout"
+		return true
+	}
+	return false
+}
+func (w *raceWorld) AppendState(dst []byte) []byte {
+	return fmt.Appendf(dst, "%d:%d", w.scores[0], w.scores[1])
+}
+func (w *raceWorld) Over() (string, bool)    { return w.reason, w.reason != "" }
+func (w *raceWorld) Score(e EntityID) uint32 { return w.scores[e-1] }
+func (w *raceWorld) Forfeit(e EntityID, _ time.Time) {
+	w.reason = "forfeit"
+	for i := range w.scores {
+		if EntityID(i+1) != e {
+			w.scores[i] = 3
+		}
+	}
+}
+
+// startRace starts a manager with one race match of alice and bob on the
+// bubble's clock, and returns both seats with their peers attached.
+func startRace(t *testing.T, limit time.Duration) (m *Manager, ended chan Result, seats [2]*Seat, peers [2]*fakePeer) {
+	t.Helper()
+	ended = make(chan Result, 1)
+	m, err := NewManager(Config{
+		Modes:  map[string]Mode{"race": {Name: "race", Game: "race", Players: 2}},
+		Games:  map[string]Game{"race": raceGame{limit: limit}},
+		Room:   RoomConfig{TickRate: 30, JoinTimeout: time.Second, Grace: 5 * time.Second},
+		Tokens: NewTokens([]byte("k")), Logger: discardLogger(),
+		OnEnd: func(r Result) { ended <- r },
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(t.Context())
+	t.Cleanup(cancel)
+	go m.Run(ctx)
+	id, err := m.Create("race", []string{"alice", "bob"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, p := range []string{"alice", "bob"} {
+		s, err := m.Admit(m.cfg.Tokens.Join(p, id, time.Now().Add(time.Hour)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		seats[i], peers[i] = s, newFakePeer()
+		if err := s.Attach(peers[i]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	synctest.Wait()
+	return m, ended, seats, peers
+}
+
+// frames decodes what peer was sent since its first from frames.
+func (p *fakePeer) messages(t *testing.T, from int) []*arbiterv1.ServerMessage {
+	t.Helper()
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	var out []*arbiterv1.ServerMessage
+	for _, f := range p.frames[from:] {
+		out = append(out, decode(t, f))
+	}
+	return out
+}
+
+// summary is a server message in a few words, for comparisons.
+func summary(m *arbiterv1.ServerMessage) string {
+	switch {
+	case m.GetWelcome() != nil:
+		w := m.GetWelcome()
+		return fmt.Sprintf("welcome %s last_action_seq %d", w.GetGame(), w.GetLastActionSeq())
+	case m.GetState() != nil:
+		s := m.GetState()
+		return fmt.Sprintf("state v%d ack %d %s", s.GetVersion(), s.GetLastActionSeq(), s.GetPayload())
+	case m.GetRejected() != nil:
+		r := m.GetRejected()
+		return fmt.Sprintf("rejected %d %s", r.GetSeq(), r.GetReason())
+	case m.GetMatchEnd() != nil:
+		var s string
+		for _, r := range m.GetMatchEnd().GetResults() {
+			s += fmt.Sprintf(" %s:%d", r.GetPlayerId(), r.GetPlacement())
+		}
+		return "match_end" + s
+	}
+	return fmt.Sprint(m)
+}
+
+func summaries(t *testing.T, p *fakePeer, from int) []string {
+	t.Helper()
+	var out []string
+	for _, m := range p.messages(t, from) {
+		out = append(out, summary(m))
+	}
+	return out
+}
+
+// TestEventGame plays a race through the room: every change reaches both
+// players as a new State version with each one's own last_action_seq; a
+// refused action is answered to its sender only and changes nothing; an
+// action that changes nothing is acknowledged with the same version; a
+// replayed seq is ignored; the game's end ends the match with its reason
+// and placements from the scores.
+func TestEventGame(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		m, ended, seats, peers := startRace(t, time.Hour)
+		alice, bob := seats[0], seats[1]
+		alice.Action(1, []byte("+"))
+		synctest.Wait()
+		bob.Action(1, []byte("x"))
+		synctest.Wait()
+		bob.Action(2, []byte("."))
+		synctest.Wait()
+		bob.Action(2, []byte("+")) // a replay: ignored
+		synctest.Wait()
+		alice.Action(2, []byte("+"))
+		alice.Action(3, []byte("+"))
+		synctest.Wait()
+		res := <-ended
+
+		wantAlice := []string{"welcome race last_action_seq 0", "state v1 ack 0 0:0", "state v2 ack 1 1:0",
+			"state v3 ack 2 2:0", "state v4 ack 3 3:0", "match_end alice:1 bob:2"}
+		wantBob := []string{"welcome race last_action_seq 0", "state v1 ack 0 0:0", "state v2 ack 0 1:0",
+			"rejected 1 bad", "state v2 ack 2 1:0", "state v3 ack 2 2:0", "state v4 ack 2 3:0", "match_end alice:1 bob:2"}
+		if diff := cmp.Diff(wantAlice, summaries(t, peers[0], 0)); diff != "" {
+			t.Errorf("alice received (-want +got):\n%s", diff)
+		}
+		if diff := cmp.Diff(wantBob, summaries(t, peers[1], 0)); diff != "" {
+			t.Errorf("bob received (-want +got):\n%s", diff)
+		}
+		if res.Reason != "won" || res.Aborted || res.Players[0].Placement != 1 || res.Players[1].Placement != 2 {
+			t.Errorf("result = %+v, want alice first by the game's reason", res)
+		}
+		for _, p := range peers {
+			if p.reason != arbiterv1.CloseMatchOver {
+				t.Errorf("closed with %q, want match_over", p.reason)
+			}
+		}
+		if got := [3]uint64{m.Stats.InputsApplied.Load(), m.Stats.ActionsRejected.Load(), m.Stats.InputsStale.Load()}; got != [3]uint64{4, 1, 1} {
+			t.Errorf("actions applied, rejected, stale = %v, want [4 1 1]", got)
+		}
+	})
+}
+
+// TestEventGameDeadline: a game whose own deadline passes with nobody
+// acting ends by it, at that instant.
+func TestEventGameDeadline(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		_, ended, _, peers := startRace(t, 10*time.Second)
+		start := time.Now()
+		res := <-ended
+		if d := time.Since(start); d != 10*time.Second || res.Reason != "timeout" {
+			t.Errorf("ended after %v by %q, want 10s by timeout", d, res.Reason)
+		}
+		if got := summaries(t, peers[0], 2); len(got) != 2 || got[0] != "state v2 ack 0 0:0" {
+			t.Errorf("after the start alice received %v, want the State of the timeout, then MatchEnd", got)
+		}
+	})
+}
+
+// TestEventGameReconnect: a player who reconnects within the grace period
+// gets Welcome with the highest action seq received, then the current
+// State, and plays on.
+func TestEventGameReconnect(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		_, _, seats, peers := startRace(t, time.Hour)
+		seats[1].Action(1, []byte("+"))
+		synctest.Wait()
+		seats[1].Detach(peers[1])
+		time.Sleep(4 * time.Second)
+		again := newFakePeer()
+		if err := seats[1].Attach(again); err != nil {
+			t.Fatalf("Attach within the grace period = %v", err)
+		}
+		synctest.Wait()
+		want := []string{"welcome race last_action_seq 1", "state v2 ack 1 0:1"}
+		if diff := cmp.Diff(want, summaries(t, again, 0)); diff != "" {
+			t.Errorf("the reconnected peer received (-want +got):\n%s", diff)
+		}
+		seats[1].Action(2, []byte("+"))
+		synctest.Wait()
+		if got := summaries(t, again, 2); len(got) != 1 || got[0] != "state v3 ack 2 0:2" {
+			t.Errorf("after its next action: %v, want state v3", got)
+		}
+	})
+}
+
+// TestEventGameForfeit: a player away past the grace period forfeits, the
+// game decides the outcome, and the player may not come back.
+func TestEventGameForfeit(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		_, ended, seats, peers := startRace(t, time.Hour)
+		seats[1].Detach(peers[1])
+		left := time.Now()
+		res := <-ended
+		if d := time.Since(left); d != 5*time.Second || res.Reason != "forfeit" || res.Players[0].Placement != 1 || !res.Players[1].Forfeit {
+			t.Errorf("after %v: %+v; want bob's forfeit after the 5 s grace, alice first", d, res)
+		}
+		if err := seats[1].Attach(newFakePeer()); err == nil {
+			t.Error("Attach after the forfeit succeeded")
+		}
+	})
+}
+
+// TestWrongKindOfMessage: an action sent to a game played with inputs, and
+// an input sent to a game played with actions, are ignored and counted as
+// stale — nothing an honest client of the other game sends is punished.
+func TestWrongKindOfMessage(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		m, _, seats, peers := startRace(t, time.Hour)
+		seats[0].Input(&arbiterv1.Input{Seq: 1, MoveX: 1000})
+		synctest.Wait()
+		if got := summaries(t, peers[0], 2); len(got) != 0 || m.Stats.InputsStale.Load() != 1 {
+			t.Errorf("an input to an event game: %v sent back, %d stale; want nothing, 1", got, m.Stats.InputsStale.Load())
+		}
+	})
+	r := testRoom(t, &fakeGame{}, newFakeClock(), 2, time.Hour, nil)
+	seat(r, 0).Action(1, []byte("+"))
+	if r.Stats.InputsStale.Load() != 1 {
+		t.Errorf("an action to a tick game: %d stale, want 1", r.Stats.InputsStale.Load())
+	}
+}
