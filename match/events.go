@@ -143,7 +143,8 @@ func (r *Room) serveEvents(now time.Time) {
 }
 
 // act applies one action of p's and answers it: every player gets the new
-// State if the game changed, the actor a Rejected if the game refused it,
+// State if the game changed, the actor a Rejected if the game refused it
+// (both, when the game changed before refusing: a clock ran out first),
 // or the State again (its last_action_seq moved) if neither.
 func (r *Room) act(p *player, peer Peer, a action, now time.Time) {
 	if _, over := r.ew.Over(); over {
@@ -151,24 +152,23 @@ func (r *Room) act(p *player, peer Peer, a action, now time.Time) {
 	}
 	changed, rej := r.ew.Act(p.entity, a.payload, now)
 	p.lastSeq.Store(a.seq)
+	if rej == nil {
+		r.Stats.InputsApplied.Add(1)
+		r.total.InputsApplied.Add(1)
+	}
 	switch {
-	case rej != nil:
+	case changed:
+		r.broadcastState()
+	case rej == nil && peer != nil:
+		r.sendState(p, peer)
+	}
+	if rej != nil {
 		r.Stats.ActionsRejected.Add(1)
 		r.total.ActionsRejected.Add(1)
 		if peer != nil {
 			peer.Send(mustMarshal(&arbiterv1.ServerMessage{Kind: &arbiterv1.ServerMessage_Rejected{Rejected: &arbiterv1.Rejected{
 				Seq: a.seq, Reason: rej.Reason, Message: rej.Message,
 			}}}))
-		}
-	case changed:
-		r.Stats.InputsApplied.Add(1)
-		r.total.InputsApplied.Add(1)
-		r.broadcastState()
-	default:
-		r.Stats.InputsApplied.Add(1)
-		r.total.InputsApplied.Add(1)
-		if peer != nil {
-			r.sendState(p, peer)
 		}
 	}
 }

@@ -34,6 +34,8 @@ type WorldConfig struct {
 	TickRate   int
 	Players    int // seats in the match
 	ScoreLimit int // the mode's ScoreLimit: a score that ends the match (Finished); 0: none
+	MatchID    string
+	PlayerIDs  []string // the players, in seat order: Join's calls come in this order
 }
 
 // World is one match's game state: a TickWorld, stepped at the tick rate
@@ -85,8 +87,10 @@ type EventWorld interface {
 	// taken, or the join timeout passed).
 	Start(now time.Time)
 	// Act applies entity's action, received at now. It reports whether
-	// the game changed; a non-nil Rejection refuses the action (the game
-	// is then unchanged) with the game's reason word and a message.
+	// the game changed; a non-nil Rejection refuses the action, with the
+	// game's reason word and a message. A refused action changes nothing,
+	// but the game may have changed before it was looked at (a clock that
+	// ran out first): then both are set.
 	Act(entity EntityID, payload []byte, now time.Time) (changed bool, rej *Rejection)
 	// Deadline returns when the game next changes by itself (a clock
 	// running out); zero: never, until the next action.
@@ -170,7 +174,7 @@ type Mode struct {
 	Players    int           // seats per match: the most players a match has
 	MinPlayers int           // fewest players a match may start with; below Players, the matchmaker starts a match short of players after FillWait
 	FillWait   time.Duration // with MinPlayers < Players: how long a group's oldest ticket searches before the group starts short of players; 0: the matchmaker's default
-	Duration   time.Duration // time limit of a running match
+	Duration   time.Duration // time limit of a running match; 0: none (an event game that ends by its own rules)
 	ScoreLimit int           // a score that ends a match before its time limit (the game's World.Finished, through WorldConfig); 0: none
 	Rating     string        // rating system: SystemElo (default) or SystemGlicko2
 	// Elo and Glicko2 are the parameters of the mode's rating system

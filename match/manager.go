@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -130,7 +131,9 @@ func (m *Manager) Create(mode string, players []string) (string, error) {
 	if !ok {
 		return "", fmt.Errorf("create %s match: %w", mode, ErrUnknownMode)
 	}
-	world, err := m.cfg.Games[md.Game].NewWorld(WorldConfig{Mode: mode, TickRate: m.cfg.Room.TickRate, Players: len(players), ScoreLimit: md.ScoreLimit})
+	id := NewID()
+	world, err := m.cfg.Games[md.Game].NewWorld(WorldConfig{Mode: mode, TickRate: m.cfg.Room.TickRate, Players: len(players), ScoreLimit: md.ScoreLimit,
+		MatchID: id, PlayerIDs: slices.Clone(players)})
 	if err == nil {
 		_, tick := world.(TickWorld)
 		_, event := world.(EventWorld)
@@ -141,7 +144,6 @@ func (m *Manager) Create(mode string, players []string) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("create %s match: new world: %w", mode, err)
 	}
-	id := NewID()
 	room := newRoom(id, md, m.cfg.Room, world, players, m.cfg.Clock, m.cfg.Logger, func(res Result) Result {
 		res = m.settle(res)
 		m.remove(id)
@@ -381,10 +383,19 @@ func (m *Manager) writeEvents() {
 	}
 }
 
+// untimedLength bounds how long a match of a mode with no time limit (a
+// game that ends by its own rules, such as chess by its clocks) is expected
+// to last, for the lifetime of its join tokens.
+const untimedLength = 2 * time.Hour
+
 // JoinExpiry returns how long a join token for mode should stay valid: the
 // longest a match can wait and run, with margin.
 func (m *Manager) JoinExpiry(mode Mode) time.Duration {
-	return m.cfg.Room.JoinTimeout + mode.Duration + 10*time.Minute
+	length := mode.Duration
+	if length <= 0 {
+		length = untimedLength
+	}
+	return m.cfg.Room.JoinTimeout + length + 10*time.Minute
 }
 
 // NewID returns a fresh random identifier: 128 bits as 32 hex digits,

@@ -4,6 +4,8 @@ import (
 	"errors"
 	"testing"
 	"time"
+
+	"github.com/google/go-cmp/cmp"
 )
 
 func TestNewIDsAreUnguessable(t *testing.T) {
@@ -45,8 +47,8 @@ func TestCreateGivesTheWorldItsMode(t *testing.T) {
 	if _, err := m.Create("race", []string{"a", "b"}); !errors.Is(err, errRecorded) {
 		t.Fatalf("Create(race) = %v, want the world's error", err)
 	}
-	want := WorldConfig{Mode: "race", TickRate: 20, Players: 2, ScoreLimit: 7}
-	if g.got != want {
-		t.Errorf("NewWorld got %+v, want %+v", g.got, want)
+	want := WorldConfig{Mode: "race", TickRate: 20, Players: 2, ScoreLimit: 7, MatchID: g.got.MatchID, PlayerIDs: []string{"a", "b"}}
+	if diff := cmp.Diff(want, g.got); diff != "" || g.got.MatchID == "" {
+		t.Errorf("NewWorld got (-want +got):\n%s (match ID %q)", diff, g.got.MatchID)
 	}
 }

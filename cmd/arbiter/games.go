@@ -82,7 +82,7 @@ func register(cfg config, specs []match.GameSpec) (registry, error) {
 // them zero (the Ledger's defaults), the others take the rating package's
 // defaults, so that the flag changes that parameter alone.
 func (c config) overrideMode(m match.Mode) match.Mode {
-	if c.MatchDuration > 0 {
+	if c.MatchDuration > 0 && m.Duration > 0 { // a mode without a time limit (chess) keeps none
 		m.Duration = c.MatchDuration
 	}
 	if c.FFAWait > 0 && m.MinPlayers > 0 && m.MinPlayers < m.Players {
