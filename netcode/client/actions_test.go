@@ -194,6 +194,17 @@ func TestRejected(t *testing.T) {
 	if seq := mustAct(t, c, "a2a3"); seq != 4 {
 		t.Errorf("next seq = %d, want 4", seq)
 	}
+	// The game changed before refusing the action (a clock ran out first):
+	// the State that answers it comes first, then the Rejected.
+	fc.state(2, 4, "timeout")
+	fc.rejected(4, "game_over")
+	got = r.waitSeen(t, 5)
+	if diff := cmp.Diff([]string{"state v2 ack 4 timeout", "rejected 4 game_over"}, got[3:]); diff != "" {
+		t.Errorf("callbacks (-want +got):\n%s", diff)
+	}
+	if p := c.PendingActions(); p != nil {
+		t.Errorf("PendingActions() = %v, want none", p)
+	}
 }
 
 // TestWrongGame: actions in the arena, and inputs in a game played with
