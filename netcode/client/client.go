@@ -40,6 +40,9 @@ const (
 	// hostile server cannot make the interpolator's history huge. The arena
 	// has at most ten.
 	maxSnapshotEntities = 4096
+	// gameArena is Welcome.game for the arena, played with inputs and
+	// snapshots; every other game is played with actions and states.
+	gameArena = "arena"
 )
 
 // Options configures a Client. The zero value is usable.
@@ -62,6 +65,14 @@ type Options struct {
 	// OnKick is called when the server announces that it is about to close
 	// the connection and why.
 	OnKick func(*arbiterv1.Kick)
+	// OnState is called, in a game played with actions, for every State the
+	// client keeps (see Client.State): not for one older than the State it
+	// already has, which it ignores. The State must not be modified.
+	OnState func(*arbiterv1.State)
+	// OnRejected is called, in a game played with actions, when the game
+	// refused one of the client's actions (Rejected.seq); the game is
+	// unchanged, and the action is no longer pending.
+	OnRejected func(*arbiterv1.Rejected)
 
 	// InterpolationDelay is how far behind the estimated server tick other
 	// entities are shown. Zero means DefaultInterpolationDelay; a negative
@@ -83,12 +94,14 @@ type Options struct {
 	// MaxFrameSize bounds a server frame in bytes; a larger one closes the
 	// connection with 1009. Zero means DefaultMaxFrameSize.
 	MaxFrameSize int
-	// InitialSeq is the input seq to continue after. A Client resuming a
-	// match in place of an earlier one (same join token) sets it to the
-	// earlier Client's LastSeq: the server ignores seqs it has already
-	// processed. Resume sets it itself. The Welcome's last_input_seq is
-	// honoured anyway (see Welcome.LastInputSeq); the first input's seq is
-	// one more than the greater of the two.
+	// InitialSeq is the seq to continue after: of inputs in the arena, of
+	// actions in a game played with actions. A Client resuming a match in
+	// place of an earlier one (same join token) sets it to the earlier
+	// Client's LastSeq: the server ignores seqs it has already processed.
+	// Resume sets it itself. The Welcome's last_input_seq or
+	// last_action_seq is honoured anyway (see Welcome.LastInputSeq and
+	// LastActionSeq); the first seq sent is one more than the greater of
+	// the two.
 	InitialSeq uint32
 
 	// NetDial, if set, opens the stream connection to addr ("host:port")
@@ -121,17 +134,33 @@ func (o Options) withDefaults() Options {
 type Welcome struct {
 	MatchID  string
 	PlayerID string
-	Mode     string       // "duel", "ffa", …
-	Entity   sim.EntityID // the entity this connection controls
-	TickRate int          // simulation ticks per second
-	Tick     sim.Tick     // the server tick at admission
+	Mode     string // "duel", "ffa", "chess", …
+	// Game is the game the match plays: "arena", "chess", …; empty from a
+	// server older than games played with actions, which plays the arena.
+	// See PlayedWithActions.
+	Game   string
+	Entity sim.EntityID // the entity (seat) this connection controls
+	// TickRate is the server's simulation ticks per second, and Tick the
+	// server tick at admission. A game played with actions has no ticks:
+	// they mean nothing there.
+	TickRate int
+	Tick     sim.Tick
 	// LastInputSeq is the highest input seq the server has received from
 	// this player in this match (processed or waiting). The Client's inputs
 	// continue after it (and after Options.InitialSeq, and what Resume
 	// carried over, if higher): after a page reload the server ignores
 	// seqs it has already seen.
 	LastInputSeq uint32
+	// LastActionSeq is LastInputSeq for a game played with actions: the
+	// highest action seq the server has received from this player in this
+	// match. The Client's actions continue after it, in the same way.
+	LastActionSeq uint32
 }
+
+// PlayedWithActions reports whether the match is played with actions and
+// states (SendAction, State) rather than with inputs and snapshots
+// (SendInput, LastSnapshot): every game but the arena is.
+func (w Welcome) PlayedWithActions() bool { return w.Game != "" && w.Game != gameArena }
 
 // Client is one player's connection to a running match.
 //
@@ -161,23 +190,37 @@ type Client struct {
 		resume chan struct{} // non-nil while reads are stalled; closed to resume
 	}
 
-	// send serialises SendInput, so that seqs reach the wire in order, and
-	// owns the reusable encoding state.
+	// send serialises SendInput and SendAction, so that seqs reach the wire
+	// in order, and owns the reusable encoding state.
 	send struct {
 		sync.Mutex
-		msg   arbiterv1.ClientMessage
-		input arbiterv1.Input
-		kind  arbiterv1.ClientMessage_Input
-		buf   []byte
+		msg        arbiterv1.ClientMessage
+		input      arbiterv1.Input
+		kind       arbiterv1.ClientMessage_Input
+		action     arbiterv1.Action
+		actionKind arbiterv1.ClientMessage_Action
+		buf        []byte
 	}
 
 	mu struct {
 		sync.Mutex
-		seq    uint32 // highest seq sent, or to continue after
+		// seq is the highest seq sent, or to continue after: of inputs in
+		// the arena, of actions in a game played with actions.
+		seq uint32
+
+		// The arena's views; nil in a game played with actions.
 		pred   *Predictor
 		interp *Interpolator
 		pacer  *Pacer
 		views  []EntityView // the reader's scratch for a snapshot's entities
+
+		// A game played with actions: the State kept (the highest
+		// version), the highest action seq the server has processed (by a
+		// State's last_action_seq or a Rejected), and the actions sent
+		// above it, in seq order.
+		state   *arbiterv1.State
+		acked   uint32
+		pending []PendingAction
 
 		// The server tick clock: refTick arrived at refAt. The current
 		// server tick is estimated as refTick + (now-refAt)·tickRate.
@@ -341,7 +384,8 @@ func dialSeeded(ctx context.Context, wsURL string, opts Options, seed *resumeSee
 // Welcome returns what the server said when admitting the connection.
 func (c *Client) Welcome() Welcome { return c.welcome }
 
-// SendInput sends in as the next input: it clamps the move vector to length
+// SendInput sends in as the next input (in the arena; in a game played with
+// actions it returns ErrWrongGame, see SendAction): it clamps the move vector to length
 // 1000 (sim.ClampMove, the server's own rule, so that a game may hand over
 // (1000, 1000) or a rounded analog stick), assigns in.Seq (one more than the
 // last sent or acknowledged, or the Welcome's last_input_seq), sets
@@ -359,6 +403,9 @@ func (c *Client) Welcome() Welcome { return c.welcome }
 // write blocks while the socket's send buffer is full. After the connection
 // ends it returns ErrClosed.
 func (c *Client) SendInput(in sim.Input) (uint32, error) {
+	if c.welcome.PlayedWithActions() {
+		return 0, ErrWrongGame
+	}
 	c.send.Lock()
 	defer c.send.Unlock()
 	select {
@@ -422,9 +469,13 @@ func (c *Client) InputDue(now time.Time) time.Duration {
 // a period apart, even after the goroutine was held up.
 //
 // It returns ctx's error when ctx ends; when the connection ends, its
-// *CloseError (see CloseError; also after a normal end of the match); and the
-// error of a failed send.
+// *CloseError (see CloseError; also after a normal end of the match); the
+// error of a failed send; and ErrWrongGame at once in a game played with
+// actions.
 func (c *Client) RunInputs(ctx context.Context, sample func() sim.Input) error {
+	if c.welcome.PlayedWithActions() {
+		return ErrWrongGame
+	}
 	minGap := time.Second / time.Duration(2*c.welcome.TickRate)
 	timer := time.NewTimer(0)
 	defer timer.Stop()
@@ -485,14 +536,15 @@ func (c *Client) write(op gws.Opcode, b []byte) error {
 	return nil
 }
 
-// LastSeq returns the highest input seq sent so far (or acknowledged by the
-// server, or named by the Welcome's last_input_seq or Options.InitialSeq, if
-// higher): the next input gets the one after. A Client resuming the match
-// passes it as Options.InitialSeq.
+// LastSeq returns the highest seq sent so far — of inputs in the arena, of
+// actions in a game played with actions — or acknowledged by the server, or
+// named by the Welcome (last_input_seq, last_action_seq) or
+// Options.InitialSeq, if higher: the next input or action gets the one
+// after. A Client resuming the match passes it as Options.InitialSeq.
 func (c *Client) LastSeq() uint32 {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return max(c.mu.seq, c.mu.pred.LastSeq())
+	return max(c.mu.seq, c.mu.pred.LastSeq(), c.mu.acked)
 }
 
 // Predicted returns the predicted position of the client's own entity: the
@@ -552,8 +604,8 @@ func (c *Client) Interpolated(now time.Time) []EntityView {
 	return c.mu.interp.Sample(c.renderTickLocked(now), nil)
 }
 
-// LastSnapshot returns the newest snapshot received, or nil. It is shared:
-// callers must not modify it.
+// LastSnapshot returns the newest snapshot received, or nil (always, in a
+// game played with actions). It is shared: callers must not modify it.
 func (c *Client) LastSnapshot() *arbiterv1.Snapshot {
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -724,6 +776,10 @@ func (c *Client) handle(binary bool, data []byte) *violation {
 	switch k := m.Kind.(type) {
 	case *arbiterv1.ServerMessage_Snapshot:
 		return c.onSnapshot(k.Snapshot)
+	case *arbiterv1.ServerMessage_State:
+		return c.onState(k.State)
+	case *arbiterv1.ServerMessage_Rejected:
+		return c.onRejected(k.Rejected)
 	case *arbiterv1.ServerMessage_Pong:
 		if f := c.opts.OnPong; f != nil {
 			f(k.Pong)
@@ -751,22 +807,33 @@ func (c *Client) handle(binary bool, data []byte) *violation {
 
 func (c *Client) onWelcome(w *arbiterv1.Welcome) *violation {
 	rate := w.GetTickRate()
+	welcome := Welcome{
+		MatchID:       w.GetMatchId(),
+		PlayerID:      w.GetPlayerId(),
+		Mode:          w.GetMode(),
+		Game:          w.GetGame(),
+		Entity:        sim.EntityID(w.GetEntityId()),
+		TickRate:      int(rate),
+		Tick:          sim.Tick(w.GetTick()),
+		LastInputSeq:  w.GetLastInputSeq(),
+		LastActionSeq: w.GetLastActionSeq(),
+	}
+	if welcome.PlayedWithActions() {
+		// No ticks, and the entity is the game's business (a seat may be
+		// numbered 0): nothing to check.
+		c.welcome = welcome
+		c.onActionsWelcome()
+		close(c.welcomed)
+		return nil
+	}
 	if rate < sim.MinTickRate || rate > sim.MaxTickRate {
 		return protocolViolation("welcome with tick rate %d", rate)
 	}
 	if w.GetEntityId() == 0 {
 		return protocolViolation("welcome with entity 0")
 	}
+	c.welcome = welcome
 	now := c.opts.Now()
-	c.welcome = Welcome{
-		MatchID:      w.GetMatchId(),
-		PlayerID:     w.GetPlayerId(),
-		Mode:         w.GetMode(),
-		Entity:       sim.EntityID(w.GetEntityId()),
-		TickRate:     int(rate),
-		Tick:         sim.Tick(w.GetTick()),
-		LastInputSeq: w.GetLastInputSeq(),
-	}
 	// Remember one second of snapshots, and never less than the delay needs.
 	r := int(rate)
 	capacity := r + int(math.Ceil(c.opts.InterpolationDelay.Seconds()*float64(r))) + 2
@@ -788,6 +855,9 @@ func (c *Client) onWelcome(w *arbiterv1.Welcome) *violation {
 }
 
 func (c *Client) onSnapshot(s *arbiterv1.Snapshot) *violation {
+	if c.welcome.PlayedWithActions() {
+		return protocolViolation("snapshot in a match of %q, played with actions", c.welcome.Game)
+	}
 	if n := len(s.GetEntities()); n > maxSnapshotEntities {
 		return protocolViolation("snapshot with %d entities", n)
 	}

@@ -1,7 +1,8 @@
 // Package client is Arbiter's Go client library: it connects to a match over
-// the WebSocket protocol of docs/protocol.md, sends inputs at the right pace, and
-// keeps the three views a game client needs of a running match. It is used by
-// bots, by tests, and by Go game clients. The match's ws_url comes from the
+// the WebSocket protocol of docs/protocol.md; in the arena it sends inputs at
+// the right pace and keeps the three views a game client needs of a running
+// match, and in the other games (chess) it sends actions and keeps the
+// game's newest state. It is used by bots, by tests, and by Go game clients. The match's ws_url comes from the
 // REST API, which package netcode/client/rest calls; tests that need a
 // misbehaving client (raw frames, stalled reads) use package
 // netcode/client/clienttest.
@@ -40,6 +41,41 @@
 //		c, err = client.Resume(ctx, wsURL, c, opts) // the new Client; same entity
 //	}
 //
+// # Games played with actions
+//
+// The arena is played with inputs and snapshots at the tick rate; every other
+// game (Welcome.Game names it; Welcome.PlayedWithActions) with the
+// game-neutral envelope of docs/protocol.md, in the game's own messages. The
+// Client sends actions, each carrying the game's command (chess: an
+// arbiter.chess.v1.Command), and keeps the game's state as the server
+// describes it in States (chess: an arbiter.chess.v1.Board):
+//
+//	c, err := client.Dial(ctx, wsURL, client.Options{
+//		OnState:    func(s *arbiterv1.State) { redraw(s.GetPayload()) },
+//		OnRejected: func(r *arbiterv1.Rejected) { explain(r.GetReason()) },
+//	})
+//	…
+//	seq, err := c.SendActionMessage(&chessv1.Command{…}) // or SendAction(payload)
+//	board := c.State()                                  // the newest State, any time
+//	inFlight := c.PendingActions()                      // sent, not yet answered
+//
+// The server processes each action as soon as it arrives and answers it: a
+// State to every player if the game changed, a Rejected to the sender if the
+// game refused it (never punished), or the State again. A State's version
+// increases with every change; the Client keeps the State with the highest
+// version and ignores a late one, so State is always the newest word. An
+// action is pending until a State's last_action_seq or a Rejected covers it.
+// Nothing is predicted: the game's rules are the server's.
+//
+// A match accepts only its own kind of message: SendAction in the arena, and
+// SendInput or RunInputs in a game played with actions, return ErrWrongGame
+// and send nothing (the server would ignore them). The other way round, a
+// Snapshot in a game played with actions, or a State or Rejected in the
+// arena, is a server breaking the protocol: the Client closes with 1002
+// (ErrProtocol). Resume works the same for both kinds of game; in a game
+// played with actions it carries over the State and the pending actions the
+// server received.
+//
 // # What clients may and must do
 //
 // The server never punishes what an honest client on a real network does,
@@ -48,7 +84,8 @@
 //   - Input seqs start at 1 and strictly increase within a match, across
 //     connections too. A fresh Client (a page reload, without Resume)
 //     continues after the Welcome's last_input_seq (Welcome.LastInputSeq):
-//     the server ignores seqs it has already seen.
+//     the server ignores seqs it has already seen. Action seqs do the same,
+//     after last_action_seq (Welcome.LastActionSeq).
 //   - Move vectors may be anything: SendInput clamps them to length 1000
 //     with sim.ClampMove, the server's own rule, so a game may hand over
 //     (1000, 1000) for a diagonal or a rounded analog stick.
@@ -88,6 +125,9 @@
 //     Pacer works out when the next input is due; PacingStats reports
 //     starved ticks, drops, the backlog, the target lead and the current
 //     dilation.
+//
+// In a game played with actions there are no such views: no snapshots, no
+// prediction, no pacing (Predicted and Interpolated stay empty).
 //
 // Predictor, Interpolator and Pacer are pure (no goroutines, clocks or I/O)
 // and can be used on their own. A Client owns exactly one goroutine, the

@@ -14,8 +14,9 @@ var (
 	ErrClosed = errors.New("client: connection closed")
 	// ErrProtocol is the cause recorded in CloseError when the server broke
 	// the protocol in a way the client cannot live with (a first message
-	// that is not a Welcome, a second Welcome, a text frame). The client
-	// closes such connections with 1002, or 1003 for a text frame.
+	// that is not a Welcome, a second Welcome, a text frame, a Snapshot in
+	// a game played with actions, a State or Rejected in the arena). The
+	// client closes such connections with 1002, or 1003 for a text frame.
 	ErrProtocol = errors.New("client: protocol violation by server")
 	// ErrBadFrame is the cause recorded in CloseError when a server frame
 	// could not be decoded; the client closes with 1007 (bad_frame).
@@ -28,6 +29,11 @@ var (
 	// ErrResumeMismatch is returned by Resume when the server welcomed the
 	// new connection to another match or entity than the earlier Client's.
 	ErrResumeMismatch = errors.New("client: resumed into another match or entity")
+	// ErrWrongGame is returned by SendAction and SendActionMessage in the
+	// arena, and by SendInput and RunInputs in a game played with actions
+	// (Welcome.PlayedWithActions): the server would ignore what was sent.
+	// Nothing is sent and the connection stays open.
+	ErrWrongGame = errors.New("client: message not of the match's game")
 )
 
 // HandshakeError is returned by Dial, wrapped, when the server answered the

@@ -2,6 +2,7 @@ package client
 
 import (
 	"errors"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"runtime"
@@ -48,6 +49,13 @@ type fakeServer struct {
 	// connection starts with it received and processed, and its Welcome
 	// says so.
 	lastInputSeq uint32
+	// game, if set, is the Welcome's game: a game played with actions
+	// unless it is "arena". The fake plays no game: it records the actions
+	// it receives, and the test answers them (state, rejected).
+	game string
+	// lastActionSeq is lastInputSeq for actions: the highest action seq
+	// received before this server's connections.
+	lastActionSeq uint32
 	// refuse, if set, is asked for every play request, with its number
 	// (from 1), before the token is checked: a non-zero HTTP status refuses
 	// the request with it.
@@ -110,6 +118,7 @@ func (fs *fakeServer) serveHTTP(w http.ResponseWriter, r *http.Request) {
 	fc := &fakeConn{fs: fs, closed: make(chan struct{})}
 	fc.mu.pos = fakeStart
 	fc.mu.processed, fc.mu.queuedSeq = fs.lastInputSeq, fs.lastInputSeq
+	fc.mu.actionSeq = fs.lastActionSeq
 	var replaced *fakeConn
 	if fs.resume {
 		fs.mu.Lock()
@@ -123,6 +132,7 @@ func (fs *fakeServer) serveHTTP(w http.ResponseWriter, r *http.Request) {
 		fc.mu.tick, fc.mu.pos = replaced.mu.tick, replaced.mu.pos
 		fc.mu.processed = max(fc.mu.processed, replaced.mu.processed)
 		fc.mu.queue, fc.mu.queuedSeq = replaced.mu.queue, max(fc.mu.queuedSeq, replaced.mu.queuedSeq)
+		fc.mu.actionSeq = max(fc.mu.actionSeq, replaced.mu.actionSeq)
 		replaced.mu.queue = nil
 		replaced.mu.Unlock()
 	}
@@ -137,6 +147,7 @@ func (fs *fakeServer) serveHTTP(w http.ResponseWriter, r *http.Request) {
 		first = &arbiterv1.ServerMessage{Kind: &arbiterv1.ServerMessage_Welcome{Welcome: &arbiterv1.Welcome{
 			MatchId: fakeMatchID, EntityId: fakeSelf, TickRate: uint32(fs.tickRate),
 			Tick: fc.mu.tick, PlayerId: fakePlayerID, Mode: "duel", LastInputSeq: fc.mu.queuedSeq,
+			Game: fs.game, LastActionSeq: fc.mu.actionSeq,
 		}}}
 	}
 	rejected := fs.reject != nil && fs.reject(n, fc)
@@ -203,7 +214,10 @@ type fakeConn struct {
 		processed uint32      // last_input_seq
 		viewTicks []sim.Tick
 		closeErr  error
-		deaf      bool // inputs are lost on the way: not counted, not queued
+		deaf      bool // inputs and actions are lost on the way: not counted, not queued
+
+		actions   []*arbiterv1.Action // every action received, in order
+		actionSeq uint32              // the highest action seq received
 	}
 }
 
@@ -213,6 +227,32 @@ func (fc *fakeConn) deafen() {
 	fc.mu.Lock()
 	fc.mu.deaf = true
 	fc.mu.Unlock()
+}
+
+// state sends a State.
+func (fc *fakeConn) state(version, lastActionSeq uint32, payload string) {
+	fc.send(&arbiterv1.ServerMessage{Kind: &arbiterv1.ServerMessage_State{State: &arbiterv1.State{
+		Version: version, LastActionSeq: lastActionSeq, Payload: []byte(payload),
+	}}})
+}
+
+// rejected sends a Rejected.
+func (fc *fakeConn) rejected(seq uint32, reason string) {
+	fc.send(&arbiterv1.ServerMessage{Kind: &arbiterv1.ServerMessage_Rejected{Rejected: &arbiterv1.Rejected{
+		Seq: seq, Reason: reason, Message: "refused by the test",
+	}}})
+}
+
+// actionsReceived returns the seq and payload of every action received, as
+// "seq:payload".
+func (fc *fakeConn) actionsReceived() []string {
+	fc.mu.Lock()
+	defer fc.mu.Unlock()
+	var out []string
+	for _, a := range fc.mu.actions {
+		out = append(out, fmt.Sprintf("%d:%s", a.GetSeq(), a.GetPayload()))
+	}
+	return out
 }
 
 // cut drops the connection without a close frame.
@@ -339,6 +379,13 @@ func (fc *fakeConn) OnMessage(socket *gws.Conn, msg *gws.Message) {
 		if in.Seq > fc.mu.queuedSeq {
 			fc.mu.queue = append(fc.mu.queue, in)
 			fc.mu.queuedSeq = in.Seq
+		}
+		fc.mu.Unlock()
+	case *arbiterv1.ClientMessage_Action:
+		fc.mu.Lock()
+		if !fc.mu.deaf {
+			fc.mu.actions = append(fc.mu.actions, k.Action)
+			fc.mu.actionSeq = max(fc.mu.actionSeq, k.Action.GetSeq())
 		}
 		fc.mu.Unlock()
 	case *arbiterv1.ClientMessage_Ping:

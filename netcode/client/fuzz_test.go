@@ -32,7 +32,9 @@ func mustMarshal(t testing.TB, m *arbiterv1.ServerMessage) []byte {
 
 // FuzzHandle feeds two arbitrary server frames to a fresh client: whatever
 // they hold, the client must answer with a violation or update its state, and
-// never panic.
+// never panic. The messages of one kind of game never reach the views of the
+// other: no snapshot is kept in a game played with actions, no State in the
+// arena.
 func FuzzHandle(f *testing.F) {
 	welcome := mustMarshal(f, &arbiterv1.ServerMessage{Kind: &arbiterv1.ServerMessage_Welcome{Welcome: &arbiterv1.Welcome{
 		MatchId: "m", EntityId: 1, TickRate: 30, Tick: 5, PlayerId: "p", Mode: "ffa",
@@ -53,8 +55,22 @@ func FuzzHandle(f *testing.F) {
 	f.Add([]byte{}, []byte{})
 	kick := mustMarshal(f, &arbiterv1.ServerMessage{Kind: &arbiterv1.ServerMessage_Kick{Kick: &arbiterv1.Kick{Reason: "match_over"}}})
 	f.Add(kick, snapshot) // a Kick may precede the Welcome; the client must stay usable
+	// Games played with actions (more seeds in testdata/fuzz/FuzzHandle).
+	chess := mustMarshal(f, &arbiterv1.ServerMessage{Kind: &arbiterv1.ServerMessage_Welcome{Welcome: &arbiterv1.Welcome{
+		MatchId: "m", PlayerId: "p", Mode: "chess", Game: "chess", LastActionSeq: 2,
+	}}})
+	state := mustMarshal(f, &arbiterv1.ServerMessage{Kind: &arbiterv1.ServerMessage_State{State: &arbiterv1.State{
+		Version: 1, LastActionSeq: 2, Payload: []byte("board"),
+	}}})
+	rejected := mustMarshal(f, &arbiterv1.ServerMessage{Kind: &arbiterv1.ServerMessage_Rejected{Rejected: &arbiterv1.Rejected{
+		Seq: 2, Reason: "not_your_turn",
+	}}})
+	f.Add(chess, state)
+	f.Add(chess, rejected)
+	f.Add(chess, snapshot)
+	f.Add(welcome, state)
 	f.Fuzz(func(t *testing.T, first, second []byte) {
-		c := offlineClient(Options{OnSnapshot: func(*arbiterv1.Snapshot) {}})
+		c := offlineClient(Options{OnSnapshot: func(*arbiterv1.Snapshot) {}, OnState: func(*arbiterv1.State) {}, OnRejected: func(*arbiterv1.Rejected) {}})
 		if v := c.handle(true, first); v != nil {
 			if _, known := arbiterv1.ParseCloseReason(string(v.reason)); v.err == nil || !known {
 				t.Fatalf("handle(first) = %+v, want a close reason of the vocabulary and a cause", v)
@@ -82,6 +98,16 @@ func FuzzHandle(f *testing.F) {
 		c.PredictionError()
 		c.InputDue(now)
 		c.PacingStats()
+		c.LastSeq()
+		if c.Welcome().PlayedWithActions() && c.LastSnapshot() != nil {
+			t.Fatal("a snapshot kept in a game played with actions")
+		}
+		if !c.Welcome().PlayedWithActions() && c.State() != nil {
+			t.Fatal("a State kept in the arena")
+		}
+		if p := c.PendingActions(); p != nil {
+			t.Fatalf("PendingActions() = %v with nothing sent", p)
+		}
 	})
 }
 

@@ -7,6 +7,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"net/http"
+	"slices"
 	"time"
 
 	arbiterv1 "github.com/arbiter-gg/arbiter/proto/arbiter/v1"
@@ -130,6 +131,12 @@ type resumeSeed struct {
 	pos     sim.Vec // the last prediction
 	stats   PredictionStats
 	pacing  PacerStats
+
+	// A game played with actions: the State kept, the highest action seq
+	// answered, the actions still pending.
+	state   *arbiterv1.State
+	acked   uint32
+	pending []PendingAction
 }
 
 // Resume reconnects a player to the match it was playing and returns the new
@@ -156,9 +163,10 @@ type resumeSeed struct {
 // the last attempt's error) or after opts.Backoff.MaxAttempts attempts.
 //
 // What carries over from prev:
-//   - The input seq: the new Client continues after prev.LastSeq() (or
-//     opts.InitialSeq, or the new Welcome's last_input_seq, if greater),
-//     because the server ignores seqs it has already seen.
+//   - The input or action seq: the new Client continues after
+//     prev.LastSeq() (or opts.InitialSeq, or the new Welcome's
+//     last_input_seq or last_action_seq, if greater), because the server
+//     ignores seqs it has already seen.
 //   - The prediction, provisionally: until the new connection's first
 //     snapshot, Predicted starts from prev's last prediction, so that the
 //     player's entity does not jump. The first snapshot rebases it on the
@@ -172,6 +180,14 @@ type resumeSeed struct {
 //   - The counters of PacingStats. Nothing else: the interpolation history,
 //     LastSnapshot, the server tick estimate and the input pacing start
 //     afresh from the new Welcome.
+//   - In a game played with actions, the State (see Client.State) until
+//     the new connection's first State replaces it (the server sends one
+//     right after the Welcome; a State of a lower version would be
+//     ignored), and the pending actions the new Welcome's last_action_seq
+//     says the server received: it answers them on the new connection.
+//     Those it did not receive are dropped, not resent: they were made
+//     against a state the game may have left, and whether to make them
+//     again is the player's call (they vanish from PendingActions).
 //
 // If the new Welcome names another match or entity than prev's, Resume
 // closes the new Client and returns ErrResumeMismatch.
@@ -198,6 +214,7 @@ func Resume(ctx context.Context, wsURL string, prev *Client, opts Options) (*Cli
 		seed = &resumeSeed{matchID: w.MatchID, entity: w.Entity, stats: prev.PredictionError(), pacing: prev.PacingStats()}
 		prev.mu.Lock()
 		seed.pos = prev.mu.pred.Position()
+		seed.state, seed.acked, seed.pending = prev.mu.state, prev.mu.acked, slices.Clone(prev.mu.pending)
 		prev.mu.Unlock()
 		opts.InitialSeq = max(opts.InitialSeq, prev.LastSeq())
 	}
