@@ -29,7 +29,7 @@ type eventState struct {
 	// wake tells the room goroutine that an action arrived or a peer
 	// attached or left. Size one: a pending wake-up covers any number.
 	wake      chan struct{}
-	version   uint32      // of the last State sent: one per change
+	version   uint32      // of the last State sent: the world's Version then
 	awaySince []time.Time // per seat: when its peer was last seen gone; zero while connected
 	payload   []byte      // the world's state message, reused
 }
@@ -176,7 +176,7 @@ func (r *Room) act(p *player, peer Peer, a action, now time.Time) {
 // broadcastState sends every connected player the game's state as a new
 // version. Room goroutine only.
 func (r *Room) broadcastState() {
-	r.events.version++
+	r.events.version = r.ew.Version()
 	r.events.payload = r.ew.AppendState(r.events.payload[:0])
 	for _, p := range r.players {
 		p.mu.Lock()

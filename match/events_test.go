@@ -19,8 +19,11 @@ type raceGame struct{ limit time.Duration }
 
 func (g raceGame) NewWorld(WorldConfig) (World, error) { return &raceWorld{limit: g.limit}, nil }
 
+var _ EventWorld = (*raceWorld)(nil)
+
 type raceWorld struct {
 	limit    time.Duration
+	version  uint32 // one per change
 	scores   []uint32
 	deadline time.Time
 	reason   string
@@ -30,12 +33,14 @@ func (w *raceWorld) Join() EntityID {
 	w.scores = append(w.scores, 0)
 	return EntityID(len(w.scores))
 }
-func (w *raceWorld) Start(now time.Time) { w.deadline = now.Add(w.limit) }
+func (w *raceWorld) Start(now time.Time) { w.deadline = now.Add(w.limit); w.version++ }
+func (w *raceWorld) Version() uint32     { return w.version }
 func (w *raceWorld) Act(e EntityID, payload []byte, _ time.Time) (bool, *Rejection) {
 	switch {
 	case w.reason != "":
 		return false, &Rejection{Reason: "game_over", Message: "the game is over"}
 	case string(payload) == "+":
+		w.version++
 		w.scores[e-1]++
 		if w.scores[e-1] == 3 {
 			w.reason = "won"
@@ -54,6 +59,7 @@ func (w *raceWorld) Deadline() time.Time {
 }
 func (w *raceWorld) Advance(now time.Time) bool {
 	if w.reason == "" && !now.Before(w.deadline) {
+		w.version++
 		w.reason = "timeout"
 		return true
 	}
@@ -65,6 +71,7 @@ func (w *raceWorld) AppendState(dst []byte) []byte {
 func (w *raceWorld) Over() (string, bool)    { return w.reason, w.reason != "" }
 func (w *raceWorld) Score(e EntityID) uint32 { return w.scores[e-1] }
 func (w *raceWorld) Forfeit(e EntityID, _ time.Time) {
+	w.version++
 	w.reason = "forfeit"
 	for i := range w.scores {
 		if EntityID(i+1) != e {

@@ -98,6 +98,11 @@ type EventWorld interface {
 	// Advance applies what is due at now (Deadline has passed) and reports
 	// whether the game changed.
 	Advance(now time.Time) bool
+	// Version numbers the game's changes: it increases with every change
+	// and never goes back, also in a world restored from a saved state on
+	// another server, so that the State a client keeps (the highest
+	// version) is always the newest.
+	Version() uint32
 	// AppendState appends the game's state message, encoded, to dst: the
 	// payload of the State every player receives after a change. The room
 	// calls it once per change and sends the same bytes, with the same

@@ -31,15 +31,19 @@ type tallyGame struct{}
 func (tallyGame) NewWorld(cfg match.WorldConfig) (match.World, error) { return &tallyWorld{}, nil }
 
 type tallyWorld struct {
-	scores []uint32
-	over   bool
+	scores  []uint32
+	over    bool
+	version uint32
 }
+
+var _ match.EventWorld = (*tallyWorld)(nil)
 
 func (w *tallyWorld) Join() match.EntityID {
 	w.scores = append(w.scores, 0)
 	return match.EntityID(len(w.scores) - 1)
 }
-func (w *tallyWorld) Start(time.Time) {}
+func (w *tallyWorld) Start(time.Time) { w.version++ }
+func (w *tallyWorld) Version() uint32 { return w.version }
 func (w *tallyWorld) Act(e match.EntityID, payload []byte, _ time.Time) (bool, *match.Rejection) {
 	switch {
 	case w.over:
@@ -48,6 +52,7 @@ func (w *tallyWorld) Act(e match.EntityID, payload []byte, _ time.Time) (bool, *
 		return false, &match.Rejection{Reason: "bad", Message: fmt.Sprintf("%q is not a move", payload)}
 	}
 	w.scores[e]++
+	w.version++
 	w.over = w.scores[e] == 3
 	return true, nil
 }
@@ -59,6 +64,7 @@ func (w *tallyWorld) AppendState(dst []byte) []byte {
 func (w *tallyWorld) Over() (string, bool)          { return "won", w.over }
 func (w *tallyWorld) Score(e match.EntityID) uint32 { return w.scores[e] }
 func (w *tallyWorld) Forfeit(match.EntityID, time.Time) {
+	w.version++
 	w.over = true
 }
 
