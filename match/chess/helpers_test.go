@@ -113,8 +113,8 @@ func checkInvariants(t testing.TB, g *Game, now time.Time) {
 	if b.Turn != "white" && b.Turn != "black" {
 		t.Fatalf("Board().Turn = %q", b.Turn)
 	}
-	if len(b.Moves) != len(g.lib.Moves()) {
-		t.Fatalf("Board() has %d moves, the library %d", len(b.Moves), len(g.lib.Moves()))
+	if fen := replay(t, b.Moves); fen != b.Fen {
+		t.Fatalf("Board().Moves replay to %s, Board().Fen is %s", fen, b.Fen)
 	}
 	maxLeft := g.clock.Base + time.Duration(len(b.Moves))*g.clock.Increment
 	for _, left := range g.left {
@@ -125,4 +125,26 @@ func checkInvariants(t testing.TB, g *Game, now time.Time) {
 	if (g.lib.Outcome() != chesslib.NoOutcome) && !g.status.Over() {
 		t.Fatalf("the library ended the game (%s), the game is %s", g.lib.Method(), g.status)
 	}
+}
+
+// replay plays moves from the start through the library's positions,
+// checking each is legal, and returns the final FEN.
+func replay(t testing.TB, moves []string) string {
+	t.Helper()
+	pos := chesslib.StartingPosition()
+	for i, uci := range moves {
+		m, err := chesslib.UCINotation{}.Decode(pos, uci)
+		if err != nil {
+			t.Fatalf("move %d (%s): %v", i+1, uci, err)
+		}
+		legal := false
+		for _, v := range pos.ValidMoves() {
+			legal = legal || (v.S1() == m.S1() && v.S2() == m.S2() && v.Promo() == m.Promo())
+		}
+		if !legal {
+			t.Fatalf("move %d (%s) is illegal in %s", i+1, uci, pos)
+		}
+		pos = pos.Update(m)
+	}
+	return pos.String()
 }

@@ -52,9 +52,18 @@ func (g *Game) PGN() string {
 		b.WriteString(w)
 		line += len(w)
 	}
-	positions := g.lib.Positions() // the start, then the position after each move
-	for i, m := range g.lib.Moves() {
-		san := chesslib.AlgebraicNotation{}.Encode(positions[i], m)
+	// g.lib holds only the moves since the last capture or pawn move (see
+	// push): the SAN comes from a replay of all of them, position by
+	// position (a library Game would look for repetitions at every move).
+	// Every move in g.moves was legal when played.
+	pos := chesslib.StartingPosition()
+	for i, uci := range g.moves {
+		m, err := chesslib.UCINotation{}.Decode(pos, uci) // tags the move: check, capture, castling
+		if err != nil {
+			break // unreachable
+		}
+		san := chesslib.AlgebraicNotation{}.Encode(pos, m)
+		pos = pos.Update(m)
 		if i%2 == 0 {
 			word(strconv.Itoa(i/2+1) + ". " + san)
 		} else {
