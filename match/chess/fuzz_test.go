@@ -4,6 +4,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	chesslib "github.com/corentings/chess/v2"
 	"github.com/google/go-cmp/cmp"
@@ -55,6 +56,9 @@ func FuzzCommand(f *testing.F) {
 			default:
 				t.Fatalf("rejection with reason %q", rej.Reason)
 			}
+			if !utf8.ValidString(rej.Message) {
+				t.Fatalf("rejection message %q is not UTF-8", rej.Message)
+			}
 			if !changed {
 				if diff := cmp.Diff(before, g.Board(now), protocmp.Transform()); diff != "" || g.Version() != version {
 					t.Fatalf("a rejected command changed the game (-before +after):\n%s", diff)
@@ -84,8 +88,13 @@ func FuzzMoves(f *testing.F) {
 		for i, uci := range strings.Fields(line) {
 			at = at.Add(700 * time.Millisecond)
 			player := [2]string{alice, bob}[i%2]
-			if _, rej := g.Apply(player, moveCmd(uci), at); rej != nil && rej.Reason != IllegalMove && rej.Reason != NotYourTurn && rej.Reason != GameOver {
-				t.Fatalf("rejection with reason %q", rej.Reason)
+			if _, rej := g.Apply(player, moveCmd(uci), at); rej != nil {
+				if rej.Reason != IllegalMove && rej.Reason != NotYourTurn && rej.Reason != GameOver {
+					t.Fatalf("rejection with reason %q", rej.Reason)
+				}
+				if !utf8.ValidString(rej.Message) {
+					t.Fatalf("rejection message %q is not UTF-8", rej.Message)
+				}
 			}
 			b := g.Board(at)
 			if _, err := chesslib.FEN(b.Fen); err != nil {

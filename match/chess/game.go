@@ -2,9 +2,9 @@ package chess
 
 import (
 	"errors"
-	"fmt"
 	"math"
 	"slices"
+	"strconv"
 	"time"
 
 	chesslib "github.com/corentings/chess/v2"
@@ -12,7 +12,7 @@ import (
 	chessv1 "github.com/arbiter-gg/arbiter/proto/arbiter/chess/v1"
 )
 
-// Side is a colour, as an index into a game's per-side arrays.
+// side is a colour, and the index of a game's per-side arrays.
 type side uint8
 
 const (
@@ -49,8 +49,8 @@ type Game struct {
 	players [2]string // player IDs by side
 	clock   Clock
 
-	lib   *chesslib.Game // the rules; its main line is the game
-	moves []string       // every move in UCI, as played
+	lib   *chesslib.Game // the rules: the moves since the last capture or pawn move (see push)
+	moves []string       // every move from the start, in UCI, as played
 
 	status    Status
 	winner    string // player ID; empty while playing and for a draw
@@ -87,7 +87,7 @@ func checkPlayers(white, black string) error {
 	case white == "" || black == "":
 		return errors.New("chess: a player ID is empty")
 	case white == black:
-		return errors.New("chess: a player cannot play himself")
+		return errors.New("chess: white and black are the same player")
 	}
 	return nil
 }
@@ -121,8 +121,9 @@ func (g *Game) Start(now time.Time) bool {
 //   - Resign, on either turn, ends the game: the opponent wins.
 //   - OfferDraw, on either turn, accepts the opponent's standing offer (the
 //     game is drawn by agreement) or else makes an offer. Offering again
-//     while one's own offer stands changes nothing and is not refused: the
-//     offer the player wants stands.
+//     while one's own offer stands is accepted but changes nothing (changed
+//     and reject both zero): the offer the player wants stands. The room
+//     may still answer it, to acknowledge the action's seq.
 func (g *Game) Apply(player string, cmd *chessv1.Command, now time.Time) (changed bool, reject *Rejection) {
 	if g.status == Waiting {
 		return false, refuse(NotYourTurn, "the game has not started")
@@ -183,13 +184,14 @@ func (g *Game) move(s side, uci string, now time.Time) (bool, *Rejection) {
 	return true, nil
 }
 
-// quote bounds what a client's string adds to a message.
+// quote bounds what a client's string adds to a message, and keeps the
+// message ASCII (Rejected.message is a proto string: it must be UTF-8).
 func quote(s string) string {
 	const maxLen = 16
 	if len(s) > maxLen {
-		s = s[:maxLen] + "…"
+		return strconv.QuoteToASCII(s[:maxLen]) + "…"
 	}
-	return `"` + s + `"`
+	return strconv.QuoteToASCII(s)
 }
 
 // legal returns the legal move uci names in the current position. uci must
@@ -233,6 +235,7 @@ func (g *Game) legal(uci string) (*chesslib.Move, bool) {
 }
 
 // push plays m, the legal move uci names, in the library and records it.
+// On an error nothing changed.
 //
 // The library's game keeps only the positions since the last capture or
 // pawn move: after such a move, push starts a new library game from the
@@ -251,11 +254,11 @@ func (g *Game) push(m *chesslib.Move, uci string) error {
 	}
 	g.moves = append(g.moves, uci)
 	if g.lib.Outcome() == chesslib.NoOutcome && g.lib.Position().HalfMoveClock() == 0 {
-		fen, err := chesslib.FEN(g.lib.FEN())
-		if err != nil {
-			return fmt.Errorf("chess: the library cannot read its own FEN %q: %w", g.lib.FEN(), err)
+		// A FEN the library cannot read back (never seen) keeps the whole
+		// game in the library: slower, as right.
+		if fen, err := chesslib.FEN(g.lib.FEN()); err == nil {
+			g.lib = chesslib.NewGame(fen)
 		}
-		g.lib = chesslib.NewGame(fen)
 	}
 	return nil
 }
