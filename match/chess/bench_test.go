@@ -100,3 +100,40 @@ func BenchmarkBoard(b *testing.B) {
 		}
 	}
 }
+
+// TestAllocs holds a move and a Board to an allocation budget, measured at
+// ply 80 of a fixed line. Most of a move's allocations are the library's
+// (legal moves, the new position, the repetition check); the budget leaves
+// room for the position's varying cost, not for a new allocation per
+// earlier move.
+func TestAllocs(t *testing.T) {
+	if testing.Short() {
+		t.Skip("allocation budgets: not in -short")
+	}
+	const runs = 50
+	line := randomLine(t, 81)
+	games := make([]*Game, 0, runs+1)
+	var at time.Time
+	for range runs + 1 {
+		g := started(t, Clock{Base: time.Hour})
+		at = play(t, g, t0, line[:80]...)
+		games = append(games, g)
+	}
+	cmd := moveCmd(line[80])
+	moveAllocs := testing.AllocsPerRun(runs, func() {
+		g := games[len(games)-1]
+		games = games[:len(games)-1]
+		if _, rej := g.Apply(toMove(g), cmd, at.Add(time.Second)); rej != nil {
+			t.Fatal(rej)
+		}
+	})
+	t.Logf("a move at ply 80: %v allocations", moveAllocs)
+	if moveAllocs > 100 {
+		t.Errorf("Apply(a move at ply 80) = %v allocations, want at most 100", moveAllocs)
+	}
+	g := started(t, Clock{Base: time.Hour})
+	play(t, g, t0, line[:80]...)
+	if n := testing.AllocsPerRun(runs, func() { g.Board(at) }); n > 12 {
+		t.Errorf("Board() = %v allocations, want at most 12", n)
+	}
+}
