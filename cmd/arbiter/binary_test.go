@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"errors"
 	"net/http"
 	"os/exec"
@@ -134,13 +135,17 @@ func TestBinaryInvalidConfig(t *testing.T) {
 		{env: []string{"ARBITER_TICK_RATE=10"}, want: "--tick-rate 10"},
 		{env: []string{"ARBITER_MATCH_DURATION=forever"}, want: "ARBITER_MATCH_DURATION"},
 		{args: []string{"--no-such-flag"}, want: "no-such-flag"},
-		{args: []string{"--ratings", "chess=elo"}, want: "unknown mode"},
+		{args: []string{"--ratings", "go=elo"}, want: "unknown mode"},
 		{args: []string{"--redis-url", "localhost:6379"}, want: "--redis-url"},
 		{env: []string{"ARBITER_REDIS_URL=redis://127.0.0.1:1/0"}, want: "127.0.0.1:1"},
 		{env: []string{"ARBITER_DATABASE_URL=postgres://postgres:hunter2@127.0.0.1:1/test"}, want: "127.0.0.1"},
 	}
 	for _, tt := range tests {
-		cmd := exec.Command(bin, tt.args...)
+		// Every case must fail at start; a server that started instead is
+		// killed rather than left to hang the test.
+		ctx, cancel := context.WithTimeout(t.Context(), 20*time.Second)
+		defer cancel()
+		cmd := exec.CommandContext(ctx, bin, append(tt.args, "--addr", "127.0.0.1:0")...)
 		cmd.Env = append([]string{"PATH=/usr/bin:/bin"}, tt.env...)
 		var stderr bytes.Buffer
 		cmd.Stderr = &stderr

@@ -11,6 +11,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/arbiter-gg/arbiter/match/chess"
 )
 
 // config is everything the server can be told at start.
@@ -20,6 +22,7 @@ type config struct {
 	TickRate        int
 	TickPhases      int
 	MatchDuration   time.Duration
+	ChessClock      chess.Clock
 	FFAWait         time.Duration
 	JoinTimeout     time.Duration
 	Grace           time.Duration
@@ -65,6 +68,14 @@ func parseConfig(args []string, getenv func(string) string, usageOut io.Writer) 
 	fs.IntVar(&c.TickRate, "tick-rate", 30, "simulation ticks per second, 20–60, for every mode")
 	fs.IntVar(&c.TickPhases, "tick-phases", 0, "if > 0, rooms tick together, on this many instants per tick period: less CPU, snapshots leave later in rooms late in each burst (default: 0, each room ticks from its own start)")
 	fs.DurationVar(&c.MatchDuration, "match-duration", 0, "time limit of every mode that has one (default: each mode's own; the arena's 120s)")
+	c.ChessClock = chess.DefaultClock
+	fs.Func("chess-clock", "chess time control, base+increment: each player's time, and what each move adds to it (default 3m+2s)", func(s string) error {
+		clock, err := chess.ParseClock(s)
+		if err == nil {
+			c.ChessClock = clock
+		}
+		return err
+	})
 	fs.DurationVar(&c.FFAWait, "ffa-wait", 0, "how long a mode that may start short of players (ffa) searches before it does; 0: each mode's own (ffa: 10s)")
 	fs.DurationVar(&c.JoinTimeout, "join-timeout", 15*time.Second, "how long a new match waits for all players to connect")
 	fs.DurationVar(&c.Grace, "grace", 15*time.Second, "how long a disconnected player may stay away before forfeiting")

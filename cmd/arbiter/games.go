@@ -6,6 +6,7 @@ import (
 
 	"github.com/arbiter-gg/arbiter/match"
 	"github.com/arbiter-gg/arbiter/match/arena"
+	"github.com/arbiter-gg/arbiter/match/chess"
 	"github.com/arbiter-gg/arbiter/match/matchmaker"
 	"github.com/arbiter-gg/arbiter/rating"
 )
@@ -14,9 +15,10 @@ import (
 // package declares. Adding a game is one line here: its modes, rules and
 // rating systems come from its package, and nothing else in the server
 // names it.
-func games() []match.GameSpec {
+func games(c config) []match.GameSpec {
 	return []match.GameSpec{
 		arena.Spec(),
+		chess.Spec(c.ChessClock),
 	}
 }
 

@@ -8,6 +8,7 @@ import (
 
 	"github.com/arbiter-gg/arbiter/match"
 	"github.com/arbiter-gg/arbiter/match/arena"
+	"github.com/arbiter-gg/arbiter/match/chess"
 	"github.com/arbiter-gg/arbiter/rating"
 	"github.com/google/go-cmp/cmp"
 )
@@ -16,7 +17,7 @@ import (
 // default flags.
 func mustRegister(t *testing.T) registry {
 	t.Helper()
-	reg, err := register(mustParse(t), games())
+	reg, err := register(mustParse(t), games(config{ChessClock: chess.DefaultClock}))
 	if err != nil {
 		t.Fatalf("register: %v", err)
 	}
@@ -37,7 +38,7 @@ func mustParse(t *testing.T, args ...string) config {
 func TestRegisterDefaults(t *testing.T) {
 	reg := mustRegister(t)
 	want := make(map[string]match.Mode)
-	for _, spec := range games() {
+	for _, spec := range games(config{ChessClock: chess.DefaultClock}) {
 		if reg.games[spec.Name] != spec.Game {
 			t.Errorf("game %s = %#v, want %#v", spec.Name, reg.games[spec.Name], spec.Game)
 		}
@@ -96,7 +97,7 @@ func TestRegisterRefuses(t *testing.T) {
 			{Name: "a", Game: arena.Game{}, Modes: []match.Mode{mode("m", "a")}},
 			{Name: "b", Game: arena.Game{}, Modes: []match.Mode{mode("m", "b")}},
 		}, wantErr: `mode "m" is a's already`},
-		{name: "rating of no mode", args: []string{"--ratings", "chess=elo"}, give: games(), wantErr: `unknown mode "chess"`},
+		{name: "rating of no mode", args: []string{"--ratings", "go=elo"}, give: games(config{ChessClock: chess.DefaultClock}), wantErr: `unknown mode "go"`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

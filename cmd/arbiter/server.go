@@ -36,7 +36,7 @@ type server struct {
 }
 
 func newServer(cfg config, log *slog.Logger) (*server, error) {
-	reg, err := register(cfg, games())
+	reg, err := register(cfg, games(cfg))
 	if err != nil {
 		return nil, err
 	}

@@ -1,0 +1,160 @@
+package chess
+
+import (
+	"errors"
+	"fmt"
+	"hash/fnv"
+	"time"
+
+	"github.com/arbiter-gg/arbiter/match"
+	chessv1 "github.com/arbiter-gg/arbiter/proto/arbiter/chess/v1"
+	"github.com/arbiter-gg/arbiter/rating"
+	"google.golang.org/protobuf/proto"
+)
+
+// Name is the name chess is registered under: its modes' Game and
+// Welcome.game.
+const Name = "chess"
+
+// DefaultClock is the time control of SPEC §4b: three minutes each, two
+// seconds added after every move.
+var DefaultClock = Clock{Base: 3 * time.Minute, Increment: 2 * time.Second}
+
+// Spec returns chess as cmd registers it, played under clock: one mode,
+// "chess" — two players, colours drawn per match, no time limit of the
+// match's own (the clocks end it), rated by Elo with a flat K of 32 (the
+// seed system's). cmd's rating flags may change the rating parameters.
+func Spec(clock Clock) match.GameSpec {
+	elo := rating.DefaultElo()
+	elo.KProvisional, elo.KEstablished = 32, 32
+	return match.GameSpec{
+		Name: Name,
+		Game: Games{Clock: clock},
+		Modes: []match.Mode{
+			{Name: "chess", Game: Name, Players: 2, MinPlayers: 2, Rating: match.SystemElo, Elo: elo},
+		},
+	}
+}
+
+// Games is chess as match runs it: it makes one world — one Game, driven
+// by its players' commands and its clocks (match.EventWorld) — per match.
+type Games struct {
+	Clock Clock // every game's time control
+}
+
+// NewWorld returns the game of one match: cfg.PlayerIDs are its two
+// players, their colours drawn from the match ID (so a match always has
+// the same colours, and matches have either).
+func (g Games) NewWorld(cfg match.WorldConfig) (match.World, error) {
+	if len(cfg.PlayerIDs) != 2 {
+		return nil, fmt.Errorf("chess: %d players, want 2", len(cfg.PlayerIDs))
+	}
+	white, black := cfg.PlayerIDs[0], cfg.PlayerIDs[1]
+	h := fnv.New32a()
+	h.Write([]byte(cfg.MatchID))
+	if h.Sum32()&1 == 1 {
+		white, black = black, white
+	}
+	game, err := New(white, black, g.Clock)
+	if err != nil {
+		return nil, err
+	}
+	return &world{game: game, players: cfg.PlayerIDs}, nil
+}
+
+// world adapts a Game to match.EventWorld. Entities are the seats: 1 for
+// the first player of the match, 2 for the second.
+type world struct {
+	game    *Game
+	players []string  // by seat
+	joined  int       // seats handed out by Join
+	at      time.Time // the instant of the last change: the Board's clocks are as of then
+}
+
+var _ match.EventWorld = (*world)(nil)
+
+func (w *world) Join() match.EntityID {
+	w.joined++
+	return match.EntityID(w.joined)
+}
+
+func (w *world) player(e match.EntityID) string {
+	if e < 1 || int(e) > len(w.players) {
+		return ""
+	}
+	return w.players[e-1]
+}
+
+func (w *world) Start(now time.Time) {
+	if w.game.Start(now) {
+		w.at = now
+	}
+}
+
+func (w *world) Act(e match.EntityID, payload []byte, now time.Time) (bool, *match.Rejection) {
+	var cmd chessv1.Command
+	if err := proto.Unmarshal(payload, &cmd); err != nil {
+		return false, &match.Rejection{Reason: IllegalMove.String(), Message: "undecodable command"}
+	}
+	changed, rej := w.game.Apply(w.player(e), &cmd, now)
+	if changed {
+		w.at = now
+	}
+	if rej != nil {
+		return changed, &match.Rejection{Reason: rej.Reason.String(), Message: rej.Message}
+	}
+	return changed, nil
+}
+
+func (w *world) Deadline() time.Time {
+	d, ok := w.game.Deadline()
+	if !ok {
+		return time.Time{}
+	}
+	return d
+}
+
+func (w *world) Advance(now time.Time) bool {
+	if w.game.Flag(now) {
+		w.at = now
+		return true
+	}
+	return false
+}
+
+func (w *world) Version() uint32 { return w.game.Version() }
+
+func (w *world) AppendState(dst []byte) []byte {
+	b, err := proto.MarshalOptions{}.MarshalAppend(dst, w.game.Board(w.at))
+	if err != nil {
+		panic(errors.New("chess: marshal board: " + err.Error())) // a Board built here always encodes
+	}
+	return b
+}
+
+func (w *world) Over() (string, bool) {
+	res, over := w.game.Over()
+	if !over {
+		return "", false
+	}
+	return res.Status.String(), true
+}
+
+// Score is 1 for the winner, 0 for the loser and for both players of a
+// draw, so that the room places the winner first and a draw level.
+func (w *world) Score(e match.EntityID) uint32 {
+	res, over := w.game.Over()
+	if over && res.Winner != "" && res.Winner == w.player(e) {
+		return 1
+	}
+	return 0
+}
+
+// Forfeit resigns for a player who stayed away past the grace period: the
+// opponent wins (Board.status resigned).
+func (w *world) Forfeit(e match.EntityID, now time.Time) {
+	resign := &chessv1.Command{Kind: &chessv1.Command_Resign{Resign: &chessv1.Resign{}}}
+	if changed, _ := w.game.Apply(w.player(e), resign, now); changed {
+		w.at = now
+	}
+}
