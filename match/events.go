@@ -19,8 +19,9 @@ const idleWait = time.Minute
 
 // action is one Action a player sent, waiting for the room goroutine.
 type action struct {
-	seq     uint32
-	payload []byte // a copy: the transport's frame is reused
+	seq      uint32
+	payload  []byte    // a copy: the transport's frame is reused
+	received time.Time // when Seat.Action took it
 }
 
 // eventState is what an event room keeps beside its world. Owned by the
@@ -170,6 +171,9 @@ func (r *Room) act(p *player, peer Peer, a action, now time.Time) {
 				Seq: a.seq, Reason: rej.Reason, Message: rej.Message,
 			}}}))
 		}
+	}
+	if obs, ok := r.cfg.Observer.(ActionObserver); ok {
+		obs.ObserveAction(r.clock.Now().Sub(a.received))
 	}
 }
 

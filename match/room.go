@@ -89,6 +89,16 @@ type TickObserver interface {
 	ObserveTick(duration, lateness time.Duration)
 }
 
+// ActionObserver is an optional capability of RoomConfig.Observer that
+// watches event rooms: ObserveAction is called once per action, on the
+// room goroutine, with how long it took from its arrival (Seat.Action) to
+// its answer handed to the peers (the new State to every player, or the
+// Rejected): the server's share of a move's latency. Like ObserveTick, it
+// must return at once and be safe for concurrent use.
+type ActionObserver interface {
+	ObserveAction(latency time.Duration)
+}
+
 // Stats counts what rooms did: Room.Stats one room's, Manager.Stats the
 // totals of all a manager's rooms, ended ones included. Safe to read from any
 // goroutine; only rooms write them.

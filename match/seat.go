@@ -136,7 +136,7 @@ func (s *Seat) Action(seq uint32, payload []byte) {
 		return
 	}
 	p.mu.received = seq
-	p.mu.actions = append(p.mu.actions, action{seq: seq, payload: append([]byte(nil), payload...)})
+	p.mu.actions = append(p.mu.actions, action{seq: seq, payload: append([]byte(nil), payload...), received: r.clock.Now()})
 	p.mu.Unlock()
 	r.wakeEvents()
 }

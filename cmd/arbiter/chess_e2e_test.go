@@ -239,6 +239,10 @@ func TestChessFoolsMate(t *testing.T) {
 			t.Errorf("%s: closed with %v, want 1000 after the mate", p.id, ce)
 		}
 	}
+	// Every action was answered and timed: four moves, two refused.
+	if n := ts.scrape(t).must(t, "arbiter_action_duration_seconds"); n != 6 {
+		t.Errorf("arbiter_action_duration_seconds counts %v actions, want 6", n)
+	}
 }
 
 // TestChessFlagFall: with a 2 s clock, the side to move that does not

@@ -78,6 +78,11 @@ func newMetrics(modes map[string]match.Mode) *metrics {
 				Help:    "How long after its deadline each tick started.",
 				Buckets: latenessBuckets,
 			}),
+			actions: prometheus.NewHistogram(prometheus.HistogramOpts{
+				Name:    "arbiter_action_duration_seconds",
+				Help:    "Time from an action's arrival (a chess move) to its answer handed to the players' connections: the new State, or Rejected.",
+				Buckets: tickBuckets,
+			}),
 		},
 		waits: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name:    "arbiter_matchmaking_wait_seconds",
@@ -92,7 +97,7 @@ func newMetrics(modes map[string]match.Mode) *metrics {
 	m.reg.MustRegister(
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
-		m.ticks.duration, m.ticks.lateness, m.waits,
+		m.ticks.duration, m.ticks.lateness, m.ticks.actions, m.waits,
 	)
 	return m
 }
@@ -128,6 +133,12 @@ func (m *metrics) handler(log *slog.Logger) http.Handler {
 // does not allocate.
 type tickMetrics struct {
 	duration, lateness prometheus.Histogram
+	actions            prometheus.Histogram
+}
+
+// ObserveAction implements match.ActionObserver.
+func (t tickMetrics) ObserveAction(latency time.Duration) {
+	t.actions.Observe(latency.Seconds())
 }
 
 // ObserveTick implements match.TickObserver.
