@@ -177,9 +177,10 @@ func (r *Room) act(p *player, peer Peer, a action, now time.Time) {
 	}
 }
 
-// broadcastState sends every connected player the game's state as a new
-// version. Room goroutine only.
+// broadcastState saves the game (GameStore) and then sends every connected
+// player its state as a new version. Room goroutine only.
 func (r *Room) broadcastState() {
+	r.save()
 	r.events.version = r.ew.Version()
 	r.events.payload = r.ew.AppendState(r.events.payload[:0])
 	for _, p := range r.players {
@@ -188,6 +189,35 @@ func (r *Room) broadcastState() {
 		p.mu.Unlock()
 		if peer != nil {
 			r.sendState(p, peer)
+		}
+	}
+}
+
+// save writes the world to the GameStore, if there is one and the world is
+// a Saver, waiting at most saveTimeout: a store that fails costs the game
+// its durability, not its progress (the failure is logged and counted).
+func (r *Room) save() {
+	saver, ok := r.ew.(Saver)
+	if r.games == nil || !ok {
+		return
+	}
+	state, err := saver.Save()
+	if err == nil {
+		players := make([]string, len(r.players))
+		for i, p := range r.players {
+			players[i] = p.id
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), saveTimeout)
+		err = r.games.SaveGame(ctx, LiveGame{MatchID: r.id, Mode: r.mode.Name, Players: players,
+			Version: r.ew.Version(), State: state, SavedAt: r.clock.Now()})
+		cancel()
+	}
+	if err != nil {
+		r.Stats.SaveErrors.Add(1)
+		r.total.SaveErrors.Add(1)
+		if r.saveWarn == nil || r.saveWarn.allow(r.clock.Now()) {
+			r.log.Warn("game state not saved; the change is sent anyway (further failures in the next 10 s are only counted)",
+				"match", r.id, "version", r.ew.Version(), "failures", r.total.SaveErrors.Load(), "err", err)
 		}
 	}
 }

@@ -284,3 +284,84 @@ func TestWrongKindOfMessage(t *testing.T) {
 		t.Errorf("an action to a tick game: %d stale, want 1", r.Stats.InputsStale.Load())
 	}
 }
+
+// savingRace is the race with a Saver world.
+type savingRace struct{ raceGame }
+
+func (g savingRace) NewWorld(cfg WorldConfig) (World, error) {
+	w, _ := g.raceGame.NewWorld(cfg)
+	return savingWorld{w.(*raceWorld)}, nil
+}
+
+type savingWorld struct{ *raceWorld }
+
+func (w savingWorld) Save() ([]byte, error) { return w.AppendState(nil), nil }
+
+// recordingStore records every save, and what the players had been sent
+// when it came: a save must come before its State is sent.
+type recordingStore struct {
+	peers [2]*fakePeer
+	fail  error
+	saves []string // "v{version} {state}, peers had {n} frames"
+}
+
+func (s *recordingStore) SaveGame(_ context.Context, g LiveGame) error {
+	frames := 0
+	for _, p := range s.peers {
+		p.mu.Lock()
+		frames += len(p.frames)
+		p.mu.Unlock()
+	}
+	s.saves = append(s.saves, fmt.Sprintf("v%d %s %v, peers had %d frames", g.Version, g.State, g.Players, frames))
+	return s.fail
+}
+
+// TestEventGameSavedBeforeBroadcast: a Saver world is written to the
+// GameStore after every change and before any player is sent the change;
+// a store that fails costs durability, not the game.
+func TestEventGameSavedBeforeBroadcast(t *testing.T) {
+	for _, fail := range []bool{false, true} {
+		synctest.Test(t, func(t *testing.T) {
+			store := &recordingStore{}
+			if fail {
+				store.fail = fmt.Errorf("store down")
+			}
+			m, err := NewManager(Config{
+				Modes:     map[string]Mode{"race": {Name: "race", Game: "race", Players: 2}},
+				Games:     map[string]Game{"race": savingRace{raceGame{limit: time.Hour}}},
+				Room:      RoomConfig{TickRate: 30, JoinTimeout: time.Second, Grace: 5 * time.Second},
+				Tokens:    NewTokens([]byte("k")),
+				Logger:    discardLogger(),
+				LiveGames: store,
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			ctx, cancel := context.WithCancel(t.Context())
+			defer cancel()
+			go m.Run(ctx)
+			id, _ := m.Create("race", []string{"alice", "bob"})
+			var seats [2]*Seat
+			for i, p := range []string{"alice", "bob"} {
+				seats[i], _ = m.Admit(m.cfg.Tokens.Join(p, id, time.Now().Add(time.Hour)))
+				store.peers[i] = newFakePeer()
+				_ = seats[i].Attach(store.peers[i])
+			}
+			synctest.Wait()
+			seats[0].Action(1, []byte("+"))
+			synctest.Wait()
+			// Each peer had its Welcome (2 frames) before the first save;
+			// the first State (v1, 2 frames) before the second.
+			want := []string{"v1 0:0 [alice bob], peers had 2 frames", "v2 1:0 [alice bob], peers had 4 frames"}
+			if diff := cmp.Diff(want, store.saves); diff != "" {
+				t.Errorf("saves (fail %v) (-want +got):\n%s", fail, diff)
+			}
+			if got := summaries(t, store.peers[1], 0); len(got) != 3 || got[2] != "state v2 ack 0 1:0" {
+				t.Errorf("bob received %v, want the change whether or not the save failed", got)
+			}
+			if n := m.Stats.SaveErrors.Load(); (n == 2) != fail {
+				t.Errorf("save errors %d with a failing store %v", n, fail)
+			}
+		})
+	}
+}

@@ -47,6 +47,9 @@ type Config struct {
 	// successor can end the matches this process leaves running if it
 	// dies (EndOrphans).
 	Checkpoints Checkpointer
+	// LiveGames, if set, keeps the state of every event game whose world
+	// is a Saver after each change, before the change is broadcast.
+	LiveGames GameStore
 }
 
 // Settler records a finished match and applies its rating changes once.
@@ -66,6 +69,8 @@ type Manager struct {
 	cfg    Config
 	wg     sync.WaitGroup
 	events chan AntiCheatEvent // to Run's event writer; bounded
+
+	saveWarn warnEvery // failed game saves: a log line per 10 s at most
 
 	// EventsDropped counts anti-cheat events lost to a full queue.
 	EventsDropped atomic.Uint64
@@ -114,6 +119,7 @@ func NewManager(cfg Config) (*Manager, error) {
 		cfg.Logger = slog.Default()
 	}
 	m := &Manager{cfg: cfg, events: make(chan AntiCheatEvent, eventQueue), unsettled: make(chan Result, unsettledQueue)}
+	m.saveWarn.period = 10 * time.Second
 	m.mu.rooms = make(map[string]*roomHandle)
 	return m, nil
 }
@@ -155,6 +161,8 @@ func (m *Manager) Create(mode string, players []string) (string, error) {
 	room.report = m.report
 	room.total = &m.Stats
 	room.checkpoints = m.cfg.Checkpoints
+	room.games = m.cfg.LiveGames
+	room.saveWarn = &m.saveWarn
 	if m.cfg.Checkpoints != nil {
 		m.cfg.Checkpoints.Save(room.checkpoint(0, nil))
 	}

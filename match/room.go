@@ -116,9 +116,12 @@ type Stats struct {
 	// ActionsRejected counts the actions an event game refused (illegal,
 	// out of turn, after the end): answered with Rejected, never scored.
 	ActionsRejected atomic.Uint64
-	Kicks           atomic.Uint64 // players removed for cheating
-	SnapshotFrames  atomic.Uint64 // snapshots offered to peers: one per peer per tick
-	SnapshotBytes   atomic.Uint64 // bytes of the snapshots offered, each peer's counted
+	// SaveErrors counts event-game changes the GameStore did not take
+	// (they were broadcast anyway).
+	SaveErrors     atomic.Uint64
+	Kicks          atomic.Uint64 // players removed for cheating
+	SnapshotFrames atomic.Uint64 // snapshots offered to peers: one per peer per tick
+	SnapshotBytes  atomic.Uint64 // bytes of the snapshots offered, each peer's counted
 }
 
 // Room runs one match. Its world is owned by the goroutine running Run;
@@ -137,6 +140,11 @@ type Room struct {
 	// checkpoints receives a checkpoint every cfg.CheckpointEvery ticks;
 	// nil for none.
 	checkpoints Checkpointer
+	// games keeps an event game's state after every change; nil for none.
+	games GameStore
+	// saveWarn limits the logging of failed saves across a manager's
+	// rooms; nil logs every one.
+	saveWarn *warnEvery
 
 	events     *eventState // an event room's own state; nil in a tick room
 	players    []*player   // in seat order

@@ -2,6 +2,8 @@ package main
 
 import (
 	"context"
+	"encoding/json"
+	"fmt"
 	"math"
 	"slices"
 	"sync"
@@ -9,8 +11,10 @@ import (
 	"time"
 
 	"github.com/arbiter-gg/arbiter/netcode/client"
+	"github.com/arbiter-gg/arbiter/persistence/servicetest"
 	chessv1 "github.com/arbiter-gg/arbiter/proto/arbiter/chess/v1"
 	arbiterv1 "github.com/arbiter-gg/arbiter/proto/arbiter/v1"
+	goredis "github.com/redis/go-redis/v9"
 	"google.golang.org/protobuf/proto"
 )
 
@@ -25,6 +29,9 @@ type chessPlayer struct {
 	boards   []*chessv1.Board
 	rejected []*arbiterv1.Rejected
 	changed  chan struct{} // size 1: something arrived
+	// onBoard, if set, sees every Board as it arrives, on the client's
+	// read goroutine. Set it before the first move.
+	onBoard func(*chessv1.Board)
 }
 
 // connectChess connects guest g with its matched ticket.
@@ -42,7 +49,11 @@ func connectChess(t *testing.T, g guest, tk ticket) *chessPlayer {
 			}
 			p.mu.Lock()
 			p.boards = append(p.boards, &b)
+			hook := p.onBoard
 			p.mu.Unlock()
+			if hook != nil {
+				hook(&b)
+			}
 			p.nudge()
 		},
 		OnRejected: func(r *arbiterv1.Rejected) {
@@ -62,6 +73,12 @@ func connectChess(t *testing.T, g guest, tk ticket) *chessPlayer {
 	}
 	p.c = c
 	return p
+}
+
+func (p *chessPlayer) setOnBoard(f func(*chessv1.Board)) {
+	p.mu.Lock()
+	p.onBoard = f
+	p.mu.Unlock()
 }
 
 func (p *chessPlayer) nudge() {
@@ -295,4 +312,55 @@ func TestChessPromotionToKnight(t *testing.T) {
 	}
 	g.black.send(&chessv1.Command{Kind: &chessv1.Command_Resign{Resign: &chessv1.Resign{}}})
 	g.wantResult("resigned", g.white)
+}
+
+// TestChessWithStores plays the fool's mate on a server with Redis and
+// Postgres: every move's state is in Redis (the game's key) by the time
+// its State arrives, and the result is rated. (That the room saves before
+// it sends is TestEventGameSavedBeforeBroadcast's, in match.)
+func TestChessWithStores(t *testing.T) {
+	redisURL, prefix := servicetest.Redis(t, servicetest.DBServer)
+	dbURL, schema := servicetest.Postgres(t)
+	ts := startServer(t, "--redis-url", redisURL, "--redis-prefix", prefix, "--database-url", dbURL, "--database-schema", schema)
+	opts, err := goredis.ParseURL(redisURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rdb := goredis.NewClient(opts)
+	t.Cleanup(func() { _ = rdb.Close() })
+
+	g := startChess(t, ts)
+	matchID := g.white.c.Welcome().MatchID
+	// The moves the game's key holds, checked by each receiver the moment
+	// a State arrives (on the client's read goroutine).
+	var mu sync.Mutex
+	var behind []string
+	for _, p := range []*chessPlayer{g.white, g.black} {
+		p.setOnBoard(func(b *chessv1.Board) {
+			var saved struct {
+				State struct {
+					Moves []string `json:"moves"`
+				} `json:"state"`
+			}
+			raw, err := rdb.Get(context.Background(), prefix+"game:"+matchID).Bytes()
+			if err == nil {
+				err = json.Unmarshal(raw, &saved)
+			}
+			if err != nil || len(saved.State.Moves) < len(b.GetMoves()) {
+				mu.Lock()
+				behind = append(behind, fmt.Sprintf("%s saw %v, Redis held %v (%v)", p.id, b.GetMoves(), saved.State.Moves, err))
+				mu.Unlock()
+			}
+		})
+	}
+	g.play("f2f3", "e7e5", "g2g4", "d8h4")
+	res := g.wantResult("checkmate", g.black)
+	if r := res[g.black.id]; r.GetRatingAfter()-r.GetRatingBefore() != 16 {
+		t.Errorf("winner's rating %v → %v, want +16", r.GetRatingBefore(), r.GetRatingAfter())
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	for _, b := range behind {
+		t.Errorf("a State arrived before Redis held it: %s", b)
+	}
 }

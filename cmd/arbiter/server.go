@@ -86,6 +86,7 @@ func newServer(cfg config, log *slog.Logger) (*server, error) {
 		OnEnd:  func(res match.Result) { mm.MatchEnded(res) },
 
 		Checkpoints: checkpoints,
+		LiveGames:   st.games,
 	})
 	if err != nil {
 		st.close()

@@ -39,6 +39,9 @@ type stores struct {
 	// backlog counts the records waiting in Redis for the archive; nil
 	// without Redis.
 	backlog func(ctx context.Context) (int64, error)
+	// games keeps the live state of event games (chess) after every
+	// change; nil without Redis.
+	games match.GameStore
 	// pool is the matchmaking queue shared by the servers on the Redis;
 	// nil without Redis (the matchmaker then keeps its queues in memory).
 	pool *redis.Pool
@@ -80,7 +83,7 @@ func openStores(cfg config, log *slog.Logger) (*stores, error) {
 			return nil, err
 		}
 		log.Warn("using Redis without Postgres: Redis is the only copy of players, ratings and results (set ARBITER_DATABASE_URL for a durable archive)")
-		return &stores{store: rs, checkpoints: rs.NewCheckpoints(redis.CheckpointConfig{Node: nodeName(cfg)}),
+		return &stores{store: rs, games: rs, checkpoints: rs.NewCheckpoints(redis.CheckpointConfig{Node: nodeName(cfg)}),
 			backlog: rs.Backlog, pool: rs.NewPool(redis.PoolConfig{}), ready: rs.Ready, close: func() { _ = rs.Close() }}, nil
 	}
 
@@ -110,6 +113,7 @@ func openStores(cfg config, log *slog.Logger) (*stores, error) {
 	log.Info("using Redis for live state and Postgres as the archive; results reach Postgres through the archiver", "archivers", cfg.Archivers)
 	return &stores{
 		store:       rs,
+		games:       rs,
 		archivers:   archivers,
 		checkpoints: rs.NewCheckpoints(redis.CheckpointConfig{Node: node}),
 		backlog:     rs.Backlog,

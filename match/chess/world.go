@@ -1,6 +1,7 @@
 package chess
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"hash/fnv"
@@ -71,7 +72,10 @@ type world struct {
 	at      time.Time // the instant of the last change: the Board's clocks are as of then
 }
 
-var _ match.EventWorld = (*world)(nil)
+var (
+	_ match.EventWorld = (*world)(nil)
+	_ match.Saver      = (*world)(nil)
+)
 
 func (w *world) Join() match.EntityID {
 	w.joined++
@@ -123,6 +127,11 @@ func (w *world) Advance(now time.Time) bool {
 }
 
 func (w *world) Version() uint32 { return w.game.Version() }
+
+// Save is the game's Snapshot as JSON: what Restore needs to resume it.
+func (w *world) Save() ([]byte, error) {
+	return json.Marshal(w.game.Snapshot())
+}
 
 func (w *world) AppendState(dst []byte) []byte {
 	b, err := proto.MarshalOptions{}.MarshalAppend(dst, w.game.Board(w.at))

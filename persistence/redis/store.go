@@ -78,6 +78,7 @@ func (k keys) deadLetters() string         { return k.prefix + "archive:dead" }
 func (k keys) warm() string                { return k.prefix + "warm" }
 func (k keys) warming(id string) string    { return k.prefix + "warm:pending:" + id }
 func (k keys) match(id string) string      { return k.prefix + "match:" + id }
+func (k keys) game(id string) string       { return k.prefix + "game:" + id }
 func (k keys) running() string             { return k.prefix + "matches:running" }
 func (k keys) node(name string) string     { return k.prefix + "node:" + name }
 

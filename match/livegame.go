@@ -1,0 +1,55 @@
+package match
+
+import (
+	"context"
+	"sync/atomic"
+	"time"
+)
+
+// Saver is an optional EventWorld capability: a world that can be saved,
+// after every change, to a GameStore, so that the game outlives its
+// server (chess: the moves, the clocks, the draw offer).
+type Saver interface {
+	// Save returns the world's state, encoded, as of its last change.
+	Save() ([]byte, error)
+}
+
+// GameStore keeps the live state of the running event games (SPEC §4b:
+// Redis, expiring some time after the last change). An event room whose
+// world is a Saver writes the game after every change and before it
+// broadcasts the change, so that no player ever sees a state the store
+// does not hold. Implementations must be safe for concurrent use.
+type GameStore interface {
+	SaveGame(ctx context.Context, g LiveGame) error
+}
+
+// LiveGame is one event game's state as its room saves it.
+type LiveGame struct {
+	MatchID string
+	Mode    string
+	Players []string // in seat order
+	Version uint32   // the world's Version after the change
+	State   []byte   // the world's Save
+	SavedAt time.Time
+}
+
+// warnEvery limits a log line that many rooms may want to write at once
+// (a store outage) to one per period, for all of them.
+type warnEvery struct {
+	period time.Duration
+	next   atomic.Int64 // UnixNano before which nothing is logged
+}
+
+// allow reports whether a line may be logged at now, and if so, that the
+// next one may not be before now + period. Safe for concurrent use.
+func (w *warnEvery) allow(now time.Time) bool {
+	next := w.next.Load()
+	if now.UnixNano() < next {
+		return false
+	}
+	return w.next.CompareAndSwap(next, now.Add(w.period).UnixNano())
+}
+
+// saveTimeout bounds a save on the room goroutine: past it the change is
+// broadcast anyway (the game goes on; the save failure is logged).
+const saveTimeout = 2 * time.Second
