@@ -33,6 +33,7 @@ type eventState struct {
 	version   uint32      // of the last State sent: the world's Version then
 	awaySince []time.Time // per seat: when its peer was last seen gone; zero while connected
 	payload   []byte      // the world's state message, reused
+	abandoned bool        // every player stayed away past the grace period
 }
 
 func newEventState(players int) *eventState {
@@ -61,9 +62,15 @@ func (r *Room) runEvents(ctx context.Context) error {
 		p.mu.Unlock()
 	}
 	r.broadcastState()
+	r.everyoneGone(now) // a seat nobody took is away from the start
 	timer := r.clock.NewTimer(idleWait)
 	defer timer.Stop()
 	for {
+		if r.events.abandoned {
+			r.log.Info("every player stayed away past the grace period; match aborted", "match", r.id)
+			r.finish("abandoned", arbiterv1.CloseMatchOver, "the match was abandoned", true)
+			return nil
+		}
 		if reason, over := r.ew.Over(); over {
 			r.finish(reason, arbiterv1.CloseMatchOver, "the match is over", false)
 			return nil
@@ -110,6 +117,9 @@ func (r *Room) serveEvents(now time.Time) {
 	if changed {
 		r.broadcastState()
 	}
+	if r.everyoneGone(now) {
+		return // runEvents aborts the match
+	}
 	for i, p := range r.players {
 		p.mu.Lock()
 		actions := p.mu.actions
@@ -122,7 +132,7 @@ func (r *Room) serveEvents(now time.Time) {
 			r.events.awaySince[i] = time.Time{}
 		case r.events.awaySince[i].IsZero():
 			r.events.awaySince[i] = now
-		case !p.forfeited.Load() && !now.Before(r.events.awaySince[i].Add(r.cfg.Grace)):
+		case !p.forfeited.Load() && !now.Before(r.events.awaySince[i].Add(r.cfg.Grace)) && !r.overNow():
 			// Under p.mu, as the tick rooms do: Attach either admitted
 			// the player first or now refuses it.
 			p.forfeited.Store(true)
@@ -143,6 +153,40 @@ func (r *Room) serveEvents(now time.Time) {
 	}
 }
 
+// overNow reports whether the world has ended (a forfeit earlier in this
+// round ended it: no one else forfeits after the game is over).
+func (r *Room) overNow() bool {
+	_, over := r.ew.Over()
+	return over
+}
+
+// everyoneGone reports whether every player has been away past the grace
+// period at now — nobody is left to win: runEvents then aborts the match,
+// unrated, rather than let the seats forfeit one after the other. It
+// records the players' absences as serveEvents does.
+func (r *Room) everyoneGone(now time.Time) bool {
+	gone := true
+	for i, p := range r.players {
+		p.mu.Lock()
+		present := p.mu.peer != nil
+		p.mu.Unlock()
+		switch {
+		case present:
+			r.events.awaySince[i] = time.Time{}
+			gone = false
+		case r.events.awaySince[i].IsZero():
+			r.events.awaySince[i] = now
+			gone = false
+		case now.Before(r.events.awaySince[i].Add(r.cfg.Grace)):
+			gone = false
+		}
+	}
+	if gone && !r.overNow() {
+		r.events.abandoned = true
+	}
+	return r.events.abandoned
+}
+
 // act applies one action of p's and answers it: every player gets the new
 // State if the game changed, the actor a Rejected if the game refused it
 // (both, when the game changed before refusing: a clock ran out first),
@@ -151,7 +195,14 @@ func (r *Room) act(p *player, peer Peer, a action, now time.Time) {
 	if _, over := r.ew.Over(); over {
 		return // the room is ending; MatchEnd follows
 	}
-	changed, rej := r.ew.Act(p.entity, a.payload, now)
+	// Timed at its arrival (SPEC §4b: a move is timed when the server
+	// receives it), not when the room got to it; never before the world
+	// last changed by itself.
+	at := a.received
+	if at.After(now) {
+		at = now
+	}
+	changed, rej := r.ew.Act(p.entity, a.payload, at)
 	p.lastSeq.Store(a.seq)
 	if rej == nil {
 		r.Stats.InputsApplied.Add(1)

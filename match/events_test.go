@@ -365,3 +365,24 @@ func TestEventGameSavedBeforeBroadcast(t *testing.T) {
 		})
 	}
 }
+
+// TestEventGameAbandoned: when every player has been away past the grace
+// period, nobody is left to win: the match is aborted, unrated, instead of
+// the seats forfeiting one after the other.
+func TestEventGameAbandoned(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		_, ended, seats, peers := startRace(t, time.Hour)
+		seats[0].Detach(peers[0])
+		seats[1].Detach(peers[1])
+		left := time.Now()
+		res := <-ended
+		if d := time.Since(left); d != 5*time.Second || !res.Aborted || res.Reason != "abandoned" {
+			t.Errorf("after %v: %+v; want aborted as abandoned after the 5 s grace", d, res)
+		}
+		for _, p := range res.Players {
+			if p.Forfeit {
+				t.Errorf("%s counted as forfeited in an abandoned match", p.PlayerID)
+			}
+		}
+	})
+}

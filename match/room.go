@@ -599,7 +599,7 @@ type Result struct {
 	Mode      string
 	Players   []PlayerResult // in seat order
 	Aborted   bool           // ended by shutdown or failure: no winner, no rating change
-	Reason    string         // time_limit, score_limit, forfeit, shutdown, internal_error
+	Reason    string         // time_limit, score_limit, forfeit, shutdown, internal_error, abandoned (every player of an event game gone); or an event game's own word
 	CreatedAt time.Time
 	StartedAt time.Time // zero if the match never started
 	EndedAt   time.Time
