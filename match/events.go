@@ -2,6 +2,7 @@ package match
 
 import (
 	"context"
+	"slices"
 	"time"
 
 	arbiterv1 "github.com/arbiter-gg/arbiter/proto/arbiter/v1"
@@ -106,50 +107,77 @@ func (r *Room) nextEventDue(now time.Time) time.Time {
 	return next
 }
 
-// serveEvents does what is due at now: the world's deadline, forfeits,
-// every waiting action in arrival order, and the State owed to peers that
-// just attached.
+// serveEvents does what is due at now: every waiting action, in arrival
+// order, each timed at its arrival; the world's deadline; forfeits; and the
+// State owed to peers that just attached. Actions that arrived before the
+// world's deadline are applied before it is applied (a move that came in
+// time counts, even if the room gets to it late).
 func (r *Room) serveEvents(now time.Time) {
-	changed := false
-	if d := r.ew.Deadline(); !d.IsZero() && !now.Before(d) {
-		changed = r.ew.Advance(now)
+	type pending struct {
+		p    *player
+		peer Peer
+		a    action
 	}
-	if changed {
-		r.broadcastState()
-	}
-	if r.everyoneGone(now) {
-		return // runEvents aborts the match
-	}
+	var todo []pending
+	var forfeits []*player
 	for i, p := range r.players {
 		p.mu.Lock()
 		actions := p.mu.actions
 		p.mu.actions = nil
 		peer, needState := p.mu.peer, p.mu.needState
 		p.mu.needState = false
-		forfeit := false
 		switch {
 		case peer != nil:
 			r.events.awaySince[i] = time.Time{}
 		case r.events.awaySince[i].IsZero():
 			r.events.awaySince[i] = now
-		case !p.forfeited.Load() && !now.Before(r.events.awaySince[i].Add(r.cfg.Grace)) && !r.overNow():
-			// Under p.mu, as the tick rooms do: Attach either admitted
-			// the player first or now refuses it.
-			p.forfeited.Store(true)
-			forfeit = true
+		case !p.forfeited.Load() && !now.Before(r.events.awaySince[i].Add(r.cfg.Grace)):
+			forfeits = append(forfeits, p)
 		}
 		p.mu.Unlock()
-		if forfeit {
-			r.log.Info("player forfeited after the grace period", "match", r.id, "player", p.id)
-			r.ew.Forfeit(p.entity, now)
-			r.broadcastState()
-		}
 		if needState && peer != nil {
 			r.sendState(p, peer)
 		}
 		for _, a := range actions {
-			r.act(p, peer, a, now)
+			todo = append(todo, pending{p, peer, a})
 		}
+	}
+	slices.SortStableFunc(todo, func(x, y pending) int { return x.a.received.Compare(y.a.received) })
+
+	for _, t := range todo {
+		r.advance(t.a.received) // what fell due before this action arrived
+		r.act(t.p, t.peer, t.a, now)
+	}
+	r.advance(now)
+	if len(forfeits) > 0 && r.everyoneGone(now) {
+		return // runEvents aborts the match
+	}
+	for _, p := range forfeits {
+		if r.overNow() {
+			break // an earlier forfeit ended the game: nobody else loses it
+		}
+		p.mu.Lock()
+		if p.mu.peer != nil { // back meanwhile
+			p.mu.Unlock()
+			continue
+		}
+		// Under p.mu, as the tick rooms do: Attach either admitted the
+		// player first or now refuses it.
+		p.forfeited.Store(true)
+		p.mu.Unlock()
+		r.log.Info("player forfeited after the grace period", "match", r.id, "player", p.id)
+		r.ew.Forfeit(p.entity, now)
+		r.broadcastState()
+	}
+}
+
+// advance applies the world's deadline if it has passed at t.
+func (r *Room) advance(t time.Time) {
+	if r.overNow() {
+		return
+	}
+	if d := r.ew.Deadline(); !d.IsZero() && !t.Before(d) && r.ew.Advance(t) {
+		r.broadcastState()
 	}
 }
 
@@ -196,8 +224,7 @@ func (r *Room) act(p *player, peer Peer, a action, now time.Time) {
 		return // the room is ending; MatchEnd follows
 	}
 	// Timed at its arrival (SPEC §4b: a move is timed when the server
-	// receives it), not when the room got to it; never before the world
-	// last changed by itself.
+	// receives it), not when the room got to it.
 	at := a.received
 	if at.After(now) {
 		at = now

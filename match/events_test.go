@@ -386,3 +386,26 @@ func TestEventGameAbandoned(t *testing.T) {
 		}
 	})
 }
+
+// TestEventGameTimesActionsAtArrival: actions that arrived before the
+// world's deadline are applied, timed at their arrival, before the
+// deadline is — even when the room gets to them after it (a busy server).
+func TestEventGameTimesActionsAtArrival(t *testing.T) {
+	clock := newFakeClock()
+	world, _ := raceGame{limit: 10 * time.Second}.NewWorld(WorldConfig{})
+	r := newRoom("m1", Mode{Name: "race", Players: 2}, RoomConfig{TickRate: 30, Grace: time.Hour}, world,
+		[]string{"alice", "bob"}, clock, discardLogger(), nil)
+	for i := range 2 {
+		_ = seat(r, i).Attach(newFakePeer())
+	}
+	r.ew.Start(clock.Now())
+	clock.Advance(10*time.Second - time.Millisecond)
+	for seq := uint32(1); seq <= 3; seq++ {
+		seat(r, 0).Action(seq, []byte("+"))
+	}
+	clock.Advance(2 * time.Millisecond) // the room runs after the deadline
+	r.serveEvents(clock.Now())
+	if reason, over := r.ew.Over(); reason != "won" || !over {
+		t.Errorf("game ended by %q (over %v), want won: the actions arrived before the deadline", reason, over)
+	}
+}
