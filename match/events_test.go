@@ -2,6 +2,7 @@ package match
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"testing"
 	"testing/synctest"
@@ -19,7 +20,10 @@ type raceGame struct{ limit time.Duration }
 
 func (g raceGame) NewWorld(WorldConfig) (World, error) { return &raceWorld{limit: g.limit}, nil }
 
-var _ EventWorld = (*raceWorld)(nil)
+var (
+	_ EventWorld = (*raceWorld)(nil)
+	_ Recorder   = (*raceWorld)(nil)
+)
 
 type raceWorld struct {
 	limit    time.Duration
@@ -67,6 +71,9 @@ func (w *raceWorld) Advance(now time.Time) bool {
 }
 func (w *raceWorld) AppendState(dst []byte) []byte {
 	return fmt.Appendf(dst, "%d:%d", w.scores[0], w.scores[1])
+}
+func (w *raceWorld) Record() ([]byte, error) {
+	return fmt.Appendf(nil, `{"scores":[%d,%d]}`, w.scores[0], w.scores[1]), nil
 }
 func (w *raceWorld) Over() (string, bool)    { return w.reason, w.reason != "" }
 func (w *raceWorld) Score(e EntityID) uint32 { return w.scores[e-1] }
@@ -194,6 +201,9 @@ func TestEventGame(t *testing.T) {
 		}
 		if res.Reason != "won" || res.Aborted || res.Players[0].Placement != 1 || res.Players[1].Placement != 2 {
 			t.Errorf("result = %+v, want alice first by the game's reason", res)
+		}
+		if got, want := string(res.Record), `{"scores":[3,0]}`; got != want {
+			t.Errorf("result's Record = %s, want the world's %s", got, want)
 		}
 		for _, p := range peers {
 			if p.reason != arbiterv1.CloseMatchOver {
@@ -407,5 +417,37 @@ func TestEventGameTimesActionsAtArrival(t *testing.T) {
 	r.serveEvents(clock.Now())
 	if reason, over := r.ew.Over(); reason != "won" || !over {
 		t.Errorf("game ended by %q (over %v), want won: the actions arrived before the deadline", reason, over)
+	}
+}
+
+// recorder is a Recorder whose Record answers as told.
+type recorder struct {
+	raceWorld
+	record func() ([]byte, error)
+}
+
+func (r *recorder) Record() ([]byte, error) { return r.record() }
+
+// TestResultRecord: a world whose record fails, is not JSON or panics
+// gives a result without a record; one that is no Recorder, none.
+func TestResultRecord(t *testing.T) {
+	tests := []struct {
+		name string
+		give EventWorld
+		want string
+	}{
+		{"json", &recorder{record: func() ([]byte, error) { return []byte(`{"a":1}`), nil }}, `{"a":1}`},
+		{"error", &recorder{record: func() ([]byte, error) { return nil, errors.New("boom") }}, ""},
+		{"not json", &recorder{record: func() ([]byte, error) { return []byte("{"), nil }}, ""},
+		{"panic", &recorder{record: func() ([]byte, error) { panic("boom") }}, ""},
+		{"no recorder", struct{ EventWorld }{&raceWorld{}}, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := &Room{ew: tt.give, log: discardLogger()}
+			if got := string(r.record()); got != tt.want {
+				t.Errorf("record() = %q, want %q", got, tt.want)
+			}
+		})
 	}
 }

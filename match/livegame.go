@@ -14,6 +14,16 @@ type Saver interface {
 	Save() ([]byte, error)
 }
 
+// Recorder is an optional EventWorld capability: a game that keeps a
+// record of its own worth archiving with the result (chess: the moves and
+// the PGN). The room calls Record once, from its goroutine, when the match
+// ends, and puts what it returns in Result.Record; on an error, or bytes
+// that are not JSON, it logs and the result goes without a record.
+type Recorder interface {
+	// Record returns the game's record as of now, as a JSON value.
+	Record() ([]byte, error)
+}
+
 // GameStore keeps the live state of the running event games (SPEC §4b:
 // Redis, expiring some time after the last change). An event room whose
 // world is a Saver writes the game after every change and before it

@@ -2,6 +2,7 @@ package match
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -604,6 +605,13 @@ type Result struct {
 	StartedAt time.Time // zero if the match never started
 	EndedAt   time.Time
 	Ticks     uint32
+	// Record is what the game wants archived with the result, as JSON of
+	// the game's own (chess: the moves, the PGN, the final position): the
+	// Recorder's Record when the match ended; nil for a game that keeps
+	// none (the arena). Stores keep it as given and return an equal JSON
+	// value, not necessarily the same bytes; nobody modifies it once the
+	// room has handed the result over.
+	Record []byte
 }
 
 // PlayerResult is one player's line of a Result.
@@ -635,7 +643,35 @@ func (r *Room) result(why string, aborted bool) Result {
 		res.Players = append(res.Players, PlayerResult{PlayerID: p.id, Entity: p.entity, Score: scores[p.entity], Forfeit: p.forfeited.Load()})
 	}
 	Place(res.Players)
+	res.Record = r.record()
 	return res
+}
+
+// record returns the world's Record for the result, or nil: for a world
+// that is no Recorder, and, logged, for one whose Record fails, returns
+// what is not JSON, or panics (the room may be ending because the world
+// panicked already: that must not take the process down).
+func (r *Room) record() (b []byte) {
+	rec, ok := r.ew.(Recorder)
+	if !ok {
+		return nil
+	}
+	defer func() {
+		if v := recover(); v != nil {
+			r.log.Error("game record panicked; result kept without it", "match", r.id, "panic", v)
+			b = nil
+		}
+	}()
+	b, err := rec.Record()
+	switch {
+	case err != nil:
+		r.log.Error("game record failed; result kept without it", "match", r.id, "err", err)
+		return nil
+	case !json.Valid(b):
+		r.log.Error("game record is not JSON; result kept without it", "match", r.id)
+		return nil
+	}
+	return b
 }
 
 // Place assigns placements: players who did not forfeit rank by score, with

@@ -75,6 +75,7 @@ type world struct {
 var (
 	_ match.EventWorld = (*world)(nil)
 	_ match.Saver      = (*world)(nil)
+	_ match.Recorder   = (*world)(nil)
 )
 
 func (w *world) Join() match.EntityID {
@@ -131,6 +132,24 @@ func (w *world) Version() uint32 { return w.game.Version() }
 // Save is the game's Snapshot as JSON: what Restore needs to resume it.
 func (w *world) Save() ([]byte, error) {
 	return json.Marshal(w.game.Snapshot())
+}
+
+// Record is the game's record as the archive keeps it with the result:
+// the moves in UCI, the PGN and the final position's FEN.
+func (w *world) Record() ([]byte, error) {
+	moves := w.game.Moves()
+	if moves == nil {
+		moves = []string{}
+	}
+	return json.Marshal(Record{Moves: moves, PGN: w.game.PGN(), FEN: w.game.FEN()})
+}
+
+// Record is a finished game as match.Result.Record holds it, JSON: what
+// GET /v1/matches/{id} shows as the match's record.
+type Record struct {
+	Moves []string `json:"moves"` // UCI, from the first; [] when none was played
+	PGN   string   `json:"pgn"`   // the Game's PGN
+	FEN   string   `json:"fen"`   // the final position
 }
 
 func (w *world) AppendState(dst []byte) []byte {
