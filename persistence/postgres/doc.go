@@ -24,5 +24,7 @@
 // never from a room goroutine.
 //
 // Postgres keeps times to the microsecond; finer parts of a time.Time are
-// truncated on the way in.
+// truncated on the way in. A match's Record (the game's own, JSON) is kept
+// as jsonb: it reads back as an equal JSON value, not the same bytes, and
+// a record that is not JSON is refused with the rest of its settlement.
 package postgres

@@ -134,7 +134,7 @@ func (a *Archive) MatchResult(ctx context.Context, matchID string) (match.Result
 
 // loadResult reads a match and its players in one query.
 func loadResult(ctx context.Context, q querier, matchID string) (match.Result, bool, error) {
-	rows, err := q.Query(ctx, `SELECT m.mode, m.aborted, m.reason, m.created_at, m.started_at, m.ended_at, m.ticks,
+	rows, err := q.Query(ctx, `SELECT m.mode, m.aborted, m.reason, m.created_at, m.started_at, m.ended_at, m.ticks, m.record::text,
 	p.player_id, p.entity, p.score, p.placement, p.forfeit, p.rating_before, p.rating_after
 FROM matches m LEFT JOIN match_players p ON p.match_id = m.id
 WHERE m.id = $1
@@ -152,8 +152,9 @@ ORDER BY p.seat`, matchID)
 		placement            pgtype.Int4
 		forfeit              pgtype.Bool
 		ratingBefore, rating pgtype.Float8
+		record               pgtype.Text
 	)
-	_, err = pgx.ForEachRow(rows, []any{&res.Mode, &res.Aborted, &res.Reason, &res.CreatedAt, &started, &res.EndedAt, &ticks,
+	_, err = pgx.ForEachRow(rows, []any{&res.Mode, &res.Aborted, &res.Reason, &res.CreatedAt, &started, &res.EndedAt, &ticks, &record,
 		&player, &entity, &score, &placement, &forfeit, &ratingBefore, &rating}, func() error {
 		found = true
 		if !player.Valid {
@@ -176,6 +177,9 @@ ORDER BY p.seat`, matchID)
 		res.StartedAt = started.Time
 	}
 	res.Ticks = uint32(ticks) // the column's check keeps it in range
+	if record.Valid {
+		res.Record = []byte(record.String)
+	}
 	return res, true, nil
 }
 

@@ -1,6 +1,7 @@
 package postgres
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -18,13 +19,13 @@ import (
 // the primary key makes a concurrent settlement of the same match (or an
 // archiver writing it) wait for this transaction, and then find the match
 // taken.
-const claimSQL = `INSERT INTO matches (id, mode, aborted, reason, created_at, started_at, ended_at, ticks)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+const claimSQL = `INSERT INTO matches (id, mode, aborted, reason, created_at, started_at, ended_at, ticks, record)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9::text::jsonb)
 ON CONFLICT (id) DO NOTHING`
 
 // updateMatchSQL rewrites the claimed row when apply changed the result's
 // match-level fields.
-const updateMatchSQL = `UPDATE matches SET mode = $2, aborted = $3, reason = $4, created_at = $5, started_at = $6, ended_at = $7, ticks = $8
+const updateMatchSQL = `UPDATE matches SET mode = $2, aborted = $3, reason = $4, created_at = $5, started_at = $6, ended_at = $7, ticks = $8, record = $9::text::jsonb
 WHERE id = $1`
 
 // lockRatingsSQL takes one transaction advisory lock per (mode, player), in
@@ -162,7 +163,18 @@ func lockKeys(mode string, players []string) []int64 {
 // matchArgs are the parameters of claimSQL and updateMatchSQL.
 func matchArgs(r match.Result) []any {
 	return []any{r.MatchID, r.Mode, r.Aborted, r.Reason, r.CreatedAt,
-		pgtype.Timestamptz{Time: r.StartedAt, Valid: !r.StartedAt.IsZero()}, r.EndedAt, int64(r.Ticks)}
+		pgtype.Timestamptz{Time: r.StartedAt, Valid: !r.StartedAt.IsZero()}, r.EndedAt, int64(r.Ticks), recordText(r.Record)}
+}
+
+// recordText is a Result.Record as the record column's parameter: text
+// that Postgres casts to jsonb (refusing what is not JSON: the settlement
+// is then rejected), nil for NULL.
+func recordText(rec []byte) *string {
+	if rec == nil {
+		return nil
+	}
+	s := string(rec)
+	return &s
 }
 
 // sameHeader reports whether a and b agree on every field of the matches
@@ -170,5 +182,5 @@ func matchArgs(r match.Result) []any {
 func sameHeader(a, b match.Result) bool {
 	return a.MatchID == b.MatchID && a.Mode == b.Mode && a.Aborted == b.Aborted && a.Reason == b.Reason &&
 		a.CreatedAt.Equal(b.CreatedAt) && a.StartedAt.Equal(b.StartedAt) && a.EndedAt.Equal(b.EndedAt) &&
-		a.Ticks == b.Ticks
+		a.Ticks == b.Ticks && bytes.Equal(a.Record, b.Record)
 }

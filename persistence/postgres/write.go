@@ -89,8 +89,10 @@ ON CONFLICT (id) DO NOTHING`
 	// need no conflict handling (cheaper than ON CONFLICT's speculative
 	// insertion) and a match stored before is left exactly as it was.
 	insertMatchesSQL = `WITH new AS (
-	INSERT INTO matches (id, mode, aborted, reason, created_at, started_at, ended_at, ticks)
-	SELECT * FROM unnest($1::text[], $2::text[], $3::bool[], $4::text[], $5::timestamptz[], $6::timestamptz[], $7::timestamptz[], $8::int8[])
+	INSERT INTO matches (id, mode, aborted, reason, created_at, started_at, ended_at, ticks, record)
+	SELECT u.id, u.mode, u.aborted, u.reason, u.created_at, u.started_at, u.ended_at, u.ticks, u.record::jsonb
+	FROM unnest($1::text[], $2::text[], $3::bool[], $4::text[], $5::timestamptz[], $6::timestamptz[], $7::timestamptz[], $8::int8[], $27::text[])
+		AS u (id, mode, aborted, reason, created_at, started_at, ended_at, ticks, record)
 	ON CONFLICT (id) DO NOTHING
 	RETURNING id
 ), seats AS (
@@ -151,6 +153,7 @@ type matchRows struct {
 	created, ended   []time.Time
 	started          []pgtype.Timestamptz // NULL for a match that never started
 	ticks            []int64
+	record           []*string // the game's record, JSON; nil for NULL
 }
 
 type seatRows struct {
@@ -364,6 +367,7 @@ func (m *matchRows) add(res match.Result) {
 	m.started = append(m.started, pgtype.Timestamptz{Time: res.StartedAt, Valid: !res.StartedAt.IsZero()})
 	m.ended = append(m.ended, res.EndedAt)
 	m.ticks = append(m.ticks, int64(res.Ticks))
+	m.record = append(m.record, recordText(res.Record))
 }
 
 func (s *seatRows) add(matchID string, seat int16, p match.PlayerResult, placement int32) {
@@ -446,7 +450,7 @@ func (r *batchRows) send(ctx context.Context, tx pgx.Tx, claimed bool) error {
 	} else {
 		queue(len(m.id), "insert matches", insertMatchesSQL, m.id, m.mode, m.aborted, m.reason, m.created, m.started, m.ended, m.ticks,
 			s.match, s.seat, s.player, s.entity, s.score, s.placement, s.forfeit, s.before, s.after,
-			h.match, h.player, h.mode, h.before, h.after, h.rd, h.vol, h.games, h.recorded)
+			h.match, h.player, h.mode, h.before, h.after, h.rd, h.vol, h.games, h.recorded, m.record)
 	}
 	queue(len(e.match), "insert anti-cheat events", insertEventsSQL, e.match, e.player, e.mode, e.tick, e.at, e.action, e.violations)
 	// Ratings last: their row locks are the only ones concurrent writers

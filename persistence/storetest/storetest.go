@@ -6,13 +6,17 @@
 // The suite asserts what callers rely on: a player ID is taken once; a
 // match is settled exactly once however often or concurrently its result
 // arrives; ratings, leaderboards and results read back exactly as
-// settled; anti-cheat events are kept; a cancelled context is honoured.
+// settled (a game's record as an equal JSON value: EqualRecords);
+// anti-cheat events are kept; a cancelled context is honoured.
 package storetest
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"reflect"
 	"slices"
 	"sync"
 	"testing"
@@ -50,6 +54,7 @@ func Run(t *testing.T, open func(t *testing.T) Store) {
 		{"SettleOnce", testSettleOnce},
 		{"SettleConcurrent", testSettleConcurrent},
 		{"Aborted", testAborted},
+		{"Record", testRecord},
 		{"Leaderboard", testLeaderboard},
 		{"AntiCheat", testAntiCheat},
 		{"Context", testContext},
@@ -253,6 +258,71 @@ func testAborted(t *testing.T, s Store) {
 	}
 	if _, found, _ := s.Rating(ctx, "a", "duel"); found {
 		t.Error("an aborted match gave a rating")
+	}
+}
+
+// ChessRecord is a Result.Record as chess makes one, spaced and ordered as
+// no jsonb column gives it back, with what JSON escapes.
+const ChessRecord = `{"moves": ["f2f3", "e7e5", "g2g4", "d8h4"], "pgn": "[White \"a\"]\n\n1. f3 e5 2. g4 Qh4# 0-1\n",
+	"fen": "rnb1kbnr/pppp1ppp/8/4p3/6Pq/5P2/PPPPP2P/RNBQKBNR w KQkq - 1 3", "note": "é <&>", "n": [1.5, null, true, {}]}`
+
+// EqualRecords compares Result.Record as JSON values: stores keep the
+// value a game recorded, not necessarily its bytes (Postgres's jsonb
+// reorders keys and drops spaces). Two nil records are equal; nil and a
+// record are not.
+var EqualRecords = cmp.FilterPath(func(p cmp.Path) bool {
+	sf, ok := p.Last().(cmp.StructField)
+	return ok && sf.Name() == "Record" && p.Index(-2).Type() == reflect.TypeFor[match.Result]()
+}, cmp.Comparer(func(x, y []byte) bool {
+	if x == nil || y == nil {
+		return x == nil && y == nil
+	}
+	var vx, vy any
+	if json.Unmarshal(x, &vx) != nil || json.Unmarshal(y, &vy) != nil {
+		return bytes.Equal(x, y)
+	}
+	return reflect.DeepEqual(vx, vy)
+}))
+
+// testRecord: a result's Record reads back, settled once or delivered
+// again, as the JSON value the game gave.
+func testRecord(t *testing.T, s Store) {
+	ctx := t.Context()
+	createPlayers(t, s, "a", "b")
+	res := Result("rec", "duel", "b", "a")
+	res.Reason = "checkmate"
+	res.Record = []byte(ChessRecord)
+	l := newLedger(s)
+	settled, err := l.Settle(ctx, res)
+	if err != nil {
+		t.Fatalf("Settle = %v", err)
+	}
+	if string(settled.Record) != ChessRecord {
+		t.Errorf("settled Record = %s, want the given %s", settled.Record, ChessRecord)
+	}
+	again, err := l.Settle(ctx, Result("rec", "duel", "b", "a"))
+	if err != nil {
+		t.Fatalf("Settle again = %v", err)
+	}
+	if diff := cmp.Diff(settled, again, EqualRecords); diff != "" {
+		t.Errorf("second Settle differs from the first (-first +again):\n%s", diff)
+	}
+	stored, found, err := s.MatchResult(ctx, "rec")
+	if err != nil || !found {
+		t.Fatalf("MatchResult(rec) = %v, %v", found, err)
+	}
+	if diff := cmp.Diff(settled, stored, EqualRecords); diff != "" {
+		t.Errorf("stored result differs from the settled one (-settled +stored):\n%s", diff)
+	}
+	if !json.Valid(stored.Record) {
+		t.Errorf("stored Record %q is not JSON", stored.Record)
+	}
+	// Without a record, none comes back.
+	if _, err := l.Settle(ctx, Result("norec", "duel", "a", "b")); err != nil {
+		t.Fatalf("Settle = %v", err)
+	}
+	if stored, _, err := s.MatchResult(ctx, "norec"); err != nil || stored.Record != nil {
+		t.Errorf("MatchResult(norec) Record = %q, %v; want nil", stored.Record, err)
 	}
 }
 
