@@ -73,7 +73,8 @@ func waitDrained(t *testing.T, s *Store, within time.Duration) {
 }
 
 // playMatches creates players and settles n duels among them through s,
-// returning the settled results by match ID.
+// every other one with a game's record, returning the settled results by
+// match ID.
 func playMatches(t *testing.T, s *Store, prefix string, players, n int) map[string]match.Result {
 	t.Helper()
 	ctx := t.Context()
@@ -90,7 +91,11 @@ func playMatches(t *testing.T, s *Store, prefix string, players, n int) map[stri
 		if a == b {
 			b = fmt.Sprintf("%sp%d", prefix, (i+2)%players)
 		}
-		res, err := l.Settle(ctx, storetest.Result(fmt.Sprintf("%sm%d", prefix, i), "duel", a, b))
+		res := storetest.Result(fmt.Sprintf("%sm%d", prefix, i), "duel", a, b)
+		if i%2 == 0 {
+			res.Record = []byte(storetest.ChessRecord) // half the games keep a record
+		}
+		res, err := l.Settle(ctx, res)
 		if err != nil {
 			t.Fatalf("Settle: %v", err)
 		}
@@ -118,7 +123,7 @@ func checkArchived(t *testing.T, s *Store, a *postgres.Archive, players int, res
 		if err != nil || !found {
 			t.Fatalf("archive MatchResult(%s) = %v, %v", id, found, err)
 		}
-		if diff := cmp.Diff(res, stored, cmp.Comparer(func(x, y time.Time) bool { return x.Equal(y) })); diff != "" {
+		if diff := cmp.Diff(res, stored, cmp.Comparer(func(x, y time.Time) bool { return x.Equal(y) }), storetest.EqualRecords); diff != "" {
 			t.Errorf("archived %s differs (-settled +archived):\n%s", id, diff)
 			break
 		}
