@@ -20,7 +20,7 @@ type Saver interface {
 // ends, and puts what it returns in Result.Record; on an error, or bytes
 // that are not JSON, it logs and the result goes without a record.
 type Recorder interface {
-	// Record returns the game's record as of now, as a JSON value.
+	// Record returns the game's record as of now, a JSON object.
 	Record() ([]byte, error)
 }
 

@@ -2,6 +2,7 @@ package api
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"math"
 	"net/http"
@@ -107,6 +108,9 @@ type matchResponse struct {
 	Players   []string    `json:"players"` // in seat order
 	CreatedAt time.Time   `json:"created_at"`
 	Result    *resultJSON `json:"result,omitempty"` // once ended or aborted
+	// Record is the game's own record of the match, JSON as the game made
+	// it (chess: moves, pgn, fen); absent for a game that keeps none.
+	Record json.RawMessage `json:"record,omitempty"`
 }
 
 type resultJSON struct {
@@ -145,6 +149,9 @@ func matchOf(m match.Summary) matchResponse {
 			out.Players = append(out.Players, pj)
 		}
 		resp.Result = out
+		if json.Valid(res.Record) {
+			resp.Record = json.RawMessage(res.Record)
+		}
 	}
 	return resp
 }

@@ -131,12 +131,12 @@ func TestMatch(t *testing.T) {
 			Result: &match.Result{MatchID: "ended", Mode: "duel", Reason: "score_limit", EndedAt: ended, Players: []match.PlayerResult{
 				{PlayerID: "p1", Score: 10, Placement: 1, RatingBefore: 1500, RatingAfter: 1520.004},
 				{PlayerID: "p2", Score: 3, Placement: 2, RatingBefore: 1500, RatingAfter: 1479.996},
-			}}},
+			}, Record: []byte(`{"moves": ["e2e4"], "pgn": "1. e4 *\n"}`)}},
 		"unrated": {MatchID: "unrated", Mode: "duel", Status: match.StatusEnded, Players: []string{"p1", "p2"}, CreatedAt: created,
 			Result: &match.Result{Reason: "forfeit", EndedAt: ended, Players: []match.PlayerResult{
 				{PlayerID: "p1", Score: 2, Placement: 1},
 				{PlayerID: "p2", Score: 5, Placement: 2, Forfeit: true},
-			}}},
+			}, Record: []byte("{not JSON")}}, // shown without it
 		"aborted": {MatchID: "aborted", Mode: "ffa", Status: match.StatusAborted, Players: []string{"p1"}, CreatedAt: created,
 			Result: &match.Result{Reason: "shutdown", Aborted: true, EndedAt: ended, Players: []match.PlayerResult{
 				{PlayerID: "p1", Placement: 1, RatingBefore: 1500, RatingAfter: 1500},
@@ -163,6 +163,7 @@ func TestMatch(t *testing.T) {
 				map[string]any{"player_id": "p1", "score": 10.0, "placement": 1.0, "forfeit": false, "rating_before": 1500.0, "rating_after": 1520.0},
 				map[string]any{"player_id": "p2", "score": 3.0, "placement": 2.0, "forfeit": false, "rating_before": 1500.0, "rating_after": 1480.0},
 			}},
+			"record": map[string]any{"moves": []any{"e2e4"}, "pgn": "1. e4 *\n"},
 		}},
 		{give: "unrated", want: map[string]any{
 			"match_id": "unrated", "mode": "duel", "status": "ended",

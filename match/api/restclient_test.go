@@ -174,7 +174,7 @@ func TestClientWireTypes(t *testing.T) {
 			Result: &match.Result{MatchID: "ended", Mode: "duel", Reason: "score_limit", EndedAt: created.Add(time.Minute), Players: []match.PlayerResult{
 				{PlayerID: "p1", Score: 10, Placement: 1, RatingBefore: 1500, RatingAfter: 1520},
 				{PlayerID: "p2", Score: 3, Placement: 2, Forfeit: true, RatingBefore: 1500, RatingAfter: 1480},
-			}}},
+			}, Record: []byte(`{"moves":["f2f3","e7e5"],"pgn":"1. f3 e5 *\n","fen":"x"}`)}},
 	}}
 	e := newEnv(t, api.Config{Ratings: ratings, Matches: matches})
 	w := &wireCheck{t: t, seen: map[reflect.Type]map[string]bool{}}

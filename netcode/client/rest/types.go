@@ -1,6 +1,9 @@
 package rest
 
-import "time"
+import (
+	"encoding/json"
+	"time"
+)
 
 // The JSON shapes of the REST API, field for field as docs/rest.md and the
 // server's OpenAPI document (GET /v1/openapi.json) describe them. A test on
@@ -87,6 +90,10 @@ type Match struct {
 	CreatedAt time.Time   `json:"created_at"`
 	// Result is set once the match has ended or was aborted.
 	Result *Result `json:"result,omitempty"`
+	// Record is the game's own record of the ended match, as the game
+	// wrote it: for chess {"moves":[UCI…],"pgn":"…","fen":"…"}. Absent for
+	// a game that keeps none (the arena) and while the match runs.
+	Record json.RawMessage `json:"record,omitempty"`
 }
 
 // Result is how a match ended.
