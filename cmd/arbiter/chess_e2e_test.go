@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -359,8 +360,44 @@ func TestChessWithStores(t *testing.T) {
 		t.Errorf("winner's rating %v → %v, want +16", r.GetRatingBefore(), r.GetRatingAfter())
 	}
 	mu.Lock()
-	defer mu.Unlock()
 	for _, b := range behind {
 		t.Errorf("a State arrived before Redis held it: %s", b)
 	}
+	mu.Unlock()
+
+	// The finished game — moves, PGN — is in the API's answer (from Redis
+	// at first) and reaches Postgres through the archive stream.
+	wantMoves := []string{"f2f3", "e7e5", "g2g4", "d8h4"}
+	checkRecord := func(where string, raw []byte) {
+		t.Helper()
+		var rec struct {
+			Moves []string `json:"moves"`
+			PGN   string   `json:"pgn"`
+			FEN   string   `json:"fen"`
+		}
+		if err := json.Unmarshal(raw, &rec); err != nil {
+			t.Fatalf("%s: record %s: %v", where, raw, err)
+		}
+		if !slices.Equal(rec.Moves, wantMoves) || !strings.Contains(rec.PGN, "2. g4 Qh4# 0-1") || rec.FEN == "" {
+			t.Errorf("%s: record = %s, want moves %v, a PGN ending 0-1 and a FEN", where, raw, wantMoves)
+		}
+	}
+	viewer := ts.api(t, ts.guest(t, "viewer").Token)
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		m, err := viewer.Match(t.Context(), matchID)
+		if err == nil && m.Status == "ended" && m.Record != nil {
+			checkRecord("GET /v1/matches/{id}", m.Record)
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("GET /v1/matches/%s = %+v, %v; want an ended match with its record within 10 s", matchID, m, err)
+		}
+		time.Sleep(20 * time.Millisecond) // polling the API
+	}
+	archived := waitArchived(t, dbURL, schema, matchID)
+	if archived.Reason != "checkmate" {
+		t.Errorf("archived reason = %q, want checkmate", archived.Reason)
+	}
+	checkRecord("Postgres matches.record", archived.Record)
 }
