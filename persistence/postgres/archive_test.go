@@ -3,10 +3,13 @@ package postgres
 import (
 	"context"
 	"errors"
+	"io/fs"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/jackc/tern/v2/migrate"
 
 	"github.com/arbiter-gg/arbiter/persistence"
 )
@@ -54,8 +57,12 @@ func TestOpenMigratesOnce(t *testing.T) {
 	if err := rows.Err(); err != nil {
 		t.Fatalf("read version: %v", err)
 	}
-	if len(versions) != 1 || versions[0] != 1 {
-		t.Errorf("schema_version = %v, want [1]", versions)
+	files, err := fs.Glob(migrationFiles, "migrations/*.sql")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(versions) != 1 || int(versions[0]) != len(files) {
+		t.Errorf("schema_version = %v, want [%d], the newest migration", versions, len(files))
 	}
 
 	// Every archive works on the same tables.
@@ -136,4 +143,53 @@ func TestContextCanceled(t *testing.T) {
 	if err := a.Ping(context.Background()); err != nil {
 		t.Errorf("Ping after cancellations: %v", err)
 	}
+}
+
+// TestMigrateRecord: migration 002 adds matches.record to an archive that
+// holds matches (they read back without a record), and undoes cleanly.
+func TestMigrateRecord(t *testing.T) {
+	t.Parallel()
+	a := openTest(t)
+	ctx := t.Context()
+	l := newLeague("chess", "m")
+	old := l.play("a", "b")
+	migrateTo := func(version int32) {
+		t.Helper()
+		conn, err := a.pool.Acquire(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer conn.Release()
+		m, err := migrate.NewMigrator(ctx, conn.Conn(), a.schema+"."+versionTable)
+		if err != nil {
+			t.Fatal(err)
+		}
+		files, _ := fs.Sub(migrationFiles, "migrations")
+		if err := m.LoadMigrations(files); err != nil {
+			t.Fatal(err)
+		}
+		if err := m.MigrateTo(ctx, version); err != nil {
+			t.Fatalf("migrate to %d: %v", version, err)
+		}
+	}
+	migrateTo(1)
+	if _, err := a.pool.Exec(ctx, `INSERT INTO matches (id, mode, aborted, reason, created_at, ended_at, ticks)
+VALUES ($1, 'chess', false, 'checkmate', now(), now(), 0)`, old.Result.MatchID); err != nil {
+		t.Fatalf("a match archived at version 1: %v", err)
+	}
+	migrateTo(2)
+	res, found, err := a.MatchResult(ctx, old.Result.MatchID)
+	if err != nil || !found || res.Record != nil {
+		t.Errorf("MatchResult(a match of version 1) = %v, %v, Record %q; want found, no record", found, err, res.Record)
+	}
+	recorded := l.play("a", "b")
+	recorded.Result.Record = []byte(`{"moves":["e2e4"]}`)
+	if err := a.Write(ctx, persistence.Batch{Settlements: []persistence.Settlement{recorded}}); err != nil {
+		t.Fatalf("Write = %v", err)
+	}
+	if res, _, err := a.MatchResult(ctx, recorded.Result.MatchID); err != nil || string(res.Record) != `{"moves": ["e2e4"]}` {
+		t.Errorf("MatchResult = Record %s, %v; want the record, as jsonb writes it", res.Record, err)
+	}
+	migrateTo(1)
+	migrateTo(2)
 }

@@ -263,6 +263,9 @@ func TestWriteRejectsWholeBatch(t *testing.T) {
 		{"placement 0", bad(func(b *persistence.Batch) {
 			b.Settlements[1] = withResult(func(r *match.Result) { r.Players[0].Placement = 0 })
 		})},
+		{"record not JSON", bad(func(b *persistence.Batch) {
+			b.Settlements[1] = withResult(func(r *match.Result) { r.Record = []byte(`{"moves":`) })
+		})},
 		{"player in two seats", bad(func(b *persistence.Batch) {
 			b.Settlements[1] = withResult(func(r *match.Result) { r.Players[1].PlayerID = r.Players[0].PlayerID })
 		})},
