@@ -76,7 +76,7 @@ func New(white, black string, clock Clock) (*Game, error) {
 	return &Game{
 		players: [2]string{white, black},
 		clock:   clock,
-		lib:     chesslib.NewGame(),
+		lib:     mustLibGame(),
 		status:  Waiting,
 		left:    [2]time.Duration{clock.Base, clock.Base},
 	}, nil
@@ -256,8 +256,8 @@ func (g *Game) push(m *chesslib.Move, uci string) error {
 	if g.lib.Outcome() == chesslib.NoOutcome && g.lib.Position().HalfMoveClock() == 0 {
 		// A FEN the library cannot read back (never seen) keeps the whole
 		// game in the library: slower, as right.
-		if fen, err := chesslib.FEN(g.lib.FEN()); err == nil {
-			g.lib = chesslib.NewGame(fen)
+		if lib, ok := newLibGame(g.lib.FEN()); ok {
+			g.lib = lib
 		}
 	}
 	return nil
