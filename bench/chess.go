@@ -483,7 +483,7 @@ func (s *seat) onState(st *arbiterv1.State) {
 }
 
 func (s *seat) onRejected(rej *arbiterv1.Rejected) {
-	s.bot.fail(&s.bot.rejected, "match %s: action %d rejected: %s (%s)", s.matchID, rej.GetSeq(), rej.GetReason(), rej.GetMessage())
+	s.bot.fail(&s.bot.rejected, "match %s: action %d rejected: %s (%s); the board's FEN %q", s.matchID, rej.GetSeq(), rej.GetReason(), rej.GetMessage(), s.board.Load().GetFen())
 	s.nudge()
 }
 
