@@ -1,7 +1,11 @@
 // Package bench is Arbiter's load generator: the arena benchmark described in
 // bench/README.md as a library, driven by cmd/arbiter-bench and by this
-// package's tests, and the population scenario (RunPopulation): honest
-// clients on real networks, and cheaters.
+// package's tests, the population scenario (RunPopulation): honest
+// clients on real networks, and cheaters, and the chess benchmark
+// (RunChess): N games at once, 2N bots replaying recorded games with a
+// think time before every move, measuring the server's answer to a move,
+// a move's way from one bot to the other, and the server's CPU and Redis
+// commands per move.
 //
 // Run plays N bot clients against a running server, through its public
 // interfaces only: the REST API (package netcode/client/rest) to create

@@ -157,3 +157,22 @@ func deltaBuckets(start, end []promBucket) []promBucket {
 	}
 	return out
 }
+
+// promMaxBound returns the upper bound of the highest bucket holding an
+// observation of a Prometheus histogram given by its cumulative buckets:
+// the largest observation is at most that (+Inf when it is beyond every
+// finite bound). It returns NaN with no observations.
+func promMaxBound(buckets []promBucket) float64 {
+	b := append([]promBucket(nil), buckets...)
+	sort.Slice(b, func(i, j int) bool { return b[i].UpperBound < b[j].UpperBound })
+	if len(b) == 0 || b[len(b)-1].Count == 0 {
+		return math.NaN()
+	}
+	total := b[len(b)-1].Count
+	for _, bk := range b {
+		if bk.Count >= total {
+			return bk.UpperBound
+		}
+	}
+	return b[len(b)-1].UpperBound
+}

@@ -118,6 +118,27 @@ func TestPromQuantile(t *testing.T) {
 	}
 }
 
+func TestPromMaxBound(t *testing.T) {
+	inf := math.Inf(1)
+	tests := []struct {
+		name string
+		give []promBucket
+		want float64
+	}{
+		{name: "empty", give: nil, want: math.NaN()},
+		{name: "no observations", give: []promBucket{{1, 0}, {inf, 0}}, want: math.NaN()},
+		{name: "highest non-empty bucket", give: []promBucket{{1, 5}, {2, 9}, {4, 9}, {inf, 9}}, want: 2},
+		{name: "beyond every finite bound", give: []promBucket{{1, 5}, {2, 9}, {inf, 10}}, want: inf},
+		{name: "unsorted input", give: []promBucket{{inf, 9}, {4, 9}, {2, 9}, {1, 5}}, want: 2},
+	}
+	for _, tt := range tests {
+		got := promMaxBound(tt.give)
+		if math.IsNaN(tt.want) != math.IsNaN(got) || (!math.IsNaN(got) && got != tt.want) {
+			t.Errorf("%s: promMaxBound = %v, want %v", tt.name, got, tt.want)
+		}
+	}
+}
+
 func TestDeltaBuckets(t *testing.T) {
 	inf := math.Inf(1)
 	start := []promBucket{{1, 5}, {2, 8}, {inf, 10}}
@@ -141,6 +162,11 @@ arbiter_tick_duration_seconds_bucket{le="0.002"} 99
 arbiter_tick_duration_seconds_bucket{le="+Inf"} 100
 arbiter_tick_duration_seconds_sum 0.1
 arbiter_tick_duration_seconds_count 100
+# TYPE arbiter_action_duration_seconds histogram
+arbiter_action_duration_seconds_bucket{le="0.0001"} 7
+arbiter_action_duration_seconds_bucket{le="+Inf"} 8
+arbiter_action_duration_seconds_sum 0.01
+arbiter_action_duration_seconds_count 8
 `
 	s, err := parseMetrics(stringsReader(text))
 	if err != nil {
@@ -152,6 +178,9 @@ arbiter_tick_duration_seconds_count 100
 	want := []promBucket{{0.001, 90}, {0.002, 99}, {math.Inf(1), 100}}
 	if !slices.Equal(s.Tick, want) {
 		t.Errorf("tick buckets = %v, want %v", s.Tick, want)
+	}
+	if want := []promBucket{{0.0001, 7}, {math.Inf(1), 8}}; !slices.Equal(s.Action, want) {
+		t.Errorf("action buckets = %v, want %v", s.Action, want)
 	}
 }
 

@@ -15,22 +15,26 @@ import (
 
 // The server metrics a Report is built from (cmd/arbiter/metrics.go).
 const (
-	metricCPU      = "process_cpu_seconds_total"     // utime+stime, seconds
-	metricRSS      = "process_resident_memory_bytes" // gauge
-	metricTick     = "arbiter_tick_duration_seconds" // histogram over every room's ticks
-	metricOverruns = "arbiter_tick_overruns_total"   // counter
-	metricInputs   = "arbiter_inputs_total"          // counter, by result
-	metricKicks    = "arbiter_kicks_total"           // counter
-	metricCloses   = "arbiter_ws_closes_total"       // counter, by reason
+	metricCPU      = "process_cpu_seconds_total"       // utime+stime, seconds
+	metricRSS      = "process_resident_memory_bytes"   // gauge
+	metricTick     = "arbiter_tick_duration_seconds"   // histogram over every room's ticks
+	metricAction   = "arbiter_action_duration_seconds" // histogram: an action's arrival to its answer handed to the connections
+	metricOverruns = "arbiter_tick_overruns_total"     // counter
+	metricInputs   = "arbiter_inputs_total"            // counter, by result
+	metricKicks    = "arbiter_kicks_total"             // counter
+	metricCloses   = "arbiter_ws_closes_total"         // counter, by reason
 )
 
 // serverSample is one scrape of the server's /metrics.
 type serverSample struct {
-	At       time.Time
-	CPU      float64 // seconds of CPU since the process started
-	RSS      float64 // bytes
-	Tick     []promBucket
-	TickSum  float64 // seconds
+	At      time.Time
+	CPU     float64 // seconds of CPU since the process started
+	RSS     float64 // bytes
+	Tick    []promBucket
+	TickSum float64 // seconds
+	// Action is the histogram of every action's arrival (a chess move) to
+	// its answer handed to the players' connections, all rooms together.
+	Action   []promBucket
 	Overruns float64
 	HasCPU   bool // the process collector is there (Linux only)
 
@@ -82,17 +86,27 @@ func parseMetrics(r io.Reader) (serverSample, error) {
 	s.Kicks, _ = scalar(fams[metricKicks])
 	s.Inputs = byLabel(fams[metricInputs], "result")
 	s.Closes = byLabel(fams[metricCloses], "reason")
-	if f := fams[metricTick]; f != nil && len(f.GetMetric()) > 0 {
-		h := f.GetMetric()[0].GetHistogram()
-		s.TickSum = h.GetSampleSum()
-		for _, b := range h.GetBucket() {
-			s.Tick = append(s.Tick, promBucket{UpperBound: b.GetUpperBound(), Count: float64(b.GetCumulativeCount())})
-		}
-		if n := len(s.Tick); n == 0 || !math.IsInf(s.Tick[n-1].UpperBound, 1) {
-			s.Tick = append(s.Tick, promBucket{UpperBound: math.Inf(1), Count: float64(h.GetSampleCount())})
-		}
-	}
+	s.Tick, s.TickSum = histogramBuckets(fams[metricTick])
+	s.Action, _ = histogramBuckets(fams[metricAction])
 	return s, nil
+}
+
+// histogramBuckets returns the cumulative buckets of a histogram family's
+// single (or first) series, ending with +Inf, and its sum; nil if the
+// family is missing.
+func histogramBuckets(f *dto.MetricFamily) ([]promBucket, float64) {
+	if f == nil || len(f.GetMetric()) == 0 {
+		return nil, 0
+	}
+	h := f.GetMetric()[0].GetHistogram()
+	var out []promBucket
+	for _, b := range h.GetBucket() {
+		out = append(out, promBucket{UpperBound: b.GetUpperBound(), Count: float64(b.GetCumulativeCount())})
+	}
+	if n := len(out); n == 0 || !math.IsInf(out[n-1].UpperBound, 1) {
+		out = append(out, promBucket{UpperBound: math.Inf(1), Count: float64(h.GetSampleCount())})
+	}
+	return out, h.GetSampleSum()
 }
 
 // scalar returns the value of a counter, gauge or untyped family's single

@@ -54,6 +54,58 @@ func WriteTable(w io.Writer, reports ...Report) error {
 	return err
 }
 
+// chessHeader is the chess benchmark's columns (bench/README.md, "Chess").
+var chessHeader = []string{
+	"games", "clients", "moves/s", "server p50", "server p99", "server max",
+	"send→recv p50", "send→recv p99", "send→recv max", "CPU µs/move", "server CPU",
+	"Redis calls/move", "RSS", "games ended", "errors", "gen CPU",
+}
+
+// WriteChessTable writes chess reports as one Markdown table, a row per
+// report.
+func WriteChessTable(w io.Writer, reports ...ChessReport) error {
+	var b strings.Builder
+	row := func(cells []string) {
+		b.WriteString("| " + strings.Join(cells, " | ") + " |\n")
+	}
+	row(chessHeader)
+	sep := make([]string, len(chessHeader))
+	for i := range sep {
+		sep[i] = "---:"
+	}
+	row(sep)
+	for _, r := range reports {
+		serverMax := "≤ " + fmtFine(r.ServerMax)
+		if r.ServerMaxOver {
+			serverMax = "> " + fmtFine(r.ServerMax)
+		}
+		redis := "n/a"
+		if r.RedisPerMove != nil {
+			redis = fmt.Sprintf("%.2f", *r.RedisPerMove)
+		}
+		row([]string{
+			fmt.Sprint(r.Games),
+			fmt.Sprint(r.Clients),
+			fmt.Sprintf("%.1f", r.MovesPerSec),
+			fmtFine(r.ServerP50),
+			fmtFine(r.ServerP99),
+			serverMax,
+			fmtFine(r.DeliveryP50),
+			fmtFine(r.DeliveryP99),
+			fmtFine(r.DeliveryMax),
+			fmt.Sprintf("%.0f", r.CPUPerMove),
+			fmt.Sprintf("%.2f", r.ServerCores),
+			redis,
+			fmt.Sprintf("%.0f MiB", r.RSS/(1<<20)),
+			fmt.Sprint(r.GamesEnded),
+			fmt.Sprint(r.Errors()),
+			fmt.Sprintf("%.2f", r.GeneratorCPU),
+		})
+	}
+	_, err := io.WriteString(w, b.String())
+	return err
+}
+
 // fmtDuration prints d in milliseconds with three significant-ish digits.
 func fmtDuration(d time.Duration) string {
 	ms := float64(d) / float64(time.Millisecond)
@@ -65,6 +117,15 @@ func fmtDuration(d time.Duration) string {
 	default:
 		return fmt.Sprintf("%.2f ms", ms)
 	}
+}
+
+// fmtFine prints d as fmtDuration does, and below a millisecond in whole
+// microseconds: the server's answer to a move takes tens of them.
+func fmtFine(d time.Duration) string {
+	if d < time.Millisecond {
+		return fmt.Sprintf("%d µs", d.Round(time.Microsecond)/time.Microsecond)
+	}
+	return fmtDuration(d)
 }
 
 // WritePopulationTable writes a population report as a Markdown table, a

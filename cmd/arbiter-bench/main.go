@@ -13,6 +13,14 @@
 //
 //	arbiter-bench --scenario population --matches 1000 --parallel 50
 //
+// With --mode chess it runs the chess benchmark (bench.RunChess): --games N
+// games at once, 2N bots replaying recorded games with a think time before
+// every move, and reports the server's time to answer a move, the time from
+// a move's send to the opponent's State, server CPU and Redis commands per
+// move:
+//
+//	arbiter-bench --mode chess --games 100 --duration 30s --redis-url redis://127.0.0.1:6379
+//
 // It prints a progress line a second on stderr and the result table (or,
 // with --json, the report as JSON) on stdout. Any error is one line on
 // stderr and exit code 1; bad flags exit 2.
@@ -27,6 +35,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"slices"
 	"syscall"
 	"time"
 
@@ -46,7 +55,11 @@ func run(args []string, stdout, stderr io.Writer) int {
 	duration := fs.Duration("duration", 20*time.Second, "measurement window (at least 20s for comparable figures)")
 	warmup := fs.Duration("warmup", 2*time.Second, "play after the last join before measuring")
 	tickRate := fs.Int("tick-rate", 0, "the server's expected tick rate; another rate fails the run (0: accept any)")
-	mode := fs.String("mode", "ffa", "game mode to queue in: ffa or duel")
+	mode := fs.String("mode", "ffa", "game mode to queue in: ffa or duel (the arena), or chess (the chess benchmark)")
+	games := fs.Int("games", 100, "chess: games at once, N (2N bots)")
+	thinkMin := fs.Duration("think-min", 500*time.Millisecond, "chess: least think time before a move")
+	thinkMax := fs.Duration("think-max", 3*time.Second, "chess: most think time before a move")
+	redisURL := fs.String("redis-url", "", "chess: the server's Redis (redis://host:port), for Redis commands per move; it must serve that server alone (default: n/a)")
 	concurrency := fs.Int("concurrency", 64, "clients joining at once")
 	asJSON := fs.Bool("json", false, "print the report as JSON instead of a table")
 	scenario := fs.String("scenario", "arena", "arena (the benchmark workload of bench/README.md) or population (honest clients on real networks, and cheaters)")
@@ -73,9 +86,19 @@ func run(args []string, stdout, stderr io.Writer) int {
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	switch *scenario {
-	case "arena":
-	case "population":
+	if f := setOneOf(fs, chessOnly); f != "" && *mode != "chess" {
+		fmt.Fprintf(stderr, "arbiter-bench: --%s applies to --mode chess only\n", f)
+		return 2
+	}
+	switch {
+	case *mode == "chess":
+		return runChess(ctx, fs, stdout, stderr, bench.ChessConfig{
+			BaseURL: *addr, Games: *games, Duration: *duration, Warmup: *warmup,
+			ThinkMin: *thinkMin, ThinkMax: *thinkMax, Concurrency: *concurrency,
+			RedisURL: *redisURL, Seed: *seed,
+		}, *asJSON, *quiet)
+	case *scenario == "arena":
+	case *scenario == "population":
 		pcfg := bench.PopulationConfig{BaseURL: *addr, Matches: *matches, Parallel: *parallel, Cheaters: *cheaters,
 			LatencyMin: *latMin, LatencyMax: *latMax, Jitter: *jitter, Seed: *seed}
 		if !*quiet {
@@ -134,6 +157,56 @@ func run(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stdout, "\nnote: %s\n", n)
 	}
 	return 0
+}
+
+// chessOnly and arenaOnly are the flags that mean something in one of the
+// two benchmarks only; setting one for the other is a mistake worth an
+// error rather than a silent no-op.
+var (
+	chessOnly = []string{"games", "think-min", "think-max", "redis-url"}
+	arenaOnly = []string{"clients", "tick-rate", "latency", "jitter", "unpaced", "scenario",
+		"matches", "parallel", "cheaters", "latency-min", "latency-max"}
+)
+
+// runChess runs the chess benchmark and prints its report; it returns the
+// exit code.
+func runChess(ctx context.Context, fs *flag.FlagSet, stdout, stderr io.Writer, cfg bench.ChessConfig, asJSON, quiet bool) int {
+	if bad := setOneOf(fs, arenaOnly); bad != "" {
+		fmt.Fprintf(stderr, "arbiter-bench: --%s does not apply to --mode chess (games: --games)\n", bad)
+		return 2
+	}
+	if !quiet {
+		cfg.Progress = stderr
+	}
+	rep, err := bench.RunChess(ctx, cfg)
+	if err != nil {
+		fmt.Fprintf(stderr, "arbiter-bench: %v\n", err)
+		return 1
+	}
+	if asJSON {
+		return writeJSON(stdout, stderr, rep)
+	}
+	fmt.Fprintf(stdout, "chess, %d games (%d clients), think %v–%v, window %.1fs, joined in %.1fs (%d throttled), %d moves, %d timed, %d actions answered\n\n",
+		rep.Games, rep.Clients, rep.ThinkMin, rep.ThinkMax, rep.Window, rep.JoinTime.Seconds(), rep.Throttled, rep.Moves, rep.Delivered, rep.Actions)
+	if err := bench.WriteChessTable(stdout, rep); err != nil {
+		fmt.Fprintf(stderr, "arbiter-bench: %v\n", err)
+		return 1
+	}
+	for _, n := range rep.Notes {
+		fmt.Fprintf(stdout, "\nnote: %s\n", n)
+	}
+	return 0
+}
+
+// setOneOf returns the first of names set on the command line, or "".
+func setOneOf(fs *flag.FlagSet, names []string) string {
+	set := ""
+	fs.Visit(func(f *flag.Flag) {
+		if set == "" && slices.Contains(names, f.Name) {
+			set = f.Name
+		}
+	})
+	return set
 }
 
 // writeJSON prints v as indented JSON and returns the exit code.
