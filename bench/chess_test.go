@@ -14,22 +14,13 @@ import (
 // game of the run can flag on, and anyone matched with anyone.
 var chessServerFlags = []string{"--chess-clock", "30m+0s", "--window-start", "100000"}
 
-// startChessServer starts the server for a chess run on one thread
-// (GOMAXPROCS=1), as the benchmark runs it (pinned to one core).
-//
-// Not only for realism: github.com/corentings/chess/v2 v2.3.2 decodes every
-// FEN through a package-level buffer (fen.go's rankBuffer), so two rooms
-// decoding at the same instant (match/chess does it at every game's start
-// and after every capture or pawn move) can each get a board made of the
-// other's ranks. On two threads this test then sees legal recorded moves
-// Rejected as illegal_move, most runs; on one, the goroutines rarely
-// interleave inside the decoding. Fixed upstream (CorentinGS/chess#87,
-// not in a release here); until match/chess serialises its FEN decoding
-// or the library is upgraded, GOMAXPROCS=1 keeps this test about the
-// generator. Drop it with the fix: the test is then the fix's check.
+// startChessServer starts the server for a chess run, on every thread:
+// concurrent games must never see each other's positions (match/chess
+// serialises the chess library's FEN decoding, which v2.3.2 does through a
+// shared buffer; a legal recorded move refused would fail the smoke test).
 func startChessServer(t *testing.T, args ...string) string {
 	t.Helper()
-	return startServerEnv(t, []string{"GOMAXPROCS=1"}, append(append([]string(nil), chessServerFlags...), args...)...)
+	return startServer(t, append(append([]string(nil), chessServerFlags...), args...)...)
 }
 
 // runChessSmoke plays 4 games with think times of a few milliseconds, so
