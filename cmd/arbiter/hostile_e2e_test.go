@@ -254,12 +254,3 @@ func waitAck(t *testing.T, c *client.Client, seq uint32) {
 		time.Sleep(10 * time.Millisecond) // polling for the next snapshot
 	}
 }
-
-func contains(list []string, s string) bool {
-	for _, v := range list {
-		if v == s {
-			return true
-		}
-	}
-	return false
-}
