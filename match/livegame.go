@@ -24,6 +24,14 @@ type Recorder interface {
 	Record() ([]byte, error)
 }
 
+// Restorer is an optional Game capability: a game whose worlds can be
+// rebuilt from what a Saver saved, so that a game outlives its server
+// (Manager.Resume). Restore returns the world as it was saved, resumed at
+// now: time while no server held the game is not charged.
+type Restorer interface {
+	Restore(cfg WorldConfig, state []byte, now time.Time) (World, error)
+}
+
 // GameStore keeps the live state of the running event games (SPEC §4b:
 // Redis, expiring some time after the last change). An event room whose
 // world is a Saver writes the game after every change and before it

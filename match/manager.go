@@ -150,6 +150,48 @@ func (m *Manager) Create(mode string, players []string) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("create %s match: new world: %w", mode, err)
 	}
+	if err := m.start(id, md, world, players, time.Time{}); err != nil {
+		return "", err
+	}
+	m.cfg.Logger.Info("match created", "match", id, "mode", mode, "players", len(players))
+	return id, nil
+}
+
+// Resume starts again, on this server, the event game a server that is
+// gone left running: its world rebuilt from what its room last saved (the
+// GameStore's g) by its game's Restore, under the same match ID and
+// players, so that their join tokens admit them here. The room waits for
+// their connections, as a new one does; time while no server held the
+// game is not charged (the game's Restore decides how). createdAt is the
+// match's creation, from its checkpoint. It fails with ErrUnknownMode, or
+// when the game cannot be restored (not a Restorer, or a state it refuses).
+func (m *Manager) Resume(g LiveGame, createdAt time.Time) error {
+	md, ok := m.cfg.Modes[g.Mode]
+	if !ok {
+		return fmt.Errorf("resume match %s: mode %s: %w", g.MatchID, g.Mode, ErrUnknownMode)
+	}
+	restorer, ok := m.cfg.Games[md.Game].(Restorer)
+	if !ok {
+		return fmt.Errorf("resume match %s: game %s cannot be restored", g.MatchID, md.Game)
+	}
+	world, err := restorer.Restore(WorldConfig{Mode: md.Name, TickRate: m.cfg.Room.TickRate, Players: len(g.Players),
+		ScoreLimit: md.ScoreLimit, MatchID: g.MatchID, PlayerIDs: slices.Clone(g.Players)}, g.State, m.cfg.Clock.Now())
+	if err != nil {
+		return fmt.Errorf("resume match %s: %w", g.MatchID, err)
+	}
+	if _, ok := world.(EventWorld); !ok {
+		return fmt.Errorf("resume match %s: %T is not an EventWorld", g.MatchID, world)
+	}
+	if err := m.start(g.MatchID, md, world, g.Players, createdAt); err != nil {
+		return err
+	}
+	m.cfg.Logger.Info("match resumed", "match", g.MatchID, "mode", md.Name, "version", g.Version)
+	return nil
+}
+
+// start runs a room for world under id: it registers it in the directory
+// and starts its goroutine. A zero createdAt means now.
+func (m *Manager) start(id string, md Mode, world World, players []string, createdAt time.Time) error {
 	room := newRoom(id, md, m.cfg.Room, world, players, m.cfg.Clock, m.cfg.Logger, func(res Result) Result {
 		res = m.settle(res)
 		m.remove(id)
@@ -158,6 +200,9 @@ func (m *Manager) Create(mode string, players []string) (string, error) {
 		}
 		return res
 	})
+	if !createdAt.IsZero() {
+		room.createdAt = createdAt
+	}
 	room.report = m.report
 	room.total = &m.Stats
 	room.checkpoints = m.cfg.Checkpoints
@@ -171,15 +216,18 @@ func (m *Manager) Create(mode string, players []string) (string, error) {
 	defer m.mu.Unlock()
 	if m.mu.closed {
 		cancel()
-		return "", ErrClosed
+		return ErrClosed
+	}
+	if _, dup := m.mu.rooms[id]; dup {
+		cancel()
+		return fmt.Errorf("start match %s: already running here", id)
 	}
 	m.mu.rooms[id] = &roomHandle{room: room, cancel: cancel}
 	m.wg.Go(func() {
 		defer cancel()
 		_ = room.Run(ctx) // the room logs and reports its own end
 	})
-	m.cfg.Logger.Info("match created", "match", id, "mode", mode, "players", len(players))
-	return id, nil
+	return nil
 }
 
 // settle records res through the ledger. On failure (a store outage) the

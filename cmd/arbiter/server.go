@@ -216,19 +216,28 @@ func (s *server) rating(ctx context.Context, playerID, mode string) (float64, er
 	return r.Rating, nil
 }
 
-// endOrphans ends the matches a previous process left running in the match
-// directory (it crashed, or stopped before it could end them): each is
-// recorded from its last checkpoint, aborted (see match.OrphanResult). It
-// runs before this process creates a room.
+// endOrphans takes over the matches a previous process left running in the
+// match directory (it crashed, or stopped before it could end them): a game
+// whose live state is in Redis and whose game can be restored (chess) is
+// resumed here (match.Manager.Resume), its players reconnecting with their
+// join tokens; every other is recorded from its last checkpoint, aborted
+// (see match.OrphanResult). It runs before this process creates a room.
 func (s *server) endOrphans(manager *match.Manager) error {
 	if s.stores.checkpoints == nil {
 		return nil
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), storeOpenTimeout)
 	defer cancel()
-	orphans, err := s.stores.checkpoints.Orphans(ctx)
+	found, err := s.stores.checkpoints.Orphans(ctx)
 	if err != nil {
 		return err
+	}
+	var orphans []match.Checkpoint
+	for _, cp := range found {
+		if s.resume(ctx, manager, cp) {
+			continue
+		}
+		orphans = append(orphans, cp)
 	}
 	n, err := manager.EndOrphans(ctx, orphans)
 	if n > 0 {
@@ -248,4 +257,26 @@ func (s *server) endOrphans(manager *match.Manager) error {
 		}
 	}
 	return err
+}
+
+// resume resumes the orphaned match cp here if its live state is in Redis
+// and its game can be restored, and reports whether it did; anything else
+// is logged and left to be ended as an orphan.
+func (s *server) resume(ctx context.Context, manager *match.Manager, cp match.Checkpoint) bool {
+	if s.stores.loadGame == nil {
+		return false
+	}
+	g, found, err := s.stores.loadGame(ctx, cp.MatchID)
+	switch {
+	case err != nil:
+		s.log.Warn("could not read the live state of a match the previous process left; ending it", "match", cp.MatchID, "err", err)
+		return false
+	case !found:
+		return false
+	}
+	if err := manager.Resume(g, cp.CreatedAt); err != nil {
+		s.log.Warn("could not resume a match the previous process left; ending it", "match", cp.MatchID, "err", err)
+		return false
+	}
+	return true
 }

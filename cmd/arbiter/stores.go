@@ -40,8 +40,9 @@ type stores struct {
 	// without Redis.
 	backlog func(ctx context.Context) (int64, error)
 	// games keeps the live state of event games (chess) after every
-	// change; nil without Redis.
-	games match.GameStore
+	// change, and loadGame reads it back for a resume; nil without Redis.
+	games    match.GameStore
+	loadGame func(ctx context.Context, matchID string) (match.LiveGame, bool, error)
 	// pool is the matchmaking queue shared by the servers on the Redis;
 	// nil without Redis (the matchmaker then keeps its queues in memory).
 	pool *redis.Pool
@@ -83,7 +84,7 @@ func openStores(cfg config, log *slog.Logger) (*stores, error) {
 			return nil, err
 		}
 		log.Warn("using Redis without Postgres: Redis is the only copy of players, ratings and results (set ARBITER_DATABASE_URL for a durable archive)")
-		return &stores{store: rs, games: rs, checkpoints: rs.NewCheckpoints(redis.CheckpointConfig{Node: nodeName(cfg)}),
+		return &stores{store: rs, games: rs, loadGame: rs.LoadGame, checkpoints: rs.NewCheckpoints(redis.CheckpointConfig{Node: nodeName(cfg)}),
 			backlog: rs.Backlog, pool: rs.NewPool(redis.PoolConfig{}), ready: rs.Ready, close: func() { _ = rs.Close() }}, nil
 	}
 
@@ -114,6 +115,7 @@ func openStores(cfg config, log *slog.Logger) (*stores, error) {
 	return &stores{
 		store:       rs,
 		games:       rs,
+		loadGame:    rs.LoadGame,
 		archivers:   archivers,
 		checkpoints: rs.NewCheckpoints(redis.CheckpointConfig{Node: node}),
 		backlog:     rs.Backlog,

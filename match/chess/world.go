@@ -63,6 +63,24 @@ func (g Games) NewWorld(cfg match.WorldConfig) (match.World, error) {
 	return &world{game: game, players: cfg.PlayerIDs}, nil
 }
 
+// Restore rebuilds the game of a match from what its room last saved (a
+// Snapshot, as Save writes it), resumed at now: the side to move's clock
+// restarts from the time it had left then, so the time no server held the
+// game is not charged (chess.Restore).
+func (g Games) Restore(cfg match.WorldConfig, state []byte, now time.Time) (match.World, error) {
+	var s Snapshot
+	if err := json.Unmarshal(state, &s); err != nil {
+		return nil, fmt.Errorf("chess: restore: %w", err)
+	}
+	game, err := Restore(s, now)
+	if err != nil {
+		return nil, err
+	}
+	return &world{game: game, players: cfg.PlayerIDs, at: now}, nil
+}
+
+var _ match.Restorer = Games{}
+
 // world adapts a Game to match.EventWorld. Entities are the seats: 1 for
 // the first player of the match, 2 for the second.
 type world struct {
