@@ -136,7 +136,7 @@ func (r *Room) serveEvents(now time.Time) {
 		}
 		p.mu.Unlock()
 		if needState && peer != nil {
-			r.sendState(p, peer)
+			r.sendStateNow(p, peer, now)
 		}
 		for _, a := range actions {
 			todo = append(todo, pending{p, peer, a})
@@ -303,8 +303,24 @@ func (r *Room) save() {
 // sendState sends p's peer the state of the last change, with p's
 // last_action_seq. Room goroutine only.
 func (r *Room) sendState(p *player, peer Peer) {
+	r.sendPayload(p, peer, r.events.payload)
+}
+
+// sendStateNow sends a peer that just attached the state of the last
+// change as of now, if the world can say it (StateAt: a chess clock has
+// run since), else as made.
+func (r *Room) sendStateNow(p *player, peer Peer, now time.Time) {
+	at, ok := r.ew.(StateAt)
+	if !ok {
+		r.sendState(p, peer)
+		return
+	}
+	r.sendPayload(p, peer, at.AppendStateAt(nil, now))
+}
+
+func (r *Room) sendPayload(p *player, peer Peer, payload []byte) {
 	frame := mustMarshal(&arbiterv1.ServerMessage{Kind: &arbiterv1.ServerMessage_State{State: &arbiterv1.State{
-		Version: r.events.version, LastActionSeq: p.lastSeq.Load(), Payload: r.events.payload,
+		Version: r.events.version, LastActionSeq: p.lastSeq.Load(), Payload: payload,
 	}}})
 	peer.Send(frame)
 	r.Stats.SnapshotFrames.Add(1)

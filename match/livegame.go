@@ -24,6 +24,15 @@ type Recorder interface {
 	Record() ([]byte, error)
 }
 
+// StateAt is an optional EventWorld capability: a world whose state
+// message changes with time alone between changes (a chess clock runs), so
+// that a player who connects mid-turn gets it as of now rather than as of
+// the last change: the same version, its time-dependent fields brought up
+// to date.
+type StateAt interface {
+	AppendStateAt(dst []byte, now time.Time) []byte
+}
+
 // Restorer is an optional Game capability: a game whose worlds can be
 // rebuilt from what a Saver saved, so that a game outlives its server
 // (Manager.Resume). Restore returns the world as it was saved, resumed at

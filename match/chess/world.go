@@ -93,6 +93,7 @@ type world struct {
 var (
 	_ match.EventWorld = (*world)(nil)
 	_ match.Saver      = (*world)(nil)
+	_ match.StateAt    = (*world)(nil)
 	_ match.Recorder   = (*world)(nil)
 )
 
@@ -146,6 +147,17 @@ func (w *world) Advance(now time.Time) bool {
 }
 
 func (w *world) Version() uint32 { return w.game.Version() }
+
+// AppendStateAt is the Board as of now: the clocks of the last change with
+// the side to move's run down since (match.StateAt), for a player who
+// connects mid-turn.
+func (w *world) AppendStateAt(dst []byte, now time.Time) []byte {
+	b, err := proto.MarshalOptions{}.MarshalAppend(dst, w.game.Board(now))
+	if err != nil {
+		panic(errors.New("chess: marshal board: " + err.Error())) // a Board built here always encodes
+	}
+	return b
+}
 
 // Save is the game's Snapshot as JSON: what Restore needs to resume it.
 func (w *world) Save() ([]byte, error) {

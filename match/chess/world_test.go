@@ -4,8 +4,11 @@ import (
 	"encoding/json"
 	"slices"
 	"testing"
+	"time"
 
+	chessv1 "github.com/arbiter-gg/arbiter/proto/arbiter/chess/v1"
 	chesslib "github.com/corentings/chess/v2"
+	"google.golang.org/protobuf/proto"
 )
 
 // TestRecord: the record the room archives holds the moves, a PGN that
@@ -48,5 +51,25 @@ func TestRecord(t *testing.T) {
 				t.Errorf("the record's PGN parses back to %v, %s, %s; want %v, %s, %s", got, lib.FEN(), lib.Outcome(), tt.moves, rec.FEN, tt.wantResult)
 			}
 		})
+	}
+}
+
+// TestStateAt: the Board a room sends after a change has the clocks of
+// that change; the one it sends a player who connects later has the side
+// to move's clock run down since (match.StateAt), the same position.
+func TestStateAt(t *testing.T) {
+	g := started(t, Clock{Base: time.Minute})
+	w := &world{game: g, players: []string{alice, bob}, at: t0}
+	decode := func(b []byte) *chessv1.Board {
+		var board chessv1.Board
+		if err := proto.Unmarshal(b, &board); err != nil {
+			t.Fatal(err)
+		}
+		return &board
+	}
+	made, now := decode(w.AppendState(nil)), decode(w.AppendStateAt(nil, t0.Add(7*time.Second)))
+	if made.GetWhiteMs() != 60_000 || now.GetWhiteMs() != 53_000 || now.GetBlackMs() != 60_000 || now.GetFen() != made.GetFen() {
+		t.Errorf("as made: white %d ms; as of 7 s later: white %d, black %d; want 60000, 53000, 60000, same FEN",
+			made.GetWhiteMs(), now.GetWhiteMs(), now.GetBlackMs())
 	}
 }
