@@ -188,6 +188,7 @@ func TestEventGame(t *testing.T) {
 		alice.Action(3, []byte("+"))
 		synctest.Wait()
 		res := <-ended
+		synctest.Wait() // the room sends MatchEnd and closes after reporting the result
 
 		wantAlice := []string{"welcome race last_action_seq 0", "state v1 ack 0 0:0", "state v2 ack 1 1:0",
 			"state v3 ack 2 2:0", "state v4 ack 3 3:0", "match_end alice:1 bob:2"}
@@ -223,7 +224,9 @@ func TestEventGameDeadline(t *testing.T) {
 		_, ended, _, peers := startRace(t, 10*time.Second)
 		start := time.Now()
 		res := <-ended
-		if d := time.Since(start); d != 10*time.Second || res.Reason != "timeout" {
+		d := time.Since(start)
+		synctest.Wait() // the room sends MatchEnd and closes after reporting the result
+		if d != 10*time.Second || res.Reason != "timeout" {
 			t.Errorf("ended after %v by %q, want 10s by timeout", d, res.Reason)
 		}
 		if got := summaries(t, peers[0], 2); len(got) != 2 || got[0] != "state v2 ack 0 0:0" {
@@ -267,7 +270,9 @@ func TestEventGameForfeit(t *testing.T) {
 		seats[1].Detach(peers[1])
 		left := time.Now()
 		res := <-ended
-		if d := time.Since(left); d != 5*time.Second || res.Reason != "forfeit" || res.Players[0].Placement != 1 || !res.Players[1].Forfeit {
+		d := time.Since(left)
+		synctest.Wait() // the room sends MatchEnd and closes after reporting the result
+		if d != 5*time.Second || res.Reason != "forfeit" || res.Players[0].Placement != 1 || !res.Players[1].Forfeit {
 			t.Errorf("after %v: %+v; want bob's forfeit after the 5 s grace, alice first", d, res)
 		}
 		if err := seats[1].Attach(newFakePeer()); err == nil {
@@ -386,7 +391,9 @@ func TestEventGameAbandoned(t *testing.T) {
 		seats[1].Detach(peers[1])
 		left := time.Now()
 		res := <-ended
-		if d := time.Since(left); d != 5*time.Second || !res.Aborted || res.Reason != "abandoned" {
+		d := time.Since(left)
+		synctest.Wait() // the room sends MatchEnd and closes after reporting the result
+		if d != 5*time.Second || !res.Aborted || res.Reason != "abandoned" {
 			t.Errorf("after %v: %+v; want aborted as abandoned after the 5 s grace", d, res)
 		}
 		for _, p := range res.Players {
