@@ -19,12 +19,6 @@ import (
 // killed when the test ends.
 func startServer(t *testing.T, args ...string) string {
 	t.Helper()
-	return startServerEnv(t, nil, args...)
-}
-
-// startServerEnv is startServer with env added to the server's environment.
-func startServerEnv(t *testing.T, env []string, args ...string) string {
-	t.Helper()
 	bin := filepath.Join(t.TempDir(), "arbiter")
 	out, err := exec.Command("go", "build", "-o", bin, "github.com/arbiter-gg/arbiter/cmd/arbiter").CombinedOutput()
 	if err != nil {
@@ -35,7 +29,7 @@ func startServerEnv(t *testing.T, env []string, args ...string) string {
 		"--guest-rate", "1000", "--guest-burst", "1000", "--max-conns-per-ip", "1000",
 		"--match-duration", "2m",
 	}, args...)...)
-	cmd.Env = append([]string{"PATH=/usr/bin:/bin"}, env...) // no ARBITER_ variables from the caller
+	cmd.Env = []string{"PATH=/usr/bin:/bin"} // no ARBITER_ variables from the caller
 	stderr, err := cmd.StderrPipe()
 	if err != nil {
 		t.Fatal(err)

@@ -63,7 +63,7 @@ func (r *Room) runEvents(ctx context.Context) error {
 		p.mu.Unlock()
 	}
 	r.broadcastState()
-	r.everyoneGone(now) // a seat nobody took is away from the start
+	r.serveEvents(now) // a seat nobody took is away from the start; actions sent before it are due
 	timer := r.clock.NewTimer(idleWait)
 	defer timer.Stop()
 	for {
@@ -149,8 +149,12 @@ func (r *Room) serveEvents(now time.Time) {
 		r.act(t.p, t.peer, t.a, now)
 	}
 	r.advance(now)
-	if len(forfeits) > 0 && r.everyoneGone(now) {
-		return // runEvents aborts the match
+	if len(forfeits) == len(r.players) && !r.overNow() {
+		// Every player has been away past the grace period: nobody is
+		// left to win, so runEvents aborts the match, unrated, rather
+		// than let the seats forfeit one after the other.
+		r.events.abandoned = true
+		return
 	}
 	for _, p := range forfeits {
 		if r.overNow() {
@@ -188,39 +192,12 @@ func (r *Room) overNow() bool {
 	return over
 }
 
-// everyoneGone reports whether every player has been away past the grace
-// period at now — nobody is left to win: runEvents then aborts the match,
-// unrated, rather than let the seats forfeit one after the other. It
-// records the players' absences as serveEvents does.
-func (r *Room) everyoneGone(now time.Time) bool {
-	gone := true
-	for i, p := range r.players {
-		p.mu.Lock()
-		present := p.mu.peer != nil
-		p.mu.Unlock()
-		switch {
-		case present:
-			r.events.awaySince[i] = time.Time{}
-			gone = false
-		case r.events.awaySince[i].IsZero():
-			r.events.awaySince[i] = now
-			gone = false
-		case now.Before(r.events.awaySince[i].Add(r.cfg.Grace)):
-			gone = false
-		}
-	}
-	if gone && !r.overNow() {
-		r.events.abandoned = true
-	}
-	return r.events.abandoned
-}
-
 // act applies one action of p's and answers it: every player gets the new
 // State if the game changed, the actor a Rejected if the game refused it
 // (both, when the game changed before refusing: a clock ran out first),
 // or the State again (its last_action_seq moved) if neither.
 func (r *Room) act(p *player, peer Peer, a action, now time.Time) {
-	if _, over := r.ew.Over(); over {
+	if r.overNow() {
 		return // the room is ending; MatchEnd follows
 	}
 	// Timed at its arrival (SPEC §4b: a move is timed when the server
