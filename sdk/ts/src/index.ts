@@ -1,0 +1,2 @@
+// Arbiter's TypeScript client SDK. See README.md.
+export {};
