@@ -43,6 +43,7 @@ type config struct {
 	DatabaseURL     string
 	DatabaseSchema  string
 	Archivers       int
+	NodeTTL         time.Duration
 	DebugAddr       string
 
 	// The rating flags override what each mode's game declares (its
@@ -95,6 +96,7 @@ func parseConfig(args []string, getenv func(string) string, usageOut io.Writer) 
 	fs.StringVar(&c.DatabaseURL, "database-url", "", "Postgres for the durable archive, e.g. postgres://arbiter@127.0.0.1:5432/arbiter (default: none; migrations run at start)")
 	fs.IntVar(&c.Archivers, "archivers", 2, "archivers moving results from Redis to Postgres in parallel (with both stores)")
 	fs.StringVar(&c.DatabaseSchema, "database-schema", "public", "Postgres schema holding the archive's tables")
+	fs.DurationVar(&c.NodeTTL, "node-ttl", 15*time.Second, "with Redis: a server silent this long is presumed dead, and a peer takes over its matches (chess games resume, others end aborted); set the same on every server")
 	fs.StringVar(&c.DebugAddr, "debug-addr", "", "serve Go's profiler (/debug/pprof/) on this address, e.g. 127.0.0.1:6060; keep it private (default: off)")
 	fs.TextVar(&c.LogLevel, "log-level", slog.LevelInfo, "log level: debug, info, warn, error")
 	fs.StringVar(&c.Ratings, "ratings", "", "rating system per mode, elo or glicko2, as mode=system pairs, e.g. ffa=glicko2 (default: each mode's own; the arena's are elo)")
@@ -180,6 +182,7 @@ func (c config) validate() error {
 	}
 	check(c.RedisPrefix != "", "--redis-prefix: must not be empty")
 	check(c.Archivers >= 1 && c.Archivers <= 64, "--archivers %d: must be between 1 and 64", c.Archivers)
+	check(c.NodeTTL >= time.Second && c.NodeTTL <= 10*time.Minute, "--node-ttl %v: must be between 1s and 10m", c.NodeTTL)
 	if c.RedisURL != "" {
 		_, err := url.Parse(c.RedisURL)
 		check(err == nil && strings.HasPrefix(c.RedisURL, "redis"), "--redis-url: want redis://host:port/db or rediss://…")

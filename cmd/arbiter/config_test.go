@@ -41,6 +41,8 @@ func TestParseConfig(t *testing.T) {
 		{name: "elo k not positive", args: []string{"--elo-k", "0"}, wantErr: "--elo-k"},
 		{name: "unparseable elo k in env", env: map[string]string{"ARBITER_ELO_K_NEW": "many"}, wantErr: "ARBITER_ELO_K_NEW"},
 		{name: "glicko tau out of range", args: []string{"--glicko-tau", "3"}, wantErr: "--glicko-tau 3"},
+		{name: "node ttl", env: map[string]string{"ARBITER_NODE_TTL": "3s"}, check: func(c config) bool { return c.NodeTTL == 3*time.Second }},
+		{name: "node ttl too short", args: []string{"--node-ttl", "500ms"}, wantErr: "--node-ttl 500ms"},
 		{name: "negative window", env: map[string]string{"ARBITER_WINDOW_STEP": "-5"}, wantErr: "--window-"},
 	}
 	for _, tt := range tests {

@@ -84,8 +84,13 @@ type Config struct {
 	// leaderboards. Default nil: nobody has a rating yet and every
 	// leaderboard is empty.
 	Ratings RatingsReader
-	// Matches serves GET /v1/matches/{id}. Default nil: no match is found.
+	// Matches serves GET /v1/matches/{id}, and tells where a matched
+	// ticket's match runs now (another server may have taken it over).
+	// Default nil: no match is found.
 	Matches MatchReader
+	// JoinTTL is how long a join token that GET /v1/matches/{id} gives a
+	// player of a running match of mode stays valid. Default 15 minutes.
+	JoinTTL func(mode string) time.Duration
 	// Ready is the readiness check of GET /readyz: nil means ready, an error
 	// names what is unreachable or not ready yet. Called with a short
 	// deadline. The error's text goes to the log only; if an error in its
@@ -124,6 +129,9 @@ func New(cfg Config, mm Matchmaker, players Players, tokens *match.Tokens) (*Ser
 	cfg.PlayerRate = cmp.Or(cfg.PlayerRate, 10)
 	cfg.PlayerBurst = cmp.Or(cfg.PlayerBurst, 40)
 	cfg.MaxPlayers = cmp.Or(cfg.MaxPlayers, 100000)
+	if cfg.JoinTTL == nil {
+		cfg.JoinTTL = func(string) time.Duration { return 15 * time.Minute }
+	}
 	if cfg.Ready == nil {
 		cfg.Ready = func(context.Context) error { return nil }
 	}
