@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/arbiter-gg/arbiter/netcode/client"
 	"github.com/arbiter-gg/arbiter/netcode/client/rest"
 	"github.com/arbiter-gg/arbiter/persistence/servicetest"
 	chessv1 "github.com/arbiter-gg/arbiter/proto/arbiter/chess/v1"
@@ -228,34 +229,62 @@ func TestChessMovesToAPeer(t *testing.T) {
 	_ = holder.cmd.Wait()
 	killed := time.Now()
 
-	// Each player asks the survivor where the match is now, until it says
-	// "here".
+	// One player asks the survivor where the match is now until it says
+	// "here", as a reloaded page would; the other's Go client was cut off
+	// and resumes by itself, asking the same question before every retry
+	// (client.Options.Locate).
 	peer, err := rest.New("http://"+survivor, rest.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	for i := range guests {
-		for deadline := time.Now().Add(5 * nodeTTL); ; {
-			m, err := peer.WithToken(guests[i].Token).Match(ctx, matchID)
-			if err != nil {
-				t.Fatalf("GET /v1/matches/%s from the survivor: %v", matchID, err)
-			}
-			if m.Status != rest.MatchRunning && m.Status != rest.MatchWaiting {
-				t.Fatalf("match %s is %s on the survivor, want running", matchID, m.Status)
-			}
-			if w, err := url.Parse(m.WSURL); err == nil && w.Host == survivor {
-				tickets[i].WSURL, tickets[i].JoinToken = m.WSURL, m.JoinToken
-				break
-			}
-			if time.Now().After(deadline) {
-				t.Fatalf("the survivor still sends the players to %q %v after the kill", m.WSURL, time.Since(killed))
-			}
-			time.Sleep(100 * time.Millisecond) // polling, as a client would
-		}
+	byID := map[string]*chessPlayer{g.white.id: g.white, g.black.id: g.black}
+	mover := byID[guests[1].PlayerID]
+	type resumed struct {
+		c   *client.Client
+		err error
 	}
-	g = joinChess(t, guests, tickets)
+	done := make(chan resumed, 1)
+	go func() {
+		opts := mover.options()
+		opts.Locate = peer.WithToken(guests[1].Token).Locator(matchID)
+		opts.Backoff = client.Backoff{Max: 500 * time.Millisecond}
+		c, err := client.Resume(ctx, tickets[1].WSURL, mover.c, opts)
+		done <- resumed{c, err}
+	}()
+	for deadline := time.Now().Add(5 * nodeTTL); ; {
+		m, err := peer.WithToken(guests[0].Token).Match(ctx, matchID)
+		if err != nil {
+			t.Fatalf("GET /v1/matches/%s from the survivor: %v", matchID, err)
+		}
+		if m.Status != rest.MatchRunning && m.Status != rest.MatchWaiting {
+			t.Fatalf("match %s is %s on the survivor, want running", matchID, m.Status)
+		}
+		if w, err := url.Parse(m.WSURL); err == nil && w.Host == survivor {
+			tickets[0].WSURL, tickets[0].JoinToken = m.WSURL, m.JoinToken
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the survivor still sends the players to %q %v after the kill", m.WSURL, time.Since(killed))
+		}
+		time.Sleep(100 * time.Millisecond) // polling, as a client would
+	}
+	reloaded := connectChess(t, guests[0], tickets[0])
+	r := <-done
+	if r.err != nil {
+		t.Fatalf("the Go client's Resume with Locate: %v", r.err)
+	}
+	t.Cleanup(func() { _ = r.c.Close() })
+	mover.c = r.c
+	if r.c.Welcome().MatchID != matchID {
+		t.Errorf("resumed into match %q, want %q", r.c.Welcome().MatchID, matchID)
+	}
+	if reloaded.awaitBoard("the game", func(b *chessv1.Board) bool { return b.GetStatus() == "playing" }).GetWhitePlayerId() == reloaded.id {
+		g = chessGame{t: t, white: reloaded, black: mover}
+	} else {
+		g = chessGame{t: t, white: mover, black: reloaded}
+	}
 	away := time.Since(killed)
-	after := g.white.board()
+	after := reloaded.board() // fresh from the survivor, as of the connection
 	if after.GetFen() != before.GetFen() || !slices.Equal(after.GetMoves(), before.GetMoves()) ||
 		after.GetWhitePlayerId() != before.GetWhitePlayerId() {
 		t.Fatalf("board on the survivor: %v, want the one before the kill: %v", after, before)
