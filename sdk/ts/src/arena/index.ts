@@ -1,7 +1,8 @@
 /**
  * The arena on the client: the shared integer movement rules (bit for bit
  * the server's), client-side prediction with reconciliation for the own
- * entity, and interpolation of the others.
+ * entity, interpolation of the others, and {@link ArenaView}, which keeps
+ * all of them from a session's Welcome and Snapshots.
  *
  * Every function and class here is pure (no timers, no I/O) and gives the
  * same results as its Go twin (package sim, package netcode/client) for the
@@ -53,3 +54,12 @@ export {
   type EntityLike,
   type EntityView,
 } from "./interpolator.js";
+export {
+  ArenaProtocolError,
+  ArenaView,
+  type ArenaViewOptions,
+  type Controls,
+  type SnapshotEntityLike,
+  type SnapshotLike,
+  type WelcomeLike,
+} from "./view.js";
