@@ -134,6 +134,24 @@ describe("Interpolator", () => {
     assert.deepEqual(ip.sample(1), [{ id: 2, x: 5, y: 5, hp: 100, score: 0 }]);
   });
 
+  it("interpolates crowds as it does a duel", () => {
+    // Past 32 entities the lookup is a map: same results, duplicates too.
+    const frame = (dx: number) =>
+      Array.from({ length: 100 }, (_, i) => ({ id: 2 + (i % 90), x: 1000 * i + dx, y: i, hp: 100, score: 0 }));
+    const ip = new Interpolator(1, 30);
+    ip.push(1, frame(0));
+    ip.push(2, frame(600));
+    const got = ip.sample(1.5);
+    assert.equal(got.length, 100);
+    got.forEach((e, i) => {
+      // An id's first entity in the older frame is the one it moves from:
+      // the duplicates (i ≥ 90) are 90000 away from it, beyond walking, and
+      // snap to the newer frame at the half.
+      const want = i < 90 ? [2 + i, 1000 * i + 300, i] : [2 + i - 90, 1000 * i + 600, i];
+      assert.deepEqual([e.id, e.x, e.y], want, `entity ${i}`);
+    });
+  });
+
   it("keeps only the fields it shows", () => {
     const ip = new Interpolator(1, 30);
     ip.push(1, [{ id: 2, x: 5, y: 5, hp: 100, score: 0, lastInputSeq: 9, $typeName: "arbiter.v1.Entity" } as EntityView]);

@@ -185,9 +185,10 @@ export class Interpolator {
     // below 2^53 for any uint32 span).
     const reach = Math.trunc((span * SPEED) / this.tickRate) + 1;
     const out: EntityView[] = [];
+    const find = finder(a.entities);
     for (const eb of b.entities) {
       const v: EntityView = { ...eb };
-      const ea = a.entities.find((e) => e.id === eb.id);
+      const ea = find(eb.id);
       if (ea !== undefined) {
         if (chebyshev(ea, eb) > reach) {
           if (t < 0.5) {
@@ -203,6 +204,22 @@ export class Interpolator {
     }
     return out;
   }
+}
+
+// finder returns a lookup of es by id (the first entity with it, as a scan
+// finds). Snapshots hold a handful of entities, ten in ffa, so a scan beats a
+// map; a hostile server's thousands get a map, not a quadratic sample.
+function finder(es: readonly EntityView[]): (id: number) => EntityView | undefined {
+  if (es.length <= 32) {
+    return (id) => es.find((e) => e.id === id);
+  }
+  const byID = new Map<number, EntityView>();
+  for (const e of es) {
+    if (!byID.has(e.id)) {
+      byID.set(e.id, e);
+    }
+  }
+  return (id) => byID.get(id);
 }
 
 function copyViews(es: readonly EntityView[]): EntityView[] {
