@@ -6,6 +6,8 @@ import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { describe, it } from "node:test";
 
+import type { Message } from "@bufbuild/protobuf";
+
 import {
   ArenaProtocolError,
   ArenaView,
@@ -108,7 +110,31 @@ describe("ArenaView, against the Go client's bookkeeping", () => {
   });
 });
 
+// The shapes protoc-gen-es gives the generated messages (arbiter.v1):
+// ArenaView, the Predictor and the Interpolator must take them as they are.
+type GenWelcome = Message<"arbiter.v1.Welcome"> & {
+  matchId: string; entityId: number; tickRate: number; tick: number; playerId: string; mode: string;
+  lastInputSeq: number; game: string; lastActionSeq: number;
+};
+type GenEntity = Message<"arbiter.v1.Entity"> & {
+  id: number; x: number; y: number; hp: number; score: number; lastInputSeq: number; inputBacklog: number;
+};
+type GenSnapshot = Message<"arbiter.v1.Snapshot"> & { tick: number; entities: GenEntity[] };
+
 describe("ArenaView", () => {
+  it("takes the generated messages as they are", () => {
+    const e: GenEntity = { $typeName: "arbiter.v1.Entity", id: 2, x: 10, y: 20, hp: 100, score: 0, lastInputSeq: 0, inputBacklog: 0 };
+    const w: GenWelcome = {
+      $typeName: "arbiter.v1.Welcome", matchId: "m", entityId: 2, tickRate: 30, tick: 1, playerId: "p", mode: "duel",
+      lastInputSeq: 0, game: "arena", lastActionSeq: 0,
+    };
+    const s: GenSnapshot = { $typeName: "arbiter.v1.Snapshot", tick: 2, entities: [e, { ...e, id: 3 }] };
+    const v = new ArenaView(w, 0);
+    assert.equal(v.snapshot(s, 0), e);
+    assert.deepEqual(v.predicted, { x: 10, y: 20 });
+    assert.deepEqual(v.interpolated(0).map((x) => x.id), [3]);
+  });
+
   const welcome: WelcomeLike = { entityId: 2, tickRate: 30, tick: 100, lastInputSeq: 0 };
 
   const refused: { name: string; give: WelcomeLike }[] = [
