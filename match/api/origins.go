@@ -83,8 +83,10 @@ func ParseOrigins(list string) ([]string, error) {
 	return out, nil
 }
 
-// errWildcard is ParseOrigin's answer to "*".
-var errWildcard = errors.New(`api: origin "*" is not supported: list each origin whose pages may call the server`)
+// errWildcard is ParseOrigin's answer to "*". ParseOrigin's errors carry
+// no package prefix: they name what the operator wrote, and cmd prefixes
+// them with the flag.
+var errWildcard = errors.New(`origin "*" is not supported: list each origin whose pages may call the server`)
 
 // ParseOrigin checks that s is an origin as browsers send it,
 // scheme://host[:port] with nothing after (no path, not even "/", no query),
@@ -98,7 +100,7 @@ func ParseOrigin(s string) (string, error) {
 		return "", errWildcard
 	}
 	bad := func(why string) error {
-		return fmt.Errorf("api: origin %q: %s; want scheme://host[:port], such as https://game.example.com", s, why)
+		return fmt.Errorf("origin %q: %s; want scheme://host[:port], such as https://game.example.com", s, why)
 	}
 	scheme, rest, ok := strings.Cut(s, "://")
 	if !ok || !validScheme(scheme) {
