@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/arbiter-gg/arbiter/match/api"
 	"github.com/arbiter-gg/arbiter/match/chess"
 )
 
@@ -19,6 +20,7 @@ import (
 type config struct {
 	Addr            string
 	PublicURL       string
+	CORSOrigins     string // comma-separated origins, checked by corsOrigins
 	TickRate        int
 	TickPhases      int
 	MatchDuration   time.Duration
@@ -66,6 +68,7 @@ func parseConfig(args []string, getenv func(string) string, usageOut io.Writer) 
 	fs := flag.NewFlagSet("arbiter", flag.ContinueOnError)
 	fs.StringVar(&c.Addr, "addr", ":8080", "listen address")
 	fs.StringVar(&c.PublicURL, "public-url", "", "base URL advertised in ws_url, e.g. https://play.example.com (default: the request's host); servers sharing a --redis-url each need their own, where the players they match are sent")
+	fs.StringVar(&c.CORSOrigins, "cors-origins", "", "comma-separated origins of web pages, scheme://host[:port] such as https://game.example.com, that may call the REST API and open game WebSockets from a browser; the page this server serves itself is always allowed, any other page is refused with 403 (default: none)")
 	fs.IntVar(&c.TickRate, "tick-rate", 30, "simulation ticks per second, 20–60, for every mode")
 	fs.IntVar(&c.TickPhases, "tick-phases", 0, "if > 0, rooms tick together, on this many instants per tick period: less CPU, snapshots leave later in rooms late in each burst (default: 0, each room ticks from its own start)")
 	fs.DurationVar(&c.MatchDuration, "match-duration", 0, "time limit of every mode that has one (default: each mode's own; the arena's 120s)")
@@ -180,6 +183,9 @@ func (c config) validate() error {
 	if _, err := c.ratingSystems(); err != nil {
 		errs = append(errs, err)
 	}
+	if _, err := api.ParseOrigins(c.CORSOrigins); err != nil {
+		errs = append(errs, fmt.Errorf("--cors-origins: %w", err))
+	}
 	check(c.RedisPrefix != "", "--redis-prefix: must not be empty")
 	check(c.Archivers >= 1 && c.Archivers <= 64, "--archivers %d: must be between 1 and 64", c.Archivers)
 	check(c.NodeTTL >= time.Second && c.NodeTTL <= 10*time.Minute, "--node-ttl %v: must be between 1s and 10m", c.NodeTTL)
@@ -193,6 +199,20 @@ func (c config) validate() error {
 			"--public-url %q: must be an absolute http(s) or ws(s) URL", c.PublicURL)
 	}
 	return errors.Join(errs...)
+}
+
+// corsOrigins parses --cors-origins into the browser origin policy, with
+// --public-url's origin as the server's own.
+func (c config) corsOrigins() (*api.Origins, error) {
+	listed, err := api.ParseOrigins(c.CORSOrigins)
+	if err != nil {
+		return nil, fmt.Errorf("--cors-origins: %w", err)
+	}
+	o, err := api.NewOrigins(listed, c.PublicURL)
+	if err != nil {
+		return nil, fmt.Errorf("--public-url: %w", err)
+	}
+	return o, nil
 }
 
 // ratingSystems parses --ratings into mode → system.

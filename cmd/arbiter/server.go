@@ -109,6 +109,13 @@ func newServer(cfg config, log *slog.Logger) (*server, error) {
 	mm = matchmaker.New(mmCfg, manager, s.tokens)
 	s.manager, s.mm = manager, mm
 
+	// One origin policy for the REST API and the game WebSockets: a page
+	// that may call the one may open the other.
+	origins, err := cfg.corsOrigins()
+	if err != nil {
+		st.close()
+		return nil, err
+	}
 	s.net = netcode.NewServer(netcode.Config{
 		MaxFrame:      cfg.MaxFrame,
 		IdleTimeout:   cfg.IdleTimeout,
@@ -117,9 +124,9 @@ func newServer(cfg config, log *slog.Logger) (*server, error) {
 		FrameRate:     cmp.Or(cfg.FrameRate, max(150, 5*cfg.TickRate)),
 		MaxConns:      cfg.MaxConns,
 		MaxConnsPerIP: cfg.MaxConnsPerIP,
+		CheckOrigin:   origins.Allowed,
 		Logger:        log,
 	}, admitter{manager})
-	s.metrics.watch(manager, mm, s.net, st)
 
 	reader := matchReader{m: manager, store: store}
 	if st.checkpoints != nil {
@@ -136,11 +143,13 @@ func newServer(cfg config, log *slog.Logger) (*server, error) {
 		JoinTTL: func(mode string) time.Duration {
 			return manager.JoinExpiry(modes[mode]) // an unknown mode: the untimed bound
 		},
+		Origins: origins,
 	}, mm, store, s.tokens)
 	if err != nil {
 		st.close()
 		return nil, err
 	}
+	s.metrics.watch(manager, mm, s.net, rest, st)
 
 	mux := http.NewServeMux()
 	mux.Handle("GET /v1/play", s.net)

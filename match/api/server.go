@@ -9,7 +9,9 @@ import (
 	"net/http"
 	"net/url"
 	"runtime/debug"
+	"slices"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/arbiter-gg/arbiter/match"
@@ -98,6 +100,14 @@ type Config struct {
 	// message (a live store being re-warmed says so). Default: always
 	// ready.
 	Ready func(ctx context.Context) error
+	// Origins is the browser origin policy: a request whose Origin header
+	// it refuses is answered 403 origin_not_allowed before it is routed,
+	// and an allowed one gets the CORS headers (preflights included) that
+	// let the page read the answer. Requests without an Origin are not
+	// concerned. Default nil: only the server's own origin (PublicURL's,
+	// or the request's Host) is allowed. Pass the same policy to the game
+	// WebSockets (netcode.Config.CheckOrigin).
+	Origins *Origins
 	// Logger receives request failures. Default slog.Default().
 	Logger *slog.Logger
 	// Now is the source of time for token expiry and rate limits. Default
@@ -105,9 +115,19 @@ type Config struct {
 	Now func() time.Time
 }
 
+// Stats counts what the API refused at its door; safe to read at any time.
+type Stats struct {
+	// RefusedOrigin counts requests answered 403 origin_not_allowed,
+	// preflights included.
+	RefusedOrigin atomic.Uint64
+}
+
 // Server is the REST API. It is an http.Handler, safe for concurrent use,
 // and starts nothing: serve it with an http.Server.
 type Server struct {
+	// Stats is updated as requests are refused.
+	Stats Stats
+
 	cfg     Config
 	mm      Matchmaker
 	players Players
@@ -117,6 +137,7 @@ type Server struct {
 	guests  *limiter // per client IP, on sign-up
 	callers *limiter // per player, on every bearer route
 	wsBase  string   // scheme://host[/prefix] of ws_url, from PublicURL; empty: from the request
+	methods string   // the route table's methods, for Access-Control-Allow-Methods
 }
 
 // New returns a Server over the given matchmaker, player store and token
@@ -141,6 +162,13 @@ func New(cfg Config, mm Matchmaker, players Players, tokens *match.Tokens) (*Ser
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
+	if cfg.Origins == nil {
+		o, err := NewOrigins(nil, cfg.PublicURL)
+		if err != nil {
+			return nil, err
+		}
+		cfg.Origins = o
+	}
 	s := &Server{
 		cfg:     cfg,
 		mm:      mm,
@@ -158,13 +186,19 @@ func New(cfg Config, mm Matchmaker, players Players, tokens *match.Tokens) (*Ser
 		}
 		s.wsBase = base
 	}
+	var methods []string
 	for _, rt := range s.routes() {
+		if !slices.Contains(methods, rt.method) {
+			methods = append(methods, rt.method)
+		}
 		h := rt.public
 		if rt.authed() {
 			h = s.auth(rt.player)
 		}
 		s.mux.HandleFunc(rt.method+" "+rt.path, h)
 	}
+	slices.Sort(methods)
+	s.methods = strings.Join(methods, ", ")
 	return s, nil
 }
 
@@ -192,8 +226,13 @@ func wsBase(public string) (string, error) {
 
 // ServeHTTP routes r. Unknown routes get 404 and known routes with another
 // method 405 (with Allow), both in the JSON error shape; a panicking
-// handler gets 500.
+// handler gets 500. A request from a browser page the origin policy
+// refuses gets 403 before it is routed, and a preflight of an allowed one
+// 204 (see cors).
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if !s.cors(w, r) {
+		return
+	}
 	rw := &recorder{ResponseWriter: w}
 	defer func() {
 		v := recover()
