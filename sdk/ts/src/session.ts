@@ -616,25 +616,32 @@ export class Session {
 
   /**
    * Sends sample() as an input whenever one is due, until signal aborts or
-   * the session ends; while it reconnects, it waits. sample is called right
-   * before each send and should return the player's controls now. Inputs go
-   * out at least half a tick apart.
+   * the session ends (it resolves then); while the session reconnects, it
+   * waits. sample is called right before each send and should return the
+   * player's controls now. Inputs go out at least half a tick apart. It
+   * rejects with what sample or {@link Session.sendInput} threw.
    */
   async runInputs(sample: () => InputFields, signal?: AbortSignal): Promise<void> {
     const stop = anySignal(signal, this.#abort.signal);
-    while (!stop.aborted && this.#end === undefined) {
-      if (!this.connected) {
-        await this.#nextWelcome(stop);
-        continue;
+    try {
+      while (!stop.aborted && this.#end === undefined) {
+        if (!this.connected) {
+          await this.#nextWelcome(stop);
+          continue;
+        }
+        const d = this.inputDue();
+        if (d > 0) {
+          await this.#sleep(d, stop);
+          continue;
+        }
+        this.sendInput(sample());
+        const rate = this.#welcome?.tickRate || 30;
+        await this.#sleep(Math.max(this.inputDue(), 1000 / (2 * rate)), stop);
       }
-      const d = this.inputDue();
-      if (d > 0) {
-        await this.#sleep(d, stop);
-        continue;
+    } catch (err) {
+      if (!stop.aborted) {
+        throw err;
       }
-      this.sendInput(sample());
-      const rate = this.#welcome?.tickRate || 30;
-      await this.#sleep(Math.max(this.inputDue(), 1000 / (2 * rate)), stop);
     }
   }
 
