@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"io"
 	"net/http"
 	"os/exec"
 	"path/filepath"
@@ -103,6 +104,7 @@ func TestBinaryServesAndStops(t *testing.T) {
 	}
 
 	waitOK(t, "http://"+addr+"/healthz")
+	checkServesPage(t, "http://"+addr)
 
 	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)
@@ -116,6 +118,39 @@ func TestBinaryServesAndStops(t *testing.T) {
 		}
 	case <-time.After(15 * time.Second):
 		t.Fatal("no exit within 15s of SIGTERM")
+	}
+}
+
+// checkServesPage checks that the server at base serves the browser demo
+// page embedded in the binary at / and its assets beside it, and leaves
+// every other path to the API (its JSON 404).
+func checkServesPage(t *testing.T, base string) {
+	t.Helper()
+	tests := []struct {
+		path     string
+		status   int
+		ctype    string
+		contains string
+	}{
+		{"/", 200, "text/html; charset=utf-8", `<script defer src="app.js"></script>`},
+		{"/app.js", 200, "text/javascript; charset=utf-8", "arbiterDemo"},
+		{"/style.css", 200, "text/css; charset=utf-8", ".board"},
+		{"/index.html", 404, "application/json", `"code":"not_found"`},
+		{"/favicon.ico", 404, "application/json", `"code":"not_found"`},
+	}
+	for _, tt := range tests {
+		resp, err := http.Get(base + tt.path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, err := io.ReadAll(resp.Body)
+		_ = resp.Body.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if resp.StatusCode != tt.status || !strings.HasPrefix(resp.Header.Get("Content-Type"), tt.ctype) || !strings.Contains(string(body), tt.contains) {
+			t.Errorf("GET %s: %d %q, %d bytes; want %d %q containing %q", tt.path, resp.StatusCode, resp.Header.Get("Content-Type"), len(body), tt.status, tt.ctype, tt.contains)
+		}
 	}
 }
 

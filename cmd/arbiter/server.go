@@ -16,6 +16,7 @@ import (
 	"github.com/arbiter-gg/arbiter/match/matchmaker"
 	"github.com/arbiter-gg/arbiter/netcode"
 	"github.com/arbiter-gg/arbiter/rating"
+	"github.com/arbiter-gg/arbiter/web"
 	"golang.org/x/sync/errgroup"
 	"golang.org/x/time/rate"
 )
@@ -151,9 +152,20 @@ func newServer(cfg config, log *slog.Logger) (*server, error) {
 	}
 	s.metrics.watch(manager, mm, s.net, rest, st)
 
+	// The browser demo page (web/dist, embedded): its own few paths, "/"
+	// among them; every other path is the API's, whose 404s and 405s stay
+	// its JSON errors.
+	site, err := web.New()
+	if err != nil {
+		st.close()
+		return nil, err
+	}
 	mux := http.NewServeMux()
 	mux.Handle("GET /v1/play", s.net)
 	mux.Handle("GET /metrics", s.metrics.handler(log)) // unauthenticated: restrict it at the proxy (see metrics.go)
+	for _, p := range site.Patterns() {
+		mux.Handle(p, site)
+	}
 	mux.Handle("/", rest)
 	s.http = &http.Server{
 		Handler:           mux,
