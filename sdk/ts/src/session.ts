@@ -43,7 +43,9 @@ export interface WebSocketLike {
   /** ev.code, ev.reason: the close frame's. */
   onclose: ((ev: any) => void) | null;
   onerror: ((ev: any) => void) | null;
+  /** Sends one binary frame. */
   send(data: Uint8Array): void;
+  /** Starts the closing handshake (browsers accept only 1000 and 3000–4999). */
   close(code?: number, reason?: string): void;
 }
 
@@ -56,8 +58,11 @@ export type WebSocketFactory = (url: string) => WebSocketLike;
  * tests inject their own, to control time precisely.
  */
 export interface Clock {
+  /** The time now, in milliseconds. */
   now(): number;
+  /** Calls fn once, ms milliseconds from now; returns a handle for clearTimeout. */
   setTimeout(fn: () => void, ms: number): unknown;
+  /** Cancels a timer set by setTimeout, if it has not run. */
   clearTimeout(handle: unknown): void;
 }
 
@@ -148,11 +153,13 @@ export interface InputFields {
    * (clamp an analog stick's with the arena's clampMove first).
    */
   readonly moveX?: number;
+  /** Per-mille, with moveX. */
   readonly moveY?: number;
   /** Bit 0 fires. */
   readonly buttons?: number;
   /** The aim direction; each component within ±2^20. */
   readonly aimX?: number;
+  /** The aim direction, with aimX. */
   readonly aimY?: number;
   /**
    * The server tick the client was displaying, for lag compensation;
@@ -165,6 +172,7 @@ export interface InputFields {
 
 /** An action sent and not answered yet: no State's `last_action_seq` and no Rejected has covered its seq. */
 export interface PendingAction {
+  /** The action's seq. */
   readonly seq: number;
   /** As sent. */
   readonly payload: Uint8Array;
