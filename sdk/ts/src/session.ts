@@ -435,6 +435,9 @@ export class Session {
     if (this.#started) {
       throw new Error("arbiter: session: connect called twice");
     }
+    if (this.#end !== undefined) {
+      throw new ConnectError("arbiter: connect: the session is closed", { close: this.#end.close });
+    }
     this.#started = true;
     const onAbort = () => this.close();
     signal?.addEventListener("abort", onAbort, { once: true });

@@ -380,6 +380,13 @@ test("actions: seqs after the Welcome's, pending until answered, newest State ke
   s.session.close();
 });
 
+test("close: before connect, connect refuses", async () => {
+  const s = setup();
+  s.session.close();
+  await assert.rejects(s.session.connect(), ConnectError);
+  assert.equal(s.sockets.all.length, 0);
+});
+
 test("close: ends the session at once, also during a resume", async () => {
   const s = setup();
   await welcomed(s);
