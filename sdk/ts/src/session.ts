@@ -836,6 +836,13 @@ export class Session {
     ws.onmessage = null;
     ws.onerror = null;
     ws.onclose = null;
+    const terminate = (ws as { terminate?: () => void }).terminate;
+    if (info?.code === 1006 && typeof terminate === "function") {
+      // A connection given up as dead (the ws package in Node): no closing
+      // handshake to wait for on it.
+      terminate.call(ws);
+      return;
+    }
     if (info !== undefined && ws.readyState <= 1) {
       try {
         ws.close(info.code === 1006 ? 1000 : info.code, reasonText);
