@@ -39,4 +39,13 @@ type Summary struct {
 	Players   []string // in seat order
 	CreatedAt time.Time
 	Result    *Result // set once ended or aborted
+	// Remote reports that another server runs the match, and Server is
+	// that server's advertised base URL, where its players connect (empty
+	// if it advertises none). Both are zero for a match this server runs
+	// and for one that has ended.
+	Remote bool
+	Server string
 }
+
+// Live reports whether the match has not ended: its players may connect.
+func (s Summary) Live() bool { return s.Status == StatusWaiting || s.Status == StatusRunning }

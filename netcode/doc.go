@@ -3,7 +3,8 @@
 // Protocol flow (docs/protocol.md):
 //
 //	client                                   server
-//	GET /v1/play?token=T ───────────────────▶ connection caps: 429 per address, 503 in all
+//	GET /v1/play?token=T ───────────────────▶ CheckOrigin: 403 for a page it refuses
+//	                                          connection caps: 429 per address, 503 in all
 //	                                          Admit(T): 401 unless T names a seat
 //	                     ◀─────────────────── 101 Switching Protocols
 //	                     ◀─────────────────── Welcome{match, entity, tick_rate, tick}
@@ -22,7 +23,8 @@
 // one of them (Stats.Closes), client_closed and network included.
 //
 // Clients are untrusted. Before the token is even looked at, a request is
-// refused when its address (an IPv4 address or an IPv6 /64) already holds
+// refused when the page it comes from (its Origin) is not one the owner's
+// CheckOrigin allows, and when its address (an IPv4 address or an IPv6 /64) already holds
 // MaxConnsPerIP connections, or the server MaxConns; slots are held from
 // then until the session ends. Every frame a client sends, control frames
 // included, draws on a per-session token bucket (FrameRate, FrameBurst);

@@ -103,7 +103,16 @@ type Config struct {
 	// (default 10000). Over it, requests are answered 503 before the token
 	// is checked. Negative disables it.
 	MaxConns int
-	Logger   *slog.Logger
+	// CheckOrigin, if set, decides whether a request may open a game
+	// connection by its Origin header, the page a browser opens it from
+	// (WebSockets are not subject to CORS: a browser connects from any
+	// page and leaves the check to the server). Refused requests are
+	// answered 403 origin_not_allowed before anything else is looked at.
+	// It must allow requests without an Origin (programs that are not
+	// browsers send none). Default nil: every origin is allowed. It must
+	// be safe for concurrent use and not block.
+	CheckOrigin func(r *http.Request) bool
+	Logger      *slog.Logger
 }
 
 func (c *Config) setDefaults() {
@@ -159,8 +168,9 @@ type Stats struct {
 	Refused  atomic.Uint64 // upgrade requests answered 401
 	Active   atomic.Int64  // sessions open now
 
-	RefusedPerIP atomic.Uint64 // requests answered 429: MaxConnsPerIP reached
-	RefusedFull  atomic.Uint64 // requests answered 503: MaxConns reached
+	RefusedPerIP  atomic.Uint64 // requests answered 429: MaxConnsPerIP reached
+	RefusedFull   atomic.Uint64 // requests answered 503: MaxConns reached
+	RefusedOrigin atomic.Uint64 // requests answered 403: CheckOrigin refused them
 
 	// closes counts ended sessions by reason. A mutex and a map rather
 	// than atomics: sessions end far less often than frames arrive, and a
@@ -236,10 +246,16 @@ func NewServer(cfg Config, admit Admitter) *Server {
 	return s
 }
 
-// ServeHTTP checks the connection caps and the join token, then upgrades
-// the connection. Over MaxConnsPerIP the request is answered 429, over
-// MaxConns 503, and a missing or refused token 401, all before any upgrade.
+// ServeHTTP checks the request's origin, the connection caps and the join
+// token, then upgrades the connection. A refused Origin is answered 403,
+// over MaxConnsPerIP 429, over MaxConns 503, and a missing or refused token
+// 401, all before any upgrade.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if s.cfg.CheckOrigin != nil && !s.cfg.CheckOrigin(r) {
+		s.Stats.RefusedOrigin.Add(1)
+		httpError(w, http.StatusForbidden, "origin_not_allowed", "connections from this page's origin are not allowed")
+		return
+	}
 	key := clientKey(r.RemoteAddr)
 	switch s.acquire(key) {
 	case http.StatusTooManyRequests:

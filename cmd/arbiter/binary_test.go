@@ -137,6 +137,8 @@ func TestBinaryInvalidConfig(t *testing.T) {
 		{args: []string{"--no-such-flag"}, want: "no-such-flag"},
 		{args: []string{"--ratings", "go=elo"}, want: "unknown mode"},
 		{args: []string{"--redis-url", "localhost:6379"}, want: "--redis-url"},
+		{args: []string{"--cors-origins", "*"}, want: "--cors-origins"},
+		{env: []string{"ARBITER_CORS_ORIGINS=https://game.example.com/"}, want: "--cors-origins"},
 		{env: []string{"ARBITER_REDIS_URL=redis://127.0.0.1:1/0"}, want: "127.0.0.1:1"},
 		{env: []string{"ARBITER_DATABASE_URL=postgres://postgres:hunter2@127.0.0.1:1/test"}, want: "127.0.0.1"},
 	}

@@ -41,7 +41,23 @@ func connectChess(t *testing.T, g guest, tk ticket) *chessPlayer {
 	p := &chessPlayer{t: t, id: g.PlayerID, changed: make(chan struct{}, 1)}
 	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
 	defer cancel()
-	c, err := client.Dial(ctx, tk.WSURL, client.Options{
+	c, err := client.Dial(ctx, tk.WSURL, p.options())
+	if err != nil {
+		t.Fatalf("dial %s: %v", tk.WSURL, err)
+	}
+	t.Cleanup(func() { _ = c.Close() })
+	if w := c.Welcome(); w.Game != "chess" {
+		t.Fatalf("Welcome.game = %q, want chess", w.Game)
+	}
+	p.c = c
+	return p
+}
+
+// options are the client options of p's connections: every Board and
+// Rejected recorded.
+func (p *chessPlayer) options() client.Options {
+	t := p.t
+	return client.Options{
 		OnState: func(s *arbiterv1.State) {
 			var b chessv1.Board
 			if err := proto.Unmarshal(s.GetPayload(), &b); err != nil {
@@ -64,16 +80,7 @@ func connectChess(t *testing.T, g guest, tk ticket) *chessPlayer {
 			p.nudge()
 		},
 		OnMatchEnd: func(*arbiterv1.MatchEnd) { p.nudge() },
-	})
-	if err != nil {
-		t.Fatalf("dial %s: %v", tk.WSURL, err)
 	}
-	t.Cleanup(func() { _ = c.Close() })
-	if w := c.Welcome(); w.Game != "chess" {
-		t.Fatalf("Welcome.game = %q, want chess", w.Game)
-	}
-	p.c = c
-	return p
 }
 
 func (p *chessPlayer) setOnBoard(f func(*chessv1.Board)) {

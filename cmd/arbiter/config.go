@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/arbiter-gg/arbiter/match/api"
 	"github.com/arbiter-gg/arbiter/match/chess"
 )
 
@@ -19,6 +20,7 @@ import (
 type config struct {
 	Addr            string
 	PublicURL       string
+	CORSOrigins     string // comma-separated origins, checked by corsOrigins
 	TickRate        int
 	TickPhases      int
 	MatchDuration   time.Duration
@@ -43,6 +45,7 @@ type config struct {
 	DatabaseURL     string
 	DatabaseSchema  string
 	Archivers       int
+	NodeTTL         time.Duration
 	DebugAddr       string
 
 	// The rating flags override what each mode's game declares (its
@@ -65,6 +68,7 @@ func parseConfig(args []string, getenv func(string) string, usageOut io.Writer) 
 	fs := flag.NewFlagSet("arbiter", flag.ContinueOnError)
 	fs.StringVar(&c.Addr, "addr", ":8080", "listen address")
 	fs.StringVar(&c.PublicURL, "public-url", "", "base URL advertised in ws_url, e.g. https://play.example.com (default: the request's host); servers sharing a --redis-url each need their own, where the players they match are sent")
+	fs.StringVar(&c.CORSOrigins, "cors-origins", "", "comma-separated origins of web pages, scheme://host[:port] such as https://game.example.com, that may call the REST API and open game WebSockets from a browser; the page this server serves itself is always allowed, any other page is refused with 403 (default: none)")
 	fs.IntVar(&c.TickRate, "tick-rate", 30, "simulation ticks per second, 20–60, for every mode")
 	fs.IntVar(&c.TickPhases, "tick-phases", 0, "if > 0, rooms tick together, on this many instants per tick period: less CPU, snapshots leave later in rooms late in each burst (default: 0, each room ticks from its own start)")
 	fs.DurationVar(&c.MatchDuration, "match-duration", 0, "time limit of every mode that has one (default: each mode's own; the arena's 120s)")
@@ -95,6 +99,7 @@ func parseConfig(args []string, getenv func(string) string, usageOut io.Writer) 
 	fs.StringVar(&c.DatabaseURL, "database-url", "", "Postgres for the durable archive, e.g. postgres://arbiter@127.0.0.1:5432/arbiter (default: none; migrations run at start)")
 	fs.IntVar(&c.Archivers, "archivers", 2, "archivers moving results from Redis to Postgres in parallel (with both stores)")
 	fs.StringVar(&c.DatabaseSchema, "database-schema", "public", "Postgres schema holding the archive's tables")
+	fs.DurationVar(&c.NodeTTL, "node-ttl", 15*time.Second, "with Redis: a server silent this long is presumed dead, and a peer takes over its matches (chess games resume, others end aborted); set the same on every server")
 	fs.StringVar(&c.DebugAddr, "debug-addr", "", "serve Go's profiler (/debug/pprof/) on this address, e.g. 127.0.0.1:6060; keep it private (default: off)")
 	fs.TextVar(&c.LogLevel, "log-level", slog.LevelInfo, "log level: debug, info, warn, error")
 	fs.StringVar(&c.Ratings, "ratings", "", "rating system per mode, elo or glicko2, as mode=system pairs, e.g. ffa=glicko2 (default: each mode's own; the arena's are elo)")
@@ -178,8 +183,12 @@ func (c config) validate() error {
 	if _, err := c.ratingSystems(); err != nil {
 		errs = append(errs, err)
 	}
+	if _, err := api.ParseOrigins(c.CORSOrigins); err != nil {
+		errs = append(errs, fmt.Errorf("--cors-origins: %w", err))
+	}
 	check(c.RedisPrefix != "", "--redis-prefix: must not be empty")
 	check(c.Archivers >= 1 && c.Archivers <= 64, "--archivers %d: must be between 1 and 64", c.Archivers)
+	check(c.NodeTTL >= time.Second && c.NodeTTL <= 10*time.Minute, "--node-ttl %v: must be between 1s and 10m", c.NodeTTL)
 	if c.RedisURL != "" {
 		_, err := url.Parse(c.RedisURL)
 		check(err == nil && strings.HasPrefix(c.RedisURL, "redis"), "--redis-url: want redis://host:port/db or rediss://…")
@@ -190,6 +199,20 @@ func (c config) validate() error {
 			"--public-url %q: must be an absolute http(s) or ws(s) URL", c.PublicURL)
 	}
 	return errors.Join(errs...)
+}
+
+// corsOrigins parses --cors-origins into the browser origin policy, with
+// --public-url's origin as the server's own.
+func (c config) corsOrigins() (*api.Origins, error) {
+	listed, err := api.ParseOrigins(c.CORSOrigins)
+	if err != nil {
+		return nil, fmt.Errorf("--cors-origins: %w", err)
+	}
+	o, err := api.NewOrigins(listed, c.PublicURL)
+	if err != nil {
+		return nil, fmt.Errorf("--public-url: %w", err)
+	}
+	return o, nil
 }
 
 // ratingSystems parses --ratings into mode → system.

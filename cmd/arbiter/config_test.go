@@ -41,6 +41,20 @@ func TestParseConfig(t *testing.T) {
 		{name: "elo k not positive", args: []string{"--elo-k", "0"}, wantErr: "--elo-k"},
 		{name: "unparseable elo k in env", env: map[string]string{"ARBITER_ELO_K_NEW": "many"}, wantErr: "ARBITER_ELO_K_NEW"},
 		{name: "glicko tau out of range", args: []string{"--glicko-tau", "3"}, wantErr: "--glicko-tau 3"},
+		{name: "node ttl", env: map[string]string{"ARBITER_NODE_TTL": "3s"}, check: func(c config) bool { return c.NodeTTL == 3*time.Second }},
+		{name: "node ttl too short", args: []string{"--node-ttl", "500ms"}, wantErr: "--node-ttl 500ms"},
+		{name: "no cors origins", check: func(c config) bool {
+			o, err := c.corsOrigins()
+			return err == nil && o != nil && c.CORSOrigins == ""
+		}},
+		{name: "cors origins", args: []string{"--cors-origins", "https://game.example.com, http://localhost:5173"},
+			check: func(c config) bool { _, err := c.corsOrigins(); return err == nil }},
+		{name: "cors origins in env", env: map[string]string{"ARBITER_CORS_ORIGINS": "https://game.example.com"},
+			check: func(c config) bool { return c.CORSOrigins == "https://game.example.com" }},
+		{name: "cors origin with a path", args: []string{"--cors-origins", "https://game.example.com/play"}, wantErr: "--cors-origins"},
+		{name: "cors origin without scheme", env: map[string]string{"ARBITER_CORS_ORIGINS": "game.example.com"}, wantErr: "--cors-origins"},
+		{name: "cors wildcard", args: []string{"--cors-origins", "*"}, wantErr: `"*" is not supported`},
+		{name: "cors origins separated by spaces", args: []string{"--cors-origins", "https://a.example https://b.example"}, wantErr: "--cors-origins"},
 		{name: "negative window", env: map[string]string{"ARBITER_WINDOW_STEP": "-5"}, wantErr: "--window-"},
 	}
 	for _, tt := range tests {

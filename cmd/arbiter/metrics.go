@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/arbiter-gg/arbiter/match"
+	"github.com/arbiter-gg/arbiter/match/api"
 	"github.com/arbiter-gg/arbiter/match/matchmaker"
 	"github.com/arbiter-gg/arbiter/netcode"
 	arbiterv1 "github.com/arbiter-gg/arbiter/proto/arbiter/v1"
@@ -112,8 +113,8 @@ func (m *metrics) observeWait(mode string, waited time.Duration) {
 }
 
 // watch registers the scrape-time collectors over the server's parts.
-func (m *metrics) watch(manager *match.Manager, mm *matchmaker.Matchmaker, net *netcode.Server, st *stores) {
-	m.reg.MustRegister(newServerCollector(manager, mm, net), storeCollector{st})
+func (m *metrics) watch(manager *match.Manager, mm *matchmaker.Matchmaker, net *netcode.Server, rest *api.Server, st *stores) {
+	m.reg.MustRegister(newServerCollector(manager, mm, net, rest), storeCollector{st})
 }
 
 // handler serves the registry in the Prometheus text (or OpenMetrics)
@@ -154,13 +155,14 @@ type serverCollector struct {
 	manager *match.Manager
 	mm      *matchmaker.Matchmaker
 	net     *netcode.Server
+	rest    *api.Server
 	// reasons is the protocol's close vocabulary, every reason netcode
 	// counts a session's end under: each is reported, even at zero.
 	reasons []arbiterv1.CloseReason
 }
 
-func newServerCollector(manager *match.Manager, mm *matchmaker.Matchmaker, net *netcode.Server) *serverCollector {
-	return &serverCollector{manager: manager, mm: mm, net: net, reasons: arbiterv1.CloseReasons()}
+func newServerCollector(manager *match.Manager, mm *matchmaker.Matchmaker, net *netcode.Server, rest *api.Server) *serverCollector {
+	return &serverCollector{manager: manager, mm: mm, net: net, rest: rest, reasons: arbiterv1.CloseReasons()}
 }
 
 var (
@@ -201,11 +203,13 @@ var (
 	descSessions = prometheus.NewDesc("arbiter_ws_sessions",
 		"WebSocket game sessions open now, closing ones included (a closing session reads and discards for up to a second, until the client has closed too).", nil, nil)
 	descUpgrades = prometheus.NewDesc("arbiter_ws_upgrades_total",
-		"WebSocket upgrade requests to /v1/play by result: accepted; refused with 401 (missing or bad join token); refused_per_ip with 429 (too many connections from the address); refused_full with 503 (connection cap reached).",
+		"WebSocket upgrade requests to /v1/play by result: accepted; refused with 401 (missing or bad join token); refused_per_ip with 429 (too many connections from the address); refused_full with 503 (connection cap reached); refused_origin with 403 (a browser page whose origin is neither listed in --cors-origins nor the server's own).",
 		[]string{"result"}, nil)
 	descCloses = prometheus.NewDesc("arbiter_ws_closes_total",
 		"WebSocket sessions closed, by reason ("+string(arbiterv1.CloseSlowConsumer)+": the client did not take its bytes fast enough).",
 		[]string{"reason"}, nil)
+	descOriginRefused = prometheus.NewDesc("arbiter_http_origin_refused_total",
+		"REST requests answered 403 origin_not_allowed, preflights included: from a browser page whose origin is neither listed in --cors-origins nor the server's own. WebSocket upgrades refused so are in arbiter_ws_upgrades_total{result=\"refused_origin\"}.", nil, nil)
 	descPending = prometheus.NewDesc("arbiter_ws_pending_send_bytes",
 		"Bytes queued to WebSocket sessions and not yet written.", nil, nil)
 )
@@ -215,7 +219,7 @@ func (c *serverCollector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{
 		descRooms, descTicks, descOverruns, descSkipped, descInputs, descKicks,
 		descSnapFrames, descSnapBytes, descEventsDropped, descSettled, descSettleErrors, descResettled, descSettleLost,
-		descQueue, descClaims, descTakeovers, descSessions, descUpgrades, descCloses, descPending,
+		descQueue, descClaims, descTakeovers, descSessions, descUpgrades, descCloses, descPending, descOriginRefused,
 	} {
 		ch <- d
 	}
@@ -263,6 +267,8 @@ func (c *serverCollector) Collect(ch chan<- prometheus.Metric) {
 	counter(descUpgrades, ns.Refused.Load(), "refused")
 	counter(descUpgrades, ns.RefusedPerIP.Load(), "refused_per_ip")
 	counter(descUpgrades, ns.RefusedFull.Load(), "refused_full")
+	counter(descUpgrades, ns.RefusedOrigin.Load(), "refused_origin")
+	counter(descOriginRefused, c.rest.Stats.RefusedOrigin.Load())
 	for _, r := range c.reasons {
 		counter(descCloses, ns.Closes(r), r.String())
 	}

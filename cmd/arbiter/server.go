@@ -109,6 +109,13 @@ func newServer(cfg config, log *slog.Logger) (*server, error) {
 	mm = matchmaker.New(mmCfg, manager, s.tokens)
 	s.manager, s.mm = manager, mm
 
+	// One origin policy for the REST API and the game WebSockets: a page
+	// that may call the one may open the other.
+	origins, err := cfg.corsOrigins()
+	if err != nil {
+		st.close()
+		return nil, err
+	}
 	s.net = netcode.NewServer(netcode.Config{
 		MaxFrame:      cfg.MaxFrame,
 		IdleTimeout:   cfg.IdleTimeout,
@@ -117,10 +124,14 @@ func newServer(cfg config, log *slog.Logger) (*server, error) {
 		FrameRate:     cmp.Or(cfg.FrameRate, max(150, 5*cfg.TickRate)),
 		MaxConns:      cfg.MaxConns,
 		MaxConnsPerIP: cfg.MaxConnsPerIP,
+		CheckOrigin:   origins.Allowed,
 		Logger:        log,
 	}, admitter{manager})
-	s.metrics.watch(manager, mm, s.net, st)
 
+	reader := matchReader{m: manager, store: store}
+	if st.checkpoints != nil {
+		reader.directory = st.checkpoints
+	}
 	rest, err := api.New(api.Config{
 		PublicURL:  cfg.PublicURL,
 		Logger:     log,
@@ -128,12 +139,17 @@ func newServer(cfg config, log *slog.Logger) (*server, error) {
 		GuestBurst: cfg.GuestBurst,
 		Ready:      st.ready,
 		Ratings:    store,
-		Matches:    matchReader{manager, store},
+		Matches:    reader,
+		JoinTTL: func(mode string) time.Duration {
+			return manager.JoinExpiry(modes[mode]) // an unknown mode: the untimed bound
+		},
+		Origins: origins,
 	}, mm, store, s.tokens)
 	if err != nil {
 		st.close()
 		return nil, err
 	}
+	s.metrics.watch(manager, mm, s.net, rest, st)
 
 	mux := http.NewServeMux()
 	mux.Handle("GET /v1/play", s.net)
@@ -168,6 +184,7 @@ func (s *server) run(ctx context.Context, ln net.Listener) error {
 	})
 	if cps := s.stores.checkpoints; cps != nil {
 		g.Go(func() error { return cps.Run(cpCtx) })
+		g.Go(func() error { s.watchPeers(gctx); return nil })
 	}
 	g.Go(func() error { return s.mm.Run(gctx) })
 	if w := s.stores.warmer; w != nil {
@@ -217,11 +234,9 @@ func (s *server) rating(ctx context.Context, playerID, mode string) (float64, er
 }
 
 // endOrphans takes over the matches a previous process left running in the
-// match directory (it crashed, or stopped before it could end them): a game
-// whose live state is in Redis and whose game can be restored (chess) is
-// resumed here (match.Manager.Resume), its players reconnecting with their
-// join tokens; every other is recorded from its last checkpoint, aborted
-// (see match.OrphanResult). It runs before this process creates a room.
+// match directory (it crashed, or stopped before it could end them), and
+// those of peers that died while this one was down (see adopt). It runs
+// before this process creates a room.
 func (s *server) endOrphans(manager *match.Manager) error {
 	if s.stores.checkpoints == nil {
 		return nil
@@ -232,16 +247,65 @@ func (s *server) endOrphans(manager *match.Manager) error {
 	if err != nil {
 		return err
 	}
+	return s.adopt(ctx, manager, found)
+}
+
+// watchPeers takes over, every third of --node-ttl until ctx ends, the
+// matches of the peers on the same Redis that have died (their heartbeat
+// lapsed), so that a chess game outlives its server even if nobody
+// restarts it: see adopt.
+func (s *server) watchPeers(ctx context.Context) {
+	period := max(s.cfg.NodeTTL/3, 100*time.Millisecond)
+	t := time.NewTicker(period)
+	defer t.Stop()
+	retry := match.NewRetrier("watch for dead peers", match.RetrierConfig{
+		Backoff: match.Backoff{Min: period, Max: period},
+		Logger:  s.log,
+	})
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		found, err := s.stores.checkpoints.Abandoned(ctx)
+		if err == nil && len(found) > 0 {
+			s.log.Warn("taking over the matches of a server that stopped answering", "matches", len(found))
+			err = s.adopt(ctx, s.manager, found)
+		}
+		switch {
+		case err == nil:
+			retry.Succeeded()
+		case ctx.Err() == nil:
+			retry.Failed(err)
+		}
+	}
+}
+
+// adopt runs or ends matches this node has just claimed from the match
+// directory: a game whose live state is in Redis and whose game can be
+// restored (chess) is resumed here (match.Manager.Resume), its players
+// reconnecting with the ws_url GET /v1/matches/{id} now gives; every other
+// is recorded from its last checkpoint, aborted (see match.OrphanResult),
+// and its players may queue again at once.
+func (s *server) adopt(ctx context.Context, manager *match.Manager, found []match.Checkpoint) error {
 	var orphans []match.Checkpoint
 	for _, cp := range found {
-		if s.resume(ctx, manager, cp) {
+		switch err := s.resume(ctx, manager, cp); {
+		case err == nil:
 			continue
+		case errors.Is(err, match.ErrClosed):
+			// Shutting down: the match stays in the directory under this
+			// node, for whoever outlives it.
+			continue
+		case !errors.Is(err, errNotResumable):
+			s.log.Warn("could not resume a match left by a stopped server; ending it", "match", cp.MatchID, "err", err)
 		}
 		orphans = append(orphans, cp)
 	}
 	n, err := manager.EndOrphans(ctx, orphans)
 	if n > 0 {
-		s.log.Warn("ended matches the previous process left running", "matches", n)
+		s.log.Warn("ended matches a stopped server left running", "matches", n)
 	}
 	if s.stores.pool != nil {
 		// Their players may queue again at once, rather than when the
@@ -259,24 +323,22 @@ func (s *server) endOrphans(manager *match.Manager) error {
 	return err
 }
 
+// errNotResumable: the match has no live state to resume from (an arena
+// match, or a game whose state expired).
+var errNotResumable = errors.New("no live state to resume from")
+
 // resume resumes the orphaned match cp here if its live state is in Redis
-// and its game can be restored, and reports whether it did; anything else
-// is logged and left to be ended as an orphan.
-func (s *server) resume(ctx context.Context, manager *match.Manager, cp match.Checkpoint) bool {
+// and its game can be restored.
+func (s *server) resume(ctx context.Context, manager *match.Manager, cp match.Checkpoint) error {
 	if s.stores.loadGame == nil {
-		return false
+		return errNotResumable
 	}
 	g, found, err := s.stores.loadGame(ctx, cp.MatchID)
 	switch {
 	case err != nil:
-		s.log.Warn("could not read the live state of a match the previous process left; ending it", "match", cp.MatchID, "err", err)
-		return false
+		return fmt.Errorf("read the live state: %w", err)
 	case !found:
-		return false
+		return errNotResumable
 	}
-	if err := manager.Resume(g, cp.CreatedAt); err != nil {
-		s.log.Warn("could not resume a match the previous process left; ending it", "match", cp.MatchID, "err", err)
-		return false
-	}
-	return true
+	return manager.Resume(g, cp.CreatedAt)
 }

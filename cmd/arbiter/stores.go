@@ -40,7 +40,9 @@ type stores struct {
 	// without Redis.
 	backlog func(ctx context.Context) (int64, error)
 	// games keeps the live state of event games (chess) after every
-	// change, and loadGame reads it back for a resume; nil without Redis.
+	// change (entering a new game in the match directory, so that a crash
+	// at any time after its first save leaves it to a successor), and
+	// loadGame reads it back for a resume; nil without Redis.
 	games    match.GameStore
 	loadGame func(ctx context.Context, matchID string) (match.LiveGame, bool, error)
 	// pool is the matchmaking queue shared by the servers on the Redis;
@@ -84,7 +86,8 @@ func openStores(cfg config, log *slog.Logger) (*stores, error) {
 			return nil, err
 		}
 		log.Warn("using Redis without Postgres: Redis is the only copy of players, ratings and results (set ARBITER_DATABASE_URL for a durable archive)")
-		return &stores{store: rs, games: rs, loadGame: rs.LoadGame, checkpoints: rs.NewCheckpoints(redis.CheckpointConfig{Node: nodeName(cfg)}),
+		cps := rs.NewCheckpoints(checkpointConfig(cfg))
+		return &stores{store: rs, games: cps, loadGame: rs.LoadGame, checkpoints: cps,
 			backlog: rs.Backlog, pool: rs.NewPool(redis.PoolConfig{}), ready: rs.Ready, close: func() { _ = rs.Close() }}, nil
 	}
 
@@ -112,12 +115,13 @@ func openStores(cfg config, log *slog.Logger) (*stores, error) {
 		archivers[i] = rs.NewArchiver(pg, redis.ArchiverConfig{Consumer: fmt.Sprintf("%s/%d", node, i), Logger: log})
 	}
 	log.Info("using Redis for live state and Postgres as the archive; results reach Postgres through the archiver", "archivers", cfg.Archivers)
+	cps := rs.NewCheckpoints(checkpointConfig(cfg))
 	return &stores{
 		store:       rs,
-		games:       rs,
+		games:       cps,
 		loadGame:    rs.LoadGame,
 		archivers:   archivers,
-		checkpoints: rs.NewCheckpoints(redis.CheckpointConfig{Node: node}),
+		checkpoints: cps,
 		backlog:     rs.Backlog,
 		pool:        rs.NewPool(redis.PoolConfig{}),
 		warmer:      rs.NewWarmer(pg.EachRating, redis.WarmerConfig{Logger: log}),
@@ -131,6 +135,13 @@ func openStores(cfg config, log *slog.Logger) (*stores, error) {
 
 // redisOnlyStreamLen caps the archive stream when no archiver drains it.
 const redisOnlyStreamLen = 100_000
+
+// checkpointConfig is the match directory's configuration: this node's
+// name and advertised URL, and how long it may be silent before its peers
+// take its matches over.
+func checkpointConfig(cfg config) redis.CheckpointConfig {
+	return redis.CheckpointConfig{Node: nodeName(cfg), URL: cfg.PublicURL, NodeTTL: cfg.NodeTTL}
+}
 
 // nodeName names this process among those sharing a Redis: the host and
 // the listen address, stable across restarts, so that a restarted server

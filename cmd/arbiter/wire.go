@@ -5,6 +5,7 @@ import (
 
 	"github.com/arbiter-gg/arbiter/match"
 	"github.com/arbiter-gg/arbiter/netcode"
+	"github.com/arbiter-gg/arbiter/persistence/redis"
 )
 
 // admitter adapts match.Manager to netcode.Admitter. The two packages do not
@@ -26,10 +27,14 @@ type seat struct{ *match.Seat }
 func (s seat) Attach(sess *netcode.Session) error { return s.Seat.Attach(sess) }
 func (s seat) Detach(sess *netcode.Session)       { s.Seat.Detach(sess) }
 
-// matchReader answers GET /v1/matches/{id}: running matches from the
-// manager's directory, ended ones from the store.
+// matchReader answers GET /v1/matches/{id}: the matches this server runs
+// from its manager, those its peers run from the match directory (nil
+// without Redis), ended ones from the store.
 type matchReader struct {
-	m     *match.Manager
+	m         *match.Manager
+	directory interface {
+		Lookup(ctx context.Context, id string) (redis.RunningMatch, bool, error)
+	}
 	store interface {
 		MatchResult(ctx context.Context, matchID string) (match.Result, bool, error)
 	}
@@ -38,6 +43,22 @@ type matchReader struct {
 func (r matchReader) MatchSummary(ctx context.Context, id string) (match.Summary, bool, error) {
 	if room, ok := r.m.Room(id); ok {
 		return room.Summary(), true, nil
+	}
+	if r.directory != nil {
+		rm, ok, err := r.directory.Lookup(ctx, id)
+		if err != nil {
+			return match.Summary{}, false, err
+		}
+		if ok {
+			s := match.Summary{MatchID: id, Mode: rm.Mode, Status: rm.Status, CreatedAt: rm.CreatedAt, Remote: true, Server: rm.URL}
+			if !s.Live() {
+				s.Status = match.StatusRunning
+			}
+			for _, p := range rm.Players {
+				s.Players = append(s.Players, p.PlayerID)
+			}
+			return s, true, nil
+		}
 	}
 	res, ok, err := r.store.MatchResult(ctx, id)
 	if err != nil || !ok {

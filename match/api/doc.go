@@ -12,6 +12,13 @@
 // and leaderboards are public to every signed-in player: a match can be
 // looked at by anyone, not only by those who played in it.
 //
+// Browsers are held to an origin policy (Origins, origins.go): a request
+// whose Origin header names a page that is neither listed nor the server's
+// own is refused with 403 before it is routed, and a listed page gets the
+// CORS headers it needs (cors.go). Requests without an Origin, from
+// programs that are not browsers, are not concerned. cmd hands the same
+// policy to the game WebSockets.
+//
 // The routes are one table (routes.go) that New registers and that a test
 // checks openapi.json against; a new route goes in both.
 //

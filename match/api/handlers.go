@@ -156,6 +156,18 @@ func (s *Server) getTicket(w http.ResponseWriter, r *http.Request, player string
 		s.internal(w, r, fmt.Errorf("get ticket %s: %w", id, err))
 		return
 	}
+	if t.JoinToken != "" && s.cfg.Matches != nil {
+		// The match may have moved since the ticket was matched: its
+		// server died and a peer resumed it.
+		if m, ok, err := s.cfg.Matches.MatchSummary(r.Context(), t.MatchID); err == nil && ok && m.Live() {
+			switch {
+			case !m.Remote:
+				t.Server = "" // here
+			case m.Server != "":
+				t.Server = m.Server
+			}
+		}
+	}
 	writeJSON(w, http.StatusOK, s.ticketJSON(r, t))
 }
 

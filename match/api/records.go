@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math"
 	"net/http"
+	"slices"
 	"strconv"
 	"time"
 
@@ -111,6 +112,12 @@ type matchResponse struct {
 	// Record is the game's own record of the match, JSON as the game made
 	// it (chess: moves, pgn, fen); absent for a game that keeps none.
 	Record json.RawMessage `json:"record,omitempty"`
+	// WSURL and JoinToken are where and with what the caller connects to
+	// the match, while it runs and only if the caller plays in it: the
+	// way back in after a reload, a lost ticket, or the loss of the
+	// server that ran it (the match's new server).
+	WSURL     string `json:"ws_url,omitempty"`
+	JoinToken string `json:"join_token,omitempty"`
 }
 
 type resultJSON struct {
@@ -160,7 +167,7 @@ func matchOf(m match.Summary) matchResponse {
 // player, not only to those who played: results and leaderboards are
 // public anyway, and spectating and replays will want it. Match IDs are
 // random 128-bit values, so this reveals nothing that guessing could not.
-func (s *Server) getMatch(w http.ResponseWriter, r *http.Request, _ string) {
+func (s *Server) getMatch(w http.ResponseWriter, r *http.Request, caller string) {
 	id := r.PathValue("id")
 	var (
 		m     match.Summary
@@ -178,7 +185,12 @@ func (s *Server) getMatch(w http.ResponseWriter, r *http.Request, _ string) {
 		writeError(w, http.StatusNotFound, "not_found", "no such match")
 		return
 	}
-	writeJSON(w, http.StatusOK, matchOf(m))
+	resp := matchOf(m)
+	if m.Live() && slices.Contains(m.Players, caller) && (!m.Remote || m.Server != "") {
+		resp.JoinToken = s.tokens.Join(caller, m.MatchID, s.cfg.Now().Add(s.cfg.JoinTTL(m.Mode)))
+		resp.WSURL = s.wsURL(r, m.Server, resp.JoinToken)
+	}
+	writeJSON(w, http.StatusOK, resp)
 }
 
 type leaderboardResponse struct {

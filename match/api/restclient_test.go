@@ -209,7 +209,10 @@ func TestClientWireTypes(t *testing.T) {
 	ratings.mu.Unlock()
 	agree[rest.Player](w, "GET /v1/players/{id}", call("GET", "/v1/players/"+alice.PlayerID, bob.Token, "", http.StatusOK))
 	agree[rest.Leaderboard](w, "GET /v1/leaderboard/{mode}", call("GET", "/v1/leaderboard/duel", bob.Token, "", http.StatusOK))
-	for _, id := range []string{"running", "ended"} {
+	matches.mu.Lock()
+	matches.matches["mine"] = match.Summary{MatchID: "mine", Mode: "duel", Status: match.StatusRunning, Players: []string{alice.PlayerID, bob.PlayerID}, CreatedAt: created}
+	matches.mu.Unlock()
+	for _, id := range []string{"running", "ended", "mine"} {
 		agree[rest.Match](w, "GET /v1/matches/"+id, call("GET", "/v1/matches/"+id, bob.Token, "", http.StatusOK))
 	}
 

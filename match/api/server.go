@@ -9,7 +9,9 @@ import (
 	"net/http"
 	"net/url"
 	"runtime/debug"
+	"slices"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/arbiter-gg/arbiter/match"
@@ -84,8 +86,13 @@ type Config struct {
 	// leaderboards. Default nil: nobody has a rating yet and every
 	// leaderboard is empty.
 	Ratings RatingsReader
-	// Matches serves GET /v1/matches/{id}. Default nil: no match is found.
+	// Matches serves GET /v1/matches/{id}, and tells where a matched
+	// ticket's match runs now (another server may have taken it over).
+	// Default nil: no match is found.
 	Matches MatchReader
+	// JoinTTL is how long a join token that GET /v1/matches/{id} gives a
+	// player of a running match of mode stays valid. Default 15 minutes.
+	JoinTTL func(mode string) time.Duration
 	// Ready is the readiness check of GET /readyz: nil means ready, an error
 	// names what is unreachable or not ready yet. Called with a short
 	// deadline. The error's text goes to the log only; if an error in its
@@ -93,6 +100,14 @@ type Config struct {
 	// message (a live store being re-warmed says so). Default: always
 	// ready.
 	Ready func(ctx context.Context) error
+	// Origins is the browser origin policy: a request whose Origin header
+	// it refuses is answered 403 origin_not_allowed before it is routed,
+	// and an allowed one gets the CORS headers (preflights included) that
+	// let the page read the answer. Requests without an Origin are not
+	// concerned. Default nil: only the server's own origin (PublicURL's,
+	// or the request's Host) is allowed. Pass the same policy to the game
+	// WebSockets (netcode.Config.CheckOrigin).
+	Origins *Origins
 	// Logger receives request failures. Default slog.Default().
 	Logger *slog.Logger
 	// Now is the source of time for token expiry and rate limits. Default
@@ -100,9 +115,19 @@ type Config struct {
 	Now func() time.Time
 }
 
+// Stats counts what the API refused at its door; safe to read at any time.
+type Stats struct {
+	// RefusedOrigin counts requests answered 403 origin_not_allowed,
+	// preflights included.
+	RefusedOrigin atomic.Uint64
+}
+
 // Server is the REST API. It is an http.Handler, safe for concurrent use,
 // and starts nothing: serve it with an http.Server.
 type Server struct {
+	// Stats is updated as requests are refused.
+	Stats Stats
+
 	cfg     Config
 	mm      Matchmaker
 	players Players
@@ -112,6 +137,7 @@ type Server struct {
 	guests  *limiter // per client IP, on sign-up
 	callers *limiter // per player, on every bearer route
 	wsBase  string   // scheme://host[/prefix] of ws_url, from PublicURL; empty: from the request
+	methods string   // the route table's methods, for Access-Control-Allow-Methods
 }
 
 // New returns a Server over the given matchmaker, player store and token
@@ -124,6 +150,9 @@ func New(cfg Config, mm Matchmaker, players Players, tokens *match.Tokens) (*Ser
 	cfg.PlayerRate = cmp.Or(cfg.PlayerRate, 10)
 	cfg.PlayerBurst = cmp.Or(cfg.PlayerBurst, 40)
 	cfg.MaxPlayers = cmp.Or(cfg.MaxPlayers, 100000)
+	if cfg.JoinTTL == nil {
+		cfg.JoinTTL = func(string) time.Duration { return 15 * time.Minute }
+	}
 	if cfg.Ready == nil {
 		cfg.Ready = func(context.Context) error { return nil }
 	}
@@ -132,6 +161,13 @@ func New(cfg Config, mm Matchmaker, players Players, tokens *match.Tokens) (*Ser
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
+	}
+	if cfg.Origins == nil {
+		o, err := NewOrigins(nil, cfg.PublicURL)
+		if err != nil {
+			return nil, err
+		}
+		cfg.Origins = o
 	}
 	s := &Server{
 		cfg:     cfg,
@@ -150,13 +186,19 @@ func New(cfg Config, mm Matchmaker, players Players, tokens *match.Tokens) (*Ser
 		}
 		s.wsBase = base
 	}
+	var methods []string
 	for _, rt := range s.routes() {
+		if !slices.Contains(methods, rt.method) {
+			methods = append(methods, rt.method)
+		}
 		h := rt.public
 		if rt.authed() {
 			h = s.auth(rt.player)
 		}
 		s.mux.HandleFunc(rt.method+" "+rt.path, h)
 	}
+	slices.Sort(methods)
+	s.methods = strings.Join(methods, ", ")
 	return s, nil
 }
 
@@ -184,8 +226,13 @@ func wsBase(public string) (string, error) {
 
 // ServeHTTP routes r. Unknown routes get 404 and known routes with another
 // method 405 (with Allow), both in the JSON error shape; a panicking
-// handler gets 500.
+// handler gets 500. A request from a browser page the origin policy
+// refuses gets 403 before it is routed, and a preflight of an allowed one
+// 204 (see cors).
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if !s.cors(w, r) {
+		return
+	}
 	rw := &recorder{ResponseWriter: w}
 	defer func() {
 		v := recover()

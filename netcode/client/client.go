@@ -113,6 +113,13 @@ type Options struct {
 	// Backoff is the retry schedule of Resume. Dial makes one attempt and
 	// ignores it.
 	Backoff Backoff
+	// Locate, if set, tells Resume where the match is now: Resume calls it
+	// before every retry, and a URL it returns replaces the one dialled
+	// so far. A game whose server died may be resumed by another server
+	// (chess), and only the REST API knows which: see
+	// rest.Client.Locator, which asks GET /v1/matches/{id}. An error or
+	// an empty URL leaves the URL as it was. Dial ignores it.
+	Locate func(ctx context.Context) (wsURL string, err error)
 }
 
 func (o Options) withDefaults() Options {

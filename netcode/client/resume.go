@@ -141,7 +141,8 @@ type resumeSeed struct {
 
 // Resume reconnects a player to the match it was playing and returns the new
 // Client, which controls the same entity. wsURL is the URL prev was dialled
-// with (the join token stays valid until the match ends); prev is the Client
+// with (the join token stays valid until the match ends), or where
+// opts.Locate says the match is now, asked before every retry; prev is the Client
 // whose connection ended, or nil to dial with retries and nothing to carry
 // over. opts configures the new Client as in Dial, and opts.Backoff the
 // retries; pass the callbacks again.
@@ -246,6 +247,13 @@ func Resume(ctx context.Context, wsURL string, prev *Client, opts Options) (*Cli
 		}
 		if serr := b.sleep(ctx, delay); serr != nil {
 			return nil, fmt.Errorf("client: resume %s: %w; last attempt: %w", where, serr, err)
+		}
+		if opts.Locate != nil {
+			if u, lerr := opts.Locate(ctx); lerr == nil && u != "" && u != wsURL {
+				if _, _, perr := parseURL(u); perr == nil {
+					wsURL, where = u, redact(u)
+				}
+			}
 		}
 	}
 }

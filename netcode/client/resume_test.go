@@ -610,3 +610,38 @@ func mustSend(t *testing.T, c *Client, in sim.Input) uint32 {
 	}
 	return seq
 }
+
+// TestResumeLocatesTheMatch: when the server that held the match is gone
+// for good, Resume asks Options.Locate where the match is before each
+// retry, and resumes there; a Locate that fails or has nothing new leaves
+// the URL as it was.
+func TestResumeLocatesTheMatch(t *testing.T) {
+	checkNoLeaks(t)
+	old := newFakeServer(t, func(fs *fakeServer) { fs.resume = true })
+	prev := cutClient(t, old)
+	old.close() // it died
+	moved := newFakeServer(t, func(fs *fakeServer) { fs.resume = true })
+	var calls []string
+	locate := func(context.Context) (string, error) {
+		calls = append(calls, "locate")
+		switch len(calls) {
+		case 1:
+			return "", errors.New("the directory does not know yet")
+		case 2:
+			return old.url(fakeToken), nil // not moved yet
+		default:
+			return moved.url(fakeToken), nil
+		}
+	}
+	r := &retries{t: t}
+	c, err := resume(t, t.Context(), old.url(fakeToken), prev, Options{Backoff: r.backoff(), Locate: locate})
+	if err != nil {
+		t.Fatalf("Resume: %v", err)
+	}
+	if got := c.Welcome().Entity; got != fakeSelf {
+		t.Errorf("resumed Welcome().Entity = %d, want %d", got, fakeSelf)
+	}
+	if len(calls) != 3 || len(r.attempts) != 3 {
+		t.Errorf("Locate called %d times over %d failed attempts; want 3 and 3 (two more attempts at the dead server, then the move)", len(calls), len(r.attempts))
+	}
+}

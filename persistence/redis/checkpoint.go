@@ -21,6 +21,11 @@ type CheckpointConfig struct {
 	// host name. A process restarted under the same name treats the
 	// matches its previous life left as orphans at once.
 	Node string
+	// URL is this process's advertised base URL (its --public-url), kept
+	// with each match it runs, so that the players of a match a peer has
+	// taken over are sent to the peer (GET /v1/matches/{id}). Empty: the
+	// players' requests' own host.
+	URL string
 	// Flush is how often the writer sends what rooms saved; default 100ms.
 	Flush time.Duration
 	// MaxPending bounds the matches with a checkpoint waiting to be
@@ -203,13 +208,14 @@ func (c *Checkpoints) flush(ctx context.Context) error {
 	k := c.store.keys
 	_, err := c.store.rdb.Pipelined(ctx, func(pipe goredis.Pipeliner) error {
 		pipe.Set(ctx, k.node(c.cfg.Node), time.Now().UTC().Format(time.RFC3339Nano), c.cfg.NodeTTL)
+		pipe.SAdd(ctx, k.nodes(), c.cfg.Node)
 		now := float64(time.Now().UnixMilli())
 		for id, cp := range pending {
 			meta, err := json.Marshal(checkpointMeta{Mode: cp.Mode, Status: cp.Status, Players: cp.Players, Tick: cp.Tick, CreatedAt: cp.CreatedAt, StartedAt: cp.StartedAt})
 			if err != nil {
 				return fmt.Errorf("encode checkpoint of %s: %w", id, err)
 			}
-			pipe.HSet(ctx, k.match(id), "node", c.cfg.Node, "meta", meta, "state", cp.State)
+			pipe.HSet(ctx, k.match(id), "node", c.cfg.Node, "url", c.cfg.URL, "meta", meta, "state", cp.State)
 			pipe.Expire(ctx, k.match(id), c.cfg.MatchTTL)
 			pipe.ZAdd(ctx, k.running(), goredis.Z{Score: now, Member: id})
 		}
@@ -243,35 +249,106 @@ func (c *Checkpoints) flush(ctx context.Context) error {
 }
 
 // claimOrphan makes this node the owner of a match whose node is dead (its
-// heartbeat gone) or is this node in a previous life, atomically: of two
-// processes starting at once, one gets each orphan.
+// heartbeat gone) or, when ARGV[3] is "1", is this node in a previous
+// life, atomically: of two processes looking at once, one gets each
+// orphan. It returns 1 if this node now owns the match.
 var claimOrphan = goredis.NewScript(`
 local owner = redis.call('HGET', KEYS[1], 'node')
 if not owner then return 0 end
-if owner ~= ARGV[1] and redis.call('EXISTS', ARGV[2] .. owner) == 1 then return 0 end
-redis.call('HSET', KEYS[1], 'node', ARGV[1])
+if owner == ARGV[1] then
+  if ARGV[3] ~= '1' then return 0 end
+elseif redis.call('EXISTS', ARGV[2] .. owner) == 1 then
+  return 0
+end
+redis.call('HSET', KEYS[1], 'node', ARGV[1], 'url', ARGV[4])
 return 1
 `)
 
 // Orphans finds the matches that processes now dead (or this node in its
 // previous life) left in the directory, claims them for this node, and
-// returns their last checkpoints, for match.Manager.EndOrphans. A match
-// whose checkpoint has expired is dropped from the directory. Call it at
-// start, before this process creates a room: until then every match with
-// this node's name is a previous life's.
+// returns their last checkpoints: to resume (a game whose live state is in
+// Redis, see SaveGame) or end (match.Manager.EndOrphans). A match whose
+// checkpoint has expired is dropped from the directory. Call it at start,
+// before this process creates a room: until then every match with this
+// node's name is a previous life's.
 func (c *Checkpoints) Orphans(ctx context.Context) ([]match.Checkpoint, error) {
-	k := c.store.keys
 	// Alive first, so that no other node takes what this one claims.
-	if err := c.store.rdb.Set(ctx, k.node(c.cfg.Node), time.Now().UTC().Format(time.RFC3339Nano), c.cfg.NodeTTL).Err(); err != nil {
-		return nil, fmt.Errorf("announce node %s: %w", c.cfg.Node, err)
+	if err := c.announce(ctx); err != nil {
+		return nil, err
 	}
+	return c.claim(ctx, true)
+}
+
+// Abandoned is Orphans for a process that is running: it claims the
+// matches of the other nodes that have died since (their heartbeat lapsed
+// for NodeTTL), never this node's own. It costs one round trip per known
+// node while every node is alive, and a scan of the directory only when
+// one is not. Call it every few seconds.
+func (c *Checkpoints) Abandoned(ctx context.Context) ([]match.Checkpoint, error) {
+	k := c.store.keys
+	nodes, err := c.store.rdb.SMembers(ctx, k.nodes()).Result()
+	if err != nil {
+		return nil, fmt.Errorf("list nodes: %w", err)
+	}
+	var dead []string
+	for _, n := range nodes {
+		if n == c.cfg.Node {
+			continue
+		}
+		alive, err := c.store.rdb.Exists(ctx, k.node(n)).Result()
+		if err != nil {
+			return nil, fmt.Errorf("check node %s: %w", n, err)
+		}
+		if alive == 0 {
+			dead = append(dead, n)
+		}
+	}
+	if len(dead) == 0 {
+		return nil, nil
+	}
+	out, err := c.claim(ctx, false)
+	if err != nil {
+		return out, err
+	}
+	// Every match of theirs is someone's now (this node's, or a peer's
+	// that claimed it first): forget them. One that comes back adds
+	// itself again at its next flush.
+	if err := c.store.rdb.SRem(ctx, k.nodes(), dead).Err(); err != nil {
+		return out, fmt.Errorf("forget dead nodes: %w", err)
+	}
+	return out, nil
+}
+
+// announce marks this node alive (its heartbeat) and known (the node set
+// Abandoned watches).
+func (c *Checkpoints) announce(ctx context.Context) error {
+	k := c.store.keys
+	_, err := c.store.rdb.Pipelined(ctx, func(pipe goredis.Pipeliner) error {
+		pipe.Set(ctx, k.node(c.cfg.Node), time.Now().UTC().Format(time.RFC3339Nano), c.cfg.NodeTTL)
+		pipe.SAdd(ctx, k.nodes(), c.cfg.Node)
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("announce node %s: %w", c.cfg.Node, err)
+	}
+	return nil
+}
+
+// claim claims every match in the directory whose node is dead (or, with
+// self, is this node's name) and returns their checkpoints.
+func (c *Checkpoints) claim(ctx context.Context, self bool) ([]match.Checkpoint, error) {
+	k := c.store.keys
 	ids, err := c.store.rdb.ZRange(ctx, k.running(), 0, -1).Result()
 	if err != nil {
 		return nil, fmt.Errorf("list running matches: %w", err)
 	}
+	selfArg := "0"
+	if self {
+		selfArg = "1"
+	}
 	var out []match.Checkpoint
 	for _, id := range ids {
-		claimed, err := claimOrphan.Run(ctx, c.store.rdb, []string{k.match(id)}, c.cfg.Node, k.node("")).Int()
+		claimed, err := claimOrphan.Run(ctx, c.store.rdb, []string{k.match(id)}, c.cfg.Node, k.node(""), selfArg, c.cfg.URL).Int()
 		if err != nil {
 			return out, fmt.Errorf("claim match %s: %w", id, err)
 		}
@@ -290,13 +367,48 @@ func (c *Checkpoints) Orphans(ctx context.Context) ([]match.Checkpoint, error) {
 		if err := json.Unmarshal([]byte(metaJSON), &meta); err != nil {
 			return out, fmt.Errorf("decode checkpoint of %s: %w", id, err)
 		}
-		cp := match.Checkpoint{MatchID: id, Mode: meta.Mode, Status: meta.Status, Players: meta.Players, Tick: meta.Tick, CreatedAt: meta.CreatedAt, StartedAt: meta.StartedAt}
+		cp := meta.checkpoint(id)
 		if state, _ := fields[1].(string); state != "" {
 			cp.State = []byte(state)
 		}
 		out = append(out, cp)
 	}
 	return out, nil
+}
+
+// RunningMatch is a match of the directory as any node sees it: its last
+// checkpoint (without the state) and the node that runs it.
+type RunningMatch struct {
+	match.Checkpoint
+	// Node names the process that runs the match, and URL is its
+	// advertised base URL (empty if it advertises none).
+	Node, URL string
+}
+
+// Lookup returns the directory's entry of match id; found is false when
+// no node runs it (it never existed, ended, or has expired).
+func (c *Checkpoints) Lookup(ctx context.Context, id string) (m RunningMatch, found bool, err error) {
+	fields, err := c.store.rdb.HMGet(ctx, c.store.keys.match(id), "node", "url", "meta").Result()
+	if err != nil {
+		return RunningMatch{}, false, fmt.Errorf("look up match %s: %w", id, err)
+	}
+	node, _ := fields[0].(string)
+	metaJSON, _ := fields[2].(string)
+	if node == "" || metaJSON == "" {
+		return RunningMatch{}, false, nil
+	}
+	var meta checkpointMeta
+	if err := json.Unmarshal([]byte(metaJSON), &meta); err != nil {
+		return RunningMatch{}, false, fmt.Errorf("decode checkpoint of %s: %w", id, err)
+	}
+	url, _ := fields[1].(string)
+	return RunningMatch{Checkpoint: meta.checkpoint(id), Node: node, URL: url}, true, nil
+}
+
+// checkpoint returns the checkpoint of match id that meta describes,
+// without its state.
+func (meta checkpointMeta) checkpoint(id string) match.Checkpoint {
+	return match.Checkpoint{MatchID: id, Mode: meta.Mode, Status: meta.Status, Players: meta.Players, Tick: meta.Tick, CreatedAt: meta.CreatedAt, StartedAt: meta.StartedAt}
 }
 
 // Running returns the IDs in the match directory (every node's), for

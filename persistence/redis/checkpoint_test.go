@@ -111,6 +111,60 @@ func TestOrphansOfDeadNodes(t *testing.T) {
 	}
 }
 
+// TestAbandoned: a running node claims the matches of a peer that died
+// (once between two claimants), never its own nor a live peer's, and
+// forgets the dead node; with every node alive it claims nothing.
+func TestAbandoned(t *testing.T) {
+	s := openTest(t, Config{})
+	ctx := t.Context()
+	nodes := map[string]*Checkpoints{}
+	for i, name := range []string{"dead", "dead", "alive", "first", "second"} {
+		c := nodes[name]
+		if c == nil {
+			c = s.NewCheckpoints(CheckpointConfig{Node: name, URL: "http://" + name})
+			nodes[name] = c
+		}
+		c.Save(checkpoint(string(rune('a'+i)), 5))
+		if err := c.flush(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	first, second := nodes["first"], nodes["second"]
+	if got, err := first.Abandoned(ctx); err != nil || len(got) != 0 {
+		t.Fatalf("Abandoned with every node alive = %+v, %v; want none", got, err)
+	}
+	s.rdb.Del(ctx, s.keys.node("dead")) // its heartbeat expires
+	got1, err := first.Abandoned(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got2, err := second.Abandoned(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ids []string
+	for _, cp := range append(got1, got2...) {
+		ids = append(ids, cp.MatchID)
+	}
+	slices.Sort(ids)
+	if !slices.Equal(ids, []string{"a", "b"}) {
+		t.Errorf("claimed = %v, want the dead node's a and b, once each", ids)
+	}
+	for _, id := range []string{"a", "b"} {
+		if m, found, err := first.Lookup(ctx, id); err != nil || !found || m.Node != "first" || m.URL != "http://first" {
+			t.Errorf("Lookup(%s) = %+v, %v, %v; want run by first at http://first", id, m, found, err)
+		}
+	}
+	for id, node := range map[string]string{"c": "alive", "d": "first", "e": "second"} {
+		if m, _, _ := first.Lookup(ctx, id); m.Node != node {
+			t.Errorf("%s is run by %q, want %q still", id, m.Node, node)
+		}
+	}
+	if known := s.rdb.SMembers(ctx, s.keys.nodes()).Val(); slices.Contains(known, "dead") {
+		t.Errorf("nodes = %v: the dead node is still watched", known)
+	}
+}
+
 // TestCheckpointsSurviveRedisOutage: a flush Redis refuses keeps its
 // checkpoints (unless newer ones came meanwhile) for the next flush.
 func TestCheckpointsSurviveRedisOutage(t *testing.T) {

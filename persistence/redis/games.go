@@ -11,8 +11,8 @@ import (
 	goredis "github.com/redis/go-redis/v9"
 )
 
-// GameTTL is how long a live game's state outlives its last change (SPEC
-// §4b: two hours after the last move).
+// GameTTL is how long a live game's state outlives its last change (two
+// hours after the last move: docs/chess.md).
 const GameTTL = 2 * time.Hour
 
 // liveGame is a match.LiveGame as Redis holds it: JSON, the state as the
@@ -27,9 +27,62 @@ type liveGame struct {
 	SavedAt time.Time       `json:"saved_at"`
 }
 
-// SaveGame implements match.GameStore: one SET of the game's key, expiring
-// GameTTL after this change — one round trip per move.
-func (s *Store) SaveGame(ctx context.Context, g match.LiveGame) error {
+// saveGame writes a live game (KEYS[1]) and, if no node runs its match
+// yet in the directory (KEYS[2], KEYS[3]: a game that started less than a
+// flush ago), enters it there under this node, so that a crash at any
+// moment after the first save leaves the game to a successor. If another
+// node runs the match (it took the game over from this one, thought dead),
+// nothing is written and the owner's name is returned.
+// ARGV: the game, its TTL in ms, node, url, meta, the match's TTL in ms,
+// now in ms, the match ID.
+var saveGame = goredis.NewScript(`
+local owner = redis.call('HGET', KEYS[2], 'node')
+if owner and owner ~= ARGV[3] then return owner end
+redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+if not owner then
+  redis.call('HSET', KEYS[2], 'node', ARGV[3], 'url', ARGV[4], 'meta', ARGV[5])
+  redis.call('PEXPIRE', KEYS[2], ARGV[6])
+  redis.call('ZADD', KEYS[3], ARGV[7], ARGV[8])
+end
+return ''
+`)
+
+// SaveGame implements match.GameStore: the game's key, expiring GameTTL
+// after this change, and (for a game the directory does not hold yet) its
+// directory entry, in one script — one round trip per move. It refuses to
+// overwrite a game another node has taken over.
+func (c *Checkpoints) SaveGame(ctx context.Context, g match.LiveGame) error {
+	b, err := encodeLiveGame(g)
+	if err != nil {
+		return fmt.Errorf("save game %s: %w", g.MatchID, err)
+	}
+	players := make([]match.PlayerResult, len(g.Players))
+	for i, id := range g.Players {
+		players[i] = match.PlayerResult{PlayerID: id}
+	}
+	meta, err := json.Marshal(checkpointMeta{Mode: g.Mode, Status: match.StatusRunning, Players: players, CreatedAt: g.SavedAt, StartedAt: g.SavedAt})
+	if err != nil {
+		return fmt.Errorf("save game %s: %w", g.MatchID, err)
+	}
+	k := c.store.keys
+	owner, err := saveGame.Run(ctx, c.store.rdb, []string{k.game(g.MatchID), k.match(g.MatchID), k.running()},
+		b, GameTTL.Milliseconds(), c.cfg.Node, c.cfg.URL, meta, c.cfg.MatchTTL.Milliseconds(), time.Now().UnixMilli(), g.MatchID).Text()
+	switch {
+	case err != nil:
+		return fmt.Errorf("save game %s: %w", g.MatchID, err)
+	case owner != "":
+		return fmt.Errorf("save game %s: %w (by %s)", g.MatchID, ErrTakenOver, owner)
+	}
+	return nil
+}
+
+// ErrTakenOver is SaveGame's refusal to write a game that another node
+// runs now: it took the game over from this node, which it presumed dead
+// (no heartbeat for NodeTTL).
+var ErrTakenOver = errors.New("match taken over by another node")
+
+// encodeLiveGame is g as Redis keeps it.
+func encodeLiveGame(g match.LiveGame) ([]byte, error) {
 	state, base64 := json.RawMessage(g.State), false
 	if !json.Valid(state) {
 		base64 = true
@@ -37,18 +90,11 @@ func (s *Store) SaveGame(ctx context.Context, g match.LiveGame) error {
 		// bytes (base64).
 		b, err := json.Marshal(g.State)
 		if err != nil {
-			return fmt.Errorf("save game %s: %w", g.MatchID, err)
+			return nil, err
 		}
 		state = b
 	}
-	b, err := json.Marshal(liveGame{MatchID: g.MatchID, Mode: g.Mode, Players: g.Players, Version: g.Version, State: state, Base64: base64, SavedAt: g.SavedAt})
-	if err != nil {
-		return fmt.Errorf("save game %s: %w", g.MatchID, err)
-	}
-	if err := s.rdb.Set(ctx, s.keys.game(g.MatchID), b, GameTTL).Err(); err != nil {
-		return fmt.Errorf("save game %s: %w", g.MatchID, err)
-	}
-	return nil
+	return json.Marshal(liveGame{MatchID: g.MatchID, Mode: g.Mode, Players: g.Players, Version: g.Version, State: state, Base64: base64, SavedAt: g.SavedAt})
 }
 
 // LoadGame returns the live state of the game of match id; found is false

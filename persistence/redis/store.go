@@ -81,6 +81,7 @@ func (k keys) match(id string) string      { return k.prefix + "match:" + id }
 func (k keys) game(id string) string       { return k.prefix + "game:" + id }
 func (k keys) running() string             { return k.prefix + "matches:running" }
 func (k keys) node(name string) string     { return k.prefix + "node:" + name }
+func (k keys) nodes() string               { return k.prefix + "nodes" }
 
 // loadedField marks a ratings hash as complete: the player's ratings in
 // every mode are in it (a new player, or one read through from the

@@ -167,6 +167,23 @@ func (c *Client) Match(ctx context.Context, id string) (Match, error) {
 	return m, err
 }
 
+// Locator returns a function for client.Options.Locate: where the caller
+// connects to match id now, the ws_url that GET /v1/matches/{id} gives a
+// player of a running match. It fails if the match has no ws_url for the
+// caller (it has ended, or the caller does not play in it).
+func (c *Client) Locator(id string) func(ctx context.Context) (string, error) {
+	return func(ctx context.Context) (string, error) {
+		m, err := c.Match(ctx, id)
+		if err != nil {
+			return "", err
+		}
+		if m.WSURL == "" {
+			return "", fmt.Errorf("rest: match %s is %s and gives no ws_url", id, m.Status)
+		}
+		return m.WSURL, nil
+	}
+}
+
 // Leaderboard returns the top limit players of mode by rating (GET
 // /v1/leaderboard/{mode}); limit 0 means the server's default (10).
 func (c *Client) Leaderboard(ctx context.Context, mode string, limit int) (Leaderboard, error) {

@@ -94,6 +94,12 @@ type Match struct {
 	// wrote it: for chess {"moves":[UCI…],"pgn":"…","fen":"…"}. Absent for
 	// a game that keeps none (the arena) and while the match runs.
 	Record json.RawMessage `json:"record,omitempty"`
+	// WSURL and JoinToken are where and with what the caller connects to
+	// the match while it runs, given only to its players: the way back in
+	// after a reload, or after the server that ran it was lost and a peer
+	// resumed it.
+	WSURL     string `json:"ws_url,omitempty"`
+	JoinToken string `json:"join_token,omitempty"`
 }
 
 // Result is how a match ended.
