@@ -65,7 +65,7 @@ async function queue(mode: string, names: string[], opts: SessionOptions = {}): 
       matchId: t.match_id,
       wsUrl: t.ws_url,
       wire,
-      session: new Session(t.ws_url, { webSocket: wire.factory, locate: rest.locator(t.ticket_id, t.match_id), ...opts }),
+      session: new Session(t.ws_url, { webSocket: wire.factory, locate: rest.locator(t.match_id), ...opts }),
     };
   });
 }
