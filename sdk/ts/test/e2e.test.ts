@@ -174,7 +174,7 @@ describe("against a real server", { skip: BASE === undefined ? "ARBITER_URL is u
     assert.equal(resumed, true);
     assert.equal(w2.entityId, welcomes[0]![0].entityId, "the same entity");
     assert.equal(w2.matchId, a.matchId);
-    assert.ok(w2.lastInputSeq <= a.wire.inputSeqs[sentBefore - 1]! + 5, "the server has no seq the client did not send");
+    assert.ok(w2.lastInputSeq <= a.wire.inputSeqs[sentBefore - 1]!, "the server has no seq the client did not send");
     assert.deepEqual(disconnects, [1006]);
     await until(() => ackAfter > ackBefore, "inputs applied after the resume");
 
