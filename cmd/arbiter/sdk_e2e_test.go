@@ -29,6 +29,9 @@ const sdkDir = "../../sdk/ts"
 // the SDK's npm dependencies are not and cannot be (npm ci, once, under a
 // lock); with ARBITER_REQUIRE_SERVICES=1 it fails instead.
 func TestSDK(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs tsc and node against a server; skipped with -short")
+	}
 	node := requireNode(t)
 	sdk, err := filepath.Abs(sdkDir)
 	if err != nil {
