@@ -1,6 +1,6 @@
 // Package arbiter_test holds the tests of the module as a whole; the
 // module's root has no package of its own. deps_test.go keeps the code to
-// SPEC §1's layout, the Layout table of README.md: which folder may import
+// the layout of README.md's Layout table: which folder may import
 // what.
 package arbiter_test
 
@@ -37,27 +37,27 @@ const (
 	gocmp    = "github.com/google/go-cmp"
 	// rate is the token bucket behind the REST API's per-IP and per-player
 	// limits (docs/rest.md): neither transport nor storage, which is what
-	// SPEC §1 keeps out of match.
+	// README.md's Layout keeps out of match.
 	rate = "golang.org/x/time/rate"
 )
 
-// A rule is what the packages of one folder of SPEC §1 (and of its
+// A rule is what the packages of one folder of README.md's Layout (and of its
 // subfolders, unless they have a rule of their own) may import, beside the
 // standard library and the packages under their own rule.
 type rule struct {
 	// may lists the rules (by folder) and the outside modules (by path)
 	// whose packages may be imported.
 	may []string
-	// anything: no restriction at all (SPEC §1: "anything").
+	// anything: no restriction at all (README.md's Layout: "anything").
 	anything bool
 	// pure: of the standard library, nothing with clocks, I/O, randomness,
 	// logging or concurrency (pureForbidden), and no go statements.
 	pure bool
 }
 
-// rules is SPEC §1's table, keyed by folder. A folder with no rule, or no
+// rules is README.md's Layout table, keyed by folder. A folder with no rule, or no
 // rule above it, is a failure: a new top-level package is a change of the
-// layout, to be made in SPEC §1 (README.md's Layout) and here together. Folders SPEC §1 names
+// layout, to be made in README.md's Layout and here together. Folders it names
 // that do not exist yet have their rule already, so that they arrive under
 // it. Games (match/arena, match/chess) and the REST API (match/api) have
 // rules of their own beside match's, so that the rest of match cannot
@@ -80,17 +80,17 @@ var rules = map[string]rule{
 	// and rating's; it implements the interfaces match declares.
 	"persistence": {may: []string{"proto", protobuf, "match", "rating", goredis, pgx, tern}},
 
-	// netem is not in SPEC §1's table: emulated links for tests and the
+	// netem is not in README.md's Layout table: emulated links for tests and the
 	// load generator, on the standard library alone.
 	"netem": {},
 
 	"bench":       {anything: true},
 	"cmd/arbiter": {anything: true},
-	// netem is not in SPEC §1's row, which names bench and netcode/client:
+	// netem is not in README.md's Layout row, which names bench and netcode/client:
 	// the load generator shapes its bots' links with it, and it is no
 	// server internal.
 	"cmd/arbiter-bench": {may: []string{"bench", "netcode/client", "netem"}},
-	// web embeds the browser demo's bundle (SPEC §1: it uses sdk/ts, which
+	// web embeds the browser demo's bundle (README.md's Layout: it uses sdk/ts, which
 	// is not Go).
 	"web": {},
 }
@@ -102,7 +102,7 @@ var rules = map[string]rule{
 var testHelperMay = []string{"testing", gocmp, "netem"}
 
 // pureForbidden lists the standard library a pure package must not use
-// (SPEC §1: sim has no goroutines, no clocks, no I/O, no logging; rating is
+// (README.md's Layout: sim has no goroutines, no clocks, no I/O, no logging; rating is
 // pure), with everything below each.
 var pureForbidden = []string{
 	"time", "os", "io", "net", "log", "sync", "syscall", "unsafe", "runtime",
@@ -165,7 +165,7 @@ type pkg struct {
 func check(dir string, p *pkg) []error {
 	folder, ok := ruleOf(dir)
 	if !ok {
-		return []error{fmt.Errorf("%s has no rule: add its folder to README.md's Layout (SPEC §1) and to rules in deps_test.go", dir)}
+		return []error{fmt.Errorf("%s has no rule: add its folder to README.md's Layout and to rules in deps_test.go", dir)}
 	}
 	r := rules[folder]
 	if r.anything {
@@ -198,7 +198,7 @@ func allowed(folder string, r rule, helper bool, imp string) error {
 		if r.pure {
 			std = "the pure part of the standard library"
 		}
-		return folder + " may import " + strings.Join(append([]string{std}, may...), ", ") + " (README.md's Layout, SPEC §1)"
+		return folder + " may import " + strings.Join(append([]string{std}, may...), ", ") + " (README.md's Layout)"
 	}
 	switch {
 	case !outside(imp) && !strings.HasPrefix(imp, module+"/"): // the standard library

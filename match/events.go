@@ -200,7 +200,7 @@ func (r *Room) act(p *player, peer Peer, a action, now time.Time) {
 	if r.overNow() {
 		return // the room is ending; MatchEnd follows
 	}
-	// Timed at its arrival (SPEC §4b: a move is timed when the server
+	// Timed at its arrival (docs/chess.md: a move is timed when the server
 	// receives it), not when the room got to it.
 	at := a.received
 	if at.After(now) {

@@ -41,7 +41,7 @@ type Restorer interface {
 	Restore(cfg WorldConfig, state []byte, now time.Time) (World, error)
 }
 
-// GameStore keeps the live state of the running event games (SPEC §4b:
+// GameStore keeps the live state of the running event games (docs/chess.md:
 // Redis, expiring some time after the last change). An event room whose
 // world is a Saver writes the game after every change and before it
 // broadcasts the change, so that no player ever sees a state the store

@@ -394,10 +394,12 @@ func (r *Room) allJoined() bool {
 	return true
 }
 
-// endReason reports why the match should end now, or "".
+// endReason reports why the match should end now, or "". A limit of 0
+// is none: the mode has no time limit (Mode.Duration 0), and the game
+// ends by its score or forfeits.
 func (r *Room) endReason(limit uint32) string {
 	switch {
-	case r.tick.Load() >= limit:
+	case limit > 0 && r.tick.Load() >= limit:
 		return "time_limit"
 	case r.tw.Finished():
 		return "score_limit"

@@ -2,6 +2,7 @@ package match
 
 import (
 	"context"
+	"log/slog"
 	"math/rand/v2"
 	"testing"
 	"time"
@@ -659,5 +660,33 @@ func TestAlignUp(t *testing.T) {
 	}
 	if got := alignUp(base.Add(3), 0); !got.Equal(base.Add(3)) {
 		t.Errorf("alignUp with no step moved the time to %v", got)
+	}
+}
+
+// TestUntimedTickMode: a tick game whose mode has no time limit
+// (Duration 0) is not ended by the clock: only by its score or forfeits.
+func TestUntimedTickMode(t *testing.T) {
+	tests := []struct {
+		name     string
+		duration time.Duration
+		tick     uint32
+		want     string
+	}{
+		{"untimed, at tick 1", 0, 1, ""},
+		{"untimed, much later", 0, 1 << 20, ""},
+		{"timed, before the limit", time.Second, 19, ""},
+		{"timed, at the limit", time.Second, 20, "time_limit"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			mode := Mode{Name: "m", Game: "fake", Players: 2, Duration: tt.duration}
+			world, _ := (&fakeGame{}).NewWorld(WorldConfig{})
+			r := newRoom("r", mode, RoomConfig{TickRate: 20}, world, []string{"a", "b"}, newFakeClock(), slog.New(slog.DiscardHandler), func(res Result) Result { return res })
+			r.tick.Store(tt.tick)
+			limit := uint32(mode.Duration.Seconds() * 20)
+			if got := r.endReason(limit); got != tt.want {
+				t.Errorf("endReason at tick %d = %q, want %q", tt.tick, got, tt.want)
+			}
+		})
 	}
 }

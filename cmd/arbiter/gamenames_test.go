@@ -14,7 +14,7 @@ import (
 	"unicode"
 )
 
-// gameNeutral are the trees that run any game and must name none (SPEC §1:
+// gameNeutral are the trees that run any game and must name none (README.md's Layout:
 // adding a game changes nothing in match, netcode, the matchmaker or the
 // REST API), relative to the module root.
 var gameNeutral = []string{"match", "netcode"}
@@ -28,7 +28,7 @@ var gameAware = map[string]bool{filepath.FromSlash("netcode/client"): true}
 // reason. An exception no source needs any more fails the test: remove it.
 var nameExceptions = map[string]string{}
 
-// TestGameNeutralPackages holds the game-neutral packages to SPEC §1: no
+// TestGameNeutralPackages holds the game-neutral packages to README.md's Layout: no
 // Go source in match (but the registered games' own packages), the
 // matchmaker, the REST API or netcode names a registered game or mode —
 // the arena, duel and ffa today — in an identifier or a string literal.

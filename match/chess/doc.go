@@ -1,4 +1,4 @@
-// Package chess is the rules engine of Arbiter's chess game (SPEC §4b): a
+// Package chess is the rules engine of Arbiter's chess game (docs/chess.md): a
 // Game holds one game of chess between two players with a Fischer clock,
 // takes their Commands (arbiter.chess.v1), and produces the Board the room
 // sends them, the Result it rates, the PGN it archives and the Snapshot it

@@ -276,7 +276,7 @@ func square(file, rank byte) (chesslib.Square, bool) {
 // seventy-five-move rule, which the claims below always come first), and
 // reports it through Outcome and Method. Threefold repetition and the
 // fifty-move rule are only claimable in the library (EligibleDraws, then
-// Draw); SPEC §4b makes them endings, so they are claimed here for the
+// Draw); docs/chess.md makes them endings, so they are claimed here for the
 // players as soon as they are eligible.
 func (g *Game) ruleEnding() (Status, string, bool) {
 	if g.lib.Outcome() == chesslib.NoOutcome {
@@ -399,7 +399,7 @@ func (g *Game) Left(now time.Time) (white, black time.Duration) {
 }
 
 // Board returns the state message for now: the position, the moves, and the
-// clocks as of now (SPEC §4b: time left when this state was made). Board
+// clocks as of now (docs/chess.md: time left when this state was made). Board
 // does not flag: a clock at zero shows zero until Flag ends the game. The
 // message shares nothing with the game.
 func (g *Game) Board(now time.Time) *chessv1.Board {

@@ -1,10 +1,10 @@
 package chess
 
 // Status is where a game stands: waiting for Start, being played, or how it
-// ended. Its String is the status word of Board.status (SPEC §4b).
+// ended. Its String is the status word of Board.status (docs/chess.md).
 type Status uint8
 
-// The statuses of a game, in the words of SPEC §4b.
+// The statuses of a game, in the words of docs/chess.md.
 const (
 	Waiting              Status = iota // created, the clocks not started yet
 	Playing                            // the clock of the side to move runs
@@ -33,7 +33,7 @@ var statusWords = [...]string{
 	Aborted:              "aborted",
 }
 
-// String returns the status word of SPEC §4b, such as "draw_agreed".
+// String returns the status word of docs/chess.md, such as "draw_agreed".
 func (s Status) String() string {
 	if int(s) < len(statusWords) {
 		return statusWords[s]
@@ -55,7 +55,7 @@ func parseStatus(word string) (Status, bool) {
 }
 
 // Reason says why a command was refused. Its String is the reason word of
-// the Rejected message (SPEC §4b). A refusal is an answer, never a
+// the Rejected message (docs/chess.md). A refusal is an answer, never a
 // violation: honest clients send moves that cross the opponent's.
 type Reason uint8
 

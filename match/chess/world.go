@@ -17,7 +17,7 @@ import (
 // Welcome.game.
 const Name = "chess"
 
-// DefaultClock is the time control of SPEC §4b: three minutes each, two
+// DefaultClock is the time control of docs/chess.md: three minutes each, two
 // seconds added after every move.
 var DefaultClock = Clock{Base: 3 * time.Minute, Increment: 2 * time.Second}
 

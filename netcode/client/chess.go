@@ -8,7 +8,7 @@ import (
 
 // ChessClocks returns each side's time left at now as a chess client
 // shows it between two States: b's clocks are the time left when the
-// server made b (SPEC §4b), and while the game is played the side to
+// server made b (docs/chess.md), and while the game is played the side to
 // move's clock runs from received, when the State arrived, down to zero.
 // The server decides when a flag falls; the display only counts down.
 // (received is later than the instant the server made b by the one-way

@@ -165,5 +165,8 @@ func find(es []EntityView, id sim.EntityID) (EntityView, bool) {
 }
 
 func lerp(a, b int32, t float64) int32 {
-	return int32(math.Round(float64(a) + (float64(b)-float64(a))*t))
+	// The explicit conversion rounds the product before the sum: Go may
+	// otherwise fuse them into one multiply-add (arm64 does), and the
+	// result must be the same on every platform and in the TypeScript SDK.
+	return int32(math.Round(float64(a) + float64((float64(b)-float64(a))*t)))
 }

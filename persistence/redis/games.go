@@ -11,8 +11,8 @@ import (
 	goredis "github.com/redis/go-redis/v9"
 )
 
-// GameTTL is how long a live game's state outlives its last change (SPEC
-// §4b: two hours after the last move).
+// GameTTL is how long a live game's state outlives its last change (two
+// hours after the last move: docs/chess.md).
 const GameTTL = 2 * time.Hour
 
 // liveGame is a match.LiveGame as Redis holds it: JSON, the state as the

@@ -67,8 +67,10 @@ const (
 	CloseClientClosed CloseReason = "client_closed"
 	// CloseProtocol (1002): the Go client closes with it on a server that
 	// broke the protocol (a first message other than Welcome, a second
-	// Welcome, an impossible one). A server receiving 1002 treats it as a
-	// broken frame (bad_frame).
+	// Welcome, an impossible one). A server receiving a client's 1002
+	// counts the session as client_closed, like any close the client
+	// chose; only a framing error its WebSocket library detects itself is
+	// bad_frame.
 	CloseProtocol CloseReason = "protocol"
 	// CloseNetwork (1006): the connection ended without a close frame. 1006
 	// is never sent in a frame; it names a close that did not happen.

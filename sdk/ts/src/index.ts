@@ -1,7 +1,8 @@
 /**
  * Arbiter's TypeScript client SDK: the REST API ({@link RestClient}), a
  * player's WebSocket session in a match with resume ({@link Session}),
- * input pacing ({@link Pacer}), chess ({@link ChessGame}), and the protocol's
+ * input pacing ({@link Pacer}), the arena's prediction and interpolation
+ * ({@link ArenaView}), chess ({@link ChessGame}), and the protocol's
  * generated messages. ES modules, no Node-only imports: it runs in browsers
  * and in Node ≥ 20 (pass the `ws` package's WebSocket there).
  *
@@ -31,7 +32,6 @@ export {
 export {
   ConnectError,
   DEFAULT_HEARTBEAT_MS,
-  DEFAULT_INTERPOLATION_DELAY_MS,
   DEFAULT_MAX_FRAME_SIZE,
   DEFAULT_SILENCE_TIMEOUT_MS,
   GAME_ARENA,
@@ -92,5 +92,7 @@ export {
 // of @bufbuild/protobuf.
 export * from "./gen/arbiter/v1/arbiter_pb.js";
 export * from "./gen/arbiter/chess/v1/chess_pb.js";
-// TODO(merge): export the arena (prediction, reconciliation,
-// interpolation, clampMove) from "./arena/index.js" once it lands.
+// The arena on the client: its integer rules (clampMove, move), prediction
+// and reconciliation of the own entity, interpolation of the others, and
+// ArenaView, which keeps them from a Session's Welcome and Snapshots.
+export * from "./arena/index.js";

@@ -91,7 +91,8 @@ export interface PacerStats {
 
 interface SendRecord {
   seq: number;
-  at: number;
+  at: number; // the slot: when it was sent, or due
+  onTime: boolean; // sent no later than a period after the Pacer asked (the slot is the due time, or earlier)
 }
 
 // Sample is what one snapshot says about the lead inputs need.
@@ -162,7 +163,7 @@ export class Pacer {
   readonly #clock: TickClock;
 
   // The send side.
-  readonly #sends: SendRecord[] = Array.from({ length: PACER_SEND_RING }, () => ({ seq: 0, at: 0 }));
+  readonly #sends: SendRecord[] = Array.from({ length: PACER_SEND_RING }, () => ({ seq: 0, at: 0, onTime: false }));
   #lastSeq = 0; // highest seq sent
   #lastAt = 0; // when it was sent (not its slot)
   #haveSent = false;
@@ -268,6 +269,7 @@ export class Pacer {
     const r = this.#sends[seq % PACER_SEND_RING]!;
     r.seq = seq;
     r.at = sched;
+    r.onTime = this.#haveSent && sched <= this.#due;
     this.#lastSeq = seq;
     this.#lastAt = t;
     this.#haveSent = true;
@@ -337,7 +339,7 @@ export class Pacer {
     this.#lastTick = tick;
     this.#lastAck = ack;
     this.#c = tick - ack;
-    if (slip > 0 && !this.#waiting(prevTick, prevAck)) {
+    if (slip > 0 && !this.#waiting(prevTick, prevAck, t)) {
       // The client sent nothing to apply: it is idle, not late.
       slip = 0;
     }
@@ -372,10 +374,35 @@ export class Pacer {
 
   // #waiting reports whether the server waited for an input at the tick
   // after prevTick: whether the client had sent the input after prevAck, in
-  // its stream, before the snapshot of that tick could have arrived.
-  #waiting(prevTick: number, prevAck: number): boolean {
-    const s = this.#sentAt(prevAck + 1);
-    return s !== undefined && prevAck + 1 !== this.#resumeSeq && s < this.#clock.at(prevTick + 1);
+  // its stream, before the snapshot of that tick could have arrived (at
+  // now) — or whether the Pacer's own schedule put that input after the
+  // tick: it was sent at the slot the Pacer asked for, or it is not sent
+  // yet and the Pacer asks for it no more than a period before now. On a
+  // link whose round trip is near zero (loopback, a LAN) the edge is right
+  // at the tick's time, and such an input, which the probe moved past it,
+  // is the starvation that finds the edge; taken as idle, it would let the
+  // probe run away (every starved tick pushing the schedule a tick later).
+  // An input the client sent (or has not sent) later than that is idle.
+  #waiting(prevTick: number, prevAck: number, now: number): boolean {
+    const seq = prevAck + 1;
+    if (seq === this.#resumeSeq) {
+      return false;
+    }
+    const s = this.#sentAt(seq);
+    if (s !== undefined) {
+      return s < this.#clock.at(prevTick + 1) || this.#sends[seq % PACER_SEND_RING]!.onTime;
+    }
+    return this.#haveSent && seq === this.#lastSeq + 1 && now <= this.#due + this.#clock.period;
+  }
+
+  // #slotOf returns the slot of the input with seq: when it was sent (or
+  // due), or, for the next one not sent yet, when it is due.
+  #slotOf(seq: number): number | undefined {
+    const s = this.#sentAt(seq);
+    if (s !== undefined || !this.#haveSent || seq !== this.#lastSeq + 1) {
+      return s;
+    }
+    return this.#due;
   }
 
   // #onStarved handles a snapshot that shows starved ticks since the
@@ -389,7 +416,7 @@ export class Pacer {
       return false;
     }
     // The input after prevAck was due at the tick after prevTick.
-    const s = this.#sentAt(prevAck + 1) ?? 0;
+    const s = this.#slotOf(prevAck + 1) ?? 0;
     if (this.#recentEvent()) {
       this.#eventRepeat = Math.min(this.#eventRepeat + 1, PACER_MAX_MARGIN_SHIFT);
     } else {

@@ -71,11 +71,14 @@ export interface Match {
   /** RFC 3339. */
   readonly created_at: string;
   /**
-   * The current WebSocket URL of the match for the asking player, while it
-   * runs, from servers that give it (the ticket's `ws_url` is the other
-   * source).
+   * While the match runs, to its players only: the WebSocket URL to
+   * connect to it now, with a fresh join token — the way back in after a
+   * page reload, or after the server that ran the match was lost and a
+   * peer took it over (chess).
    */
   readonly ws_url?: string;
+  /** With ws_url: the fresh join token it carries. */
+  readonly join_token?: string;
   /** Once the match has ended or was aborted. */
   readonly result?: MatchResult;
   /**
@@ -348,22 +351,22 @@ export class RestClient {
   }
 
   /**
-   * Returns a {@link Locate} for a {@link Session} of the match of ticket
-   * ticketId (matchId): before a reconnection attempt it reads the ticket
-   * for the current `ws_url` (the server hosting the match may have
-   * changed), and answers null — stop trying — when the match has ended or
-   * been aborted, or when the ticket is gone (404: its join token has
-   * expired). Any other failure answers undefined: try the URL in use.
+   * Returns a {@link Locate} for a {@link Session} in match matchId (the
+   * Go client's `rest.Client.Locator`): before a reconnection attempt it
+   * reads the match, whose `ws_url` is where the match runs now (with a
+   * fresh join token: another server may have taken it over), and answers
+   * null — stop trying — when the match has ended or been aborted, or is
+   * not there (404). Any other failure answers undefined: try the URL in
+   * use.
    */
-  locator(ticketId: string, matchId: string): Locate {
+  locator(matchId: string): Locate {
     return async (signal) => {
       try {
         const m = await this.match(matchId, signal);
         if (m.status === "ended" || m.status === "aborted") {
           return null;
         }
-        const t = await this.ticket(ticketId, 0, signal);
-        return t.status === "matched" && t.match_id === matchId ? t.ws_url : null;
+        return m.ws_url;
       } catch (err) {
         if (err instanceof ApiError && err.status === 404) {
           return null;

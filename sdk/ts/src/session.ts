@@ -8,6 +8,15 @@
  */
 import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
 
+import {
+  clampMove,
+  DEFAULT_INTERPOLATION_DELAY_MILLIS,
+  isTickRate,
+  MAX_SNAPSHOT_ENTITIES,
+  renderTick,
+  toInt32,
+  viewTick as displayedTick,
+} from "./arena/index.js";
 import { backoffDelay, DEFAULT_ATTEMPT_TIMEOUT_MS, DEFAULT_GIVE_UP_AFTER_MS, type Backoff } from "./backoff.js";
 import { closeCode, describeClose, isResumable, type CloseInfo, type CloseReason } from "./close.js";
 import {
@@ -43,7 +52,9 @@ export interface WebSocketLike {
   /** ev.code, ev.reason: the close frame's. */
   onclose: ((ev: any) => void) | null;
   onerror: ((ev: any) => void) | null;
+  /** Sends one binary frame. */
   send(data: Uint8Array): void;
+  /** Starts the closing handshake (browsers accept only 1000 and 3000–4999). */
   close(code?: number, reason?: string): void;
 }
 
@@ -56,8 +67,11 @@ export type WebSocketFactory = (url: string) => WebSocketLike;
  * tests inject their own, to control time precisely.
  */
 export interface Clock {
+  /** The time now, in milliseconds. */
   now(): number;
+  /** Calls fn once, ms milliseconds from now; returns a handle for clearTimeout. */
   setTimeout(fn: () => void, ms: number): unknown;
+  /** Cancels a timer set by setTimeout, if it has not run. */
   clearTimeout(handle: unknown): void;
 }
 
@@ -72,12 +86,8 @@ export const systemClock: Clock = {
 export const DEFAULT_HEARTBEAT_MS = 5000;
 /** Default of {@link SessionOptions.silenceTimeoutMs}. */
 export const DEFAULT_SILENCE_TIMEOUT_MS = 20_000;
-/** Default of {@link SessionOptions.interpolationDelayMs}: three ticks at 30 Hz. */
-export const DEFAULT_INTERPOLATION_DELAY_MS = 100;
 /** Default of {@link SessionOptions.maxFrameSize}: a full snapshot is a few hundred bytes. */
 export const DEFAULT_MAX_FRAME_SIZE = 1 << 20;
-/** The most entities a snapshot may carry; more is a server breaking the protocol. */
-export const MAX_SNAPSHOT_ENTITIES = 4096;
 /**
  * The most actions a session remembers as pending; past this many the
  * oldest are forgotten, so that a server that never answers cannot grow the
@@ -110,7 +120,10 @@ export interface SessionOptions {
   readonly silenceTimeoutMs?: number;
   /**
    * How far behind the estimated server tick the client shows other
-   * entities, in ms, for the default `viewTick` of inputs; default 100.
+   * entities, in ms, for the default `viewTick` of inputs; default
+   * {@link DEFAULT_INTERPOLATION_DELAY_MILLIS} (100). Give it the delay your
+   * {@link ArenaView} draws with, or send its inputs (they carry their view
+   * tick).
    */
   readonly interpolationDelayMs?: number;
   /** The largest server frame accepted, in bytes; a larger one closes with 1009 `too_big`. */
@@ -133,8 +146,10 @@ export interface SessionOptions {
 }
 
 /**
- * The fields of an arena input a game hands to {@link Session.sendInput}.
- * Components are integers: move and aim int32, buttons uint32.
+ * The fields of an arena input a game hands to {@link Session.sendInput}:
+ * what {@link ArenaView.nextInput} returns (numbered, with its view tick),
+ * or the controls alone. Move and aim components are rounded to int32s;
+ * buttons is a uint32.
  */
 export interface InputFields {
   /**
@@ -144,15 +159,17 @@ export interface InputFields {
    */
   readonly seq?: number;
   /**
-   * Per-mille move components: the vector's length must be at most 1001
-   * (clamp an analog stick's with the arena's clampMove first).
+   * Per-mille move components, any length: scaled to at most 1000 by
+   * {@link clampMove}, the server's own rule, so (1000, 1000) is a diagonal.
    */
   readonly moveX?: number;
+  /** Per-mille, with moveX. */
   readonly moveY?: number;
   /** Bit 0 fires. */
   readonly buttons?: number;
   /** The aim direction; each component within ±2^20. */
   readonly aimX?: number;
+  /** The aim direction, with aimX. */
   readonly aimY?: number;
   /**
    * The server tick the client was displaying, for lag compensation;
@@ -165,6 +182,7 @@ export interface InputFields {
 
 /** An action sent and not answered yet: no State's `last_action_seq` and no Rejected has covered its seq. */
 export interface PendingAction {
+  /** The action's seq. */
   readonly seq: number;
   /** As sent. */
   readonly payload: Uint8Array;
@@ -396,7 +414,7 @@ export class Session {
     this.#clock = options.clock ?? systemClock;
     this.#heartbeatMs = options.heartbeatMs ?? DEFAULT_HEARTBEAT_MS;
     this.#silenceMs = options.silenceTimeoutMs ?? DEFAULT_SILENCE_TIMEOUT_MS;
-    this.#delayMs = Math.max(options.interpolationDelayMs ?? DEFAULT_INTERPOLATION_DELAY_MS, 0);
+    this.#delayMs = Math.max(options.interpolationDelayMs ?? DEFAULT_INTERPOLATION_DELAY_MILLIS, 0);
     this.#maxFrame = options.maxFrameSize ?? DEFAULT_MAX_FRAME_SIZE;
     this.#resume = options.resume ?? true;
     this.#backoff = options.backoff ?? {};
@@ -426,6 +444,9 @@ export class Session {
   async connect(signal?: AbortSignal): Promise<Welcome> {
     if (this.#started) {
       throw new Error("arbiter: session: connect called twice");
+    }
+    if (this.#end !== undefined) {
+      throw new ConnectError("arbiter: connect: the session is closed", { close: this.#end.close });
     }
     this.#started = true;
     const onAbort = () => this.close();
@@ -553,15 +574,12 @@ export class Session {
    * never negative. 0 before the Welcome.
    */
   viewTick(now = this.#clock.now()): number {
-    // TODO(merge): the arena helper's renderTick/viewTick (src/arena) are
-    // the same rule with the Go client's rounding; use them here.
     const c = this.#conn;
     const w = c?.welcome;
     if (c === undefined || w === undefined || w.tickRate === 0) {
       return 0;
     }
-    const rt = c.newestTick + ((now - c.refAt) * w.tickRate) / 1000 - (this.#delayMs * w.tickRate) / 1000;
-    return Math.min(Math.max(Math.floor(rt), 0), c.newestTick);
+    return displayedTick(renderTick(c.newestTick, now - c.refAt, w.tickRate, this.#delayMs), c.newestTick);
   }
 
   /**
@@ -573,25 +591,17 @@ export class Session {
    * at most one input per tick and drops the surplus.
    *
    * @throws WrongGameError in a game played with actions.
-   * @throws RangeError for a seq not above the last sent, a component that
-   * is not an integer of its type, or a move vector longer than 1001 (which
-   * the server counts as cheating).
+   * @throws RangeError for a seq not above the last sent, or buttons that
+   * are not a uint32.
    */
   sendInput(input: InputFields, now = this.#clock.now()): number | undefined {
     const w = this.#welcome;
     if (w !== undefined && playedWithActions(w)) {
       throw new WrongGameError(`arbiter: sendInput in a match of ${w.game}, played with actions`);
     }
-    const moveX = int32(input.moveX ?? 0, "moveX");
-    const moveY = int32(input.moveY ?? 0, "moveY");
-    // TODO(merge): clamp with the arena helper's clampMove (src/arena, the
-    // server's sim.ClampMove) instead of refusing; until then the caller
-    // hands over vectors of length at most 1001.
-    if (moveX * moveX + moveY * moveY > 1001 * 1001) {
-      throw new RangeError(`arbiter: move (${moveX}, ${moveY}) longer than 1001: clamp it (the arena's clampMove)`);
-    }
-    const aimX = int32(input.aimX ?? 0, "aimX");
-    const aimY = int32(input.aimY ?? 0, "aimY");
+    const [moveX, moveY] = clampMove(input.moveX ?? 0, input.moveY ?? 0);
+    const aimX = toInt32(input.aimX ?? 0);
+    const aimY = toInt32(input.aimY ?? 0);
     const buttons = uint32(input.buttons ?? 0, "buttons");
     const c = this.#conn;
     if (!this.connected || c?.pacer === undefined) {
@@ -604,7 +614,8 @@ export class Session {
       }
       seq = input.seq;
     }
-    const vt = Math.min(Math.max(Math.floor(input.viewTick ?? this.viewTick(now)), 0), c.newestTick);
+    // Never ahead of the newest tick heard of, whatever the game asks.
+    const vt = input.viewTick === undefined ? this.viewTick(now) : displayedTick(input.viewTick, c.newestTick);
     const msg = create(ClientMessageSchema, {
       kind: { case: "input", value: { seq, moveX, moveY, buttons, aimX, aimY, viewTick: vt } },
     });
@@ -825,6 +836,13 @@ export class Session {
     ws.onmessage = null;
     ws.onerror = null;
     ws.onclose = null;
+    const terminate = (ws as { terminate?: () => void }).terminate;
+    if (info?.code === 1006 && typeof terminate === "function") {
+      // A connection given up as dead (the ws package in Node): no closing
+      // handshake to wait for on it.
+      terminate.call(ws);
+      return;
+    }
     if (info !== undefined && ws.readyState <= 1) {
       try {
         ws.close(info.code === 1006 ? 1000 : info.code, reasonText);
@@ -1036,7 +1054,7 @@ export class Session {
   #onWelcome(c: Conn, w: Welcome, now: number): void {
     const actions = playedWithActions(w);
     if (!actions) {
-      if (w.tickRate < 20 || w.tickRate > 60) {
+      if (!isTickRate(w.tickRate)) {
         throw new ProtocolViolation("protocol", `welcome with tick rate ${w.tickRate}`);
       }
       if (w.entityId === 0) {
@@ -1208,13 +1226,6 @@ function statusOf(ev: unknown): number | undefined {
 
 function networkClose(err: unknown): CloseInfo {
   return { code: 1006, reason: "network", local: false, error: err };
-}
-
-function int32(v: number, name: string): number {
-  if (!Number.isInteger(v) || v < -0x80000000 || v > 0x7fffffff) {
-    throw new RangeError(`arbiter: input ${name} ${v} is not an int32`);
-  }
-  return v;
 }
 
 function uint32(v: number, name: string): number {

@@ -139,7 +139,7 @@ export class FakeSocket implements WebSocketLike {
   }
 
   /** The inputs the client sent, in order. */
-  inputs(): { seq: number; moveX: number; viewTick: number }[] {
+  inputs(): { seq: number; moveX: number; moveY: number; aimX: number; viewTick: number }[] {
     return this.sent.flatMap((m) => (m.kind.case === "input" ? [m.kind.value] : []));
   }
 

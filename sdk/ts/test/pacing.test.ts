@@ -653,6 +653,34 @@ describe("Pacer in the simulation", () => {
     assert.ok(bad <= 3, `${bad} ticks starved, with drops or a backlog from 1 s after the pause, want at most 3`);
   });
 
+  // On a link with a round trip near zero (loopback, a LAN), the edge is at
+  // the tick's own time: an input the probe moves past it starves its tick
+  // and must count as late, not idle, or the probe runs away (a Pacer
+  // sending 25 % slower than the ticks, for good, and starving a fifth of
+  // them).
+  test("a round trip near zero: finds the edge, no runaway", () => {
+    const tests: Scenario[] = [
+      { name: "0 ms", tickRate: 30, latency: constLatency(0) },
+      { name: "0.1 ms", tickRate: 30, latency: constLatency(100_000) },
+      { name: "0.1±0.1 ms", tickRate: 60, latency: constLatency(100_000), jitter: 100_000 },
+      { name: "0 ms, 144 fps loop", tickRate: 30, latency: constLatency(0), frame: Math.trunc(SECOND / 144) },
+    ];
+    for (const tt of tests) {
+      const w = new SimWorld(tt, true, 0, 1);
+      const ticks = recordTicks(w, SIM_START + 5 * SECOND);
+      const sentAt5 = () => [...w.sentAt.values()].filter((at) => at >= SIM_START + 5 * SECOND).length;
+      w.run(SIM_START + 35 * SECOND);
+      const starved = count(ticks, starvedTick);
+      assert.ok(starved <= ticks.length / 100, `${tt.name}: ${starved} of ${ticks.length} ticks starved after 5 s, want at most 1 %`);
+      assert.equal(count(ticks, dropTick), 0, `${tt.name}: ticks with drops`);
+      const sent = sentAt5();
+      assert.ok(Math.abs(sent - ticks.length) <= 3, `${tt.name}: ${sent} inputs sent for ${ticks.length} ticks, want one per tick`);
+      const st = w.pacer.stats();
+      assert.ok(Math.abs(st.dilation) < MAX_DILATION, `${tt.name}: dilation ${st.dilation}: the schedule is running away`);
+      assert.ok(meanWait(ticks) <= Math.trunc(SECOND / tt.tickRate) / 2, `${tt.name}: mean wait ${ms(meanWait(ticks))} ms, want under half a tick`);
+    }
+  });
+
   const dilationCases: Scenario[] = [
     { name: "jitter", tickRate: 30, latency: constLatency(60 * MS), jitter: 30 * MS },
     { name: "stall", tickRate: 60, latency: constLatency(60 * MS), jitter: 20 * MS, stall: [SIM_START + 10 * SECOND, SIM_START + 13 * SECOND] },

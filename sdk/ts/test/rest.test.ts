@@ -195,23 +195,25 @@ test("RestClient: an aborted signal rejects, and stops awaitTicket between polls
   await assert.rejects(c.player("p", AbortSignal.abort(new Error("never"))), /never/);
 });
 
-test("RestClient: locator answers the ticket's ws_url, or null once the match is over", async () => {
-  const running = { match_id: "m1", mode: "chess", status: "running", players: [], created_at: "" };
-  const tests: { name: string; answers: Canned[]; want: string | null | undefined }[] = [
-    {
-      name: "running",
-      answers: [{ status: 200, body: running }, { status: 200, body: { ticket_id: "t1", status: "matched", match_id: "m1", ws_url: "ws://b/v1/play?token=j" } }],
-      want: "ws://b/v1/play?token=j",
-    },
-    { name: "ended", answers: [{ status: 200, body: { ...running, status: "ended" } }], want: null },
-    { name: "aborted", answers: [{ status: 200, body: { ...running, status: "aborted" } }], want: null },
-    { name: "ticket gone", answers: [{ status: 200, body: running }, { status: 404, body: { error: { code: "not_found", message: "" } } }], want: null },
-    { name: "server down", answers: [{ status: 503, body: { error: { code: "store_unavailable", message: "" } } }], want: undefined },
+test("RestClient: locator answers the match's ws_url, or null once it is over", async () => {
+  const running = { match_id: "m1", mode: "chess", status: "running", players: [], created_at: "", ws_url: "ws://b/v1/play?token=j2" };
+  const tests: { name: string; answer: Canned; want: string | null | undefined }[] = [
+    { name: "running", answer: { status: 200, body: running }, want: "ws://b/v1/play?token=j2" },
+    { name: "waiting, no ws_url", answer: { status: 200, body: { ...running, status: "waiting", ws_url: undefined } }, want: undefined },
+    { name: "ended", answer: { status: 200, body: { ...running, status: "ended", ws_url: undefined } }, want: null },
+    { name: "aborted", answer: { status: 200, body: { ...running, status: "aborted", ws_url: undefined } }, want: null },
+    { name: "not there", answer: { status: 404, body: { error: { code: "not_found", message: "" } } }, want: null },
+    { name: "server down", answer: { status: 503, body: { error: { code: "store_unavailable", message: "" } } }, want: undefined },
   ];
   for (const tt of tests) {
-    const { fetch } = fakeFetch(tt.answers);
-    const locate = new RestClient("http://arbiter.test", { fetch, token: "t" }).locator("t1", "m1");
+    const { fetch, seen } = fakeFetch([tt.answer]);
+    const locate = new RestClient("http://arbiter.test", { fetch, token: "t" }).locator("m1");
     assert.equal(await locate(new AbortController().signal), tt.want, tt.name);
+    assert.deepEqual(
+      seen.map((s) => s.url),
+      ["http://arbiter.test/v1/matches/m1"],
+      tt.name,
+    );
   }
 });
 

@@ -130,16 +130,19 @@ test("inputs: seqs after the Welcome's, paced, view tick never ahead", async () 
   assert.equal(s.session.sendInput({ moveX: 707, moveY: -707, buttons: 1, aimX: 3, aimY: 4, viewTick: 10_000 }), 43);
   assert.equal(s.session.sendInput({ seq: 50 }), 50, "a given seq above the last");
   assert.throws(() => s.session.sendInput({ seq: 50 }), RangeError, "a seq not above the last");
-  assert.throws(() => s.session.sendInput({ moveX: 1000, moveY: 1000 }), RangeError, "a move longer than 1001");
-  assert.throws(() => s.session.sendInput({ moveX: 1.5 }), RangeError, "not an integer");
+  assert.equal(s.session.sendInput({ moveX: 1000, moveY: 1000 }), 51, "a diagonal, clamped");
+  assert.equal(s.session.sendInput({ moveX: 1.5, aimX: -2.5 }), 52, "rounded");
+  assert.throws(() => s.session.sendInput({ buttons: -1 }), RangeError, "buttons not a uint32");
   assert.throws(() => s.session.sendAction(new Uint8Array([1])), WrongGameError);
   const inputs = sock.inputs();
   assert.deepEqual(
-    inputs.map((i) => [i.seq, i.moveX]),
+    inputs.map((i) => [i.seq, i.moveX, i.moveY, i.aimX]),
     [
-      [42, 1000],
-      [43, 707],
-      [50, 0],
+      [42, 1000, 0, 0],
+      [43, 707, -707, 3],
+      [50, 0, 0, 0],
+      [51, 706, 706, 0], // n = ⌈√(2·10⁶)⌉ = 1415, 1000·1000/1415 truncated
+      [52, 2, 0, -3],
     ],
   );
   // The view tick: the Welcome's tick less the delay (3 ticks), then never
@@ -378,6 +381,13 @@ test("actions: seqs after the Welcome's, pending until answered, newest State ke
     [8, 9, 10, 11, 12],
   );
   s.session.close();
+});
+
+test("close: before connect, connect refuses", async () => {
+  const s = setup();
+  s.session.close();
+  await assert.rejects(s.session.connect(), ConnectError);
+  assert.equal(s.sockets.all.length, 0);
 });
 
 test("close: ends the session at once, also during a resume", async () => {

@@ -1,7 +1,7 @@
-// Package arbiter.chess.v1 is the wire protocol of Arbiter's chess game
-// (SPEC §4b). Its messages travel inside the game-neutral envelope of
-// arbiter.v1: a client sends a Command as the payload of an Action, and the
-// server answers every change with a Board as the payload of a State, to both
+// Package arbiter.chess.v1 is the wire protocol of Arbiter's chess game.
+// Its messages travel inside the game-neutral envelope of arbiter.v1: a
+// client sends a Command as the payload of an Action, and the server
+// answers every change with a Board as the payload of a State, to both
 // players. A refused Command is answered with a Rejected whose reason is
 // illegal_move, not_your_turn or game_over; it changes nothing and is never
 // scored as cheating.
