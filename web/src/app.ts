@@ -248,7 +248,7 @@ export class App {
     this.#search = undefined;
     this.#stopQueueTimer();
     savePlay({ mode, ticketId, matchId: t.match_id });
-    await this.#play(mode, ticketId, t.match_id, t.ws_url);
+    await this.#play(mode, t.match_id, t.ws_url);
   }
 
   #searchFailed(ctl: AbortController, err: unknown): void {
@@ -300,14 +300,14 @@ export class App {
 
   // ---- The match ----
 
-  async #play(mode: string, ticketId: string, matchId: string, wsUrl: string): Promise<void> {
+  async #play(mode: string, matchId: string, wsUrl: string): Promise<void> {
     const api = this.#api!;
     this.#endGame();
     this.#matchId = matchId;
     this.#matchEnd = undefined;
     this.#closed = undefined;
     this.#notice("");
-    const session = new Session(wsUrl, { webSocket: this.#bytes.factory(), locate: api.locator(ticketId, matchId) });
+    const session = new Session(wsUrl, { webSocket: this.#bytes.factory(), locate: api.locator(matchId) });
     this.#session = session;
     session.on("matchEnd", (m) => {
       this.#matchEnd = m;
@@ -573,7 +573,7 @@ export class App {
           // does not give one leaves the ticket's.
           const url = m.ws_url ?? (await api.ticket(p.ticketId)).ws_url;
           if (url !== undefined) {
-            await this.#play(p.mode, p.ticketId, p.matchId, url);
+            await this.#play(p.mode, p.matchId, url);
             return;
           }
         }
@@ -595,7 +595,7 @@ export class App {
       }
       if (t.status === "matched" && t.match_id !== undefined && t.ws_url !== undefined) {
         savePlay({ mode: p.mode, ticketId: p.ticketId, matchId: t.match_id });
-        await this.#play(p.mode, p.ticketId, t.match_id, t.ws_url);
+        await this.#play(p.mode, t.match_id, t.ws_url);
         return;
       }
       savePlay(undefined);
