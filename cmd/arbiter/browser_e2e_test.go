@@ -157,6 +157,7 @@ func get[T any](p *page, what string, a chromedp.Action[T]) T {
 // DemoState), as much of it as the tests read.
 type demoState struct {
 	Screen    string   `json:"screen"`
+	Mode      string   `json:"mode"`
 	PlayerID  string   `json:"playerId"`
 	MatchID   string   `json:"matchId"`
 	Connected bool     `json:"connected"`
@@ -553,4 +554,90 @@ func TestBrowserChess(t *testing.T) {
 		}
 	}
 	black.screenshot("chess-result")
+}
+
+// awaitTrue polls a script on the page until it returns true; it fails the
+// test after timeout.
+func (p *page) awaitTrue(what string, timeout time.Duration, script string) {
+	p.t.Helper()
+	deadline := time.Now().Add(timeout)
+	for !get(p, what, chromedp.Evaluate[bool](script)) {
+		if time.Now().After(deadline) {
+			p.t.Fatalf("%s: timed out after %v waiting for %s", p.name, timeout, what)
+		}
+		time.Sleep(50 * time.Millisecond) // pacing the polls
+	}
+}
+
+// TestBrowserChessControls goes through the rest of the chess page's
+// controls: a search cancelled, a promotion chosen in the picker, a draw
+// offered and accepted with the buttons, and "Play again" searching anew.
+func TestBrowserChessControls(t *testing.T) {
+	ts := startServer(t)
+	browser := startBrowser(t)
+	alice := openPage(t, browser, "alice", ts.base+"/")
+	bob := openPage(t, browser, "bob", ts.base+"/")
+	alice.signIn("alice")
+	bob.signIn("bob")
+
+	// A search cancelled: back to the lobby, and the ticket is gone (the
+	// next search is allowed).
+	alice.queue("chess")
+	alice.awaitTrue("the cancel button", 10*time.Second, `!document.getElementById("cancel").disabled`)
+	alice.run("cancel", chromedp.Click(chromedp.ID("cancel")))
+	alice.await("the lobby", 10*time.Second, func(s demoState) bool { return s.Screen == "lobby" })
+
+	alice.queue("chess")
+	bob.queue("chess")
+	colors := map[string]*page{}
+	for _, p := range []*page{alice, bob} {
+		s := p.await("the game to start", 30*time.Second, func(s demoState) bool {
+			return s.Screen == "chess" && s.Chess != nil && s.Chess.Status == "playing" && s.Chess.Color != ""
+		})
+		colors[s.Chess.Color] = p
+	}
+	white, black := colors["white"], colors["black"]
+	if white == nil || black == nil {
+		t.Fatalf("colours: %v, want one white and one black", colors)
+	}
+	// White's a-pawn takes its way to b7 (the hook plays the moves).
+	for i, uci := range []string{"a2a4", "b7b5", "a4b5", "a7a6", "b5a6", "c8b7", "a6b7", "b8c6"} {
+		by := white
+		if i%2 == 1 {
+			by = black
+		}
+		by.await("its turn", 10*time.Second, func(s demoState) bool { return s.Chess.MyTurn })
+		by.eval(fmt.Sprintf(`window.arbiterDemo.chessMove(%q)`, uci))
+		by.await(uci+" on the board", 10*time.Second, func(s demoState) bool { return len(s.Chess.Moves) == i+1 })
+	}
+	// b7 takes a8, promoting: the picker asks for the piece.
+	white.await("its turn", 10*time.Second, func(s demoState) bool { return s.Chess.MyTurn })
+	white.run("b7a8",
+		chromedp.Click(chromedp.CSS(`#board [data-square="b7"]`)),
+		chromedp.Click(chromedp.CSS(`#board [data-square="a8"]`)),
+		chromedp.WaitVisible(chromedp.ID("promotion")),
+		chromedp.Click(chromedp.CSS(`#promotion [data-piece="n"]`)))
+	for _, p := range []*page{white, black} {
+		p.await("the knight's promotion", 10*time.Second, func(s demoState) bool {
+			return len(s.Chess.Moves) == 9 && s.Chess.Moves[8] == "b7a8n"
+		})
+	}
+
+	// Black offers a draw; White's button turns to accepting it.
+	black.run("offer a draw", chromedp.Click(chromedp.ID("draw")))
+	white.awaitTrue("the offer", 10*time.Second, `document.getElementById("draw").textContent === "Accept draw"`)
+	white.run("accept the draw", chromedp.Click(chromedp.ID("draw")))
+	for _, p := range []*page{white, black} {
+		s := awaitMatchEnd(p, 15*time.Second)
+		if s.Chess.Status != "draw_agreed" || s.ResultTitle != "Draw" {
+			t.Errorf("%s: status %q, result %q; want draw_agreed, Draw", p.name, s.Chess.Status, s.ResultTitle)
+		}
+	}
+
+	// Play again: a new search in the same mode.
+	alice.run("play again", chromedp.Click(chromedp.ID("again")))
+	s := alice.await("a new search", 10*time.Second, func(s demoState) bool { return s.Screen == "queue" })
+	if s.Mode != "chess" {
+		t.Errorf("play again searches for %q, want chess", s.Mode)
+	}
 }

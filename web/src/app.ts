@@ -370,7 +370,10 @@ export class App {
       this.#showResult(this.#fromMatch(m));
       return;
     }
-    this.#notice(`The match ended for this page (${why}).`);
+    this.#toLobby();
+    this.#notice(
+      end.close.reason === "replaced" ? "This match goes on in another tab, which took the seat." : `The match ended for this page (${why}).`,
+    );
   }
 
   async #readMatch(id: string): Promise<Match | undefined> {
