@@ -85,7 +85,7 @@ interface Arrival {
 }
 
 /**
- * ArenaScreen plays one arena match on a session: Start connects and runs
+ * ArenaScreen plays one arena match on a session: start connects and runs
  * until the session ends; stop ends its loops and listeners (not the
  * session). Everything runs on the page's event loop.
  */
