@@ -245,6 +245,9 @@ type Pacer struct {
 type sendRecord struct {
 	seq uint32
 	at  float64
+	// onTime reports whether it was sent no later than a period after the
+	// Pacer asked for it: its slot is the due time, or earlier.
+	onTime bool
 }
 
 // sample is what one snapshot says about the lead inputs need.
@@ -316,7 +319,7 @@ func (p *Pacer) Sent(seq uint32, at time.Time) {
 	if p.haveSent {
 		sched = min(max(p.due, t-period), t)
 	}
-	p.sends[seq%pacerSendRing] = sendRecord{seq: seq, at: sched}
+	p.sends[seq%pacerSendRing] = sendRecord{seq: seq, at: sched, onTime: p.haveSent && sched <= p.due}
 	p.lastSeq, p.lastAt, p.haveSent = seq, t, true
 
 	next := sched + period
@@ -379,7 +382,7 @@ func (p *Pacer) Observe(tick sim.Tick, ack, backlog uint32, at time.Time) {
 	slip := dk - int64(ack-prevAck) // starved ticks less dropped inputs
 	p.lastTick, p.lastAck = tick, ack
 	p.c = int64(tick) - int64(ack)
-	if slip > 0 && !p.waiting(prevTick, prevAck) {
+	if slip > 0 && !p.waiting(prevTick, prevAck, t) {
 		// The client sent nothing to apply: it is idle, not late.
 		slip = 0
 	}
@@ -415,12 +418,35 @@ func (p *Pacer) Observe(tick sim.Tick, ack, backlog uint32, at time.Time) {
 
 // waiting reports whether the server waited for an input at the tick after
 // prevTick: whether the client had sent the input after prevAck, in its
-// stream, before the snapshot of that tick could have arrived. An input sent
-// later, or the first one after the client paused, came from a client that
-// was not sending, and a starved tick is no evidence about the lead.
-func (p *Pacer) waiting(prevTick sim.Tick, prevAck uint32) bool {
-	s, ok := p.sentAt(prevAck + 1)
-	return ok && prevAck+1 != p.resumeSeq && s < p.clock.at(int64(prevTick)+1)
+// stream, before the snapshot of that tick could have arrived (at now) — or
+// whether the Pacer's own schedule put that input after the tick: it was
+// sent at the slot the Pacer asked for, or it is not sent yet and the Pacer
+// asks for it no more than a period before now. On a link whose round trip
+// is near zero (loopback, a LAN) the edge is right at the tick's time, and
+// such an input, which the probe moved past it, is the starvation that
+// finds the edge; taken as idle, it would let the probe run away (every
+// starved tick pushing the schedule a tick later). An input the client sent
+// (or has not sent) later than that, or the first one after the client
+// paused, came from a client that was not sending, and a starved tick is no
+// evidence about the lead.
+func (p *Pacer) waiting(prevTick sim.Tick, prevAck uint32, now float64) bool {
+	seq := prevAck + 1
+	if seq == p.resumeSeq {
+		return false
+	}
+	if s, ok := p.sentAt(seq); ok {
+		return s < p.clock.at(int64(prevTick)+1) || p.sends[seq%pacerSendRing].onTime
+	}
+	return p.haveSent && seq == p.lastSeq+1 && now <= p.due+p.clock.period
+}
+
+// slotOf returns the slot of the input with seq: when it was sent (or due),
+// or, for the next one not sent yet, when it is due.
+func (p *Pacer) slotOf(seq uint32) (float64, bool) {
+	if s, ok := p.sentAt(seq); ok || !p.haveSent || seq != p.lastSeq+1 {
+		return s, ok
+	}
+	return p.due, true
 }
 
 // starved handles a snapshot that shows starved ticks since the previous one
@@ -434,7 +460,7 @@ func (p *Pacer) starved(tick, prevTick sim.Tick, prevAck uint32) bool {
 		return false
 	}
 	// The input after prevAck was due at the tick after prevTick.
-	s, _ := p.sentAt(prevAck + 1)
+	s, _ := p.slotOf(prevAck + 1)
 	if p.recentEvent() {
 		p.eventRepeat = min(p.eventRepeat+1, pacerMaxMarginShift)
 	} else {

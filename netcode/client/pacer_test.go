@@ -313,6 +313,49 @@ func TestPacerIdleClient(t *testing.T) {
 	}
 }
 
+// TestPacerLoopback: on a link whose round trip is near zero (loopback, a
+// LAN), the edge is at the tick's own time; an input the probe moves past
+// it starves its tick and must count as late, not idle, or the probe runs
+// away (sending 25 % slower than the ticks for good, and starving a fifth
+// of them). sdk/ts holds its port to the same cases.
+func TestPacerLoopback(t *testing.T) {
+	tests := []simScenario{
+		{name: "0 ms", tickRate: 30, latency: constLatency(0)},
+		{name: "0.1 ms", tickRate: 30, latency: constLatency(100 * time.Microsecond)},
+		{name: "0.1±0.1 ms", tickRate: 60, latency: constLatency(100 * time.Microsecond), jitter: 100 * time.Microsecond},
+		{name: "0 ms, 144 fps loop", tickRate: 30, latency: constLatency(0), frame: time.Second / 144},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			w := newSimWorld(tt, true, 0, 1)
+			from := simStart + 5*time.Second
+			ticks := recordTicks(w, from)
+			w.run(simStart + 35*time.Second)
+			if n := count(*ticks, starvedTick); n > len(*ticks)/100 {
+				t.Errorf("%d of %d ticks starved after 5 s, want at most 1 %%", n, len(*ticks))
+			}
+			if n := count(*ticks, dropTick); n > 0 {
+				t.Errorf("%d ticks with drops, want none", n)
+			}
+			sent := 0
+			for _, at := range w.sentAt {
+				if at >= from {
+					sent++
+				}
+			}
+			if d := sent - len(*ticks); d < -3 || d > 3 {
+				t.Errorf("%d inputs sent for %d ticks, want one per tick", sent, len(*ticks))
+			}
+			if s := w.pacer.Stats(); math.Abs(s.Dilation) >= MaxDilation {
+				t.Errorf("Stats().Dilation = %v: the schedule is running away", s.Dilation)
+			}
+			if got, period := meanWait(*ticks), time.Second/time.Duration(tt.tickRate); got > period/2 {
+				t.Errorf("mean wait %v, want under half a tick", got)
+			}
+		})
+	}
+}
+
 // TestPacerBoundedDilation: whatever the network does, the Pacer never sends
 // two inputs less than (1−MaxDilation) periods apart, nor (when the caller
 // sends on time) more than (1+MaxDilation) periods, give or take the skew
