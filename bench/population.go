@@ -694,6 +694,10 @@ func (bot *popBot) cheat(ctx context.Context, c *client.Client, wsURL string, re
 		defer bot.mu.Unlock()
 		return bot.tick
 	}
+	var (
+		floodStart time.Time // the flood's first tick
+		flooded    int64     // inputs the flood has sent
+	)
 	tick := time.NewTicker(period)
 	defer tick.Stop()
 	for {
@@ -719,8 +723,16 @@ func (bot *popBot) cheat(ctx context.Context, c *client.Client, wsURL string, re
 		}
 		switch bot.b.Cheat {
 		case CheatFlood:
-			for range 10 {
+			// Ten inputs a tick of wall-clock time, however late this
+			// goroutine gets to run: a flood that a loaded machine slowed
+			// below the frame-rate limit would not be one.
+			if floodStart.IsZero() {
+				floodStart = time.Now()
+			}
+			due := int64(time.Since(floodStart)/period+1) * 10
+			for n := 0; flooded < due && n < 200; n++ {
 				seq++
+				flooded++
 				if !send(&arbiterv1.Input{Seq: seq, MoveX: 1000, ViewTick: view()}) {
 					break
 				}

@@ -98,13 +98,22 @@ func requireNode(t *testing.T) string {
 }
 
 // ensureNodeModules installs the SDK's locked npm dependencies (npm ci)
-// if sdk/ts has none, holding a lock on package-lock.json so that two
-// runs at once do not install over each other.
+// if sdk/ts has none, or older than package-lock.json (a checkout that
+// changed the dependencies), holding a lock on package-lock.json so that
+// two runs at once do not install over each other.
 func ensureNodeModules(t *testing.T, sdk string) {
 	t.Helper()
 	installed := func() bool {
-		_, err := os.Stat(filepath.Join(sdk, "node_modules", "typescript", "bin", "tsc"))
-		return err == nil
+		if _, err := os.Stat(filepath.Join(sdk, "node_modules", "typescript", "bin", "tsc")); err != nil {
+			return false
+		}
+		// npm writes its own copy of the lock when it installs.
+		hidden, err := os.Stat(filepath.Join(sdk, "node_modules", ".package-lock.json"))
+		if err != nil {
+			return false
+		}
+		lock, err := os.Stat(filepath.Join(sdk, "package-lock.json"))
+		return err == nil && !lock.ModTime().After(hidden.ModTime())
 	}
 	if installed() {
 		return
