@@ -194,8 +194,16 @@ func TestHostileClient(t *testing.T) {
 			}
 			closedWith(t, c, b.code, b.kick)
 		}
-		if !kicked && dialHostile(t) != nil {
-			t.Fatalf("still admitted after %d refused frames", 2*len(breakers))
+		if !kicked {
+			// The last refused frames reach the score at the room's next
+			// tick, which a fast loop may beat: a connection admitted
+			// before it is the one its kick closes.
+			if c := dialHostile(t); c != nil {
+				closedWith(t, c, 1008, "cheat")
+				if dialHostile(t) != nil {
+					t.Fatalf("still admitted after %d refused frames and a kick", 2*len(breakers))
+				}
+			}
 		}
 		// The event reaches the store through the manager's queue.
 		deadline := time.Now().Add(5 * time.Second)
