@@ -57,21 +57,43 @@ func benchRoom(tb testing.TB, n int) (*Room, []*benchPeer) {
 
 // BenchmarkSnapshotEncode measures the snapshot half of a tick with no
 // inputs pending: Room.step with every seat attached, which builds the
-// Snapshot from the world's entities, encodes the full message, the key
-// and the delta from the previous tick once into a fresh buffer, and
-// offers the same bytes to every peer with its own acknowledgements. MB/s
-// counts one full snapshot's bytes.
+// Snapshot from the world's entities (every one of which moved since the
+// last tick), encodes it once into a fresh buffer and offers the same
+// bytes to every peer with its own acknowledgements. With full peers only
+// it encodes the full message; with delta peers, the key and the delta
+// from the previous tick too. MB/s counts one full snapshot's bytes.
 func BenchmarkSnapshotEncode(b *testing.B) {
-	for _, n := range []int{10, 100} {
-		b.Run(fmt.Sprintf("entities=%d", n), func(b *testing.B) {
-			r, peers := benchRoom(b, n)
-			r.step()
-			b.SetBytes(int64(peers[0].snapshot))
-			b.ReportAllocs()
-			for b.Loop() {
+	for _, snapshots := range []string{"full", "delta"} {
+		for _, n := range []int{10, 100} {
+			b.Run(fmt.Sprintf("snapshots=%s/entities=%d", snapshots, n), func(b *testing.B) {
+				r, peers := benchRoom(b, n)
+				first := peers[0]
+				if snapshots == "delta" {
+					for i := range r.players {
+						p := &benchDeltaPeer{}
+						if err := seat(r, i).Attach(p); err != nil {
+							b.Fatal(err)
+						}
+						if i == 0 {
+							first = &p.benchPeer
+						}
+					}
+				}
+				ents := r.tw.(*fakeWorld).ents
+				move := func() {
+					for i := range ents {
+						ents[i].X, ents[i].Y = ents[i].X+471, ents[i].Y-471
+					}
+				}
 				r.step()
-			}
-		})
+				b.SetBytes(int64(first.snapshot))
+				b.ReportAllocs()
+				for b.Loop() {
+					move()
+					r.step()
+				}
+			})
+		}
 	}
 }
 

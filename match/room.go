@@ -484,7 +484,11 @@ func (r *Room) step() {
 	r.Stats.Ticks.Add(1)
 	r.total.Ticks.Add(1)
 
-	snap := r.encodeSnapshot(tick)
+	deltas := false
+	for _, p := range r.peers {
+		deltas = deltas || p.delta
+	}
+	snap := r.encodeSnapshot(tick, deltas)
 	bytes := 0
 	for _, p := range r.peers {
 		own := arbiterv1.Ack{LastInputSeq: p.lastSeq.Load(), InputBacklog: p.backlog}
@@ -587,11 +591,11 @@ func (r *Room) countSurplus(n uint64) {
 }
 
 // encodeSnapshot encodes the snapshot of tick once for every peer: the
-// full message (every entity with its player's acknowledgements), and
-// the key and delta bodies (from the previous tick's entities), all in one
-// fresh buffer. The buffer cannot be reused: peers may hold it until
-// their writers have sent it, ticks later.
-func (r *Room) encodeSnapshot(tick uint32) arbiterv1.TickSnapshot {
+// full message (every entity with its player's acknowledgements), and,
+// if deltas (a peer takes them), the key and delta bodies (from the
+// previous tick's entities), all in one fresh buffer. The buffer cannot be
+// reused: peers may hold it until their writers have sent it, ticks later.
+func (r *Room) encodeSnapshot(tick uint32, deltas bool) arbiterv1.TickSnapshot {
 	r.snap, r.prev = r.prev, r.snap
 	r.ents = r.tw.AppendEntities(r.ents[:0])
 	for len(r.snap.Entities) < len(r.ents) {
@@ -607,11 +611,16 @@ func (r *Room) encodeSnapshot(tick uint32) arbiterv1.TickSnapshot {
 			pe.LastInputSeq, pe.InputBacklog = p.lastSeq.Load(), p.backlog
 		}
 	}
-	r.bodies = r.enc.AppendBody(r.bodies[:0], tick, 0, nil, r.snap.Entities)
-	keyLen := len(r.bodies)
+	r.bodies = r.bodies[:0]
 	base := uint32(0)
-	if r.prevTick != 0 && r.prevTick == tick-1 {
-		base = r.prevTick
+	if deltas {
+		r.bodies = r.enc.AppendBody(r.bodies, tick, 0, nil, r.snap.Entities)
+		if r.prevTick != 0 && r.prevTick == tick-1 {
+			base = r.prevTick
+		}
+	}
+	keyLen := len(r.bodies)
+	if base != 0 {
 		r.bodies = r.enc.AppendBody(r.bodies, tick, base, r.prev.Entities, r.snap.Entities)
 	}
 	r.prevTick = tick
@@ -624,7 +633,10 @@ func (r *Room) encodeSnapshot(tick uint32) arbiterv1.TickSnapshot {
 		panic(fmt.Sprintf("match: marshal snapshot: %v", err)) // a message built here always encodes
 	}
 	buf = append(buf, r.bodies...)
-	ts := arbiterv1.TickSnapshot{Tick: tick, Full: buf[:fullLen:fullLen], Key: buf[fullLen : fullLen+keyLen : fullLen+keyLen]}
+	ts := arbiterv1.TickSnapshot{Tick: tick, Full: buf[:fullLen:fullLen]}
+	if deltas {
+		ts.Key = buf[fullLen : fullLen+keyLen : fullLen+keyLen]
+	}
 	if base != 0 {
 		ts.Delta, ts.Base = buf[fullLen+keyLen:], base
 	}

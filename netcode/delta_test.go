@@ -30,15 +30,17 @@ func TestSnapshotChoice(t *testing.T) {
 	tests := []struct {
 		name  string
 		delta bool
+		noKey bool // the snapshots come without key and delta
 		give  []uint32
 		want  []string // what each take wrote
 	}{
-		{"full session", false, []uint32{5, take, 6, take, 8, take}, []string{"full 5", "full 6", "full 8"}},
-		{"first snapshot", true, []uint32{5, take}, []string{"key 5"}},
-		{"consecutive", true, []uint32{5, take, 6, take, 7, take}, []string{"key 5", "delta 6", "delta 7"}},
-		{"slot replaced", true, []uint32{5, take, 6, 7, take, 8, take}, []string{"key 5", "key 7", "delta 8"}},
-		{"room's first tick", true, []uint32{1, take, 2, take}, []string{"key 1", "delta 2"}},
-		{"nothing offered", true, []uint32{take, 5, take}, []string{"key 5"}},
+		{"full session", false, false, []uint32{5, take, 6, take, 8, take}, []string{"full 5", "full 6", "full 8"}},
+		{"first snapshot", true, false, []uint32{5, take}, []string{"key 5"}},
+		{"consecutive", true, false, []uint32{5, take, 6, take, 7, take}, []string{"key 5", "delta 6", "delta 7"}},
+		{"slot replaced", true, false, []uint32{5, take, 6, 7, take, 8, take}, []string{"key 5", "key 7", "delta 8"}},
+		{"room's first tick", true, false, []uint32{1, take, 2, take}, []string{"key 1", "delta 2"}},
+		{"nothing offered", true, false, []uint32{take, 5, take}, []string{"key 5"}},
+		{"no key offered", true, true, []uint32{5, take, 6, take}, []string{"full 5", "full 6"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -53,6 +55,9 @@ func TestSnapshotChoice(t *testing.T) {
 					ts.Tick, ts.Base = step, step-1
 					if step == 1 {
 						ts.Delta, ts.Base = nil, 0
+					}
+					if tt.noKey {
+						ts.Key, ts.Delta, ts.Base = nil, nil, 0
 					}
 					s.SendSnapshot(ts, benchOwn)
 					continue

@@ -208,6 +208,12 @@ func (s *Session) snapshotMessageLocked(buf []byte, o *snapshotOffer) (msg []byt
 		return o.snap.Full, false
 	}
 	body, key := s.snapshotBodyLocked(o)
+	if body == nil {
+		// No key offered (the match encodes one whenever a peer takes
+		// deltas): the full message does the same, a client may take it
+		// as the next delta's base.
+		return o.snap.Full, true
+	}
 	return arbiterv1.AppendDeltaMessage(buf, body, o.own), key
 }
 
@@ -223,10 +229,10 @@ func (s *Session) snapshotBodyLocked(o *snapshotOffer) (body []byte, key bool) {
 // snapshotSizeLocked returns the size of the message the session would
 // write for o now. s.mu must be held.
 func (s *Session) snapshotSizeLocked(o *snapshotOffer) int {
-	if !s.delta {
+	body, _ := s.snapshotBodyLocked(o)
+	if !s.delta || body == nil {
 		return len(o.snap.Full)
 	}
-	body, _ := s.snapshotBodyLocked(o)
 	return arbiterv1.DeltaMessageSize(body, o.own)
 }
 

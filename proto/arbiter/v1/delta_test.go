@@ -367,3 +367,28 @@ func FuzzApplyDelta(f *testing.F) {
 		}
 	})
 }
+
+// The worked example of docs/protocol.md ("Delta snapshots").
+func ExampleApplyDelta() {
+	base := &arbiterv1.Snapshot{Tick: 41, Entities: []*arbiterv1.Entity{
+		{Id: 1, X: 100, Y: 200, Hp: 100}, {Id: 2, X: 50, Y: 50, Hp: 75, Score: 3}, {Id: 3, X: 9, Y: 9, Hp: 100},
+	}}
+	d := &arbiterv1.SnapshotDelta{
+		Tick: 42, BaseTick: 41, Removed: []uint32{1}, Added: []*arbiterv1.Entity{{Id: 4, X: 7, Y: 8, Hp: 100}},
+		Moved: []int32{0, 466, -471}, Hp: []uint32{1, 50}, LastInputSeq: 12,
+	}
+	s, err := arbiterv1.ApplyDelta(base, d, 1)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	fmt.Println("tick", s.GetTick())
+	for _, e := range s.GetEntities() {
+		fmt.Printf("id %d, x %d, y %d, hp %d, score %d, last_input_seq %d\n", e.GetId(), e.GetX(), e.GetY(), e.GetHp(), e.GetScore(), e.GetLastInputSeq())
+	}
+	// Output:
+	// tick 42
+	// id 1, x 566, y -271, hp 100, score 0, last_input_seq 12
+	// id 3, x 9, y 9, hp 50, score 0, last_input_seq 0
+	// id 4, x 7, y 8, hp 100, score 0, last_input_seq 0
+}
