@@ -31,9 +31,10 @@ type Peer interface {
 	// SendSnapshot offers the newest snapshot; it replaces any older
 	// snapshot the peer has not yet written. snap is the tick's snapshot
 	// as the room encoded it once for every peer (shared and immutable:
-	// the full message, and the bodies of the delta messages), own the
-	// peer's player's acknowledgements, which a delta message carries for
-	// its recipient alone. The peer writes whichever its connection
+	// the full message if a peer of the tick takes full snapshots, the
+	// key and delta bodies if one takes deltas — see EncodingPeer), own
+	// the peer's player's acknowledgements, which a delta message carries
+	// for its recipient alone. The peer writes whichever its connection
 	// needs. It must not block, but it may write: the network peer makes
 	// one non-blocking write when nothing else waits to be sent, so the
 	// tick's duration includes the fan-out.
@@ -484,11 +485,12 @@ func (r *Room) step() {
 	r.Stats.Ticks.Add(1)
 	r.total.Ticks.Add(1)
 
-	deltas := false
+	checkpoint := r.checkpoints != nil && tick%uint32(r.cfg.CheckpointEvery) == 0
+	full, deltas := checkpoint, false // what this tick's peers and checkpoint take
 	for _, p := range r.peers {
-		deltas = deltas || p.delta
+		full, deltas = full || !p.delta, deltas || p.delta
 	}
-	snap := r.encodeSnapshot(tick, deltas)
+	snap := r.encodeSnapshot(tick, full, deltas)
 	bytes := 0
 	for _, p := range r.peers {
 		own := arbiterv1.Ack{LastInputSeq: p.lastSeq.Load(), InputBacklog: p.backlog}
@@ -502,7 +504,7 @@ func (r *Room) step() {
 			bytes += arbiterv1.DeltaMessageSize(snap.Key, own)
 		}
 	}
-	if r.checkpoints != nil && tick%uint32(r.cfg.CheckpointEvery) == 0 {
+	if checkpoint {
 		r.checkpoints.Save(r.checkpoint(tick, snap.Full))
 	}
 	if n := uint64(len(r.peers)); n > 0 {
@@ -590,12 +592,14 @@ func (r *Room) countSurplus(n uint64) {
 	r.total.InputsSurplus.Add(n)
 }
 
-// encodeSnapshot encodes the snapshot of tick once for every peer: the
-// full message (every entity with its player's acknowledgements), and,
-// if deltas (a peer takes them), the key and delta bodies (from the
-// previous tick's entities), all in one fresh buffer. The buffer cannot be
-// reused: peers may hold it until their writers have sent it, ticks later.
-func (r *Room) encodeSnapshot(tick uint32, deltas bool) arbiterv1.TickSnapshot {
+// encodeSnapshot encodes the snapshot of tick once for every peer: if
+// full, the full message (every entity with its player's
+// acknowledgements), and if deltas, the key and delta bodies (from the
+// previous tick's entities), as the tick's peers (and checkpoint) need,
+// all in one fresh buffer. The buffer cannot be reused: peers may hold it
+// until their writers have sent it, ticks later. The entities are read
+// every tick, needed or not: they are the next tick's delta base.
+func (r *Room) encodeSnapshot(tick uint32, full, deltas bool) arbiterv1.TickSnapshot {
 	r.snap, r.prev = r.prev, r.snap
 	r.ents = r.tw.AppendEntities(r.ents[:0])
 	for len(r.snap.Entities) < len(r.ents) {
@@ -625,15 +629,27 @@ func (r *Room) encodeSnapshot(tick uint32, deltas bool) arbiterv1.TickSnapshot {
 	}
 	r.prevTick = tick
 
-	r.kind.Snapshot = r.snap
-	fullLen := proto.Size(&r.msg) // and caches every size for MarshalAppend
-	opts := proto.MarshalOptions{UseCachedSize: true}
-	buf, err := opts.MarshalAppend(make([]byte, 0, fullLen+len(r.bodies)), &r.msg)
-	if err != nil {
-		panic(fmt.Sprintf("match: marshal snapshot: %v", err)) // a message built here always encodes
+	if !full && !deltas {
+		return arbiterv1.TickSnapshot{Tick: tick}
+	}
+	fullLen := 0
+	if full {
+		r.kind.Snapshot = r.snap
+		fullLen = proto.Size(&r.msg) // and caches every size for MarshalAppend
+	}
+	buf := make([]byte, 0, fullLen+len(r.bodies))
+	if full {
+		var err error
+		buf, err = proto.MarshalOptions{UseCachedSize: true}.MarshalAppend(buf, &r.msg)
+		if err != nil {
+			panic(fmt.Sprintf("match: marshal snapshot: %v", err)) // a message built here always encodes
+		}
 	}
 	buf = append(buf, r.bodies...)
-	ts := arbiterv1.TickSnapshot{Tick: tick, Full: buf[:fullLen:fullLen]}
+	ts := arbiterv1.TickSnapshot{Tick: tick}
+	if full {
+		ts.Full = buf[:fullLen:fullLen]
+	}
 	if deltas {
 		ts.Key = buf[fullLen : fullLen+keyLen : fullLen+keyLen]
 	}

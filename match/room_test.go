@@ -437,6 +437,56 @@ func TestDeltaSnapshots(t *testing.T) {
 	}
 }
 
+// TestSnapshotEncodedAsNeeded: a tick encodes what its peers take — the
+// full message for full peers and for a checkpoint, the key and the delta
+// for delta peers — and nothing else.
+func TestSnapshotEncodedAsNeeded(t *testing.T) {
+	tests := []struct {
+		name      string
+		delta     []bool // the peers, full or delta
+		wantFull  []bool // a full message at ticks 1..4; a checkpoint every second tick
+		wantDelta bool
+	}{
+		{"full peers", []bool{false, false}, []bool{true, true, true, true}, false},
+		{"delta peers", []bool{true, true}, []bool{false, true, false, true}, true},
+		{"both", []bool{false, true}, []bool{true, true, true, true}, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := testRoom(t, &fakeGame{}, newFakeClock(), len(tt.delta), time.Hour, nil)
+			cps := &fakeCheckpoints{}
+			r.checkpoints, r.cfg.CheckpointEvery = cps, 2
+			var peers []*fakePeer
+			for i, d := range tt.delta {
+				p := newFakePeer()
+				var peer Peer = p
+				if d {
+					peer = deltaPeer{p}
+				}
+				if err := seat(r, i).Attach(peer); err != nil {
+					t.Fatal(err)
+				}
+				peers = append(peers, p)
+			}
+			r.state.Store(stateRunning)
+			for range 4 {
+				r.step()
+			}
+			if len(cps.saved) != 2 || cps.saved[0].State == nil || cps.saved[1].State == nil {
+				t.Errorf("checkpoints %+v, want two with the full snapshot", cps.saved)
+			}
+			for k, ts := range peers[0].ticks {
+				if got := ts.Full != nil; got != tt.wantFull[k] {
+					t.Errorf("tick %d: a full message: %v, want %v", k+1, got, tt.wantFull[k])
+				}
+				if got := ts.Key != nil && (k == 0 || ts.Delta != nil); got != tt.wantDelta {
+					t.Errorf("tick %d: a key and a delta: %v, want %v", k+1, got, tt.wantDelta)
+				}
+			}
+		})
+	}
+}
+
 func TestAttachReplacesPreviousPeer(t *testing.T) {
 	r := testRoom(t, &fakeGame{}, newFakeClock(), 2, time.Hour, nil)
 	first, second := newFakePeer(), newFakePeer()

@@ -39,6 +39,8 @@ type TickSnapshot struct {
 	Tick uint32
 	// Full is the whole ServerMessage carrying the Snapshot: every entity
 	// with every player's acknowledgements. Full connections get it as is.
+	// A server may leave it nil on a tick when no connection takes it, and
+	// Key and Delta nil when none takes deltas.
 	Full []byte
 	// Key is the body of the SnapshotDelta from nothing (base_tick 0:
 	// every entity added), without acknowledgements: a delta connection's
