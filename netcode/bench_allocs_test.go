@@ -124,7 +124,7 @@ func TestSnapshotTakeAllocs(t *testing.T) {
 			s.SendSnapshot(ts, benchOwn)
 			<-s.wake
 			s.mu.Lock()
-			batch, msg = s.takeLocked(batch[:0], msg[:0])
+			batch = s.takeLocked(batch[:0], &msg)
 			s.mu.Unlock()
 		}
 		take() // the buffers grow once

@@ -1,6 +1,7 @@
 package netcode
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"math/rand/v2"
@@ -30,17 +31,17 @@ func TestSnapshotChoice(t *testing.T) {
 	tests := []struct {
 		name  string
 		delta bool
-		noKey bool // the snapshots come without key and delta
+		noKey uint32 // the snapshots up to this tick come without key and delta
 		give  []uint32
 		want  []string // what each take wrote
 	}{
-		{"full session", false, false, []uint32{5, take, 6, take, 8, take}, []string{"full 5", "full 6", "full 8"}},
-		{"first snapshot", true, false, []uint32{5, take}, []string{"key 5"}},
-		{"consecutive", true, false, []uint32{5, take, 6, take, 7, take}, []string{"key 5", "delta 6", "delta 7"}},
-		{"slot replaced", true, false, []uint32{5, take, 6, 7, take, 8, take}, []string{"key 5", "key 7", "delta 8"}},
-		{"room's first tick", true, false, []uint32{1, take, 2, take}, []string{"key 1", "delta 2"}},
-		{"nothing offered", true, false, []uint32{take, 5, take}, []string{"key 5"}},
-		{"no key offered", true, true, []uint32{5, take, 6, take}, []string{"full 5", "full 6"}},
+		{"full session", false, 0, []uint32{5, take, 6, take, 8, take}, []string{"full 5", "full 6", "full 8"}},
+		{"first snapshot", true, 0, []uint32{5, take}, []string{"key 5"}},
+		{"consecutive", true, 0, []uint32{5, take, 6, take, 7, take}, []string{"key 5", "delta 6", "delta 7"}},
+		{"slot replaced", true, 0, []uint32{5, take, 6, 7, take, 8, take}, []string{"key 5", "key 7", "delta 8"}},
+		{"room's first tick", true, 0, []uint32{1, take, 2, take}, []string{"key 1", "delta 2"}},
+		{"nothing offered", true, 0, []uint32{take, 5, take}, []string{"key 5"}},
+		{"no key offered", true, 6, []uint32{5, take, 6, take, 7, take}, []string{"full 5", "full 6", "delta 7"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -48,7 +49,9 @@ func TestSnapshotChoice(t *testing.T) {
 			s := newSession(srv, nil, newSocket(nil), &fakeSeat{})
 			s.delta = tt.delta
 			base := benchTick()
+			full := bytes.Clone(base.Full)
 			var got []string
+			var msg []byte // the writer's buffer, reused from take to take
 			for _, step := range tt.give {
 				if step != take {
 					ts := base
@@ -56,7 +59,7 @@ func TestSnapshotChoice(t *testing.T) {
 					if step == 1 {
 						ts.Delta, ts.Base = nil, 0
 					}
-					if tt.noKey {
+					if step <= tt.noKey {
 						ts.Key, ts.Delta, ts.Base = nil, nil, 0
 					}
 					s.SendSnapshot(ts, benchOwn)
@@ -64,7 +67,7 @@ func TestSnapshotChoice(t *testing.T) {
 				}
 				keys := srv.Stats.SnapshotKeys.Load()
 				s.mu.Lock()
-				batch, _ := s.takeLocked(nil, nil)
+				batch := s.takeLocked(nil, &msg)
 				written := s.mu.written
 				s.mu.Unlock()
 				for _, f := range batch {
@@ -73,6 +76,9 @@ func TestSnapshotChoice(t *testing.T) {
 			}
 			if !slices.Equal(got, tt.want) {
 				t.Errorf("written %q, want %q", got, tt.want)
+			}
+			if !bytes.Equal(base.Full, full) {
+				t.Error("the shared full message was written into")
 			}
 		})
 	}

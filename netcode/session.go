@@ -169,10 +169,7 @@ func (s *Session) SendSnapshot(snap arbiterv1.TickSnapshot, own arbiterv1.Ack) {
 	// the one non-blocking write so that a close cannot begin meanwhile and
 	// have its Kick overtaken, nor the writer take a snapshot.
 	if len(s.mu.queue) == 0 && !s.mu.offered && !s.mu.inflight {
-		msg, key := s.snapshotMessageLocked(s.mu.frame[:0], &o)
-		if s.delta {
-			s.mu.frame = msg
-		}
+		msg, key := s.snapshotMessageLocked(&s.mu.frame, &o)
 		switch s.sock.tryFrame(msg) {
 		case frameSent:
 			s.wroteLocked(&o, key)
@@ -200,10 +197,11 @@ func (s *Session) SendSnapshot(snap arbiterv1.TickSnapshot, own arbiterv1.Ack) {
 
 // snapshotMessageLocked returns the message the session writes for o:
 // o's full message as it is for a full session; for a delta session the
-// SnapshotDelta message, appended to buf — the delta when its base is the
-// snapshot last written, else the key (then key is true). s.mu must be
-// held: the choice depends on what was written last.
-func (s *Session) snapshotMessageLocked(buf []byte, o *snapshotOffer) (msg []byte, key bool) {
+// SnapshotDelta message, built in *buf (which it keeps for reuse) — the
+// delta when its base is the snapshot last written, else the key (then
+// key is true). s.mu must be held: the choice depends on what was written
+// last.
+func (s *Session) snapshotMessageLocked(buf *[]byte, o *snapshotOffer) (msg []byte, key bool) {
 	if !s.delta {
 		return o.snap.Full, false
 	}
@@ -211,10 +209,11 @@ func (s *Session) snapshotMessageLocked(buf []byte, o *snapshotOffer) (msg []byt
 	if body == nil {
 		// No key offered (the match encodes one whenever a peer takes
 		// deltas): the full message does the same, a client may take it
-		// as the next delta's base.
+		// as the next delta's base. It is shared: never built into.
 		return o.snap.Full, true
 	}
-	return arbiterv1.AppendDeltaMessage(buf, body, o.own), key
+	*buf = arbiterv1.AppendDeltaMessage((*buf)[:0], body, o.own)
+	return *buf, key
 }
 
 // snapshotBodyLocked returns the shared body of a delta session's message
@@ -308,7 +307,7 @@ func (s *Session) writeLoop() {
 		case <-s.wake:
 		}
 		s.mu.Lock()
-		batch, msg = s.takeLocked(batch[:0], msg[:0])
+		batch = s.takeLocked(batch[:0], &msg)
 		s.mu.inflight = len(batch) > 0
 		closing, reason, code := s.mu.closing, s.mu.reason, s.mu.code
 		s.mu.Unlock()
@@ -332,24 +331,21 @@ func (s *Session) writeLoop() {
 
 // takeLocked appends to batch what waits to be written, for the writer:
 // the queued frames, in order, then the snapshot offered, if any, as the
-// message the session writes for it — a delta session's built in msg,
-// which it returns for reuse. s.mu must be held; the writer writes the
-// batch before it takes another.
-func (s *Session) takeLocked(batch []frame, msg []byte) ([]frame, []byte) {
+// message the session writes for it — a delta session's built in *msg,
+// the writer's buffer. s.mu must be held; the writer writes the batch
+// before it takes another.
+func (s *Session) takeLocked(batch []frame, msg *[]byte) []frame {
 	batch = append(batch, s.mu.queue...)
 	clear(s.mu.queue) // the batch holds them now
 	s.mu.queue = s.mu.queue[:0]
 	if s.mu.offered {
 		o := &s.mu.snapshot
 		b, key := s.snapshotMessageLocked(msg, o)
-		if s.delta {
-			msg = b
-		}
 		batch = append(batch, frame{op: gws.OpcodeBinary, b: b})
 		s.wroteLocked(o, key)
 		s.mu.snapshot, s.mu.offered = snapshotOffer{}, false
 	}
-	return batch, msg
+	return batch
 }
 
 // writeBatch writes the socket's tail, then batch, under one deadline:
