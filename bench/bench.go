@@ -54,15 +54,22 @@ type Config struct {
 	// instead of when the client library's pacing says an input is due:
 	// the baseline that shows what pacing buys.
 	Unpaced bool
+	// FullSnapshots makes the bots ask for full snapshots instead of the
+	// client library's default, deltas (docs/protocol.md, "Delta
+	// snapshots"): the baseline of the bytes per client.
+	FullSnapshots bool
 }
 
 // Report is what one run measured, over the window only. Durations are in
 // nanoseconds in JSON.
 type Report struct {
-	Mode     string  `json:"mode"`
-	Clients  int     `json:"clients"`
-	TickRate int     `json:"tick_rate"`      // the server's, from Welcome
-	Window   float64 `json:"window_seconds"` // measured, between the two /metrics scrapes
+	Mode    string `json:"mode"`
+	Clients int    `json:"clients"`
+	// Snapshots is the encoding the server granted the bots (Welcome):
+	// delta, full, or mixed if it granted some one and some the other.
+	Snapshots string  `json:"snapshots"`
+	TickRate  int     `json:"tick_rate"`      // the server's, from Welcome
+	Window    float64 `json:"window_seconds"` // measured, between the two /metrics scrapes
 	// JoinTime is how long it took every client to sign up, queue, be
 	// matched and connect; Throttled counts the 429s waited out meanwhile.
 	JoinTime  time.Duration `json:"join_time_ns"`
@@ -287,7 +294,7 @@ func (r *run) joinAll(ctx, playCtx context.Context, players *sync.WaitGroup) err
 			dctx, cancel := context.WithTimeout(gctx, 15*time.Second)
 			defer cancel()
 			b := newBot(&r.rec, i/size)
-			if err := b.dial(dctx, wsURL, r.cfg.Link); err != nil {
+			if err := b.dial(dctx, wsURL, r.cfg.Link, r.cfg.FullSnapshots); err != nil {
 				var he *client.HandshakeError
 				switch {
 				case errors.As(err, &he) && he.StatusCode == http.StatusTooManyRequests:
@@ -365,6 +372,20 @@ func (r *run) fill(rep *Report, lat *histogram, c0, c1 counters, s0, s1 serverSa
 
 	var snaps, bytes uint64
 	minSnaps := -1.0
+	deltas := 0
+	for i := range r.bots {
+		if b := r.bots[i].Load(); b != nil && b.c.Welcome().DeltaSnapshots() {
+			deltas++
+		}
+	}
+	switch deltas {
+	case 0:
+		rep.Snapshots = "full"
+	case len(r.bots):
+		rep.Snapshots = "delta"
+	default:
+		rep.Snapshots = "mixed"
+	}
 	for i := range c0.snapshots {
 		ds := c1.snapshots[i] - c0.snapshots[i]
 		snaps += ds

@@ -66,10 +66,11 @@ func newBot(rec *recorder, phase int) *bot {
 }
 
 // dial connects the bot to its match, over link when it is not the zero
-// Link. The socket is wrapped to count the bytes the server sends, which is
-// exactly the WebSocket frames (2–10 bytes of header each, plus the
-// payload) with no estimate.
-func (b *bot) dial(ctx context.Context, wsURL string, link netem.Link) error {
+// Link, asking for full snapshots if full (deltas otherwise, the client
+// library's default). The socket is wrapped to count the bytes the server
+// sends, which is exactly the WebSocket frames (2–10 bytes of header each,
+// plus the payload) with no estimate.
+func (b *bot) dial(ctx context.Context, wsURL string, link netem.Link, full bool) error {
 	dial := (&net.Dialer{}).DialContext
 	if link != (netem.Link{}) { // the bare socket otherwise: no pumps to weigh on the figures
 		dial = (&netem.Dialer{Up: link, Down: link}).DialContext
@@ -77,6 +78,7 @@ func (b *bot) dial(ctx context.Context, wsURL string, link netem.Link) error {
 	c, err := client.Dial(ctx, wsURL, client.Options{
 		OnSnapshot:         b.onSnapshot,
 		InterpolationDelay: -1, // bots render nothing; skip the interpolation delay
+		FullSnapshots:      full,
 		NetDial: func(ctx context.Context, network, addr string) (net.Conn, error) {
 			conn, err := dial(ctx, network, addr)
 			if err != nil {

@@ -141,6 +141,9 @@ type PopulationConfig struct {
 	MaxStall, MaxJoinLate time.Duration
 	// Seed makes the behaviours and the links reproducible (0: 1).
 	Seed uint64
+	// FullSnapshots makes the bots ask for full snapshots instead of the
+	// client library's default, deltas.
+	FullSnapshots bool
 	// Progress, if set, receives a line per finished match.
 	Progress io.Writer
 }
@@ -427,6 +430,7 @@ type popBot struct {
 	b    Behaviour
 	rng  *rand.Rand
 	link *netem.Dialer              // every connection over b.Link, each with its own jitter draws
+	full bool                       // ask for full snapshots rather than deltas
 	conn atomic.Pointer[netem.Conn] // the current connection's link, for stalls
 
 	// The stall and the reload, each once, 1–3 s into the match; owned by
@@ -454,7 +458,7 @@ func (p *population) play(ctx context.Context, wsURL string, b Behaviour, rng *r
 		res.closed = "cancelled"
 		return res
 	}
-	bot := &popBot{b: b, rng: rng, link: &netem.Dialer{Up: b.Link, Down: b.Link}}
+	bot := &popBot{b: b, rng: rng, link: &netem.Dialer{Up: b.Link, Down: b.Link}, full: p.cfg.FullSnapshots}
 	c, err := bot.dial(ctx, wsURL)
 	if err != nil {
 		res.closed = "dial: " + shortErr(err)
@@ -521,6 +525,7 @@ func (bot *popBot) options(b client.Backoff) client.Options {
 		OnSnapshot:         bot.onSnapshot,
 		InterpolationDelay: -1,
 		Backoff:            b,
+		FullSnapshots:      bot.full,
 		NetDial: func(ctx context.Context, network, addr string) (net.Conn, error) {
 			nc, err := bot.link.DialContext(ctx, network, addr)
 			if err == nil {

@@ -12,14 +12,23 @@ import (
 )
 
 // TestStepAllocs: a tick of a ten-seat room, one input queued per seat
-// beforehand, allocates once: the snapshot's buffer. It cannot be reused,
-// because the same bytes are handed to every peer, which may hold them
-// until its writer has sent them, ticks later (Peer.SendSnapshot: the frame
-// is shared and immutable); a pool would need every peer to give the buffer
-// back. Everything else is reused across ticks: the commands, the peers,
-// the entity states and the Snapshot message with its Entity messages.
+// beforehand, half the peers full and half delta, allocates once: the
+// snapshot's buffer, which holds the full message and the key and delta
+// bodies together. It cannot be reused, because the same bytes are handed
+// to every peer, which may hold them until its writer has sent them,
+// ticks later (Peer.SendSnapshot: the snapshot is shared and immutable); a
+// pool would need every peer to give the buffer back. Everything else is
+// reused across ticks: the commands, the peers, the entity states, the two
+// Snapshot messages (this tick's and the previous one, which the delta is
+// from) with their Entity messages, and the delta encoder's scratch. Each
+// peer's own acknowledgements travel by value: nothing per peer.
 func TestStepAllocs(t *testing.T) {
 	r, _ := benchRoom(t, 10)
+	for i := 0; i < len(r.players); i += 2 {
+		if err := seat(r, i).Attach(&benchDeltaPeer{}); err != nil {
+			t.Fatal(err)
+		}
+	}
 	in := &arbiterv1.Input{MoveX: 10, MoveY: -10, AimX: 40000, AimY: -25000, ViewTick: 5398}
 	seq := uint32(6000)
 	tick := func() {

@@ -9,12 +9,20 @@ import (
 )
 
 // benchPeer is a Peer that drops everything; it remembers only the size of
-// the last snapshot offered, without allocating.
+// the last full snapshot offered, without allocating.
 type benchPeer struct{ snapshot int }
 
-func (*benchPeer) Send([]byte)                         {}
-func (p *benchPeer) SendSnapshot(f []byte)             { p.snapshot = len(f) }
-func (*benchPeer) Close(arbiterv1.CloseReason, string) {}
+func (*benchPeer) Send([]byte)                                              {}
+func (p *benchPeer) SendSnapshot(s arbiterv1.TickSnapshot, _ arbiterv1.Ack) { p.snapshot = len(s.Full) }
+func (*benchPeer) Close(arbiterv1.CloseReason, string)                      {}
+
+// benchDeltaPeer is a benchPeer whose connection asked for delta
+// snapshots.
+type benchDeltaPeer struct{ benchPeer }
+
+func (*benchDeltaPeer) SnapshotEncoding() arbiterv1.SnapshotEncoding {
+	return arbiterv1.SnapshotEncoding_SNAPSHOT_ENCODING_DELTA
+}
 
 // benchRoom returns a room of n seats on the fake game, each attached to a
 // benchPeer, with entity states spread as in a match under way: positions
@@ -49,19 +57,43 @@ func benchRoom(tb testing.TB, n int) (*Room, []*benchPeer) {
 
 // BenchmarkSnapshotEncode measures the snapshot half of a tick with no
 // inputs pending: Room.step with every seat attached, which builds the
-// Snapshot from the world's entities, encodes it once into a fresh buffer
-// and offers the same bytes to every peer. MB/s counts one snapshot's bytes.
+// Snapshot from the world's entities (every one of which moved since the
+// last tick), encodes it once into a fresh buffer and offers the same
+// bytes to every peer with its own acknowledgements. With full peers only
+// it encodes the full message; with delta peers, the key and the delta
+// from the previous tick too. MB/s counts one full snapshot's bytes.
 func BenchmarkSnapshotEncode(b *testing.B) {
-	for _, n := range []int{10, 100} {
-		b.Run(fmt.Sprintf("entities=%d", n), func(b *testing.B) {
-			r, peers := benchRoom(b, n)
-			r.step()
-			b.SetBytes(int64(peers[0].snapshot))
-			b.ReportAllocs()
-			for b.Loop() {
+	for _, snapshots := range []string{"full", "delta"} {
+		for _, n := range []int{10, 100} {
+			b.Run(fmt.Sprintf("snapshots=%s/entities=%d", snapshots, n), func(b *testing.B) {
+				r, peers := benchRoom(b, n)
+				first := peers[0]
+				if snapshots == "delta" {
+					for i := range r.players {
+						p := &benchDeltaPeer{}
+						if err := seat(r, i).Attach(p); err != nil {
+							b.Fatal(err)
+						}
+						if i == 0 {
+							first = &p.benchPeer
+						}
+					}
+				}
+				ents := r.tw.(*fakeWorld).ents
+				move := func() {
+					for i := range ents {
+						ents[i].X, ents[i].Y = ents[i].X+471, ents[i].Y-471
+					}
+				}
 				r.step()
-			}
-		})
+				b.SetBytes(int64(first.snapshot))
+				b.ReportAllocs()
+				for b.Loop() {
+					move()
+					r.step()
+				}
+			})
+		}
 	}
 }
 

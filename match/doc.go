@@ -1,7 +1,10 @@
 // Package match runs matches: a Room owns one game world and one goroutine
 // that drives it. A TickWorld (the arena) is ticked at a fixed rate: the
 // room validates and applies player inputs and hands every connected player
-// the same encoded snapshot each tick. An EventWorld (chess) changes only
+// the same encoded snapshot each tick — the full message, and for players
+// who asked for deltas the shared part of a delta from the previous tick,
+// encoded once per room, each player's own acknowledgements passed beside
+// it. An EventWorld (chess) changes only
 // when a player acts or one of its own deadlines passes: the room applies
 // each action as soon as it arrives and sends every player the new State,
 // or the actor a Rejected. A Manager

@@ -120,7 +120,7 @@ func (p *rpsPeer) Send(frame []byte) {
 	defer p.mu.Unlock()
 	p.got = append(p.got, s)
 }
-func (p *rpsPeer) SendSnapshot(frame []byte) { p.Send(frame) }
+func (p *rpsPeer) SendSnapshot(s arbiterv1.TickSnapshot, _ arbiterv1.Ack) { p.Send(s.Full) }
 func (p *rpsPeer) Close(reason arbiterv1.CloseReason, _ string) {
 	p.mu.Lock()
 	defer p.mu.Unlock()

@@ -202,8 +202,10 @@ func (w *fakeWorld) Finished() bool                                 { return fal
 // fakePeer records what a room sends it.
 type fakePeer struct {
 	mu        sync.Mutex
-	frames    [][]byte // Send, in order
-	snapshots [][]byte // SendSnapshot, in order
+	frames    [][]byte                 // Send, in order
+	snapshots [][]byte                 // SendSnapshot's full messages, in order
+	ticks     []arbiterv1.TickSnapshot // SendSnapshot's snapshots, in order
+	acks      []arbiterv1.Ack          // SendSnapshot's acknowledgements, in order
 	closed    bool
 	reason    arbiterv1.CloseReason
 	message   string
@@ -218,10 +220,19 @@ func (p *fakePeer) Send(f []byte) {
 	p.frames = append(p.frames, f)
 }
 
-func (p *fakePeer) SendSnapshot(f []byte) {
+func (p *fakePeer) SendSnapshot(snap arbiterv1.TickSnapshot, own arbiterv1.Ack) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	p.snapshots = append(p.snapshots, f)
+	p.snapshots = append(p.snapshots, snap.Full)
+	p.ticks = append(p.ticks, snap)
+	p.acks = append(p.acks, own)
+}
+
+// deltaPeer is a fakePeer whose connection asked for delta snapshots.
+type deltaPeer struct{ *fakePeer }
+
+func (deltaPeer) SnapshotEncoding() arbiterv1.SnapshotEncoding {
+	return arbiterv1.SnapshotEncoding_SNAPSHOT_ENCODING_DELTA
 }
 
 func (p *fakePeer) Close(reason arbiterv1.CloseReason, message string) {

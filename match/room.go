@@ -28,16 +28,42 @@ type Peer interface {
 	// Send queues a message frame (anything but a snapshot) for delivery in
 	// order. The frame is immutable and may be shared between peers.
 	Send(frame []byte)
-	// SendSnapshot offers the newest snapshot frame; it replaces any older
-	// snapshot the peer has not yet written. The frame is shared and
-	// immutable. It must not block, but it may write: the network peer
-	// makes one non-blocking write when nothing else waits to be sent, so
-	// the tick's duration includes the fan-out.
-	SendSnapshot(frame []byte)
+	// SendSnapshot offers the newest snapshot; it replaces any older
+	// snapshot the peer has not yet written. snap is the tick's snapshot
+	// as the room encoded it once for every peer (shared and immutable:
+	// the full message if a peer of the tick takes full snapshots, the
+	// key and delta bodies if one takes deltas — see EncodingPeer), own
+	// the peer's player's acknowledgements, which a delta message carries
+	// for its recipient alone. The peer writes whichever its connection
+	// needs. It must not block, but it may write: the network peer makes
+	// one non-blocking write when nothing else waits to be sent, so the
+	// tick's duration includes the fan-out.
+	SendSnapshot(snap arbiterv1.TickSnapshot, own arbiterv1.Ack)
 	// Close ends the connection: a Kick with reason and message if the
 	// connection allows it, then a close frame with the reason's code and
 	// word.
 	Close(reason arbiterv1.CloseReason, message string)
+}
+
+// EncodingPeer is an optional Peer capability: a connection that agreed
+// with its client how its snapshots are encoded (docs/protocol.md, "Delta
+// snapshots"). The room tells the client in its Welcome
+// (Welcome.snapshots) and counts the peer's snapshot bytes in that
+// encoding. A Peer without it gets full snapshots.
+type EncodingPeer interface {
+	Peer
+	// SnapshotEncoding returns the connection's encoding; it must not
+	// change.
+	SnapshotEncoding() arbiterv1.SnapshotEncoding
+}
+
+// encodingOf returns peer's snapshot encoding: full unless it says
+// otherwise.
+func encodingOf(peer Peer) arbiterv1.SnapshotEncoding {
+	if ep, ok := peer.(EncodingPeer); ok && ep.SnapshotEncoding() == arbiterv1.SnapshotEncoding_SNAPSHOT_ENCODING_DELTA {
+		return arbiterv1.SnapshotEncoding_SNAPSHOT_ENCODING_DELTA
+	}
+	return arbiterv1.SnapshotEncoding_SNAPSHOT_ENCODING_FULL
 }
 
 // Room states.
@@ -122,7 +148,11 @@ type Stats struct {
 	SaveErrors     atomic.Uint64
 	Kicks          atomic.Uint64 // players removed for cheating
 	SnapshotFrames atomic.Uint64 // snapshots offered to peers: one per peer per tick
-	SnapshotBytes  atomic.Uint64 // bytes of the snapshots offered, each peer's counted
+	// SnapshotBytes counts the bytes of the snapshots offered, each
+	// peer's in its encoding: a full peer's the full message, a delta
+	// peer's the delta from the previous tick (a peer that needs a key —
+	// its first snapshot, or one after skipped ones — writes more).
+	SnapshotBytes atomic.Uint64
 }
 
 // Room runs one match. Its world is owned by the goroutine running Run;
@@ -168,9 +198,16 @@ type Room struct {
 	// Reused buffers, owned by the room goroutine.
 	cmds  []Command
 	ents  []EntityState
-	peers []Peer
-	snap  arbiterv1.Snapshot
-	msg   arbiterv1.ServerMessage
+	peers []*player // the players with a peer this tick
+	// snap is this tick's Snapshot, prev the previous tick's (of tick
+	// prevTick; 0: none), which the delta is from: the two swap every
+	// tick, reusing their Entity messages.
+	snap, prev *arbiterv1.Snapshot
+	prevTick   uint32
+	kind       arbiterv1.ServerMessage_Snapshot // msg's oneof, pointing at snap
+	msg        arbiterv1.ServerMessage
+	enc        arbiterv1.DeltaEncoder
+	bodies     []byte // the key and delta bodies, before they join the tick's buffer
 }
 
 // player is one seat of a room.
@@ -185,6 +222,7 @@ type player struct {
 		// seq above lastSeq and dropped; at most cap(inbox).
 		inbox  []Input
 		peer   Peer
+		delta  bool // peer's snapshots are delta-encoded (encodingOf)
 		joined bool // a peer has attached at least once
 		// received is the highest seq received (processed or waiting):
 		// Welcome.last_input_seq.
@@ -214,6 +252,8 @@ type player struct {
 	forfeited atomic.Bool
 
 	// Owned by the room goroutine.
+	peer       Peer           // this tick's peer, from take; nil while away
+	delta      bool           // peer's snapshots are delta-encoded
 	away       int            // consecutive ticks without a peer
 	violations map[string]int // violations by rule: rejected inputs, refused frames
 	backlog    uint32         // inputs left waiting after this tick's take
@@ -256,7 +296,8 @@ func newRoom(id string, mode Mode, cfg RoomConfig, world World, players []string
 	} else {
 		r.anticheat, _ = world.(AntiCheat)
 	}
-	r.msg.Kind = &arbiterv1.ServerMessage_Snapshot{Snapshot: &r.snap}
+	r.snap, r.prev = new(arbiterv1.Snapshot), new(arbiterv1.Snapshot)
+	r.msg.Kind = &r.kind
 	return r
 }
 
@@ -419,19 +460,20 @@ func (r *Room) endReason(limit uint32) string {
 }
 
 // step runs one tick: take at most one input per player, step the world,
-// encode one snapshot and offer the same bytes to every peer.
+// encode the snapshot once and offer the same bytes to every peer, with
+// each one's own acknowledgements.
 func (r *Room) step() {
 	r.cmds, r.peers = r.cmds[:0], r.peers[:0]
 	for _, p := range r.players {
-		in, ok, peer := r.take(p)
+		in, ok := r.take(p)
 		if r.anticheat != nil && r.police(p) {
 			continue // kicked: no input, no snapshot
 		}
 		if ok {
 			r.cmds = append(r.cmds, Command{Entity: p.entity, Input: in})
 		}
-		if peer != nil {
-			r.peers = append(r.peers, peer)
+		if p.peer != nil {
+			r.peers = append(r.peers, p)
 		}
 	}
 	r.tw.Step(r.cmds)
@@ -443,24 +485,39 @@ func (r *Room) step() {
 	r.Stats.Ticks.Add(1)
 	r.total.Ticks.Add(1)
 
-	frame := r.encodeSnapshot(tick)
-	for _, peer := range r.peers {
-		peer.SendSnapshot(frame)
+	checkpoint := r.checkpoints != nil && tick%uint32(r.cfg.CheckpointEvery) == 0
+	full, deltas := checkpoint, false // what this tick's peers and checkpoint take
+	for _, p := range r.peers {
+		full, deltas = full || !p.delta, deltas || p.delta
 	}
-	if r.checkpoints != nil && tick%uint32(r.cfg.CheckpointEvery) == 0 {
-		r.checkpoints.Save(r.checkpoint(tick, frame))
+	snap := r.encodeSnapshot(tick, full, deltas)
+	bytes := 0
+	for _, p := range r.peers {
+		own := arbiterv1.Ack{LastInputSeq: p.lastSeq.Load(), InputBacklog: p.backlog}
+		p.peer.SendSnapshot(snap, own)
+		switch {
+		case !p.delta:
+			bytes += len(snap.Full)
+		case snap.Delta != nil:
+			bytes += arbiterv1.DeltaMessageSize(snap.Delta, own)
+		default:
+			bytes += arbiterv1.DeltaMessageSize(snap.Key, own)
+		}
+	}
+	if checkpoint {
+		r.checkpoints.Save(r.checkpoint(tick, snap.Full))
 	}
 	if n := uint64(len(r.peers)); n > 0 {
 		r.Stats.SnapshotFrames.Add(n)
 		r.total.SnapshotFrames.Add(n)
-		r.Stats.SnapshotBytes.Add(n * uint64(len(frame)))
-		r.total.SnapshotBytes.Add(n * uint64(len(frame)))
+		r.Stats.SnapshotBytes.Add(uint64(bytes))
+		r.total.SnapshotBytes.Add(uint64(bytes))
 	}
 }
 
 // take processes p's waiting inputs for this tick and returns the one to
-// apply, if any, and p's current peer (nil while p is away; p forfeits
-// once away past the grace period). In seq order it
+// apply, if any; it sets p.peer to p's current peer (nil while p is away;
+// p forfeits once away past the grace period). In seq order it
 //
 //   - drops surplus, oldest first: all but the newest when more than
 //     MaxBacklog+1 wait (a burst after a stall, or a client sending faster
@@ -471,11 +528,11 @@ func (r *Room) step() {
 //     the invalid ones (counted, and scored by the game).
 //
 // Everything it drops counts as processed: last_input_seq moves past it.
-func (r *Room) take(p *player) (Input, bool, Peer) {
+func (r *Room) take(p *player) (Input, bool) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	peer := p.mu.peer
-	if peer == nil {
+	p.peer, p.delta = p.mu.peer, p.mu.delta
+	if p.peer == nil {
 		p.away++
 		if p.away > r.graceTicks && !p.forfeited.Load() {
 			p.forfeited.Store(true)
@@ -520,7 +577,7 @@ func (r *Room) take(p *player) (Input, bool, Peer) {
 	p.mu.inbox = append(inbox[:0], inbox[drop:]...)
 	p.backlog = uint32(len(p.mu.inbox))
 	p.lastSeq.Store(last)
-	return in, ok, peer
+	return in, ok
 }
 
 // countStale counts an input ignored for its seq. Safe for concurrent use.
@@ -535,7 +592,15 @@ func (r *Room) countSurplus(n uint64) {
 	r.total.InputsSurplus.Add(n)
 }
 
-func (r *Room) encodeSnapshot(tick uint32) []byte {
+// encodeSnapshot encodes the snapshot of tick once for every peer: if
+// full, the full message (every entity with its player's
+// acknowledgements), and if deltas, the key and delta bodies (from the
+// previous tick's entities), as the tick's peers (and checkpoint) need,
+// all in one fresh buffer. The buffer cannot be reused: peers may hold it
+// until their writers have sent it, ticks later. The entities are read
+// every tick, needed or not: they are the next tick's delta base.
+func (r *Room) encodeSnapshot(tick uint32, full, deltas bool) arbiterv1.TickSnapshot {
+	r.snap, r.prev = r.prev, r.snap
 	r.ents = r.tw.AppendEntities(r.ents[:0])
 	for len(r.snap.Entities) < len(r.ents) {
 		r.snap.Entities = append(r.snap.Entities, new(arbiterv1.Entity))
@@ -550,7 +615,48 @@ func (r *Room) encodeSnapshot(tick uint32) []byte {
 			pe.LastInputSeq, pe.InputBacklog = p.lastSeq.Load(), p.backlog
 		}
 	}
-	return mustMarshal(&r.msg)
+	r.bodies = r.bodies[:0]
+	base := uint32(0)
+	if deltas {
+		r.bodies = r.enc.AppendBody(r.bodies, tick, 0, nil, r.snap.Entities)
+		if r.prevTick != 0 && r.prevTick == tick-1 {
+			base = r.prevTick
+		}
+	}
+	keyLen := len(r.bodies)
+	if base != 0 {
+		r.bodies = r.enc.AppendBody(r.bodies, tick, base, r.prev.Entities, r.snap.Entities)
+	}
+	r.prevTick = tick
+
+	if !full && !deltas {
+		return arbiterv1.TickSnapshot{Tick: tick}
+	}
+	fullLen := 0
+	if full {
+		r.kind.Snapshot = r.snap
+		fullLen = proto.Size(&r.msg) // and caches every size for MarshalAppend
+	}
+	buf := make([]byte, 0, fullLen+len(r.bodies))
+	if full {
+		var err error
+		buf, err = proto.MarshalOptions{UseCachedSize: true}.MarshalAppend(buf, &r.msg)
+		if err != nil {
+			panic(fmt.Sprintf("match: marshal snapshot: %v", err)) // a message built here always encodes
+		}
+	}
+	buf = append(buf, r.bodies...)
+	ts := arbiterv1.TickSnapshot{Tick: tick}
+	if full {
+		ts.Full = buf[:fullLen:fullLen]
+	}
+	if deltas {
+		ts.Key = buf[fullLen : fullLen+keyLen : fullLen+keyLen]
+	}
+	if base != 0 {
+		ts.Delta, ts.Base = buf[fullLen+keyLen:], base
+	}
+	return ts
 }
 
 // mustMarshal encodes a server message into a fresh buffer sized exactly:

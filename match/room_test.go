@@ -9,6 +9,8 @@ import (
 
 	arbiterv1 "github.com/arbiter-gg/arbiter/proto/arbiter/v1"
 	"github.com/google/go-cmp/cmp"
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/testing/protocmp"
 )
 
 func testRoom(t *testing.T, g *fakeGame, clock Clock, players int, duration time.Duration, onEnd func(Result) Result) *Room {
@@ -333,6 +335,155 @@ func TestSnapshotEncodedOnce(t *testing.T) {
 				t.Errorf("peer %d snapshot %d has tick %d", i, k, got)
 			}
 		}
+	}
+}
+
+// TestDeltaSnapshots: each tick the room encodes the full message, the
+// key and the delta from the previous tick once, hands every peer the
+// same bytes with its own acknowledgements, and tells each in its Welcome
+// the encoding its connection asked for. A delta peer that applies the
+// first key and then every delta has, after every tick, the full
+// snapshot with only its own acknowledgements; so does one that applies
+// any tick's key.
+func TestDeltaSnapshots(t *testing.T) {
+	r := testRoom(t, &fakeGame{}, newFakeClock(), 3, time.Hour, nil)
+	full, d1, d2 := newFakePeer(), deltaPeer{newFakePeer()}, deltaPeer{newFakePeer()}
+	for i, p := range []Peer{full, d1, d2} {
+		if err := seat(r, i).Attach(p); err != nil {
+			t.Fatal(err)
+		}
+	}
+	r.state.Store(stateRunning)
+	const ticks = 6
+	for k := range ticks {
+		seat(r, 0).Input(&arbiterv1.Input{Seq: uint32(k + 1), MoveX: int32(10 * k)})
+		if k%2 == 0 {
+			seat(r, 1).Input(&arbiterv1.Input{Seq: uint32(k + 1), MoveX: -7, AimX: 1})
+			seat(r, 1).Input(&arbiterv1.Input{Seq: uint32(k + 2)}) // one left waiting: a backlog
+		}
+		r.step()
+	}
+	wantEncoding := []arbiterv1.SnapshotEncoding{
+		arbiterv1.SnapshotEncoding_SNAPSHOT_ENCODING_FULL,
+		arbiterv1.SnapshotEncoding_SNAPSHOT_ENCODING_DELTA,
+		arbiterv1.SnapshotEncoding_SNAPSHOT_ENCODING_DELTA,
+	}
+	wantBytes := 0
+	for i, p := range []*fakePeer{full, d1.fakePeer, d2.fakePeer} {
+		if got := decode(t, p.frames[0]).GetWelcome().GetSnapshots(); got != wantEncoding[i] {
+			t.Errorf("peer %d: Welcome.snapshots = %v, want %v", i, got, wantEncoding[i])
+		}
+		if len(p.ticks) != ticks {
+			t.Fatalf("peer %d got %d snapshots, want %d", i, len(p.ticks), ticks)
+		}
+		self := uint32(i + 1)
+		var last *arbiterv1.Snapshot
+		for k, ts := range p.ticks {
+			tick := uint32(k + 1)
+			if &ts.Full[0] != &full.ticks[k].Full[0] || &ts.Key[0] != &full.ticks[k].Key[0] {
+				t.Errorf("peer %d tick %d: snapshot bytes are a different buffer", i, tick)
+			}
+			whole := decode(t, ts.Full).GetSnapshot()
+			want := &arbiterv1.Snapshot{Tick: tick}
+			for _, e := range whole.GetEntities() {
+				e := proto.CloneOf(e)
+				if e.Id == self {
+					own := arbiterv1.Ack{LastInputSeq: e.LastInputSeq, InputBacklog: e.InputBacklog}
+					if own != p.acks[k] {
+						t.Errorf("peer %d tick %d: own acknowledgements %+v, want the entity's %+v", i, tick, p.acks[k], own)
+					}
+				} else {
+					e.LastInputSeq, e.InputBacklog = 0, 0
+				}
+				want.Entities = append(want.Entities, e)
+			}
+			switch {
+			case tick == 1 && (ts.Delta != nil || ts.Base != 0):
+				t.Errorf("tick 1: a delta from tick %d; want none, there is no earlier tick", ts.Base)
+			case tick > 1 && (ts.Delta == nil || ts.Base != tick-1):
+				t.Errorf("tick %d: delta from tick %d (%d bytes), want one from tick %d", tick, ts.Base, len(ts.Delta), tick-1)
+			}
+			body := ts.Key
+			if ts.Delta != nil {
+				body = ts.Delta
+			}
+			var next *arbiterv1.Snapshot
+			for _, give := range []struct {
+				from *arbiterv1.Snapshot
+				body []byte
+			}{{nil, ts.Key}, {last, body}} { // the key alone; the chain
+				got, err := arbiterv1.ApplyDelta(give.from, decode(t, arbiterv1.AppendDeltaMessage(nil, give.body, p.acks[k])).GetSnapshotDelta(), self)
+				if err != nil {
+					t.Fatalf("peer %d tick %d: ApplyDelta: %v", i, tick, err)
+				}
+				if diff := cmp.Diff(want, got, protocmp.Transform()); diff != "" {
+					t.Errorf("peer %d tick %d: decoded snapshot (-want +got):\n%s", i, tick, diff)
+				}
+				next = got
+			}
+			last = next
+			if i == 0 {
+				wantBytes += len(ts.Full)
+			} else {
+				wantBytes += arbiterv1.DeltaMessageSize(body, p.acks[k])
+			}
+		}
+	}
+	if got := r.Stats.SnapshotBytes.Load(); got != uint64(wantBytes) {
+		t.Errorf("SnapshotBytes = %d, want %d: each peer's in its encoding", got, wantBytes)
+	}
+	if a := d1.acks[ticks-1]; a.InputBacklog == 0 && a.LastInputSeq == 0 {
+		t.Errorf("peer 1's last acknowledgements are %+v: the test did not exercise them", a)
+	}
+}
+
+// TestSnapshotEncodedAsNeeded: a tick encodes what its peers take — the
+// full message for full peers and for a checkpoint, the key and the delta
+// for delta peers — and nothing else.
+func TestSnapshotEncodedAsNeeded(t *testing.T) {
+	tests := []struct {
+		name      string
+		delta     []bool // the peers, full or delta
+		wantFull  []bool // a full message at ticks 1..4; a checkpoint every second tick
+		wantDelta bool
+	}{
+		{"full peers", []bool{false, false}, []bool{true, true, true, true}, false},
+		{"delta peers", []bool{true, true}, []bool{false, true, false, true}, true},
+		{"both", []bool{false, true}, []bool{true, true, true, true}, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := testRoom(t, &fakeGame{}, newFakeClock(), len(tt.delta), time.Hour, nil)
+			cps := &fakeCheckpoints{}
+			r.checkpoints, r.cfg.CheckpointEvery = cps, 2
+			var peers []*fakePeer
+			for i, d := range tt.delta {
+				p := newFakePeer()
+				var peer Peer = p
+				if d {
+					peer = deltaPeer{p}
+				}
+				if err := seat(r, i).Attach(peer); err != nil {
+					t.Fatal(err)
+				}
+				peers = append(peers, p)
+			}
+			r.state.Store(stateRunning)
+			for range 4 {
+				r.step()
+			}
+			if len(cps.saved) != 2 || cps.saved[0].State == nil || cps.saved[1].State == nil {
+				t.Errorf("checkpoints %+v, want two with the full snapshot", cps.saved)
+			}
+			for k, ts := range peers[0].ticks {
+				if got := ts.Full != nil; got != tt.wantFull[k] {
+					t.Errorf("tick %d: a full message: %v, want %v", k+1, got, tt.wantFull[k])
+				}
+				if got := ts.Key != nil && (k == 0 || ts.Delta != nil); got != tt.wantDelta {
+					t.Errorf("tick %d: a key and a delta: %v, want %v", k+1, got, tt.wantDelta)
+				}
+			}
+		})
 	}
 }
 

@@ -60,6 +60,7 @@ func (s *Seat) Attach(peer Peer) error {
 		p.mu.needState = true // sent by the room goroutine, after this Welcome
 	} else {
 		w.LastInputSeq = p.mu.received
+		w.Snapshots = encodingOf(peer)
 	}
 	welcome := mustMarshal(&arbiterv1.ServerMessage{Kind: &arbiterv1.ServerMessage_Welcome{Welcome: w}})
 	// Queued under p.mu: the room reads the peer under the same lock, so no
@@ -69,6 +70,7 @@ func (s *Seat) Attach(peer Peer) error {
 	peer.Send(welcome)
 	old := p.mu.peer
 	p.mu.peer = peer
+	p.mu.delta = w.Snapshots == arbiterv1.SnapshotEncoding_SNAPSHOT_ENCODING_DELTA
 	first := !p.mu.joined
 	p.mu.joined = true
 	p.mu.Unlock()

@@ -31,63 +31,111 @@ func TestHandleFrameInputAllocs(t *testing.T) {
 
 // TestSendSnapshotAllocs: offering a snapshot to a session allocates
 // nothing, whether the slot is free or replaces one the writer has not
-// taken. The session has no writer goroutine (it stays parked), and the
-// test empties the wake-up channel so that every offer signals afresh. Its
-// socket has no descriptor, so the fast path always defers; see
-// TestSnapshotWriteAllocs for the fast path.
+// taken, for a full session and a delta one. The session has no writer
+// goroutine (it stays parked), and the test empties the wake-up channel
+// so that every offer signals afresh. Its socket has no descriptor, so the
+// fast path always defers; see TestSnapshotWriteAllocs for the fast path
+// and TestSnapshotTakeAllocs for the writer's side.
 func TestSendSnapshotAllocs(t *testing.T) {
-	s := newSession(NewServer(Config{Logger: discard(), MaxBehind: 1 << 20}, nil), nil, newSocket(nil), &validatingSeat{})
-	frame := benchSnapshotFrame()
-	for _, tt := range []struct {
-		name  string
-		taken bool // the writer took the previous snapshot
-	}{{"free", true}, {"replace", false}} {
-		n := testing.AllocsPerRun(1000, func() {
-			s.SendSnapshot(frame)
-			<-s.wake
-			if tt.taken {
-				s.mu.Lock()
-				s.mu.snapshot, s.mu.behind = nil, 0
-				s.mu.Unlock()
+	for _, delta := range []bool{false, true} {
+		s := newSession(NewServer(Config{Logger: discard(), MaxBehind: 1 << 20}, nil), nil, newSocket(nil), &validatingSeat{})
+		s.delta = delta
+		ts := benchTick()
+		for _, tt := range []struct {
+			name  string
+			taken bool // the writer took the previous snapshot
+		}{{"free", true}, {"replace", false}} {
+			n := testing.AllocsPerRun(1000, func() {
+				ts = nextTick(ts)
+				s.SendSnapshot(ts, benchOwn)
+				<-s.wake
+				if tt.taken {
+					s.mu.Lock()
+					s.mu.snapshot, s.mu.offered, s.mu.behind = snapshotOffer{}, false, 0
+					s.mu.Unlock()
+				}
+			})
+			if n != 0 {
+				t.Errorf("delta %v, %s: SendSnapshot allocates %v times, want 0", delta, tt.name, n)
 			}
-		})
-		if n != 0 {
-			t.Errorf("%s: SendSnapshot allocates %v times, want 0", tt.name, n)
 		}
-	}
-	if s.mu.closing {
-		t.Error("the session closed: the test did not exercise SendSnapshot's normal path")
+		if s.mu.closing {
+			t.Error("the session closed: the test did not exercise SendSnapshot's normal path")
+		}
 	}
 }
 
 // TestSnapshotWriteAllocs: a snapshot written at once by the fast path —
-// framed into the socket's buffer and written without blocking — allocates
-// nothing. The kernel's default loopback buffers hold every snapshot the
-// test writes, whether the client has read it yet or not.
+// for a delta session its message built in the session's buffer, then
+// framed into the socket's buffer and written without blocking —
+// allocates nothing. The ticks follow each other, so a delta session
+// writes a delta every time after the first. The kernel's default
+// loopback buffers hold every snapshot the test writes, whether the
+// client has read it yet or not.
 func TestSnapshotWriteAllocs(t *testing.T) {
-	sock, client := socketPair(t, 0)
-	go func() { _, _ = io.Copy(io.Discard, client) }()
-	s := newSession(NewServer(Config{Logger: discard(), MaxBehind: 1 << 20}, nil), nil, sock, &validatingSeat{})
-	frame := benchSnapshotFrame()
-	s.SendSnapshot(frame) // the socket's buffer grows once
-	written := 0
-	n := testing.AllocsPerRun(1000, func() {
-		s.SendSnapshot(frame)
-		s.mu.Lock()
-		if s.mu.snapshot == nil {
-			written++
+	for _, delta := range []bool{false, true} {
+		sock, client := socketPair(t, 0)
+		go func() { _, _ = io.Copy(io.Discard, client) }()
+		srv := NewServer(Config{Logger: discard(), MaxBehind: 1 << 20}, nil)
+		s := newSession(srv, nil, sock, &validatingSeat{})
+		s.delta = delta
+		ts := benchTick()
+		s.SendSnapshot(ts, benchOwn) // the buffers grow once
+		written := 0
+		n := testing.AllocsPerRun(1000, func() {
+			ts = nextTick(ts)
+			s.SendSnapshot(ts, benchOwn)
+			s.mu.Lock()
+			if !s.mu.offered {
+				written++
+			}
+			s.mu.snapshot, s.mu.offered, s.mu.behind = snapshotOffer{}, false, 0
+			s.mu.Unlock()
+			select {
+			case <-s.wake:
+			default:
+			}
+		})
+		if n != 0 {
+			t.Errorf("delta %v: SendSnapshot through the fast path allocates %v times, want 0", delta, n)
 		}
-		s.mu.snapshot, s.mu.behind = nil, 0
-		s.mu.Unlock()
-		select {
-		case <-s.wake:
-		default:
+		if written < 1001 {
+			t.Errorf("delta %v: only %d of 1001 snapshots took the fast path; the test measured the slow one too", delta, written)
 		}
-	})
-	if n != 0 {
-		t.Errorf("SendSnapshot through the fast path allocates %v times, want 0", n)
+		if keys := srv.Stats.SnapshotKeys.Load(); delta && keys != 1 {
+			t.Errorf("%d keys written, want 1 (the first snapshot): the test did not exercise the delta path", keys)
+		}
 	}
-	if written < 1001 {
-		t.Errorf("only %d of 1001 snapshots took the fast path; the test measured the slow one too", written)
+}
+
+// TestSnapshotTakeAllocs: the writer taking a deferred snapshot — for a
+// delta session, building its message in the writer's reused buffer —
+// allocates nothing.
+func TestSnapshotTakeAllocs(t *testing.T) {
+	for _, delta := range []bool{false, true} {
+		srv := NewServer(Config{Logger: discard(), MaxBehind: 1 << 20}, nil)
+		s := newSession(srv, nil, newSocket(nil), &validatingSeat{})
+		s.delta = delta
+		ts := benchTick()
+		var batch []frame
+		var msg []byte
+		take := func() {
+			ts = nextTick(ts)
+			s.SendSnapshot(ts, benchOwn)
+			<-s.wake
+			s.mu.Lock()
+			batch = s.takeLocked(batch[:0], &msg)
+			s.mu.Unlock()
+		}
+		take() // the buffers grow once
+		if n := testing.AllocsPerRun(1000, take); n != 0 {
+			t.Errorf("delta %v: the writer's take allocates %v times, want 0", delta, n)
+		}
+		if len(batch) != 1 {
+			t.Fatalf("delta %v: the writer took %d frames, want the snapshot", delta, len(batch))
+		}
+		if keys := srv.Stats.SnapshotKeys.Load(); delta && keys != 1 {
+			t.Errorf("%d keys written, want 1 (the first snapshot): the test did not exercise the delta path", keys)
+		}
 	}
 }

@@ -120,21 +120,44 @@ func BenchmarkInputDecodeValidate(b *testing.B) {
 
 func discard() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
 
-// benchSnapshotFrame returns a ~300-byte snapshot frame: sixteen entities
-// in mid-match.
-func benchSnapshotFrame() []byte {
-	snap := &arbiterv1.Snapshot{Tick: 5400}
+// benchTick returns a room's tick as the room encodes it (TickSnapshot):
+// sixteen entities in mid-match — a ~300-byte full snapshot — each of
+// which moved a step since the tick before, the delta's base.
+func benchTick() arbiterv1.TickSnapshot {
+	var prev, cur []*arbiterv1.Entity
 	for i := range uint32(16) {
-		snap.Entities = append(snap.Entities, &arbiterv1.Entity{
+		e := &arbiterv1.Entity{
 			Id: i + 1, X: int32(10000 + 7919*i), Y: int32(90000 - 6131*i), Hp: 40 + 6*i, Score: i, LastInputSeq: 5390 + i,
-		})
+		}
+		prev = append(prev, e)
+		cur = append(cur, &arbiterv1.Entity{Id: e.Id, X: e.X + 471, Y: e.Y - 471, Hp: e.Hp, Score: e.Score, LastInputSeq: e.LastInputSeq + 1})
 	}
-	b, err := proto.Marshal(&arbiterv1.ServerMessage{Kind: &arbiterv1.ServerMessage_Snapshot{Snapshot: snap}})
+	full, err := proto.Marshal(&arbiterv1.ServerMessage{Kind: &arbiterv1.ServerMessage_Snapshot{Snapshot: &arbiterv1.Snapshot{Tick: 5401, Entities: cur}}})
 	if err != nil {
 		panic(err)
 	}
-	return b
+	var enc arbiterv1.DeltaEncoder
+	return arbiterv1.TickSnapshot{
+		Tick: 5401, Full: full, Base: 5400,
+		Key:   enc.AppendBody(nil, 5401, 0, nil, cur),
+		Delta: enc.AppendBody(nil, 5401, 5400, prev, cur),
+	}
 }
+
+// benchOwn is a player's acknowledgements in benchTick.
+var benchOwn = arbiterv1.Ack{LastInputSeq: 5391, InputBacklog: 1}
+
+// nextTick returns ts as the next tick: the same bytes, numbered one
+// later, its delta from ts — the transport reads only the numbers. A
+// session offered the ticks so made writes deltas, as in a match.
+func nextTick(ts arbiterv1.TickSnapshot) arbiterv1.TickSnapshot {
+	ts.Tick, ts.Base = ts.Tick+1, ts.Tick
+	return ts
+}
+
+// fullOnly is a snapshot with only a full message: what the tests of a
+// full session need.
+func fullOnly(b []byte) arbiterv1.TickSnapshot { return arbiterv1.TickSnapshot{Full: b} }
 
 // fanout counts frames received by all the clients of a BenchmarkFanout
 // run: left is set to the number expected, and done is signalled by the
@@ -193,10 +216,11 @@ func (c *fanoutClient) OnMessage(_ *gws.Conn, msg *gws.Message) {
 
 func (c *fanoutClient) OnClose(*gws.Conn, error) { close(c.closed) }
 
-// startFanout starts a Server on loopback with n connected gws clients and
-// returns the n sessions once every client has its Welcome. Everything is
-// torn down when b ends.
-func startFanout(b *testing.B, n int) (*fanout, []*Session) {
+// startFanout starts a Server on loopback with n connected gws clients,
+// which ask for the snapshots encoding given (full or delta), and returns
+// the n sessions once every client has its Welcome. Everything is torn
+// down when b ends.
+func startFanout(b *testing.B, n int, snapshots string) (*fanout, []*Session) {
 	b.Helper()
 	f := &fanout{done: make(chan struct{}, 1)}
 	srv := NewServer(Config{
@@ -206,7 +230,7 @@ func startFanout(b *testing.B, n int) (*fanout, []*Session) {
 		MaxConns:      -1,
 	}, f)
 	hs := httptest.NewServer(srv)
-	url := "ws" + strings.TrimPrefix(hs.URL, "http") + "/v1/play?token=t"
+	url := "ws" + strings.TrimPrefix(hs.URL, "http") + "/v1/play?token=t&snapshots=" + snapshots
 	var clients []*fanoutClient
 	var conns []*gws.Conn
 	b.Cleanup(func() {
@@ -242,26 +266,37 @@ func startFanout(b *testing.B, n int) (*fanout, []*Session) {
 }
 
 // BenchmarkFanout measures delivering one tick's snapshot to n real
-// WebSocket connections over loopback: one iteration offers a ~300-byte
-// frame to every session (SendSnapshot, as the room does) and ends when
-// every client has read it. It includes the server's writers and the
-// clients' readers, all in this process, so allocs/op counts both sides.
-// ns/conn is ns/op divided by n; MB/s counts the bytes of all n frames.
+// WebSocket connections over loopback: one iteration offers the tick to
+// every session (SendSnapshot, as the room does) and ends when every
+// client has read it. With snapshots=full each client gets the ~300-byte
+// full message; with snapshots=delta its delta message, the shared delta
+// body and its own acknowledgements (the ticks follow each other, so
+// every one after the first is a delta). It includes the server's writers
+// and the clients' readers, all in this process, so allocs/op counts both
+// sides. ns/conn is ns/op divided by n; MB/s counts the bytes of all n
+// messages.
 func BenchmarkFanout(b *testing.B) {
-	frame := benchSnapshotFrame()
-	for _, n := range []int{10, 100} {
-		b.Run(fmt.Sprintf("conns=%d", n), func(b *testing.B) {
-			f, sessions := startFanout(b, n)
-			b.SetBytes(int64(len(frame) * n))
-			b.ReportAllocs()
-			for b.Loop() {
-				f.expect(n)
-				for _, s := range sessions {
-					s.SendSnapshot(frame)
+	for _, snapshots := range []string{"full", "delta"} {
+		for _, n := range []int{10, 100} {
+			b.Run(fmt.Sprintf("snapshots=%s/conns=%d", snapshots, n), func(b *testing.B) {
+				f, sessions := startFanout(b, n, snapshots)
+				ts := benchTick()
+				size := len(ts.Full)
+				if snapshots == "delta" {
+					size = arbiterv1.DeltaMessageSize(ts.Delta, benchOwn)
 				}
-				<-f.done
-			}
-			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*n), "ns/conn")
-		})
+				b.SetBytes(int64(size * n))
+				b.ReportAllocs()
+				for b.Loop() {
+					f.expect(n)
+					ts = nextTick(ts)
+					for _, s := range sessions {
+						s.SendSnapshot(ts, benchOwn)
+					}
+					<-f.done
+				}
+				b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*n), "ns/conn")
+			})
+		}
 	}
 }

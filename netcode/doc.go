@@ -3,13 +3,14 @@
 // Protocol flow (docs/protocol.md):
 //
 //	client                                   server
-//	GET /v1/play?token=T ───────────────────▶ CheckOrigin: 403 for a page it refuses
+//	GET /v1/play?token=T[&snapshots=delta] ─▶ CheckOrigin: 403 for a page it refuses
 //	                                          connection caps: 429 per address, 503 in all
 //	                                          Admit(T): 401 unless T names a seat
 //	                     ◀─────────────────── 101 Switching Protocols
-//	                     ◀─────────────────── Welcome{match, entity, tick_rate, tick}
+//	                     ◀─────────────────── Welcome{match, entity, tick_rate, tick, snapshots}
 //	ClientMessage{Input} ───────────────────▶ Seat.Input (buffered; the room applies ≤ 1 per tick)
-//	                     ◀─────────────────── Snapshot every tick (newest wins if the client lags)
+//	                     ◀─────────────────── Snapshot every tick (newest wins if the client lags),
+//	                                          or SnapshotDelta on a delta connection
 //	ClientMessage{Ping}  ───────────────────▶
 //	                     ◀─────────────────── Pong{client_time, tick}
 //	                     ◀─────────────────── WebSocket ping every PingInterval; pong expected
@@ -31,6 +32,19 @@
 // a client over it is kicked with input_flood. A session hands inputs only
 // to the seat its token was admitted to: ClientMessage has no field naming
 // an entity, so a player controls only the entity the token names.
+//
+// Snapshots come from the match already encoded, once per room per tick
+// (arbiterv1.TickSnapshot): the full message, and the shared bodies of a
+// key (the whole state from nothing) and of the delta from the previous
+// tick. A client chooses its encoding in the URL (snapshots=delta; full
+// otherwise). A full session writes the full message as it is. A delta
+// session writes the shared body followed by its player's own
+// acknowledgements, and decides which body when it writes: the delta if
+// its base is the snapshot the session last wrote to the socket (TCP
+// delivers in order, so the client has it), the key otherwise — on the
+// session's first snapshot (a new connection, a resume) and after the
+// newest-wins slot replaced one unsent. Either way nothing is allocated
+// per session per tick.
 //
 // Each Session has exactly two goroutines: gws's read loop, which decodes
 // frames and hands inputs to the match without blocking, and a writer, which

@@ -211,7 +211,7 @@ func TestInputFlood(t *testing.T) {
 			if got := fmt.Sprint(adm["calm"].seqs()); got != "[7]" {
 				t.Errorf("calm seat received %s, want [7]", got)
 			}
-			adm["calm"].sess().SendSnapshot(encode(&arbiterv1.ServerMessage{Kind: &arbiterv1.ServerMessage_Snapshot{Snapshot: &arbiterv1.Snapshot{Tick: 9}}}))
+			adm["calm"].sess().SendSnapshot(fullOnly(encode(&arbiterv1.ServerMessage{Kind: &arbiterv1.ServerMessage_Snapshot{Snapshot: &arbiterv1.Snapshot{Tick: 9}}})), arbiterv1.Ack{})
 			if snap := calm.next(t).GetSnapshot(); snap.GetTick() != 9 {
 				t.Errorf("calm client got %v, want Snapshot 9", snap)
 			}

@@ -167,6 +167,11 @@ type Stats struct {
 	Accepted atomic.Uint64 // upgrades completed
 	Refused  atomic.Uint64 // upgrade requests answered 401
 	Active   atomic.Int64  // sessions open now
+	// SnapshotKeys counts the keys written to delta sessions: the full
+	// state as a delta from nothing, on a session's first snapshot and
+	// after its slot replaced one unsent (docs/protocol.md, "Delta
+	// snapshots"). Every other snapshot of a delta session is a delta.
+	SnapshotKeys atomic.Uint64
 
 	RefusedPerIP  atomic.Uint64 // requests answered 429: MaxConnsPerIP reached
 	RefusedFull   atomic.Uint64 // requests answered 503: MaxConns reached
@@ -269,7 +274,8 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	// The slot is released here on every early return, and by OnClose once
 	// the session's read loop runs.
-	token := r.URL.Query().Get("token")
+	query := r.URL.Query()
+	token := query.Get("token")
 	if token == "" {
 		s.release(key)
 		s.Stats.Refused.Add(1)
@@ -306,6 +312,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	sess := newSession(s, conn, sock, seat)
 	sess.slot = key
+	sess.delta = query.Get(snapshotsParam) == snapshotsDelta
 	conn.Session().Store(sessionKey, sess)
 	if !s.track(sess) {
 		s.release(key)
@@ -321,6 +328,15 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		sess.Close(arbiterv1.CloseMatchOver, "the match is over")
 	}
 }
+
+// The URL query parameter by which a client chooses its snapshots'
+// encoding (docs/protocol.md, "Delta snapshots"): snapshots=delta asks for
+// deltas; anything else, or nothing, gets full snapshots. The Welcome says
+// which the connection gets.
+const (
+	snapshotsParam = "snapshots"
+	snapshotsDelta = "delta"
+)
 
 // readBufferSize is the size of each connection's read buffer, gws's default.
 const readBufferSize = 4 << 10

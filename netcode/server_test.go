@@ -324,8 +324,8 @@ func TestSlowConsumer(t *testing.T) {
 			t.Fatal("slow consumer not closed within 20s")
 		}
 		start := time.Now()
-		adm["slow"].sess().SendSnapshot(snapshot)
-		adm["fast"].sess().SendSnapshot(snapshot)
+		adm["slow"].sess().SendSnapshot(fullOnly(snapshot), arbiterv1.Ack{})
+		adm["fast"].sess().SendSnapshot(fullOnly(snapshot), arbiterv1.Ack{})
 		if d := time.Since(start); d > 100*time.Millisecond {
 			t.Fatalf("SendSnapshot blocked for %v", d)
 		}
@@ -341,7 +341,7 @@ func TestSlowConsumer(t *testing.T) {
 	default:
 	}
 	// The healthy client still gets what is sent next.
-	adm["fast"].sess().SendSnapshot(encode(&arbiterv1.ServerMessage{Kind: &arbiterv1.ServerMessage_Snapshot{Snapshot: &arbiterv1.Snapshot{Tick: 9999}}}))
+	adm["fast"].sess().SendSnapshot(fullOnly(encode(&arbiterv1.ServerMessage{Kind: &arbiterv1.ServerMessage_Snapshot{Snapshot: &arbiterv1.Snapshot{Tick: 9999}}})), arbiterv1.Ack{})
 	for {
 		if m := fast.next(t); m.GetSnapshot().GetTick() == 9999 {
 			break

@@ -27,18 +27,30 @@ type Session struct {
 	conn *gws.Conn
 	sock *socket // conn's transport: snapshots bypass gws through it
 	seat Seat
-	wake chan struct{} // size 1: a pending wake-up is enough, they coalesce
-	gone chan struct{} // closed when the read loop has ended
+	// delta: the client asked for delta snapshots (snapshots=delta in the
+	// URL). Set before the session is used, then read-only.
+	delta bool
+	wake  chan struct{} // size 1: a pending wake-up is enough, they coalesce
+	gone  chan struct{} // closed when the read loop has ended
 	// closing mirrors mu.closing for the read loop, which checks it on
 	// every frame: once a close is decided, client frames are discarded.
 	closing atomic.Bool
 
 	mu struct {
 		sync.Mutex
-		queue    []frame // non-snapshot frames, in order; at most MaxQueue
-		snapshot []byte  // the newest unsent snapshot, or nil
-		behind   int     // snapshots overwritten unsent since one was last written or taken
-		inflight bool    // the writer holds frames taken from queue/snapshot, not yet written
+		queue []frame // non-snapshot frames, in order; at most MaxQueue
+		// snapshot is the newest unsent snapshot, if offered.
+		snapshot snapshotOffer
+		offered  bool
+		behind   int  // snapshots overwritten unsent since one was last written or taken
+		inflight bool // the writer holds frames taken from queue/snapshot, not yet written
+		// written is the tick of the last snapshot written to the socket
+		// (or taken by the writer, which writes it before anything later):
+		// the base of the delta the next one may be. 0: none yet.
+		written uint32
+		// frame is the fast path's buffer for a delta session's message,
+		// reused from tick to tick.
+		frame []byte
 		// closing and reason are set together, once (Close, gwsClose or
 		// end): whoever sees closing may rely on reason.
 		closing  bool
@@ -63,6 +75,14 @@ type frame struct {
 	b  []byte
 }
 
+// snapshotOffer is a snapshot offered to a session: the room's tick,
+// encoded once for all its connections, and the player's own
+// acknowledgements.
+type snapshotOffer struct {
+	snap arbiterv1.TickSnapshot
+	own  arbiterv1.Ack
+}
+
 // newSession returns the session of a connection whose upgrade is done. It
 // must be called before the connection's read loop starts: it installs the
 // socket's close hook.
@@ -74,6 +94,16 @@ func newSession(srv *Server, conn *gws.Conn, sock *socket, seat Seat) *Session {
 
 // RemoteAddr returns the client's address.
 func (s *Session) RemoteAddr() net.Addr { return s.conn.RemoteAddr() }
+
+// SnapshotEncoding returns how the session's snapshots are encoded: what
+// the client asked for when it connected (docs/protocol.md, "Delta
+// snapshots"). The match says so in the Welcome.
+func (s *Session) SnapshotEncoding() arbiterv1.SnapshotEncoding {
+	if s.delta {
+		return arbiterv1.SnapshotEncoding_SNAPSHOT_ENCODING_DELTA
+	}
+	return arbiterv1.SnapshotEncoding_SNAPSHOT_ENCODING_FULL
+}
 
 // Send queues a protobuf-encoded ServerMessage for delivery, after those
 // already queued. The frame must not change afterwards. A session whose
@@ -109,19 +139,26 @@ func (s *Session) Pending() (frames, bytes int) {
 		bytes += len(f.b)
 	}
 	frames += len(s.mu.queue)
-	if s.mu.snapshot != nil {
+	if s.mu.offered {
 		frames++
-		bytes += len(s.mu.snapshot)
+		bytes += s.snapshotSizeLocked(&s.mu.snapshot)
 	}
 	return frames, bytes
 }
 
-// SendSnapshot offers the newest snapshot. When nothing else waits to be
-// sent it is written at once, without blocking (see socket.tryFrame);
-// otherwise it waits for the writer and replaces one still waiting. A
-// session that leaves MaxBehind snapshots in a row unwritten is closed as a
-// slow consumer.
-func (s *Session) SendSnapshot(b []byte) {
+// SendSnapshot offers the newest snapshot: snap, the room's tick encoded
+// once for all its connections, and own, the player's acknowledgements.
+// When nothing else waits to be sent it is written at once, without
+// blocking (see socket.tryFrame); otherwise it waits for the writer and
+// replaces one still waiting. A session that leaves MaxBehind snapshots in
+// a row unwritten is closed as a slow consumer.
+//
+// What is written is decided when it is written, by snapshotMessage: the
+// full message for a full session; for a delta session the delta when its
+// base is the snapshot last written to the socket, and otherwise (the
+// session's first snapshot, or the slot replaced one unsent) the key.
+func (s *Session) SendSnapshot(snap arbiterv1.TickSnapshot, own arbiterv1.Ack) {
+	o := snapshotOffer{snap: snap, own: own}
 	s.mu.Lock()
 	if s.mu.closing {
 		s.mu.Unlock()
@@ -130,21 +167,22 @@ func (s *Session) SendSnapshot(b []byte) {
 	// The fast path only when it cannot overtake: frames queued before this
 	// snapshot (a Welcome) go first, through the writer. s.mu is held over
 	// the one non-blocking write so that a close cannot begin meanwhile and
-	// have its Kick overtaken.
-	if len(s.mu.queue) == 0 && s.mu.snapshot == nil && !s.mu.inflight {
-		switch s.sock.tryFrame(b) {
+	// have its Kick overtaken, nor the writer take a snapshot.
+	if len(s.mu.queue) == 0 && !s.mu.offered && !s.mu.inflight {
+		msg, key := s.snapshotMessageLocked(&s.mu.frame, &o)
+		switch s.sock.tryFrame(msg) {
 		case frameSent:
-			s.mu.behind = 0
+			s.wroteLocked(&o, key)
 			s.mu.Unlock()
 			return
 		case frameTail:
-			s.mu.behind = 0
+			s.wroteLocked(&o, key)
 			s.mu.Unlock()
 			s.signal() // the writer flushes the tail
 			return
 		}
 	}
-	if s.mu.snapshot != nil {
+	if s.mu.offered {
 		s.mu.behind++
 		if s.mu.behind > s.srv.cfg.MaxBehind {
 			s.mu.Unlock()
@@ -152,9 +190,58 @@ func (s *Session) SendSnapshot(b []byte) {
 			return
 		}
 	}
-	s.mu.snapshot = b
+	s.mu.snapshot, s.mu.offered = o, true
 	s.mu.Unlock()
 	s.signal()
+}
+
+// snapshotMessageLocked returns the message the session writes for o:
+// o's full message as it is for a full session; for a delta session the
+// SnapshotDelta message, built in *buf (which it keeps for reuse) — the
+// delta when its base is the snapshot last written, else the key (then
+// key is true). s.mu must be held: the choice depends on what was written
+// last.
+func (s *Session) snapshotMessageLocked(buf *[]byte, o *snapshotOffer) (msg []byte, key bool) {
+	if !s.delta {
+		return o.snap.Full, false
+	}
+	body, key := s.snapshotBodyLocked(o)
+	if body == nil {
+		// No key offered (the match encodes one whenever a peer takes
+		// deltas): the full message does the same, a client may take it
+		// as the next delta's base. It is shared: never built into.
+		return o.snap.Full, true
+	}
+	*buf = arbiterv1.AppendDeltaMessage((*buf)[:0], body, o.own)
+	return *buf, key
+}
+
+// snapshotBodyLocked returns the shared body of a delta session's message
+// for o, and whether it is the key. s.mu must be held.
+func (s *Session) snapshotBodyLocked(o *snapshotOffer) (body []byte, key bool) {
+	if o.snap.Delta != nil && s.mu.written != 0 && o.snap.Base == s.mu.written {
+		return o.snap.Delta, false
+	}
+	return o.snap.Key, true
+}
+
+// snapshotSizeLocked returns the size of the message the session would
+// write for o now. s.mu must be held.
+func (s *Session) snapshotSizeLocked(o *snapshotOffer) int {
+	body, _ := s.snapshotBodyLocked(o)
+	if !s.delta || body == nil {
+		return len(o.snap.Full)
+	}
+	return arbiterv1.DeltaMessageSize(body, o.own)
+}
+
+// wroteLocked records that o's message is on its way to the socket, in
+// order: the next delta may be from it. s.mu must be held.
+func (s *Session) wroteLocked(o *snapshotOffer, key bool) {
+	s.mu.written, s.mu.behind = o.snap.Tick, 0
+	if key {
+		s.srv.Stats.SnapshotKeys.Add(1)
+	}
 }
 
 // Close ends the session with a Kick and a close frame, both carrying
@@ -170,7 +257,7 @@ func (s *Session) Close(reason arbiterv1.CloseReason, message string) {
 	}
 	s.mu.closing, s.mu.reason, s.mu.code = true, reason, reason.Code()
 	s.mu.queue = append(s.mu.queue, frame{op: gws.OpcodeBinary, b: kick})
-	s.mu.snapshot = nil
+	s.mu.snapshot, s.mu.offered = snapshotOffer{}, false
 	s.mu.Unlock()
 	s.closing.Store(true)
 	// A writer stuck on a full socket must not hold the close up for a whole
@@ -199,6 +286,7 @@ func (s *Session) writeLoop() {
 	ping := time.NewTicker(s.srv.cfg.PingInterval)
 	defer ping.Stop()
 	var batch []frame
+	var msg []byte // a delta session's snapshot message, reused
 	for {
 		select {
 		case <-s.gone:
@@ -219,12 +307,7 @@ func (s *Session) writeLoop() {
 		case <-s.wake:
 		}
 		s.mu.Lock()
-		batch = append(batch[:0], s.mu.queue...)
-		s.mu.queue = s.mu.queue[:0]
-		if snap := s.mu.snapshot; snap != nil {
-			batch = append(batch, frame{op: gws.OpcodeBinary, b: snap})
-			s.mu.snapshot, s.mu.behind = nil, 0
-		}
+		batch = s.takeLocked(batch[:0], &msg)
 		s.mu.inflight = len(batch) > 0
 		closing, reason, code := s.mu.closing, s.mu.reason, s.mu.code
 		s.mu.Unlock()
@@ -244,6 +327,25 @@ func (s *Session) writeLoop() {
 			return
 		}
 	}
+}
+
+// takeLocked appends to batch what waits to be written, for the writer:
+// the queued frames, in order, then the snapshot offered, if any, as the
+// message the session writes for it — a delta session's built in *msg,
+// the writer's buffer. s.mu must be held; the writer writes the batch
+// before it takes another.
+func (s *Session) takeLocked(batch []frame, msg *[]byte) []frame {
+	batch = append(batch, s.mu.queue...)
+	clear(s.mu.queue) // the batch holds them now
+	s.mu.queue = s.mu.queue[:0]
+	if s.mu.offered {
+		o := &s.mu.snapshot
+		b, key := s.snapshotMessageLocked(msg, o)
+		batch = append(batch, frame{op: gws.OpcodeBinary, b: b})
+		s.wroteLocked(o, key)
+		s.mu.snapshot, s.mu.offered = snapshotOffer{}, false
+	}
+	return batch
 }
 
 // writeBatch writes the socket's tail, then batch, under one deadline:
@@ -340,7 +442,7 @@ func (s *Session) gwsClose(code uint16) []byte {
 		return nil
 	}
 	s.mu.closing, s.mu.reason, s.mu.code = true, reason, reason.Code()
-	s.mu.snapshot = nil
+	s.mu.snapshot, s.mu.offered = snapshotOffer{}, false
 	s.mu.Unlock()
 	s.closing.Store(true)
 	kick := kickMessage(reason, message)

@@ -146,7 +146,8 @@ func TestTailGoesFirst(t *testing.T) {
 // that it cannot overtake them (a Welcome must precede the first snapshot).
 func TestSendSnapshotFastPath(t *testing.T) {
 	srv := NewServer(Config{Logger: discard()}, nil)
-	frame := benchSnapshotFrame()
+	ts := benchTick()
+	frame := ts.Full
 	for _, tt := range []struct {
 		name     string
 		prepare  func(s *Session)
@@ -155,16 +156,16 @@ func TestSendSnapshotFastPath(t *testing.T) {
 		{"idle", func(*Session) {}, false},
 		{"frame queued", func(s *Session) { s.Send(welcomeFrame); <-s.wake }, true},
 		{"writer busy", func(s *Session) { s.mu.inflight = true }, true},
-		{"snapshot waiting", func(s *Session) { s.mu.snapshot = frame }, true},
+		{"snapshot waiting", func(s *Session) { s.mu.snapshot, s.mu.offered = snapshotOffer{snap: ts}, true }, true},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			sock, client := socketPair(t, 0)
 			s := newSession(srv, nil, sock, &fakeSeat{})
 			tt.prepare(s)
-			s.SendSnapshot(frame)
+			s.SendSnapshot(ts, benchOwn)
 			woken := len(s.wake) == 1
 			s.mu.Lock()
-			waiting := s.mu.snapshot != nil
+			waiting := s.mu.offered
 			s.mu.Unlock()
 			if waiting != tt.deferred || woken != tt.deferred {
 				t.Fatalf("snapshot left for the writer: %v, writer woken: %v; want %v", waiting, woken, tt.deferred)

@@ -71,6 +71,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	jitter := fs.Duration("jitter", 0, "± jitter of every chunk on each client's link (population default: 30ms)")
 	latency := fs.Duration("latency", 0, "arena: one-way latency of each client's link, emulated in the generator (netem)")
 	unpaced := fs.Bool("unpaced", false, "arena: send on a fixed ticker at the tick rate instead of the client library's pacing")
+	snapshots := fs.String("snapshots", "delta", "arena: the snapshots the bots ask for, delta (the client library's default) or full")
 	seed := fs.Uint64("seed", 1, "population: seed of the behaviours and links")
 	quiet := fs.Bool("quiet", false, "no progress lines")
 	if err := fs.Parse(args); err != nil {
@@ -97,10 +98,13 @@ func run(args []string, stdout, stderr io.Writer) int {
 			ThinkMin: *thinkMin, ThinkMax: *thinkMax, Concurrency: *concurrency,
 			RedisURL: *redisURL, Seed: *seed,
 		}, *asJSON, *quiet)
+	case *snapshots != "delta" && *snapshots != "full":
+		fmt.Fprintf(stderr, "arbiter-bench: --snapshots %q: want delta or full\n", *snapshots)
+		return 2
 	case *scenario == "arena":
 	case *scenario == "population":
 		pcfg := bench.PopulationConfig{BaseURL: *addr, Matches: *matches, Parallel: *parallel, Cheaters: *cheaters,
-			LatencyMin: *latMin, LatencyMax: *latMax, Jitter: *jitter, Seed: *seed}
+			LatencyMin: *latMin, LatencyMax: *latMax, Jitter: *jitter, Seed: *seed, FullSnapshots: *snapshots == "full"}
 		if !*quiet {
 			pcfg.Progress = stderr
 		}
@@ -122,15 +126,16 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return 2
 	}
 	cfg := bench.Config{
-		BaseURL:     *addr,
-		Clients:     *clients,
-		Duration:    *duration,
-		Warmup:      *warmup,
-		Mode:        *mode,
-		TickRate:    *tickRate,
-		Concurrency: *concurrency,
-		Link:        netem.Link{Latency: *latency, Jitter: *jitter, Seed: *seed},
-		Unpaced:     *unpaced,
+		BaseURL:       *addr,
+		Clients:       *clients,
+		Duration:      *duration,
+		Warmup:        *warmup,
+		Mode:          *mode,
+		TickRate:      *tickRate,
+		Concurrency:   *concurrency,
+		Link:          netem.Link{Latency: *latency, Jitter: *jitter, Seed: *seed},
+		Unpaced:       *unpaced,
+		FullSnapshots: *snapshots == "full",
 	}
 	if !*quiet {
 		cfg.Progress = stderr
@@ -147,8 +152,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 	if *unpaced {
 		pacing = "unpaced"
 	}
-	fmt.Fprintf(stdout, "%s, %d clients, %d Hz, %s, link %v ± %v, window %.1fs, joined in %.1fs (%d throttled), %d inputs, %d timed\n\n",
-		rep.Mode, rep.Clients, rep.TickRate, pacing, *latency, *jitter, rep.Window, rep.JoinTime.Seconds(), rep.Throttled, rep.Inputs, rep.Acks)
+	fmt.Fprintf(stdout, "%s, %d clients, %d Hz, %s, %s snapshots, link %v ± %v, window %.1fs, joined in %.1fs (%d throttled), %d inputs, %d timed\n\n",
+		rep.Mode, rep.Clients, rep.TickRate, pacing, rep.Snapshots, *latency, *jitter, rep.Window, rep.JoinTime.Seconds(), rep.Throttled, rep.Inputs, rep.Acks)
 	if err := bench.WriteTable(stdout, rep); err != nil {
 		fmt.Fprintf(stderr, "arbiter-bench: %v\n", err)
 		return 1
@@ -164,7 +169,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 // error rather than a silent no-op.
 var (
 	chessOnly = []string{"games", "think-min", "think-max", "redis-url"}
-	arenaOnly = []string{"clients", "tick-rate", "latency", "jitter", "unpaced", "scenario",
+	arenaOnly = []string{"clients", "tick-rate", "latency", "jitter", "unpaced", "snapshots", "scenario",
 		"matches", "parallel", "cheaters", "latency-min", "latency-max"}
 )
 

@@ -136,11 +136,19 @@ type player struct {
 
 func connect(t *testing.T, wsURL string, rcvBuf int) *player {
 	t.Helper()
+	return connectWith(t, wsURL, rcvBuf, false)
+}
+
+// connectWith is connect, asking for full snapshots rather than the
+// client library's default, deltas, if full.
+func connectWith(t *testing.T, wsURL string, rcvBuf int, full bool) *player {
+	t.Helper()
 	p := &player{t: t, snaps: make(chan *arbiterv1.Snapshot, 1024), sent: map[uint32]sim.Input{}}
 	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
 	defer cancel()
 	opts := p.options()
 	opts.ReadBufferSize = rcvBuf
+	opts.FullSnapshots = full
 	c, err := client.Dial(ctx, wsURL, opts)
 	if err != nil {
 		t.Fatalf("dial %s: %v", wsURL, err)
@@ -224,8 +232,19 @@ func (p *player) replay(ack uint32, spawn sim.Vec) sim.Vec {
 // TestEndToEnd plays a duel through the real REST API and WebSockets and
 // checks the snapshot rate, tick order, input acknowledgement, server
 // authority against an independent replay, zero prediction error, and token
-// refusals.
+// refusals: with delta snapshots, the client library's default, and with
+// full ones.
 func TestEndToEnd(t *testing.T) {
+	for _, full := range []bool{false, true} {
+		name := "snapshots=delta"
+		if full {
+			name = "snapshots=full"
+		}
+		t.Run(name, func(t *testing.T) { testEndToEnd(t, full) })
+	}
+}
+
+func testEndToEnd(t *testing.T, full bool) {
 	ts := startServer(t, "--tick-rate", "30", "--match-duration", "5s")
 	alice, bob := ts.guest(t, "alice"), ts.guest(t, "bob")
 	tickets := ts.queue(t, "duel", alice, bob)
@@ -239,7 +258,16 @@ func TestEndToEnd(t *testing.T) {
 		}
 	}
 
-	players := []*player{connect(t, tickets[0].WSURL, 0), connect(t, tickets[1].WSURL, 0)}
+	players := []*player{connectWith(t, tickets[0].WSURL, 0, full), connectWith(t, tickets[1].WSURL, 0, full)}
+	wantEncoding := arbiterv1.SnapshotEncoding_SNAPSHOT_ENCODING_DELTA
+	if full {
+		wantEncoding = arbiterv1.SnapshotEncoding_SNAPSHOT_ENCODING_FULL
+	}
+	for i, p := range players {
+		if got := p.c.Welcome().Snapshots; got != wantEncoding {
+			t.Fatalf("player %d: Welcome.snapshots = %v, want %v", i, got, wantEncoding)
+		}
+	}
 	stop := make(chan struct{})
 	var wg sync.WaitGroup
 	for i, p := range players {

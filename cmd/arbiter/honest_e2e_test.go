@@ -26,16 +26,27 @@ func populationServer(t *testing.T, rate int) *testServer {
 // paced by the library, stalling 0.5–3 s, reloading mid-match, joining up
 // to 5 s late — over links of 20–150 ms ± 30 ms, at 30 and 60 Hz: nobody
 // is kicked, nobody forfeits, nobody moves faster than the rules allow,
-// and the server scores no violation. (`arbiter-bench --scenario
-// population` plays the same bots for as many matches as wanted.)
+// and the server scores no violation. The bots take delta snapshots, the
+// client library's default, and at 30 Hz full ones too. (`arbiter-bench
+// --scenario population` plays the same bots for as many matches as
+// wanted.)
 func TestHonestPopulation(t *testing.T) {
-	for _, rate := range []int{30, 60} {
-		t.Run(fmt.Sprintf("%dHz", rate), func(t *testing.T) {
+	tests := []struct {
+		rate int
+		full bool // FullSnapshots
+	}{{30, false}, {60, false}, {30, true}}
+	for _, tt := range tests {
+		name := fmt.Sprintf("%dHz", tt.rate)
+		if tt.full {
+			name += "/snapshots=full"
+		}
+		t.Run(name, func(t *testing.T) {
 			t.Parallel()
-			ts := populationServer(t, rate)
+			ts := populationServer(t, tt.rate)
 			ctx, cancel := context.WithTimeout(t.Context(), 3*time.Minute)
 			defer cancel()
-			rep, err := bench.RunPopulation(ctx, bench.PopulationConfig{BaseURL: ts.base, Matches: 10, Parallel: 5, Seed: uint64(rate)})
+			rep, err := bench.RunPopulation(ctx, bench.PopulationConfig{BaseURL: ts.base, Matches: 10, Parallel: 5, Seed: uint64(tt.rate),
+				FullSnapshots: tt.full})
 			if err != nil {
 				t.Fatal(err)
 			}

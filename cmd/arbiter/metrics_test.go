@@ -195,6 +195,11 @@ func TestMetrics(t *testing.T) {
 	if ticks := after.must(t, "arbiter_ticks_total"); frames < ticks || frames > 2*ticks || bytes < frames {
 		t.Errorf("snapshot frames %v, bytes %v after %v ticks; want frames in [ticks, 2·ticks], bytes ≥ frames", frames, bytes, ticks)
 	}
+	// Both players take deltas (the client library's default): a key
+	// each to begin with, deltas after that unless a snapshot was skipped.
+	if keys := after.must(t, "arbiter_snapshot_keys_total"); keys < 2 || keys > frames/2 {
+		t.Errorf("arbiter_snapshot_keys_total = %v of %v snapshots; want the two players' first, and few more", keys, frames)
+	}
 
 	problems, err := testutil.GatherAndLint(ts.metrics.reg)
 	if err != nil {

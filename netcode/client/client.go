@@ -94,6 +94,17 @@ type Options struct {
 	// MaxFrameSize bounds a server frame in bytes; a larger one closes the
 	// connection with 1009. Zero means DefaultMaxFrameSize.
 	MaxFrameSize int
+	// FullSnapshots asks the server for full snapshots, each one standing
+	// alone with every player's acknowledgements, rather than deltas (the
+	// default: each snapshot the difference from the last one, with this
+	// player's acknowledgements only; a fraction of the bytes). The
+	// snapshots OnSnapshot and LastSnapshot hand over are whole either
+	// way — with deltas, other entities' last_input_seq and
+	// input_backlog are 0 — so nothing else changes; Welcome.Snapshots
+	// says what the server sends. Mostly for tests and for comparing the
+	// two.
+	FullSnapshots bool
+
 	// InitialSeq is the seq to continue after: of inputs in the arena, of
 	// actions in a game played with actions. A Client resuming a match in
 	// place of an earlier one (same join token) sets it to the earlier
@@ -162,6 +173,17 @@ type Welcome struct {
 	// highest action seq the server has received from this player in this
 	// match. The Client's actions continue after it, in the same way.
 	LastActionSeq uint32
+	// Snapshots is how the server encodes this connection's snapshots:
+	// SNAPSHOT_ENCODING_DELTA if it does what the Client asked (see
+	// Options.FullSnapshots), full otherwise (unspecified from a server
+	// older than delta snapshots). The Client decodes either.
+	Snapshots arbiterv1.SnapshotEncoding
+}
+
+// DeltaSnapshots reports whether the server sends this connection's
+// snapshots as deltas.
+func (w Welcome) DeltaSnapshots() bool {
+	return w.Snapshots == arbiterv1.SnapshotEncoding_SNAPSHOT_ENCODING_DELTA
 }
 
 // PlayedWithActions reports whether the match is played with actions and
@@ -280,6 +302,25 @@ func parseURL(wsURL string) (*url.URL, string, error) {
 	return u, addr, nil
 }
 
+// withSnapshots returns wsURL (parsed: u) as the URL to dial: with
+// snapshots=delta added to its query unless full, or unless it already
+// chooses (docs/protocol.md, "Delta snapshots").
+func withSnapshots(wsURL string, u *url.URL, full bool) string {
+	if full || u.Query().Has(snapshotsParam) {
+		return wsURL
+	}
+	v := *u
+	if v.RawQuery != "" {
+		v.RawQuery += "&"
+	}
+	v.RawQuery += snapshotsParam + "=delta"
+	return v.String()
+}
+
+// snapshotsParam is the play URL's query parameter choosing the
+// encoding of snapshots.
+const snapshotsParam = "snapshots"
+
 // dialSeeded is Dial; a non-nil seed is what a resumed Client carries over from
 // the one it replaces (see Resume).
 func dialSeeded(ctx context.Context, wsURL string, opts Options, seed *resumeSeed) (*Client, error) {
@@ -343,7 +384,7 @@ func dialSeeded(ctx context.Context, wsURL string, opts Options, seed *resumeSee
 		hsTimeout = time.Until(dl) + time.Second
 	}
 	conn, resp, err := gws.NewClientFromConn(handler{c}, &gws.ClientOption{
-		Addr:               wsURL,
+		Addr:               withSnapshots(wsURL, u, opts.FullSnapshots),
 		RequestHeader:      opts.Header.Clone(),
 		HandshakeTimeout:   hsTimeout,
 		ReadMaxPayloadSize: opts.MaxFrameSize,
@@ -783,6 +824,8 @@ func (c *Client) handle(binary bool, data []byte) *violation {
 	switch k := m.Kind.(type) {
 	case *arbiterv1.ServerMessage_Snapshot:
 		return c.onSnapshot(k.Snapshot)
+	case *arbiterv1.ServerMessage_SnapshotDelta:
+		return c.onSnapshotDelta(k.SnapshotDelta)
 	case *arbiterv1.ServerMessage_State:
 		return c.onState(k.State)
 	case *arbiterv1.ServerMessage_Rejected:
@@ -824,6 +867,7 @@ func (c *Client) onWelcome(w *arbiterv1.Welcome) *violation {
 		Tick:          sim.Tick(w.GetTick()),
 		LastInputSeq:  w.GetLastInputSeq(),
 		LastActionSeq: w.GetLastActionSeq(),
+		Snapshots:     w.GetSnapshots(),
 	}
 	if welcome.PlayedWithActions() {
 		// No ticks, and the entity is the game's business (a seat may be
@@ -859,6 +903,29 @@ func (c *Client) onWelcome(w *arbiterv1.Welcome) *violation {
 	c.mu.Unlock()
 	close(c.welcomed)
 	return nil
+}
+
+// onSnapshotDelta rebuilds the snapshot d makes of the last one (the
+// server sends a delta only from the snapshot it last wrote to this
+// connection, and TCP keeps the order: a delta from anything else is the
+// server breaking the protocol) and takes it as a full one.
+func (c *Client) onSnapshotDelta(d *arbiterv1.SnapshotDelta) *violation {
+	switch {
+	case c.welcome.PlayedWithActions():
+		return protocolViolation("snapshot delta in a match of %q, played with actions", c.welcome.Game)
+	case !c.welcome.DeltaSnapshots():
+		return protocolViolation("snapshot delta on a connection whose Welcome says %v", c.welcome.Snapshots)
+	case len(d.GetAdded()) > maxSnapshotEntities:
+		return protocolViolation("snapshot delta adding %d entities", len(d.GetAdded()))
+	}
+	c.mu.Lock()
+	base := c.mu.last // immutable once handed over; only this reader replaces it
+	c.mu.Unlock()
+	s, err := arbiterv1.ApplyDelta(base, d, uint32(c.welcome.Entity))
+	if err != nil {
+		return protocolViolation("%w", err)
+	}
+	return c.onSnapshot(s)
 }
 
 func (c *Client) onSnapshot(s *arbiterv1.Snapshot) *violation {

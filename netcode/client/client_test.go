@@ -76,10 +76,13 @@ func TestClientPredictsAndReconciles(t *testing.T) {
 	tests := []struct {
 		name            string
 		drop            uint32
+		full            bool // Options.FullSnapshots
 		wantCorrections uint64
 	}{
-		{"faithful server", 0, 0},
-		{"server drops a valid input", 5, 1},
+		{"faithful server", 0, false, 0},
+		{"server drops a valid input", 5, false, 1},
+		{"full snapshots", 0, true, 0},
+		{"full snapshots, server drops a valid input", 5, true, 1},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -88,12 +91,17 @@ func TestClientPredictsAndReconciles(t *testing.T) {
 			clock := newFakeClock()
 			pongs := make(chan *arbiterv1.Pong, 1)
 			c := dial(t, fs.url(fakeToken), Options{
-				Now:    clock.Now,
-				OnPong: func(p *arbiterv1.Pong) { pongs <- p },
+				Now:           clock.Now,
+				OnPong:        func(p *arbiterv1.Pong) { pongs <- p },
+				FullSnapshots: tt.full,
 			})
 			fc := fs.accept(t)
 
-			wantWelcome := Welcome{MatchID: fakeMatchID, PlayerID: fakePlayerID, Mode: "duel", Entity: fakeSelf, TickRate: 60}
+			wantWelcome := Welcome{MatchID: fakeMatchID, PlayerID: fakePlayerID, Mode: "duel", Entity: fakeSelf, TickRate: 60,
+				Snapshots: arbiterv1.SnapshotEncoding_SNAPSHOT_ENCODING_DELTA}
+			if tt.full {
+				wantWelcome.Snapshots = arbiterv1.SnapshotEncoding_SNAPSHOT_ENCODING_FULL
+			}
 			if diff := cmp.Diff(wantWelcome, c.Welcome()); diff != "" {
 				t.Fatalf("Welcome() mismatch (-want +got):\n%s", diff)
 			}
@@ -490,6 +498,29 @@ func TestClientConnectionEnds(t *testing.T) {
 			server:         func(fc *fakeConn) { fc.send(welcome) },
 			want:           &CloseError{Code: 1002, Reason: "protocol", Local: true},
 			wantErr:        ErrProtocol,
+			wantServerSees: 1002,
+			wantResumable:  true,
+		},
+		{
+			name: "delta from another snapshot than the last",
+			server: func(fc *fakeConn) {
+				var enc arbiterv1.DeltaEncoder
+				fc.sendRaw(arbiterv1.AppendDeltaMessage(nil, enc.AppendBody(nil, 50, 49, nil, nil), arbiterv1.Ack{}))
+			},
+			want:           &CloseError{Code: 1002, Reason: "protocol", Local: true},
+			wantErr:        arbiterv1.ErrDeltaBase,
+			wantServerSees: 1002,
+			wantResumable:  true,
+		},
+		{
+			name: "delta moving an entity that is not there",
+			server: func(fc *fakeConn) {
+				fc.send(&arbiterv1.ServerMessage{Kind: &arbiterv1.ServerMessage_SnapshotDelta{SnapshotDelta: &arbiterv1.SnapshotDelta{
+					Tick: 2, BaseTick: 1, Moved: []int32{2, 100, 100},
+				}}})
+			},
+			want:           &CloseError{Code: 1002, Reason: "protocol", Local: true},
+			wantErr:        arbiterv1.ErrBadDelta,
 			wantServerSees: 1002,
 			wantResumable:  true,
 		},

@@ -120,6 +120,15 @@
 //     recent snapshots, a fixed delay behind the estimated server tick, so
 //     that they move smoothly despite jitter.
 //   - The raw last snapshot, for whoever wants the authoritative state.
+//     The Client asks for delta snapshots (snapshots=delta in the URL;
+//     Options.FullSnapshots asks for full ones): the server sends each
+//     snapshot as the difference from the last one it wrote to the
+//     connection, with this player's acknowledgements only, and the
+//     Client rebuilds the whole snapshot (arbiterv1.ApplyDelta) before
+//     anything else sees it. OnSnapshot, LastSnapshot and the views get
+//     whole snapshots either way; with deltas, other entities'
+//     last_input_seq and input_backlog are 0. A delta from anything but
+//     the last snapshot is the server breaking the protocol (1002).
 //   - Pacing (Pacer): from the own entity's last_input_seq and
 //     input_backlog in every snapshot, and the times inputs were sent, the
 //     Pacer works out when the next input is due; PacingStats reports

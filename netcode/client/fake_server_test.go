@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"runtime"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -70,6 +71,13 @@ type fakeServer struct {
 	// connection (kicked it, cut it, sent its own Welcome) and the server
 	// sends no Welcome.
 	reject func(request int, fc *fakeConn) bool
+	// fullOnly plays a server older than delta snapshots: it ignores a
+	// client's snapshots=delta and says nothing of the encoding in its
+	// Welcome. Otherwise it sends deltas to a client that asks, as the
+	// real server does.
+	fullOnly bool
+	// hits makes the other entity lose hp and score as ticks go by.
+	hits bool
 
 	conns chan *fakeConn // every accepted connection, for the test to take
 
@@ -116,6 +124,8 @@ func (fs *fakeServer) serveHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	fc := &fakeConn{fs: fs, closed: make(chan struct{})}
+	fc.asked = r.URL.Query().Get("snapshots")
+	fc.delta = fc.asked == "delta" && !fs.fullOnly
 	fc.mu.pos = fakeStart
 	fc.mu.processed, fc.mu.queuedSeq = fs.lastInputSeq, fs.lastInputSeq
 	fc.mu.actionSeq = fs.lastActionSeq
@@ -147,7 +157,7 @@ func (fs *fakeServer) serveHTTP(w http.ResponseWriter, r *http.Request) {
 		first = &arbiterv1.ServerMessage{Kind: &arbiterv1.ServerMessage_Welcome{Welcome: &arbiterv1.Welcome{
 			MatchId: fakeMatchID, EntityId: fakeSelf, TickRate: uint32(fs.tickRate),
 			Tick: fc.mu.tick, PlayerId: fakePlayerID, Mode: "duel", LastInputSeq: fc.mu.queuedSeq,
-			Game: fs.game, LastActionSeq: fc.mu.actionSeq,
+			Game: fs.game, LastActionSeq: fc.mu.actionSeq, Snapshots: fc.encoding(),
 		}}}
 	}
 	rejected := fs.reject != nil && fs.reject(n, fc)
@@ -202,6 +212,8 @@ type fakeConn struct {
 	fs     *fakeServer
 	ws     *gws.Conn
 	closed chan struct{} // closed by OnClose
+	asked  string        // the URL's snapshots parameter
+	delta  bool          // snapshots go out as deltas
 
 	mu struct {
 		sync.Mutex
@@ -218,7 +230,33 @@ type fakeConn struct {
 
 		actions   []*arbiterv1.Action // every action received, in order
 		actionSeq uint32              // the highest action seq received
+
+		// The last snapshot sent: the next delta's base. sentTick 0: none
+		// on this connection yet.
+		sent     []*arbiterv1.Entity
+		sentTick uint32
+		enc      arbiterv1.DeltaEncoder
+		// snapshots is every snapshot sent, as a full one.
+		snapshots []*arbiterv1.Snapshot
 	}
+}
+
+// encoding is what the connection's Welcome says of its snapshots.
+func (fc *fakeConn) encoding() arbiterv1.SnapshotEncoding {
+	switch {
+	case fc.delta:
+		return arbiterv1.SnapshotEncoding_SNAPSHOT_ENCODING_DELTA
+	case fc.fs.fullOnly:
+		return arbiterv1.SnapshotEncoding_SNAPSHOT_ENCODING_UNSPECIFIED
+	}
+	return arbiterv1.SnapshotEncoding_SNAPSHOT_ENCODING_FULL
+}
+
+// sentSnapshots returns every snapshot sent, as full ones.
+func (fc *fakeConn) sentSnapshots() []*arbiterv1.Snapshot {
+	fc.mu.Lock()
+	defer fc.mu.Unlock()
+	return slices.Clone(fc.mu.snapshots)
 }
 
 // deafen makes the connection lose every input from now on, as a dying
@@ -286,9 +324,28 @@ func (fc *fakeConn) step() uint32 {
 		{Id: fakeSelf, X: fc.mu.pos.X, Y: fc.mu.pos.Y, Hp: 100, LastInputSeq: fc.mu.processed, InputBacklog: uint32(len(fc.mu.queue))},
 		{Id: fakeOther, X: otherX(tick), Y: 40000, Hp: 100, Score: 3},
 	}}
+	if fc.fs.hits {
+		snap.Entities[1].Hp, snap.Entities[1].Score = 100-tick%50, 3+tick/20
+	}
+	fc.mu.snapshots = append(fc.mu.snapshots, snap)
+	if !fc.delta {
+		fc.mu.Unlock()
+		fc.send(&arbiterv1.ServerMessage{Kind: &arbiterv1.ServerMessage_Snapshot{Snapshot: snap}})
+		return tick
+	}
+	// Every snapshot is written, in order: each is a delta from the one
+	// before, but the connection's first.
+	body := fc.mu.enc.AppendBody(nil, tick, fc.mu.sentTick, fc.mu.sent, snap.Entities)
+	own := arbiterv1.Ack{LastInputSeq: fc.mu.processed, InputBacklog: uint32(len(fc.mu.queue))}
+	fc.mu.sent, fc.mu.sentTick = snap.Entities, tick
 	fc.mu.Unlock()
-	fc.send(&arbiterv1.ServerMessage{Kind: &arbiterv1.ServerMessage_Snapshot{Snapshot: snap}})
+	fc.sendRaw(arbiterv1.AppendDeltaMessage(nil, body, own))
 	return tick
+}
+
+// sendRaw sends an encoded ServerMessage.
+func (fc *fakeConn) sendRaw(b []byte) {
+	_ = fc.ws.WriteMessage(gws.OpcodeBinary, b) // a closed client is not the fake's concern
 }
 
 // otherX is where the fake's bot stands at tick.

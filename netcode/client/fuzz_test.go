@@ -30,6 +30,15 @@ func mustMarshal(t testing.TB, m *arbiterv1.ServerMessage) []byte {
 	return b
 }
 
+func mustUnmarshalSnapshot(t testing.TB, frame []byte) *arbiterv1.Snapshot {
+	t.Helper()
+	var m arbiterv1.ServerMessage
+	if err := proto.Unmarshal(frame, &m); err != nil {
+		t.Fatal(err)
+	}
+	return m.GetSnapshot()
+}
+
 // FuzzHandle feeds two arbitrary server frames to a fresh client: whatever
 // they hold, the client must answer with a violation or update its state, and
 // never panic. The messages of one kind of game never reach the views of the
@@ -65,6 +74,19 @@ func FuzzHandle(f *testing.F) {
 	rejected := mustMarshal(f, &arbiterv1.ServerMessage{Kind: &arbiterv1.ServerMessage_Rejected{Rejected: &arbiterv1.Rejected{
 		Seq: 2, Reason: "not_your_turn",
 	}}})
+	// Delta snapshots (more seeds in testdata/fuzz/FuzzHandle).
+	deltaWelcome := mustMarshal(f, &arbiterv1.ServerMessage{Kind: &arbiterv1.ServerMessage_Welcome{Welcome: &arbiterv1.Welcome{
+		MatchId: "m", EntityId: 1, TickRate: 30, Tick: 5, PlayerId: "p", Mode: "ffa", Snapshots: arbiterv1.SnapshotEncoding_SNAPSHOT_ENCODING_DELTA,
+	}}})
+	var enc arbiterv1.DeltaEncoder
+	ents := mustUnmarshalSnapshot(f, snapshot).GetEntities()
+	key := arbiterv1.AppendDeltaMessage(nil, enc.AppendBody(nil, 6, 0, nil, ents), arbiterv1.Ack{LastInputSeq: 3, InputBacklog: 2})
+	delta := arbiterv1.AppendDeltaMessage(nil, enc.AppendBody(nil, 7, 6, ents, ents[1:]), arbiterv1.Ack{LastInputSeq: 4})
+	f.Add(deltaWelcome, key)
+	f.Add(deltaWelcome, delta) // from a snapshot the client does not have
+	f.Add(deltaWelcome, snapshot)
+	f.Add(welcome, key) // on a connection that did not ask
+	f.Add(chess, key)
 	f.Add(chess, state)
 	f.Add(chess, rejected)
 	f.Add(chess, snapshot)

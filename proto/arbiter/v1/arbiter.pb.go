@@ -27,6 +27,62 @@ const (
 	_ = protoimpl.EnforceVersion(protoimpl.MaxVersion - 20)
 )
 
+// SnapshotEncoding is how a connection receives the arena's snapshots.
+type SnapshotEncoding int32
+
+const (
+	// Not said (a server older than delta snapshots): full.
+	SnapshotEncoding_SNAPSHOT_ENCODING_UNSPECIFIED SnapshotEncoding = 0
+	// Full snapshots (Snapshot): every entity with every player's
+	// acknowledgements, each one standing alone.
+	SnapshotEncoding_SNAPSHOT_ENCODING_FULL SnapshotEncoding = 1
+	// Delta snapshots (SnapshotDelta): each one the difference from the last
+	// one the connection received, with the recipient's own
+	// acknowledgements only.
+	SnapshotEncoding_SNAPSHOT_ENCODING_DELTA SnapshotEncoding = 2
+)
+
+// Enum value maps for SnapshotEncoding.
+var (
+	SnapshotEncoding_name = map[int32]string{
+		0: "SNAPSHOT_ENCODING_UNSPECIFIED",
+		1: "SNAPSHOT_ENCODING_FULL",
+		2: "SNAPSHOT_ENCODING_DELTA",
+	}
+	SnapshotEncoding_value = map[string]int32{
+		"SNAPSHOT_ENCODING_UNSPECIFIED": 0,
+		"SNAPSHOT_ENCODING_FULL":        1,
+		"SNAPSHOT_ENCODING_DELTA":       2,
+	}
+)
+
+func (x SnapshotEncoding) Enum() *SnapshotEncoding {
+	p := new(SnapshotEncoding)
+	*p = x
+	return p
+}
+
+func (x SnapshotEncoding) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (SnapshotEncoding) Descriptor() protoreflect.EnumDescriptor {
+	return file_arbiter_v1_arbiter_proto_enumTypes[0].Descriptor()
+}
+
+func (SnapshotEncoding) Type() protoreflect.EnumType {
+	return &file_arbiter_v1_arbiter_proto_enumTypes[0]
+}
+
+func (x SnapshotEncoding) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use SnapshotEncoding.Descriptor instead.
+func (SnapshotEncoding) EnumDescriptor() ([]byte, []int) {
+	return file_arbiter_v1_arbiter_proto_rawDescGZIP(), []int{0}
+}
+
 // ClientMessage is every frame a client sends.
 type ClientMessage struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -345,6 +401,7 @@ type ServerMessage struct {
 	//	*ServerMessage_Kick
 	//	*ServerMessage_State
 	//	*ServerMessage_Rejected
+	//	*ServerMessage_SnapshotDelta
 	Kind          isServerMessage_Kind `protobuf_oneof:"kind"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -450,6 +507,15 @@ func (x *ServerMessage) GetRejected() *Rejected {
 	return nil
 }
 
+func (x *ServerMessage) GetSnapshotDelta() *SnapshotDelta {
+	if x != nil {
+		if x, ok := x.Kind.(*ServerMessage_SnapshotDelta); ok {
+			return x.SnapshotDelta
+		}
+	}
+	return nil
+}
+
 type isServerMessage_Kind interface {
 	isServerMessage_Kind()
 }
@@ -484,6 +550,12 @@ type ServerMessage_Rejected struct {
 	Rejected *Rejected `protobuf:"bytes,7,opt,name=rejected,proto3,oneof"`
 }
 
+type ServerMessage_SnapshotDelta struct {
+	// A snapshot as the difference from the previous one, on a
+	// connection that asked for deltas (Welcome.snapshots).
+	SnapshotDelta *SnapshotDelta `protobuf:"bytes,8,opt,name=snapshot_delta,json=snapshotDelta,proto3,oneof"`
+}
+
 func (*ServerMessage_Welcome) isServerMessage_Kind() {}
 
 func (*ServerMessage_Snapshot) isServerMessage_Kind() {}
@@ -497,6 +569,8 @@ func (*ServerMessage_Kick) isServerMessage_Kind() {}
 func (*ServerMessage_State) isServerMessage_Kind() {}
 
 func (*ServerMessage_Rejected) isServerMessage_Kind() {}
+
+func (*ServerMessage_SnapshotDelta) isServerMessage_Kind() {}
 
 // State is the state of a game other than the arena, sent after Welcome
 // and after every change, to every player.
@@ -656,6 +730,10 @@ type Welcome struct {
 	// this match, for games played with actions; a reconnecting client
 	// numbers its actions from last_action_seq + 1.
 	LastActionSeq uint32 `protobuf:"varint,9,opt,name=last_action_seq,json=lastActionSeq,proto3" json:"last_action_seq,omitempty"`
+	// How this connection's snapshots are encoded: what the client asked for
+	// in the URL (snapshots=delta or snapshots=full; full if it did not
+	// ask). Unset from a server older than delta snapshots: full.
+	Snapshots     SnapshotEncoding `protobuf:"varint,10,opt,name=snapshots,proto3,enum=arbiter.v1.SnapshotEncoding" json:"snapshots,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -753,6 +831,13 @@ func (x *Welcome) GetLastActionSeq() uint32 {
 	return 0
 }
 
+func (x *Welcome) GetSnapshots() SnapshotEncoding {
+	if x != nil {
+		return x.Snapshots
+	}
+	return SnapshotEncoding_SNAPSHOT_ENCODING_UNSPECIFIED
+}
+
 // Snapshot is the full state of the match after a tick.
 type Snapshot struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
@@ -806,6 +891,136 @@ func (x *Snapshot) GetEntities() []*Entity {
 	return nil
 }
 
+// SnapshotDelta is a Snapshot as the difference from the last snapshot the
+// connection received, its base (docs/protocol.md, "Delta snapshots", says
+// how to apply it). Entities are named by their index: in the base's list
+// for removed, in this snapshot's list for the changes. The entities of
+// this snapshot are the base's, in their order, less the removed ones,
+// then the added ones. Only the recipient's own entity carries
+// last_input_seq and input_backlog.
+type SnapshotDelta struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The tick of this snapshot.
+	Tick uint32 `protobuf:"varint,1,opt,name=tick,proto3" json:"tick,omitempty"`
+	// The tick of the base: the snapshot the connection received last. 0:
+	// no base (the first snapshot of a connection, or one after snapshots
+	// were skipped): every entity is in added.
+	BaseTick uint32 `protobuf:"varint,2,opt,name=base_tick,json=baseTick,proto3" json:"base_tick,omitempty"`
+	// Indices in the base's entity list of the entities that are gone, in
+	// increasing order.
+	Removed []uint32 `protobuf:"varint,3,rep,packed,name=removed,proto3" json:"removed,omitempty"`
+	// The entities after the kept ones, in order, in full (without
+	// last_input_seq and input_backlog).
+	Added []*Entity `protobuf:"bytes,4,rep,name=added,proto3" json:"added,omitempty"`
+	// Moves of kept entities, three numbers each: the entity's index in
+	// this snapshot, then the differences of x and y from the base (32-bit
+	// two's complement arithmetic: x = base x + dx, wrapping).
+	Moved []int32 `protobuf:"zigzag32,5,rep,packed,name=moved,proto3" json:"moved,omitempty"`
+	// Hit points that changed, two numbers each: index, the new hp.
+	Hp []uint32 `protobuf:"varint,6,rep,packed,name=hp,proto3" json:"hp,omitempty"`
+	// Scores that changed, two numbers each: index, the new score.
+	Score []uint32 `protobuf:"varint,7,rep,packed,name=score,proto3" json:"score,omitempty"`
+	// The recipient's own entity's Entity.last_input_seq (Welcome.entity_id).
+	LastInputSeq uint32 `protobuf:"varint,8,opt,name=last_input_seq,json=lastInputSeq,proto3" json:"last_input_seq,omitempty"`
+	// The recipient's own entity's Entity.input_backlog.
+	InputBacklog  uint32 `protobuf:"varint,9,opt,name=input_backlog,json=inputBacklog,proto3" json:"input_backlog,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SnapshotDelta) Reset() {
+	*x = SnapshotDelta{}
+	mi := &file_arbiter_v1_arbiter_proto_msgTypes[9]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SnapshotDelta) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SnapshotDelta) ProtoMessage() {}
+
+func (x *SnapshotDelta) ProtoReflect() protoreflect.Message {
+	mi := &file_arbiter_v1_arbiter_proto_msgTypes[9]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SnapshotDelta.ProtoReflect.Descriptor instead.
+func (*SnapshotDelta) Descriptor() ([]byte, []int) {
+	return file_arbiter_v1_arbiter_proto_rawDescGZIP(), []int{9}
+}
+
+func (x *SnapshotDelta) GetTick() uint32 {
+	if x != nil {
+		return x.Tick
+	}
+	return 0
+}
+
+func (x *SnapshotDelta) GetBaseTick() uint32 {
+	if x != nil {
+		return x.BaseTick
+	}
+	return 0
+}
+
+func (x *SnapshotDelta) GetRemoved() []uint32 {
+	if x != nil {
+		return x.Removed
+	}
+	return nil
+}
+
+func (x *SnapshotDelta) GetAdded() []*Entity {
+	if x != nil {
+		return x.Added
+	}
+	return nil
+}
+
+func (x *SnapshotDelta) GetMoved() []int32 {
+	if x != nil {
+		return x.Moved
+	}
+	return nil
+}
+
+func (x *SnapshotDelta) GetHp() []uint32 {
+	if x != nil {
+		return x.Hp
+	}
+	return nil
+}
+
+func (x *SnapshotDelta) GetScore() []uint32 {
+	if x != nil {
+		return x.Score
+	}
+	return nil
+}
+
+func (x *SnapshotDelta) GetLastInputSeq() uint32 {
+	if x != nil {
+		return x.LastInputSeq
+	}
+	return 0
+}
+
+func (x *SnapshotDelta) GetInputBacklog() uint32 {
+	if x != nil {
+		return x.InputBacklog
+	}
+	return 0
+}
+
 // Entity is one player's avatar in a Snapshot. Positions are in centi-units.
 type Entity struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -827,7 +1042,7 @@ type Entity struct {
 
 func (x *Entity) Reset() {
 	*x = Entity{}
-	mi := &file_arbiter_v1_arbiter_proto_msgTypes[9]
+	mi := &file_arbiter_v1_arbiter_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -839,7 +1054,7 @@ func (x *Entity) String() string {
 func (*Entity) ProtoMessage() {}
 
 func (x *Entity) ProtoReflect() protoreflect.Message {
-	mi := &file_arbiter_v1_arbiter_proto_msgTypes[9]
+	mi := &file_arbiter_v1_arbiter_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -852,7 +1067,7 @@ func (x *Entity) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Entity.ProtoReflect.Descriptor instead.
 func (*Entity) Descriptor() ([]byte, []int) {
-	return file_arbiter_v1_arbiter_proto_rawDescGZIP(), []int{9}
+	return file_arbiter_v1_arbiter_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *Entity) GetId() uint32 {
@@ -917,7 +1132,7 @@ type Pong struct {
 
 func (x *Pong) Reset() {
 	*x = Pong{}
-	mi := &file_arbiter_v1_arbiter_proto_msgTypes[10]
+	mi := &file_arbiter_v1_arbiter_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -929,7 +1144,7 @@ func (x *Pong) String() string {
 func (*Pong) ProtoMessage() {}
 
 func (x *Pong) ProtoReflect() protoreflect.Message {
-	mi := &file_arbiter_v1_arbiter_proto_msgTypes[10]
+	mi := &file_arbiter_v1_arbiter_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -942,7 +1157,7 @@ func (x *Pong) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Pong.ProtoReflect.Descriptor instead.
 func (*Pong) Descriptor() ([]byte, []int) {
-	return file_arbiter_v1_arbiter_proto_rawDescGZIP(), []int{10}
+	return file_arbiter_v1_arbiter_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *Pong) GetClientTime() uint64 {
@@ -970,7 +1185,7 @@ type MatchEnd struct {
 
 func (x *MatchEnd) Reset() {
 	*x = MatchEnd{}
-	mi := &file_arbiter_v1_arbiter_proto_msgTypes[11]
+	mi := &file_arbiter_v1_arbiter_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -982,7 +1197,7 @@ func (x *MatchEnd) String() string {
 func (*MatchEnd) ProtoMessage() {}
 
 func (x *MatchEnd) ProtoReflect() protoreflect.Message {
-	mi := &file_arbiter_v1_arbiter_proto_msgTypes[11]
+	mi := &file_arbiter_v1_arbiter_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -995,7 +1210,7 @@ func (x *MatchEnd) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MatchEnd.ProtoReflect.Descriptor instead.
 func (*MatchEnd) Descriptor() ([]byte, []int) {
-	return file_arbiter_v1_arbiter_proto_rawDescGZIP(), []int{11}
+	return file_arbiter_v1_arbiter_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *MatchEnd) GetMatchId() string {
@@ -1029,7 +1244,7 @@ type PlayerResult struct {
 
 func (x *PlayerResult) Reset() {
 	*x = PlayerResult{}
-	mi := &file_arbiter_v1_arbiter_proto_msgTypes[12]
+	mi := &file_arbiter_v1_arbiter_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1041,7 +1256,7 @@ func (x *PlayerResult) String() string {
 func (*PlayerResult) ProtoMessage() {}
 
 func (x *PlayerResult) ProtoReflect() protoreflect.Message {
-	mi := &file_arbiter_v1_arbiter_proto_msgTypes[12]
+	mi := &file_arbiter_v1_arbiter_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1054,7 +1269,7 @@ func (x *PlayerResult) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PlayerResult.ProtoReflect.Descriptor instead.
 func (*PlayerResult) Descriptor() ([]byte, []int) {
-	return file_arbiter_v1_arbiter_proto_rawDescGZIP(), []int{12}
+	return file_arbiter_v1_arbiter_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *PlayerResult) GetPlayerId() string {
@@ -1116,7 +1331,7 @@ type Kick struct {
 
 func (x *Kick) Reset() {
 	*x = Kick{}
-	mi := &file_arbiter_v1_arbiter_proto_msgTypes[13]
+	mi := &file_arbiter_v1_arbiter_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1128,7 +1343,7 @@ func (x *Kick) String() string {
 func (*Kick) ProtoMessage() {}
 
 func (x *Kick) ProtoReflect() protoreflect.Message {
-	mi := &file_arbiter_v1_arbiter_proto_msgTypes[13]
+	mi := &file_arbiter_v1_arbiter_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1141,7 +1356,7 @@ func (x *Kick) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Kick.ProtoReflect.Descriptor instead.
 func (*Kick) Descriptor() ([]byte, []int) {
-	return file_arbiter_v1_arbiter_proto_rawDescGZIP(), []int{13}
+	return file_arbiter_v1_arbiter_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *Kick) GetReason() string {
@@ -1182,7 +1397,7 @@ const file_arbiter_v1_arbiter_proto_rawDesc = "" +
 	"\tview_tick\x18\a \x01(\rR\bviewTick\"'\n" +
 	"\x04Ping\x12\x1f\n" +
 	"\vclient_time\x18\x01 \x01(\x04R\n" +
-	"clientTime\"\xe0\x02\n" +
+	"clientTime\"\xa4\x03\n" +
 	"\rServerMessage\x12/\n" +
 	"\awelcome\x18\x01 \x01(\v2\x13.arbiter.v1.WelcomeH\x00R\awelcome\x122\n" +
 	"\bsnapshot\x18\x02 \x01(\v2\x14.arbiter.v1.SnapshotH\x00R\bsnapshot\x12&\n" +
@@ -1190,7 +1405,8 @@ const file_arbiter_v1_arbiter_proto_rawDesc = "" +
 	"\tmatch_end\x18\x04 \x01(\v2\x14.arbiter.v1.MatchEndH\x00R\bmatchEnd\x12&\n" +
 	"\x04kick\x18\x05 \x01(\v2\x10.arbiter.v1.KickH\x00R\x04kick\x12)\n" +
 	"\x05state\x18\x06 \x01(\v2\x11.arbiter.v1.StateH\x00R\x05state\x122\n" +
-	"\brejected\x18\a \x01(\v2\x14.arbiter.v1.RejectedH\x00R\brejectedB\x06\n" +
+	"\brejected\x18\a \x01(\v2\x14.arbiter.v1.RejectedH\x00R\brejected\x12B\n" +
+	"\x0esnapshot_delta\x18\b \x01(\v2\x19.arbiter.v1.SnapshotDeltaH\x00R\rsnapshotDeltaB\x06\n" +
 	"\x04kind\"c\n" +
 	"\x05State\x12\x18\n" +
 	"\aversion\x18\x01 \x01(\rR\aversion\x12&\n" +
@@ -1199,7 +1415,7 @@ const file_arbiter_v1_arbiter_proto_rawDesc = "" +
 	"\bRejected\x12\x10\n" +
 	"\x03seq\x18\x01 \x01(\rR\x03seq\x12\x16\n" +
 	"\x06reason\x18\x02 \x01(\tR\x06reason\x12\x18\n" +
-	"\amessage\x18\x03 \x01(\tR\amessage\"\x85\x02\n" +
+	"\amessage\x18\x03 \x01(\tR\amessage\"\xc1\x02\n" +
 	"\aWelcome\x12\x19\n" +
 	"\bmatch_id\x18\x01 \x01(\tR\amatchId\x12\x1b\n" +
 	"\tentity_id\x18\x02 \x01(\rR\bentityId\x12\x1b\n" +
@@ -1209,10 +1425,22 @@ const file_arbiter_v1_arbiter_proto_rawDesc = "" +
 	"\x04mode\x18\x06 \x01(\tR\x04mode\x12$\n" +
 	"\x0elast_input_seq\x18\a \x01(\rR\flastInputSeq\x12\x12\n" +
 	"\x04game\x18\b \x01(\tR\x04game\x12&\n" +
-	"\x0flast_action_seq\x18\t \x01(\rR\rlastActionSeq\"N\n" +
+	"\x0flast_action_seq\x18\t \x01(\rR\rlastActionSeq\x12:\n" +
+	"\tsnapshots\x18\n" +
+	" \x01(\x0e2\x1c.arbiter.v1.SnapshotEncodingR\tsnapshots\"N\n" +
 	"\bSnapshot\x12\x12\n" +
 	"\x04tick\x18\x01 \x01(\rR\x04tick\x12.\n" +
-	"\bentities\x18\x02 \x03(\v2\x12.arbiter.v1.EntityR\bentities\"\xa5\x01\n" +
+	"\bentities\x18\x02 \x03(\v2\x12.arbiter.v1.EntityR\bentities\"\x8b\x02\n" +
+	"\rSnapshotDelta\x12\x12\n" +
+	"\x04tick\x18\x01 \x01(\rR\x04tick\x12\x1b\n" +
+	"\tbase_tick\x18\x02 \x01(\rR\bbaseTick\x12\x18\n" +
+	"\aremoved\x18\x03 \x03(\rR\aremoved\x12(\n" +
+	"\x05added\x18\x04 \x03(\v2\x12.arbiter.v1.EntityR\x05added\x12\x14\n" +
+	"\x05moved\x18\x05 \x03(\x11R\x05moved\x12\x0e\n" +
+	"\x02hp\x18\x06 \x03(\rR\x02hp\x12\x14\n" +
+	"\x05score\x18\a \x03(\rR\x05score\x12$\n" +
+	"\x0elast_input_seq\x18\b \x01(\rR\flastInputSeq\x12#\n" +
+	"\rinput_backlog\x18\t \x01(\rR\finputBacklog\"\xa5\x01\n" +
 	"\x06Entity\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\rR\x02id\x12\f\n" +
 	"\x01x\x18\x02 \x01(\x11R\x01x\x12\f\n" +
@@ -1237,7 +1465,11 @@ const file_arbiter_v1_arbiter_proto_rawDesc = "" +
 	"\tentity_id\x18\x06 \x01(\rR\bentityId\"8\n" +
 	"\x04Kick\x12\x16\n" +
 	"\x06reason\x18\x01 \x01(\tR\x06reason\x12\x18\n" +
-	"\amessage\x18\x02 \x01(\tR\amessageB:Z8github.com/arbiter-gg/arbiter/proto/arbiter/v1;arbiterv1b\x06proto3"
+	"\amessage\x18\x02 \x01(\tR\amessage*n\n" +
+	"\x10SnapshotEncoding\x12!\n" +
+	"\x1dSNAPSHOT_ENCODING_UNSPECIFIED\x10\x00\x12\x1a\n" +
+	"\x16SNAPSHOT_ENCODING_FULL\x10\x01\x12\x1b\n" +
+	"\x17SNAPSHOT_ENCODING_DELTA\x10\x02B:Z8github.com/arbiter-gg/arbiter/proto/arbiter/v1;arbiterv1b\x06proto3"
 
 var (
 	file_arbiter_v1_arbiter_proto_rawDescOnce sync.Once
@@ -1251,41 +1483,47 @@ func file_arbiter_v1_arbiter_proto_rawDescGZIP() []byte {
 	return file_arbiter_v1_arbiter_proto_rawDescData
 }
 
-var file_arbiter_v1_arbiter_proto_msgTypes = make([]protoimpl.MessageInfo, 14)
+var file_arbiter_v1_arbiter_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
+var file_arbiter_v1_arbiter_proto_msgTypes = make([]protoimpl.MessageInfo, 15)
 var file_arbiter_v1_arbiter_proto_goTypes = []any{
-	(*ClientMessage)(nil), // 0: arbiter.v1.ClientMessage
-	(*Action)(nil),        // 1: arbiter.v1.Action
-	(*Input)(nil),         // 2: arbiter.v1.Input
-	(*Ping)(nil),          // 3: arbiter.v1.Ping
-	(*ServerMessage)(nil), // 4: arbiter.v1.ServerMessage
-	(*State)(nil),         // 5: arbiter.v1.State
-	(*Rejected)(nil),      // 6: arbiter.v1.Rejected
-	(*Welcome)(nil),       // 7: arbiter.v1.Welcome
-	(*Snapshot)(nil),      // 8: arbiter.v1.Snapshot
-	(*Entity)(nil),        // 9: arbiter.v1.Entity
-	(*Pong)(nil),          // 10: arbiter.v1.Pong
-	(*MatchEnd)(nil),      // 11: arbiter.v1.MatchEnd
-	(*PlayerResult)(nil),  // 12: arbiter.v1.PlayerResult
-	(*Kick)(nil),          // 13: arbiter.v1.Kick
+	(SnapshotEncoding)(0), // 0: arbiter.v1.SnapshotEncoding
+	(*ClientMessage)(nil), // 1: arbiter.v1.ClientMessage
+	(*Action)(nil),        // 2: arbiter.v1.Action
+	(*Input)(nil),         // 3: arbiter.v1.Input
+	(*Ping)(nil),          // 4: arbiter.v1.Ping
+	(*ServerMessage)(nil), // 5: arbiter.v1.ServerMessage
+	(*State)(nil),         // 6: arbiter.v1.State
+	(*Rejected)(nil),      // 7: arbiter.v1.Rejected
+	(*Welcome)(nil),       // 8: arbiter.v1.Welcome
+	(*Snapshot)(nil),      // 9: arbiter.v1.Snapshot
+	(*SnapshotDelta)(nil), // 10: arbiter.v1.SnapshotDelta
+	(*Entity)(nil),        // 11: arbiter.v1.Entity
+	(*Pong)(nil),          // 12: arbiter.v1.Pong
+	(*MatchEnd)(nil),      // 13: arbiter.v1.MatchEnd
+	(*PlayerResult)(nil),  // 14: arbiter.v1.PlayerResult
+	(*Kick)(nil),          // 15: arbiter.v1.Kick
 }
 var file_arbiter_v1_arbiter_proto_depIdxs = []int32{
-	2,  // 0: arbiter.v1.ClientMessage.input:type_name -> arbiter.v1.Input
-	3,  // 1: arbiter.v1.ClientMessage.ping:type_name -> arbiter.v1.Ping
-	1,  // 2: arbiter.v1.ClientMessage.action:type_name -> arbiter.v1.Action
-	7,  // 3: arbiter.v1.ServerMessage.welcome:type_name -> arbiter.v1.Welcome
-	8,  // 4: arbiter.v1.ServerMessage.snapshot:type_name -> arbiter.v1.Snapshot
-	10, // 5: arbiter.v1.ServerMessage.pong:type_name -> arbiter.v1.Pong
-	11, // 6: arbiter.v1.ServerMessage.match_end:type_name -> arbiter.v1.MatchEnd
-	13, // 7: arbiter.v1.ServerMessage.kick:type_name -> arbiter.v1.Kick
-	5,  // 8: arbiter.v1.ServerMessage.state:type_name -> arbiter.v1.State
-	6,  // 9: arbiter.v1.ServerMessage.rejected:type_name -> arbiter.v1.Rejected
-	9,  // 10: arbiter.v1.Snapshot.entities:type_name -> arbiter.v1.Entity
-	12, // 11: arbiter.v1.MatchEnd.results:type_name -> arbiter.v1.PlayerResult
-	12, // [12:12] is the sub-list for method output_type
-	12, // [12:12] is the sub-list for method input_type
-	12, // [12:12] is the sub-list for extension type_name
-	12, // [12:12] is the sub-list for extension extendee
-	0,  // [0:12] is the sub-list for field type_name
+	3,  // 0: arbiter.v1.ClientMessage.input:type_name -> arbiter.v1.Input
+	4,  // 1: arbiter.v1.ClientMessage.ping:type_name -> arbiter.v1.Ping
+	2,  // 2: arbiter.v1.ClientMessage.action:type_name -> arbiter.v1.Action
+	8,  // 3: arbiter.v1.ServerMessage.welcome:type_name -> arbiter.v1.Welcome
+	9,  // 4: arbiter.v1.ServerMessage.snapshot:type_name -> arbiter.v1.Snapshot
+	12, // 5: arbiter.v1.ServerMessage.pong:type_name -> arbiter.v1.Pong
+	13, // 6: arbiter.v1.ServerMessage.match_end:type_name -> arbiter.v1.MatchEnd
+	15, // 7: arbiter.v1.ServerMessage.kick:type_name -> arbiter.v1.Kick
+	6,  // 8: arbiter.v1.ServerMessage.state:type_name -> arbiter.v1.State
+	7,  // 9: arbiter.v1.ServerMessage.rejected:type_name -> arbiter.v1.Rejected
+	10, // 10: arbiter.v1.ServerMessage.snapshot_delta:type_name -> arbiter.v1.SnapshotDelta
+	0,  // 11: arbiter.v1.Welcome.snapshots:type_name -> arbiter.v1.SnapshotEncoding
+	11, // 12: arbiter.v1.Snapshot.entities:type_name -> arbiter.v1.Entity
+	11, // 13: arbiter.v1.SnapshotDelta.added:type_name -> arbiter.v1.Entity
+	14, // 14: arbiter.v1.MatchEnd.results:type_name -> arbiter.v1.PlayerResult
+	15, // [15:15] is the sub-list for method output_type
+	15, // [15:15] is the sub-list for method input_type
+	15, // [15:15] is the sub-list for extension type_name
+	15, // [15:15] is the sub-list for extension extendee
+	0,  // [0:15] is the sub-list for field type_name
 }
 
 func init() { file_arbiter_v1_arbiter_proto_init() }
@@ -1306,19 +1544,21 @@ func file_arbiter_v1_arbiter_proto_init() {
 		(*ServerMessage_Kick)(nil),
 		(*ServerMessage_State)(nil),
 		(*ServerMessage_Rejected)(nil),
+		(*ServerMessage_SnapshotDelta)(nil),
 	}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_arbiter_v1_arbiter_proto_rawDesc), len(file_arbiter_v1_arbiter_proto_rawDesc)),
-			NumEnums:      0,
-			NumMessages:   14,
+			NumEnums:      1,
+			NumMessages:   15,
 			NumExtensions: 0,
 			NumServices:   0,
 		},
 		GoTypes:           file_arbiter_v1_arbiter_proto_goTypes,
 		DependencyIndexes: file_arbiter_v1_arbiter_proto_depIdxs,
+		EnumInfos:         file_arbiter_v1_arbiter_proto_enumTypes,
 		MessageInfos:      file_arbiter_v1_arbiter_proto_msgTypes,
 	}.Build()
 	File_arbiter_v1_arbiter_proto = out.File
