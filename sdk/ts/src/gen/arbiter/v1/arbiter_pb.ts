@@ -8,15 +8,15 @@
 // @generated from file arbiter/v1/arbiter.proto (package arbiter.v1, syntax proto3)
 /* eslint-disable */
 
-import type { GenFile, GenMessage } from "@bufbuild/protobuf/codegenv2";
-import { fileDesc, messageDesc } from "@bufbuild/protobuf/codegenv2";
+import type { GenEnum, GenFile, GenMessage } from "@bufbuild/protobuf/codegenv2";
+import { enumDesc, fileDesc, messageDesc } from "@bufbuild/protobuf/codegenv2";
 import type { Message } from "@bufbuild/protobuf";
 
 /**
  * Describes the file arbiter/v1/arbiter.proto.
  */
 export const file_arbiter_v1_arbiter: GenFile = /*@__PURE__*/
-  fileDesc("ChhhcmJpdGVyL3YxL2FyYml0ZXIucHJvdG8SCmFyYml0ZXIudjEigwEKDUNsaWVudE1lc3NhZ2USIgoFaW5wdXQYASABKAsyES5hcmJpdGVyLnYxLklucHV0SAASIAoEcGluZxgCIAEoCzIQLmFyYml0ZXIudjEuUGluZ0gAEiQKBmFjdGlvbhgDIAEoCzISLmFyYml0ZXIudjEuQWN0aW9uSABCBgoEa2luZCImCgZBY3Rpb24SCwoDc2VxGAEgASgNEg8KB3BheWxvYWQYAiABKAwidgoFSW5wdXQSCwoDc2VxGAEgASgNEg4KBm1vdmVfeBgCIAEoERIOCgZtb3ZlX3kYAyABKBESDwoHYnV0dG9ucxgEIAEoDRINCgVhaW1feBgFIAEoERINCgVhaW1feRgGIAEoERIRCgl2aWV3X3RpY2sYByABKA0iGwoEUGluZxITCgtjbGllbnRfdGltZRgBIAEoBCKmAgoNU2VydmVyTWVzc2FnZRImCgd3ZWxjb21lGAEgASgLMhMuYXJiaXRlci52MS5XZWxjb21lSAASKAoIc25hcHNob3QYAiABKAsyFC5hcmJpdGVyLnYxLlNuYXBzaG90SAASIAoEcG9uZxgDIAEoCzIQLmFyYml0ZXIudjEuUG9uZ0gAEikKCW1hdGNoX2VuZBgEIAEoCzIULmFyYml0ZXIudjEuTWF0Y2hFbmRIABIgCgRraWNrGAUgASgLMhAuYXJiaXRlci52MS5LaWNrSAASIgoFc3RhdGUYBiABKAsyES5hcmJpdGVyLnYxLlN0YXRlSAASKAoIcmVqZWN0ZWQYByABKAsyFC5hcmJpdGVyLnYxLlJlamVjdGVkSABCBgoEa2luZCJCCgVTdGF0ZRIPCgd2ZXJzaW9uGAEgASgNEhcKD2xhc3RfYWN0aW9uX3NlcRgCIAEoDRIPCgdwYXlsb2FkGAMgASgMIjgKCFJlamVjdGVkEgsKA3NlcRgBIAEoDRIOCgZyZWFzb24YAiABKAkSDwoHbWVzc2FnZRgDIAEoCSKvAQoHV2VsY29tZRIQCghtYXRjaF9pZBgBIAEoCRIRCgllbnRpdHlfaWQYAiABKA0SEQoJdGlja19yYXRlGAMgASgNEgwKBHRpY2sYBCABKA0SEQoJcGxheWVyX2lkGAUgASgJEgwKBG1vZGUYBiABKAkSFgoObGFzdF9pbnB1dF9zZXEYByABKA0SDAoEZ2FtZRgIIAEoCRIXCg9sYXN0X2FjdGlvbl9zZXEYCSABKA0iPgoIU25hcHNob3QSDAoEdGljaxgBIAEoDRIkCghlbnRpdGllcxgCIAMoCzISLmFyYml0ZXIudjEuRW50aXR5InQKBkVudGl0eRIKCgJpZBgBIAEoDRIJCgF4GAIgASgREgkKAXkYAyABKBESCgoCaHAYBCABKA0SDQoFc2NvcmUYBSABKA0SFgoObGFzdF9pbnB1dF9zZXEYBiABKA0SFQoNaW5wdXRfYmFja2xvZxgHIAEoDSIpCgRQb25nEhMKC2NsaWVudF90aW1lGAEgASgEEgwKBHRpY2sYAiABKA0iRwoITWF0Y2hFbmQSEAoIbWF0Y2hfaWQYASABKAkSKQoHcmVzdWx0cxgCIAMoCzIYLmFyYml0ZXIudjEuUGxheWVyUmVzdWx0IoMBCgxQbGF5ZXJSZXN1bHQSEQoJcGxheWVyX2lkGAEgASgJEg0KBXNjb3JlGAIgASgNEhEKCXBsYWNlbWVudBgDIAEoDRIVCg1yYXRpbmdfYmVmb3JlGAQgASgBEhQKDHJhdGluZ19hZnRlchgFIAEoARIRCgllbnRpdHlfaWQYBiABKA0iJwoES2ljaxIOCgZyZWFzb24YASABKAkSDwoHbWVzc2FnZRgCIAEoCUI6WjhnaXRodWIuY29tL2FyYml0ZXItZ2cvYXJiaXRlci9wcm90by9hcmJpdGVyL3YxO2FyYml0ZXJ2MWIGcHJvdG8z");
+  fileDesc("ChhhcmJpdGVyL3YxL2FyYml0ZXIucHJvdG8SCmFyYml0ZXIudjEigwEKDUNsaWVudE1lc3NhZ2USIgoFaW5wdXQYASABKAsyES5hcmJpdGVyLnYxLklucHV0SAASIAoEcGluZxgCIAEoCzIQLmFyYml0ZXIudjEuUGluZ0gAEiQKBmFjdGlvbhgDIAEoCzISLmFyYml0ZXIudjEuQWN0aW9uSABCBgoEa2luZCImCgZBY3Rpb24SCwoDc2VxGAEgASgNEg8KB3BheWxvYWQYAiABKAwidgoFSW5wdXQSCwoDc2VxGAEgASgNEg4KBm1vdmVfeBgCIAEoERIOCgZtb3ZlX3kYAyABKBESDwoHYnV0dG9ucxgEIAEoDRINCgVhaW1feBgFIAEoERINCgVhaW1feRgGIAEoERIRCgl2aWV3X3RpY2sYByABKA0iGwoEUGluZxITCgtjbGllbnRfdGltZRgBIAEoBCLbAgoNU2VydmVyTWVzc2FnZRImCgd3ZWxjb21lGAEgASgLMhMuYXJiaXRlci52MS5XZWxjb21lSAASKAoIc25hcHNob3QYAiABKAsyFC5hcmJpdGVyLnYxLlNuYXBzaG90SAASIAoEcG9uZxgDIAEoCzIQLmFyYml0ZXIudjEuUG9uZ0gAEikKCW1hdGNoX2VuZBgEIAEoCzIULmFyYml0ZXIudjEuTWF0Y2hFbmRIABIgCgRraWNrGAUgASgLMhAuYXJiaXRlci52MS5LaWNrSAASIgoFc3RhdGUYBiABKAsyES5hcmJpdGVyLnYxLlN0YXRlSAASKAoIcmVqZWN0ZWQYByABKAsyFC5hcmJpdGVyLnYxLlJlamVjdGVkSAASMwoOc25hcHNob3RfZGVsdGEYCCABKAsyGS5hcmJpdGVyLnYxLlNuYXBzaG90RGVsdGFIAEIGCgRraW5kIkIKBVN0YXRlEg8KB3ZlcnNpb24YASABKA0SFwoPbGFzdF9hY3Rpb25fc2VxGAIgASgNEg8KB3BheWxvYWQYAyABKAwiOAoIUmVqZWN0ZWQSCwoDc2VxGAEgASgNEg4KBnJlYXNvbhgCIAEoCRIPCgdtZXNzYWdlGAMgASgJIuABCgdXZWxjb21lEhAKCG1hdGNoX2lkGAEgASgJEhEKCWVudGl0eV9pZBgCIAEoDRIRCgl0aWNrX3JhdGUYAyABKA0SDAoEdGljaxgEIAEoDRIRCglwbGF5ZXJfaWQYBSABKAkSDAoEbW9kZRgGIAEoCRIWCg5sYXN0X2lucHV0X3NlcRgHIAEoDRIMCgRnYW1lGAggASgJEhcKD2xhc3RfYWN0aW9uX3NlcRgJIAEoDRIvCglzbmFwc2hvdHMYCiABKA4yHC5hcmJpdGVyLnYxLlNuYXBzaG90RW5jb2RpbmciPgoIU25hcHNob3QSDAoEdGljaxgBIAEoDRIkCghlbnRpdGllcxgCIAMoCzISLmFyYml0ZXIudjEuRW50aXR5Ir0BCg1TbmFwc2hvdERlbHRhEgwKBHRpY2sYASABKA0SEQoJYmFzZV90aWNrGAIgASgNEg8KB3JlbW92ZWQYAyADKA0SIQoFYWRkZWQYBCADKAsyEi5hcmJpdGVyLnYxLkVudGl0eRINCgVtb3ZlZBgFIAMoERIKCgJocBgGIAMoDRINCgVzY29yZRgHIAMoDRIWCg5sYXN0X2lucHV0X3NlcRgIIAEoDRIVCg1pbnB1dF9iYWNrbG9nGAkgASgNInQKBkVudGl0eRIKCgJpZBgBIAEoDRIJCgF4GAIgASgREgkKAXkYAyABKBESCgoCaHAYBCABKA0SDQoFc2NvcmUYBSABKA0SFgoObGFzdF9pbnB1dF9zZXEYBiABKA0SFQoNaW5wdXRfYmFja2xvZxgHIAEoDSIpCgRQb25nEhMKC2NsaWVudF90aW1lGAEgASgEEgwKBHRpY2sYAiABKA0iRwoITWF0Y2hFbmQSEAoIbWF0Y2hfaWQYASABKAkSKQoHcmVzdWx0cxgCIAMoCzIYLmFyYml0ZXIudjEuUGxheWVyUmVzdWx0IoMBCgxQbGF5ZXJSZXN1bHQSEQoJcGxheWVyX2lkGAEgASgJEg0KBXNjb3JlGAIgASgNEhEKCXBsYWNlbWVudBgDIAEoDRIVCg1yYXRpbmdfYmVmb3JlGAQgASgBEhQKDHJhdGluZ19hZnRlchgFIAEoARIRCgllbnRpdHlfaWQYBiABKA0iJwoES2ljaxIOCgZyZWFzb24YASABKAkSDwoHbWVzc2FnZRgCIAEoCSpuChBTbmFwc2hvdEVuY29kaW5nEiEKHVNOQVBTSE9UX0VOQ09ESU5HX1VOU1BFQ0lGSUVEEAASGgoWU05BUFNIT1RfRU5DT0RJTkdfRlVMTBABEhsKF1NOQVBTSE9UX0VOQ09ESU5HX0RFTFRBEAJCOlo4Z2l0aHViLmNvbS9hcmJpdGVyLWdnL2FyYml0ZXIvcHJvdG8vYXJiaXRlci92MTthcmJpdGVydjFiBnByb3RvMw");
 
 /**
  * ClientMessage is every frame a client sends.
@@ -227,6 +227,15 @@ export type ServerMessage = Message<"arbiter.v1.ServerMessage"> & {
      */
     value: Rejected;
     case: "rejected";
+  } | {
+    /**
+     * A snapshot as the difference from the previous one, on a
+     * connection that asked for deltas (Welcome.snapshots).
+     *
+     * @generated from field: arbiter.v1.SnapshotDelta snapshot_delta = 8;
+     */
+    value: SnapshotDelta;
+    case: "snapshotDelta";
   } | { case: undefined; value?: undefined };
 };
 
@@ -383,6 +392,15 @@ export type Welcome = Message<"arbiter.v1.Welcome"> & {
    * @generated from field: uint32 last_action_seq = 9;
    */
   lastActionSeq: number;
+
+  /**
+   * How this connection's snapshots are encoded: what the client asked for
+   * in the URL (snapshots=delta or snapshots=full; full if it did not
+   * ask). Unset from a server older than delta snapshots: full.
+   *
+   * @generated from field: arbiter.v1.SnapshotEncoding snapshots = 10;
+   */
+  snapshots: SnapshotEncoding;
 };
 
 /**
@@ -415,6 +433,95 @@ export type Snapshot = Message<"arbiter.v1.Snapshot"> & {
  */
 export const SnapshotSchema: GenMessage<Snapshot> = /*@__PURE__*/
   messageDesc(file_arbiter_v1_arbiter, 8);
+
+/**
+ * SnapshotDelta is a Snapshot as the difference from the last snapshot the
+ * connection received, its base (docs/protocol.md, "Delta snapshots", says
+ * how to apply it). Entities are named by their index: in the base's list
+ * for removed, in this snapshot's list for the changes. The entities of
+ * this snapshot are the base's, in their order, less the removed ones,
+ * then the added ones. Only the recipient's own entity carries
+ * last_input_seq and input_backlog.
+ *
+ * @generated from message arbiter.v1.SnapshotDelta
+ */
+export type SnapshotDelta = Message<"arbiter.v1.SnapshotDelta"> & {
+  /**
+   * The tick of this snapshot.
+   *
+   * @generated from field: uint32 tick = 1;
+   */
+  tick: number;
+
+  /**
+   * The tick of the base: the snapshot the connection received last. 0:
+   * no base (the first snapshot of a connection, or one after snapshots
+   * were skipped): every entity is in added.
+   *
+   * @generated from field: uint32 base_tick = 2;
+   */
+  baseTick: number;
+
+  /**
+   * Indices in the base's entity list of the entities that are gone, in
+   * increasing order.
+   *
+   * @generated from field: repeated uint32 removed = 3;
+   */
+  removed: number[];
+
+  /**
+   * The entities after the kept ones, in order, in full (without
+   * last_input_seq and input_backlog).
+   *
+   * @generated from field: repeated arbiter.v1.Entity added = 4;
+   */
+  added: Entity[];
+
+  /**
+   * Moves of kept entities, three numbers each: the entity's index in
+   * this snapshot, then the differences of x and y from the base (32-bit
+   * two's complement arithmetic: x = base x + dx, wrapping).
+   *
+   * @generated from field: repeated sint32 moved = 5;
+   */
+  moved: number[];
+
+  /**
+   * Hit points that changed, two numbers each: index, the new hp.
+   *
+   * @generated from field: repeated uint32 hp = 6;
+   */
+  hp: number[];
+
+  /**
+   * Scores that changed, two numbers each: index, the new score.
+   *
+   * @generated from field: repeated uint32 score = 7;
+   */
+  score: number[];
+
+  /**
+   * The recipient's own entity's Entity.last_input_seq (Welcome.entity_id).
+   *
+   * @generated from field: uint32 last_input_seq = 8;
+   */
+  lastInputSeq: number;
+
+  /**
+   * The recipient's own entity's Entity.input_backlog.
+   *
+   * @generated from field: uint32 input_backlog = 9;
+   */
+  inputBacklog: number;
+};
+
+/**
+ * Describes the message arbiter.v1.SnapshotDelta.
+ * Use `create(SnapshotDeltaSchema)` to create a new message.
+ */
+export const SnapshotDeltaSchema: GenMessage<SnapshotDelta> = /*@__PURE__*/
+  messageDesc(file_arbiter_v1_arbiter, 9);
 
 /**
  * Entity is one player's avatar in a Snapshot. Positions are in centi-units.
@@ -470,7 +577,7 @@ export type Entity = Message<"arbiter.v1.Entity"> & {
  * Use `create(EntitySchema)` to create a new message.
  */
 export const EntitySchema: GenMessage<Entity> = /*@__PURE__*/
-  messageDesc(file_arbiter_v1_arbiter, 9);
+  messageDesc(file_arbiter_v1_arbiter, 10);
 
 /**
  * Pong answers a Ping.
@@ -498,7 +605,7 @@ export type Pong = Message<"arbiter.v1.Pong"> & {
  * Use `create(PongSchema)` to create a new message.
  */
 export const PongSchema: GenMessage<Pong> = /*@__PURE__*/
-  messageDesc(file_arbiter_v1_arbiter, 10);
+  messageDesc(file_arbiter_v1_arbiter, 11);
 
 /**
  * MatchEnd carries the final results; the server closes with 1000 after it.
@@ -522,7 +629,7 @@ export type MatchEnd = Message<"arbiter.v1.MatchEnd"> & {
  * Use `create(MatchEndSchema)` to create a new message.
  */
 export const MatchEndSchema: GenMessage<MatchEnd> = /*@__PURE__*/
-  messageDesc(file_arbiter_v1_arbiter, 11);
+  messageDesc(file_arbiter_v1_arbiter, 12);
 
 /**
  * PlayerResult is one player's outcome of a match.
@@ -570,7 +677,7 @@ export type PlayerResult = Message<"arbiter.v1.PlayerResult"> & {
  * Use `create(PlayerResultSchema)` to create a new message.
  */
 export const PlayerResultSchema: GenMessage<PlayerResult> = /*@__PURE__*/
-  messageDesc(file_arbiter_v1_arbiter, 12);
+  messageDesc(file_arbiter_v1_arbiter, 13);
 
 /**
  * Kick precedes a server-initiated close and says why.
@@ -602,5 +709,42 @@ export type Kick = Message<"arbiter.v1.Kick"> & {
  * Use `create(KickSchema)` to create a new message.
  */
 export const KickSchema: GenMessage<Kick> = /*@__PURE__*/
-  messageDesc(file_arbiter_v1_arbiter, 13);
+  messageDesc(file_arbiter_v1_arbiter, 14);
+
+/**
+ * SnapshotEncoding is how a connection receives the arena's snapshots.
+ *
+ * @generated from enum arbiter.v1.SnapshotEncoding
+ */
+export enum SnapshotEncoding {
+  /**
+   * Not said (a server older than delta snapshots): full.
+   *
+   * @generated from enum value: SNAPSHOT_ENCODING_UNSPECIFIED = 0;
+   */
+  UNSPECIFIED = 0,
+
+  /**
+   * Full snapshots (Snapshot): every entity with every player's
+   * acknowledgements, each one standing alone.
+   *
+   * @generated from enum value: SNAPSHOT_ENCODING_FULL = 1;
+   */
+  FULL = 1,
+
+  /**
+   * Delta snapshots (SnapshotDelta): each one the difference from the last
+   * one the connection received, with the recipient's own
+   * acknowledgements only.
+   *
+   * @generated from enum value: SNAPSHOT_ENCODING_DELTA = 2;
+   */
+  DELTA = 2,
+}
+
+/**
+ * Describes the enum arbiter.v1.SnapshotEncoding.
+ */
+export const SnapshotEncodingSchema: GenEnum<SnapshotEncoding> = /*@__PURE__*/
+  enumDesc(file_arbiter_v1_arbiter, 0);
 
