@@ -14,11 +14,12 @@ import (
 )
 
 // The TypeScript SDK (sdk/ts) ports the arena's movement rules, the Predictor,
-// the Interpolator and the Client's bookkeeping around them, and must give
-// the same results bit for bit. TestSDKVectors runs this package's (and
-// sim's) code over many inputs and scenarios and keeps the results in
-// sdk/ts/testdata, which the SDK's tests (sdk/ts/test/arena*.test.ts) replay
-// and compare. With -update it rewrites the files; without, it fails if they
+// the Interpolator, the Client's bookkeeping around them and the delta
+// snapshot decoder, and must give the same results bit for bit.
+// TestSDKVectors runs this package's (and sim's and arbiterv1's) code over
+// many inputs and scenarios and keeps the results in sdk/ts/testdata, which
+// the SDK's tests (sdk/ts/test/arena*.test.ts, delta.test.ts) replay and
+// compare. With -update it rewrites the files; without, it fails if they
 // are not what the Go code produces now, so that a change of the rules in Go
 // cannot leave the SDK's vectors behind.
 
@@ -40,6 +41,7 @@ func TestSDKVectors(t *testing.T) {
 		{"arena_prediction.json", 4, predictionVectors},
 		{"arena_interpolation.json", 4, interpolationVectors},
 		{"arena_view.json", 4, viewVectors},
+		{"snapshot_delta.json", 4, deltaVectors},
 	}
 	total := 0
 	for _, f := range files {
