@@ -1,7 +1,7 @@
 /**
  * Arbiter's TypeScript client SDK: the REST API ({@link RestClient}), a
  * player's WebSocket session in a match with resume ({@link Session}),
- * input pacing ({@link Pacer}), the arena's prediction and interpolation
+ * delta snapshots ({@link applyDelta}), input pacing ({@link Pacer}), the arena's prediction and interpolation
  * ({@link ArenaView}), chess ({@link ChessGame}), and the protocol's
  * generated messages. ES modules, no Node-only imports: it runs in browsers
  * and in Node ≥ 20 (pass the `ws` package's WebSocket there).
@@ -38,6 +38,7 @@ export {
   MAX_PENDING_ACTIONS,
   Session,
   WrongGameError,
+  deltaSnapshots,
   playedWithActions,
   systemClock,
   type Clock,
@@ -50,6 +51,7 @@ export {
   type WebSocketFactory,
   type WebSocketLike,
 } from "./session.js";
+export { applyDelta, DeltaError, type DeltaErrorKind } from "./delta.js";
 export {
   closeCode,
   closeReasons,

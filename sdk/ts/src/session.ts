@@ -19,15 +19,18 @@ import {
 } from "./arena/index.js";
 import { backoffDelay, DEFAULT_ATTEMPT_TIMEOUT_MS, DEFAULT_GIVE_UP_AFTER_MS, type Backoff } from "./backoff.js";
 import { closeCode, describeClose, isResumable, type CloseInfo, type CloseReason } from "./close.js";
+import { applyDelta, DeltaError } from "./delta.js";
 import {
   ClientMessageSchema,
   ServerMessageSchema,
+  SnapshotEncoding,
   type Kick,
   type MatchEnd,
   type Pong,
   type Rejected,
   type ServerMessage,
   type Snapshot,
+  type SnapshotDelta,
   type State,
   type Welcome,
 } from "./gen/arbiter/v1/arbiter_pb.js";
@@ -143,6 +146,15 @@ export interface SessionOptions {
    * Without it the session tries the same URL until the backoff gives up.
    */
   readonly locate?: Locate;
+  /**
+   * Asks the server for full snapshots, each one standing alone with every
+   * player's acknowledgements, rather than deltas (the default: about a
+   * third of the bytes; docs/protocol.md, "Delta snapshots"). The session
+   * hands its `snapshot` listeners whole snapshots either way; with deltas,
+   * other entities' `lastInputSeq` and `inputBacklog` are 0. A URL whose
+   * query already has `snapshots=` keeps its choice.
+   */
+  readonly fullSnapshots?: boolean;
 }
 
 /**
@@ -304,6 +316,9 @@ interface Conn {
   kick?: Kick;
   ended: boolean;
   pacer?: Pacer; // the arena's, from its Welcome
+  // The last snapshot received on this connection, whole: the base of the
+  // next delta. Never modified once kept.
+  base?: Snapshot;
   // The newest tick heard of (the Welcome's, then the snapshots') and when.
   newestTick: number;
   refAt: number;
@@ -327,6 +342,14 @@ type Listeners = { [K in keyof SessionEvents]: Set<SessionEvents[K]> };
  * It does not reconnect after a verdict: the match is over (1000), another
  * connection took the seat (4000), the player forfeited (4001) or was
  * kicked (1008 `cheat`, `input_flood`), nor after {@link Session.close}.
+ *
+ * Snapshots: the session asks for delta snapshots (`snapshots=delta` on
+ * the URL; {@link SessionOptions.fullSnapshots} opts out), rebuilds each
+ * whole one from the connection's last ({@link applyDelta}) before any
+ * listener sees it, and closes with 1002 (`protocol`) on a delta it cannot
+ * apply. Listeners get the same whole snapshots in either encoding, but
+ * for the acknowledgements: with deltas, only the own entity carries
+ * `lastInputSeq` and `inputBacklog`.
  *
  * ```ts
  * const s = new Session(ticket.ws_url, { webSocket });
@@ -364,6 +387,7 @@ export class Session {
   readonly #resume: boolean;
   readonly #backoff: Backoff;
   readonly #locate: Locate | undefined;
+  readonly #fullSnapshots: boolean;
   readonly #listeners: Listeners = {
     welcome: new Set(),
     snapshot: new Set(),
@@ -419,6 +443,7 @@ export class Session {
     this.#resume = options.resume ?? true;
     this.#backoff = options.backoff ?? {};
     this.#locate = options.locate;
+    this.#fullSnapshots = options.fullSnapshots ?? false;
     this.closed = new Promise((resolve) => {
       this.#resolveClosed = resolve;
     });
@@ -702,7 +727,7 @@ export class Session {
     return new Promise<Attempt>((resolve) => {
       let ws: WebSocketLike;
       try {
-        ws = this.#factory(url);
+        ws = this.#factory(playUrl(url, this.#fullSnapshots));
       } catch (err) {
         resolve({ ok: false, error: new ConnectError(`arbiter: connect: ${errText(err)}`, { cause: err }), retryable: false, opened: false });
         return;
@@ -1025,6 +1050,9 @@ export class Session {
       case "snapshot":
         this.#onSnapshot(c, k.value, now);
         return;
+      case "snapshotDelta":
+        this.#onSnapshotDelta(c, k.value, now);
+        return;
       case "state":
         this.#onState(c, k.value);
         return;
@@ -1095,6 +1123,34 @@ export class Session {
     this.#emit("welcome", w, resumed);
   }
 
+  // #onSnapshotDelta rebuilds the snapshot d makes of the connection's last
+  // one and takes it as a full one. The server sends a delta only from the
+  // snapshot it last wrote to this connection, and the socket keeps the
+  // order: a delta from anything else, or a malformed one, is the server
+  // breaking the protocol.
+  #onSnapshotDelta(c: Conn, d: SnapshotDelta, now: number): void {
+    const w = c.welcome!;
+    if (playedWithActions(w)) {
+      throw new ProtocolViolation("protocol", `snapshot delta in a match of ${w.game}, played with actions`);
+    }
+    if (!deltaSnapshots(w)) {
+      throw new ProtocolViolation("protocol", `snapshot delta on a connection whose Welcome says ${SnapshotEncoding[w.snapshots] ?? w.snapshots}`);
+    }
+    if (d.added.length > MAX_SNAPSHOT_ENTITIES) {
+      throw new ProtocolViolation("protocol", `snapshot delta adding ${d.added.length} entities`);
+    }
+    let s: Snapshot;
+    try {
+      s = applyDelta(c.base, d, w.entityId);
+    } catch (err) {
+      if (err instanceof DeltaError) {
+        throw new ProtocolViolation("protocol", err.message);
+      }
+      throw err;
+    }
+    this.#onSnapshot(c, s, now);
+  }
+
   #onSnapshot(c: Conn, s: Snapshot, now: number): void {
     if (playedWithActions(c.welcome!)) {
       throw new ProtocolViolation("protocol", `snapshot in a match of ${c.welcome!.game}, played with actions`);
@@ -1115,6 +1171,7 @@ export class Session {
       c.newestTick = s.tick;
       c.refAt = now;
     }
+    c.base = s;
     this.#lastSnapshot = s;
     this.#emit("snapshot", s, now);
   }
@@ -1198,6 +1255,40 @@ export class Session {
 /** Reports whether the match of w is played with actions (every game but the arena). */
 export function playedWithActions(w: Pick<Welcome, "game">): boolean {
   return w.game !== "" && w.game !== GAME_ARENA;
+}
+
+/**
+ * Reports whether the server sends the connection of w its snapshots as
+ * deltas (`Welcome.snapshots`; a {@link Session} asks for them unless
+ * {@link SessionOptions.fullSnapshots}). Either way the session's
+ * `snapshot` listeners get whole snapshots.
+ */
+export function deltaSnapshots(w: Pick<Welcome, "snapshots">): boolean {
+  return w.snapshots === SnapshotEncoding.DELTA;
+}
+
+// SNAPSHOTS_PARAM is the play URL's query parameter choosing the encoding
+// of snapshots.
+const SNAPSHOTS_PARAM = "snapshots";
+
+// playUrl returns the URL to open for the play URL url: with
+// snapshots=delta added to its query, unless full, or unless the URL
+// already chooses (as the Go library does).
+function playUrl(url: string, full: boolean): string {
+  if (full) {
+    return url;
+  }
+  try {
+    if (new URL(url).searchParams.has(SNAPSHOTS_PARAM)) {
+      return url;
+    }
+  } catch {
+    return url; // not a URL: the WebSocket refuses it, with its own error
+  }
+  const hash = url.indexOf("#");
+  const head = hash < 0 ? url : url.slice(0, hash);
+  const sep = !head.includes("?") ? "?" : head.endsWith("?") || head.endsWith("&") ? "" : "&";
+  return `${head}${sep}${SNAPSHOTS_PARAM}=delta${hash < 0 ? "" : url.slice(hash)}`;
 }
 
 function defaultWebSocket(url: string): WebSocketLike {

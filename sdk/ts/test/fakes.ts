@@ -2,7 +2,7 @@
 // when told, and a WebSocket whose server side the test plays.
 import { create, fromBinary, toBinary, type MessageInitShape } from "@bufbuild/protobuf";
 
-import { ClientMessageSchema, ServerMessageSchema, type ClientMessage } from "../src/gen/arbiter/v1/arbiter_pb.js";
+import { ClientMessageSchema, ServerMessageSchema, type ClientMessage, type SnapshotEncoding } from "../src/gen/arbiter/v1/arbiter_pb.js";
 import type { Clock, WebSocketLike } from "../src/session.js";
 
 interface Timer {
@@ -173,8 +173,13 @@ export class Sockets {
   }
 }
 
-/** An arena Welcome. */
-export function arenaWelcome(over: Partial<{ entityId: number; lastInputSeq: number; tick: number; matchId: string }> = {}): ServerInit {
+/**
+ * An arena Welcome; snapshots unset (a server older than delta snapshots:
+ * full) unless given.
+ */
+export function arenaWelcome(
+  over: Partial<{ entityId: number; lastInputSeq: number; tick: number; matchId: string; snapshots: SnapshotEncoding }> = {},
+): ServerInit {
   return {
     kind: {
       case: "welcome",

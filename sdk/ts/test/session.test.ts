@@ -5,6 +5,8 @@ import { ConnectError, Session, WrongGameError, type SessionEnd, type SessionOpt
 import { arenaWelcome, chessWelcome, FakeClock, flush, Sockets, type FakeSocket } from "./fakes.js";
 
 const URL1 = "ws://arbiter.test/v1/play?token=j1";
+// The URL the session opens for URL1: it asks for delta snapshots.
+const URL1_DELTA = `${URL1}&snapshots=delta`;
 
 // setup returns a session on fake sockets and a fake clock; backoff waits
 // its bound exactly (the jitter is the identity).
@@ -39,7 +41,7 @@ test("connect resolves with the Welcome; binary frames; events in order", async 
   const w = await welcomed(s);
   assert.equal(w.entityId, 1);
   assert.equal(s.sockets.last.binaryType, "arraybuffer");
-  assert.equal(s.sockets.last.url, URL1);
+  assert.equal(s.sockets.last.url, URL1_DELTA);
   assert.ok(s.session.connected);
   assert.equal(s.session.playedWithActions, false);
   assert.deepEqual(s.events, ["welcome m1 resumed=false"]);
@@ -170,7 +172,7 @@ test("resume: a dropped connection comes back with the same token, seqs continue
   await flush();
   assert.equal(s.sockets.all.length, 2, "reconnects at once");
   const second = s.sockets.last;
-  assert.equal(second.url, URL1);
+  assert.equal(second.url, URL1_DELTA);
   second.open();
   // The server received two of the three.
   second.serve(arenaWelcome({ lastInputSeq: 2 }));
@@ -255,11 +257,11 @@ test("resume: the locator moves the session, or ends it", async () => {
   await welcomed(s);
   s.sockets.last.drop();
   await flush();
-  assert.equal(s.sockets.last.url, URL1, "the first retry is the same URL, at once");
+  assert.equal(s.sockets.last.url, URL1_DELTA, "the first retry is the same URL, at once");
   s.sockets.last.drop();
   await s.clock.advance(100);
   assert.equal(asked.length, 1);
-  assert.equal(s.sockets.last.url, "ws://other.test/v1/play?token=j1");
+  assert.equal(s.sockets.last.url, "ws://other.test/v1/play?token=j1&snapshots=delta");
   s.sockets.last.drop();
   await s.clock.advance(200);
   const end = await s.session.closed;
