@@ -18,8 +18,9 @@ import (
 const sdkDir = "../../sdk/ts"
 
 // TestSDK runs the TypeScript SDK's tests (sdk/ts: its unit tests, and its
-// integration tests, which play a duel with paced inputs, resume a dropped
-// socket and play chess to checkmate through the SDK's public API) with
+// integration tests, which play a duel with paced inputs in each snapshot
+// encoding, resume a dropped socket on delta snapshots and play chess to
+// checkmate through the SDK's public API) with
 // Node against a real server started here, so that go test ./... holds the
 // SDK to the server. It compiles the SDK into a directory of its own under
 // sdk/ts (where Node finds its node_modules), not into dist/, so that two
@@ -60,8 +61,15 @@ func TestSDK(t *testing.T) {
 		t.Logf("node --test:\n%s", b)
 	}
 	// The integration tests must have run, not skipped: the server is here.
-	if !regexp.MustCompile(`(?m)^\s*✔ chess: a refused move, then fool's mate to checkmate`).Match(b) {
-		t.Fatalf("node --test: the integration tests did not run:\n%s", b)
+	for _, name := range []string{
+		"a duel, both players' inputs paced, to MatchEnd, with delta snapshots",
+		"a duel, both players' inputs paced, to MatchEnd, with full snapshots",
+		"a dropped socket is resumed",
+		"chess: a refused move, then fool's mate to checkmate",
+	} {
+		if !regexp.MustCompile(`(?m)^\s*✔ ` + regexp.QuoteMeta(name)).Match(b) {
+			t.Fatalf("node --test: the integration test %q did not run:\n%s", name, b)
+		}
 	}
 }
 

@@ -5,25 +5,45 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 
-import { fromBinary } from "@bufbuild/protobuf";
+import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
 import WebSocket from "ws";
 
 import { ArenaView } from "../src/arena/index.js";
 import { ChessGame, type ChessRefusal } from "../src/chess.js";
-import { ClientMessageSchema, type MatchEnd, type Welcome } from "../src/gen/arbiter/v1/arbiter_pb.js";
+import {
+  ClientMessageSchema,
+  ServerMessageSchema,
+  SnapshotEncoding,
+  type MatchEnd,
+  type Welcome,
+} from "../src/gen/arbiter/v1/arbiter_pb.js";
 import { RestClient, type ChessRecord } from "../src/rest.js";
 import { Session, type SessionOptions, type WebSocketLike } from "../src/session.js";
 
 const BASE = process.env["ARBITER_URL"];
 
-// Wire is a WebSocketFactory on the ws package that keeps every socket and
-// records the input seqs sent, in order, across them.
+// Wire is a WebSocketFactory on the ws package that keeps every socket,
+// records the input seqs sent, in order, across them, and counts the
+// snapshot frames received and their bytes, by kind.
 class Wire {
   readonly sockets: WebSocket[] = [];
   readonly inputSeqs: number[] = [];
+  readonly frames = { snapshot: 0, snapshotDelta: 0 };
+  readonly bytes = { snapshot: 0, snapshotDelta: 0 };
   readonly factory = (url: string): WebSocketLike => {
     const ws = new WebSocket(url);
     this.sockets.push(ws);
+    ws.on("message", (data: ArrayBuffer | Buffer, isBinary: boolean) => {
+      if (!isBinary) {
+        return;
+      }
+      const b = data instanceof ArrayBuffer ? new Uint8Array(data) : new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
+      const k = fromBinary(ServerMessageSchema, b).kind.case;
+      if (k === "snapshot" || k === "snapshotDelta") {
+        this.frames[k]++;
+        this.bytes[k] += b.byteLength;
+      }
+    });
     const send = ws.send.bind(ws);
     ws.send = ((data: Uint8Array) => {
       const m = fromBinary(ClientMessageSchema, data);
@@ -87,58 +107,83 @@ function frameLoop(p: Player, controls: () => { moveX: number; moveY: number }, 
 }
 
 describe("against a real server", { skip: BASE === undefined ? "ARBITER_URL is unset" : false }, () => {
-  test("a duel, both players' inputs paced, to MatchEnd", { timeout: 60_000 }, async (t) => {
-    const players = await queue("duel", ["sdk-a", "sdk-b"]);
-    const snapshots = [0, 0];
-    players.forEach((p, i) => p.session.on("snapshot", () => snapshots[i]!++));
-    // Player 0 predicts its entity and interpolates the other, as a game would.
-    let view: ArenaView | undefined;
-    players[0]!.session.on("welcome", (w) => (view = new ArenaView(w, players[0]!.session.clock.now(), view !== undefined ? { resumeFrom: view } : {})));
-    players[0]!.session.on("snapshot", (snap, at) => view!.snapshot(snap, at));
-    const welcomes = await Promise.all(players.map((p) => p.session.connect()));
-    assert.notEqual(welcomes[0]!.entityId, welcomes[1]!.entityId);
-    assert.equal(welcomes[0]!.matchId, players[0]!.matchId);
+  // The duel runs in both encodings: delta snapshots (the default) and
+  // full ones (SessionOptions.fullSnapshots).
+  for (const full of [false, true]) {
+    test(`a duel, both players' inputs paced, to MatchEnd, with ${full ? "full" : "delta"} snapshots`, { timeout: 60_000 }, async (t) => {
+      const players = await queue("duel", full ? ["sdk-full-a", "sdk-full-b"] : ["sdk-a", "sdk-b"], full ? { fullSnapshots: true } : {});
+      const snapshots = [0, 0];
+      // What the snapshots handed over would take as full messages.
+      let fullBytes = 0;
+      players.forEach((p, i) => p.session.on("snapshot", () => snapshots[i]!++));
+      players[0]!.session.on("snapshot", (snap) => {
+        fullBytes += toBinary(ServerMessageSchema, create(ServerMessageSchema, { kind: { case: "snapshot", value: snap } })).byteLength;
+      });
+      // Player 0 predicts its entity and interpolates the other, as a game would.
+      let view: ArenaView | undefined;
+      players[0]!.session.on("welcome", (w) => (view = new ArenaView(w, players[0]!.session.clock.now(), view !== undefined ? { resumeFrom: view } : {})));
+      players[0]!.session.on("snapshot", (snap, at) => view!.snapshot(snap, at));
+      const welcomes = await Promise.all(players.map((p) => p.session.connect()));
+      assert.notEqual(welcomes[0]!.entityId, welcomes[1]!.entityId);
+      assert.equal(welcomes[0]!.matchId, players[0]!.matchId);
+      for (const w of welcomes) {
+        assert.equal(w.snapshots, full ? SnapshotEncoding.FULL : SnapshotEncoding.DELTA, "the Welcome's encoding");
+      }
 
-    // One player sends from a 144 Hz frame loop, the other with runInputs:
-    // both send one input per tick.
-    let angle = 0;
-    frameLoop(
-      players[0]!,
-      () => {
-        angle += 0.05; // round and round: an analog stick's unit vector
-        return { moveX: 1000 * Math.cos(angle), moveY: 1000 * Math.sin(angle) };
-      },
-      () => view,
-    );
-    const run = players[1]!.session.runInputs(() => ({ moveX: -1000, moveY: 0 }));
+      // One player sends from a 144 Hz frame loop, the other with runInputs:
+      // both send one input per tick.
+      let angle = 0;
+      frameLoop(
+        players[0]!,
+        () => {
+          angle += 0.05; // round and round: an analog stick's unit vector
+          return { moveX: 1000 * Math.cos(angle), moveY: 1000 * Math.sin(angle) };
+        },
+        () => view,
+      );
+      const run = players[1]!.session.runInputs(() => ({ moveX: -1000, moveY: 0 }));
 
-    const ends = await Promise.all(players.map((p) => p.session.closed));
-    await run;
-    for (const [i, end] of ends.entries()) {
-      assert.equal(end.close.code, 1000, `player ${i}: close code`);
-      assert.equal(end.close.reason, "match_over", `player ${i}: close reason`);
-      assert.equal(end.matchEnd?.results.length, 2, `player ${i}: MatchEnd results`);
-      const sent = players[i]!.wire.inputSeqs.length;
-      const stats = players[i]!.session.pacingStats!;
-      t.diagnostic(`player ${i}: ${sent} inputs, ${snapshots[i]} snapshots, pacing ${JSON.stringify(stats)}`);
-      assert.ok(snapshots[i]! > 60, `player ${i}: ${snapshots[i]} snapshots: the match was too short to test`);
-      // One input per tick, not one per frame (the frame loop runs at 144 Hz).
-      assert.ok(sent <= snapshots[i]! + 15, `player ${i}: ${sent} inputs for ${snapshots[i]} snapshots, want about one per tick`);
-      // (Loosely: on a loaded machine timers run late, and late inputs are not made up.)
-      assert.ok(sent >= snapshots[i]! / 2, `player ${i}: ${sent} inputs for ${snapshots[i]} snapshots, want about one per tick`);
-      assert.ok(stats.dropped <= sent / 4, `player ${i}: pacing ${JSON.stringify(stats)}: the server dropped too many`);
-    }
-    // The prediction agreed with the server: corrections come only from
-    // inputs the server dropped.
-    const pe = view!.predictionError;
-    t.diagnostic(`player 0 prediction: ${JSON.stringify(pe)}`);
-    assert.ok(pe.checked > 50, `prediction checked ${pe.checked} times: the test is not testing`);
-    assert.ok(pe.corrections <= players[0]!.session.pacingStats!.dropped + 1, `prediction ${JSON.stringify(pe)}: corrections beyond the server's drops`);
-    assert.ok(view!.interpolated(players[0]!.session.clock.now()).length === 1, "the other entity, interpolated");
-    const m = await players[0]!.rest.match(players[0]!.matchId);
-    assert.equal(m.status, "ended");
-    assert.deepEqual(m.result?.players.map((r) => r.forfeit), [false, false]);
-  });
+      const ends = await Promise.all(players.map((p) => p.session.closed));
+      await run;
+      for (const [i, end] of ends.entries()) {
+        assert.equal(end.close.code, 1000, `player ${i}: close code`);
+        assert.equal(end.close.reason, "match_over", `player ${i}: close reason`);
+        assert.equal(end.matchEnd?.results.length, 2, `player ${i}: MatchEnd results`);
+        const sent = players[i]!.wire.inputSeqs.length;
+        const stats = players[i]!.session.pacingStats!;
+        t.diagnostic(`player ${i}: ${sent} inputs, ${snapshots[i]} snapshots, pacing ${JSON.stringify(stats)}`);
+        assert.ok(snapshots[i]! > 60, `player ${i}: ${snapshots[i]} snapshots: the match was too short to test`);
+        // One input per tick, not one per frame (the frame loop runs at 144 Hz).
+        assert.ok(sent <= snapshots[i]! + 15, `player ${i}: ${sent} inputs for ${snapshots[i]} snapshots, want about one per tick`);
+        // (Loosely: on a loaded machine timers run late, and late inputs are not made up.)
+        assert.ok(sent >= snapshots[i]! / 2, `player ${i}: ${sent} inputs for ${snapshots[i]} snapshots, want about one per tick`);
+        assert.ok(stats.dropped <= sent / 4, `player ${i}: pacing ${JSON.stringify(stats)}: the server dropped too many`);
+      }
+      // The prediction agreed with the server: corrections come only from
+      // inputs the server dropped.
+      const pe = view!.predictionError;
+      t.diagnostic(`player 0 prediction: ${JSON.stringify(pe)}`);
+      assert.ok(pe.checked > 50, `prediction checked ${pe.checked} times: the test is not testing`);
+      assert.ok(pe.corrections <= players[0]!.session.pacingStats!.dropped + 1, `prediction ${JSON.stringify(pe)}: corrections beyond the server's drops`);
+      assert.ok(view!.interpolated(players[0]!.session.clock.now()).length === 1, "the other entity, interpolated");
+      // The frames came in the encoding asked for (a delta connection may
+      // also get a full snapshot), and deltas are smaller.
+      const wire = players[0]!.wire;
+      const got = wire.frames.snapshot + wire.frames.snapshotDelta;
+      t.diagnostic(`player 0: frames ${JSON.stringify(wire.frames)}, bytes ${JSON.stringify(wire.bytes)}, as full messages ${fullBytes} B`);
+      assert.equal(got, snapshots[0], "a snapshot handed over per snapshot frame");
+      if (full) {
+        assert.equal(wire.frames.snapshotDelta, 0, "deltas on a full connection");
+      } else {
+        assert.ok(wire.frames.snapshotDelta >= got - 2, `${JSON.stringify(wire.frames)}: want deltas`);
+        const sent = wire.bytes.snapshot + wire.bytes.snapshotDelta;
+        assert.ok(sent < fullBytes * 0.8, `delta snapshots took ${sent} B, the same as full messages ${fullBytes} B`);
+      }
+      const m = await players[0]!.rest.match(players[0]!.matchId);
+      assert.equal(m.status, "ended");
+      assert.deepEqual(m.result?.players.map((r) => r.forfeit), [false, false]);
+    });
+  }
 
   test("a dropped socket is resumed: same entity, no kick, seqs continue", { timeout: 60_000 }, async () => {
     const players = await queue("duel", ["sdk-c", "sdk-d"]);
@@ -184,6 +229,12 @@ describe("against a real server", { skip: BASE === undefined ? "ARBITER_URL is u
     }
     assert.deepEqual(kicks, ["match_over"], "no kick but the match's end");
     assert.equal(a.wire.sockets.length, 2);
+    assert.deepEqual(
+      welcomes.map(([w]) => w.snapshots),
+      [SnapshotEncoding.DELTA, SnapshotEncoding.DELTA],
+      "deltas on both connections",
+    );
+    assert.ok(a.wire.frames.snapshotDelta > 30, `frames ${JSON.stringify(a.wire.frames)}: want deltas`);
     // Seqs strictly increase across both connections: nothing repeated.
     const seqs = a.wire.inputSeqs;
     for (let i = 1; i < seqs.length; i++) {
