@@ -184,6 +184,7 @@ type demoState struct {
 		EntityID   int           `json:"entityId"`
 		Welcomes   int           `json:"welcomes"`
 		Snapshots  int           `json:"snapshots"`
+		Encoding   string        `json:"snapshotEncoding"`
 		Tick       int           `json:"tick"`
 		Predicted  *vec          `json:"predicted"`
 		Self       *entityState  `json:"self"`
@@ -424,6 +425,9 @@ func TestBrowserDuel(t *testing.T) {
 		}
 		if got := strings.Join(s.Kicks, ","); got != "match_over" {
 			t.Errorf("%s: kicks %q, want only match_over", name, got)
+		}
+		if s.Arena.Encoding != "delta" {
+			t.Errorf("%s: snapshots sent %q, want delta (the SDK's default)", name, s.Arena.Encoding)
 		}
 		if s.Closed == nil || s.Closed.Code != 1000 {
 			t.Errorf("%s: closed %+v, want 1000 match_over", name, s.Closed)

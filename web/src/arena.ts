@@ -17,7 +17,7 @@ import {
   type InputLike,
   type Vec,
 } from "../../sdk/ts/src/arena/index.js";
-import type { Kick, Session, Snapshot, Welcome } from "../../sdk/ts/src/index.js";
+import { deltaSnapshots, type Kick, type Session, type Snapshot, type Welcome } from "../../sdk/ts/src/index.js";
 
 import { byId, rateText } from "./dom.js";
 import type { ArenaState, ControlsOverride } from "./hook.js";
@@ -103,6 +103,7 @@ export class ArenaScreen {
   #welcomes = 0;
   #resumed = false;
   #snapshots = 0;
+  #encoding: "delta" | "full" | undefined; // the newest Welcome's snapshots
   #inputsSent = 0;
   #override: ControlsOverride | null = null;
   #keys = new Set<string>();
@@ -193,6 +194,7 @@ export class ArenaScreen {
       welcomes: this.#welcomes,
       resumed: this.#resumed,
       snapshots: this.#snapshots,
+      ...(this.#encoding !== undefined ? { snapshotEncoding: this.#encoding } : {}),
       tick: v?.lastSnapshot?.tick ?? 0,
       ...(v?.known ? { predicted: v.predicted } : {}),
       ...(self !== undefined ? { self: plain(self) } : {}),
@@ -211,6 +213,7 @@ export class ArenaScreen {
   #onWelcome(w: Welcome, resumed: boolean): void {
     this.#welcomes++;
     this.#resumed = resumed;
+    this.#encoding = deltaSnapshots(w) ? "delta" : "full";
     // A resumed connection continues the earlier view's prediction and
     // seqs (same entity: the session checks it).
     this.#view = new ArenaView(w, this.#session.clock.now(), this.#view !== undefined ? { resumeFrom: this.#view } : {});
@@ -626,7 +629,7 @@ export class ArenaScreen {
     byId("stat-corrections").textContent = err === undefined ? dash : `${err.corrections} of ${err.checked}`;
     byId("stat-error").textContent = err === undefined ? dash : `${err.last} / ${err.max}`;
     byId("stat-bytes").textContent = `${rateText(this.#rates.down)} / ${rateText(this.#rates.up)}`;
-    byId("stat-snapshots").textContent = v === undefined ? dash : `${this.#snapshots} · tick ${v.lastSnapshot?.tick ?? 0}`;
+    byId("stat-snapshots").textContent = v === undefined ? dash : `${this.#snapshots} · tick ${v.lastSnapshot?.tick ?? 0} · ${this.#encoding ?? dash}`;
     this.#drawScoreboard();
     this.#drawGraph();
   }

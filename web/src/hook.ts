@@ -49,6 +49,12 @@ export interface ArenaState {
   readonly resumed: boolean;
   /** Snapshots received by this page. */
   readonly snapshots: number;
+  /**
+   * How the server sends this page's snapshots (the newest Welcome's
+   * `snapshots`): as deltas (the SDK asks for them), or full; undefined
+   * before the Welcome.
+   */
+  readonly snapshotEncoding?: "delta" | "full";
   /** The newest snapshot's tick. */
   readonly tick: number;
   /** The own entity's predicted position; undefined before the first snapshot. */

@@ -233,7 +233,10 @@ export interface Reconnecting {
 export interface SessionEvents {
   /** A connection was admitted: the first, or a resumed one (resumed true). */
   welcome: (w: Welcome, resumed: boolean) => void;
-  /** A snapshot of the arena, received at receivedAt (the session's clock). */
+  /**
+   * A snapshot of the arena, received at receivedAt (the session's clock):
+   * whole, rebuilt from a delta if the server sent one. Do not modify it.
+   */
   snapshot: (s: Snapshot, receivedAt: number) => void;
   /** A game played with actions changed (only States newer than the one kept). */
   state: (s: State) => void;
@@ -534,7 +537,11 @@ export class Session {
     return this.#welcome === undefined ? undefined : playedWithActions(this.#welcome);
   }
 
-  /** The newest snapshot received (the arena), or undefined. Shared: do not modify it. */
+  /**
+   * The newest snapshot received (the arena), whole also on a delta
+   * connection, or undefined. Shared, and the base of the next delta: do
+   * not modify it.
+   */
   get lastSnapshot(): Snapshot | undefined {
     return this.#lastSnapshot;
   }
