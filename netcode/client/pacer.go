@@ -580,7 +580,10 @@ func (p *Pacer) setLimit(now time.Time) {
 		period := p.clock.period
 		rtt, _ := p.ackTime.newest(pacerRTTSnapshots)
 		_, jitter := p.spread.newest(pacerNetRing)
-		round := pacerInFlightSlack + int(rtt/period) + max(int(math.Ceil(jitter/period)), 0)
+		round := pacerInFlightSlack + int(rtt/period)
+		if p.spread.n > 0 {
+			round += max(int(math.Ceil(jitter/period)), 0)
+		}
 		if burst := max((p.tickRate+9)/10, 1) + 1; pacerInFlightSlack+int(rtt/period) <= burst {
 			p.limit = min(round, burst)
 		} else {
