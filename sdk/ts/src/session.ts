@@ -572,6 +572,17 @@ export class Session {
     return c.pacer.held(now) ? Math.max(d, this.#heldRecheckMs()) : d;
   }
 
+  /**
+   * Whether the pacing holds inputs back at now (default now): too many are
+   * unacknowledged (see {@link Pacer.held}); false while no arena connection
+   * is open. A game with its own input loop waits for the next snapshot then
+   * ({@link Session.inputDue} is a quarter of a tick at least meanwhile).
+   */
+  inputHeld(now = this.#clock.now()): boolean {
+    const c = this.#conn;
+    return this.connected && c?.pacer !== undefined && c.pacer.held(now);
+  }
+
   // #heldRecheckMs is how often runInputs looks again while the pacing
   // holds inputs back and no snapshot comes: the hold can also end with
   // time, when snapshots go missing.
@@ -655,7 +666,7 @@ export class Session {
           continue;
         }
         const now = this.#clock.now();
-        if (this.#conn?.pacer?.held(now) === true) {
+        if (this.inputHeld(now)) {
           await this.#nextSnapshot(this.#heldRecheckMs(), stop);
           continue;
         }

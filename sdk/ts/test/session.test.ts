@@ -445,6 +445,7 @@ test("runInputs: holds inputs back while too many are unacknowledged, until a sn
   const sent = sock.inputs().length - acked;
   assert.equal(sent, limit, `inputs sent into a second of silence, want the limit`);
   assert.ok(s.session.inputDue() >= 1000 / 120, `inputDue() while held = ${s.session.inputDue()}, want at least a quarter tick`);
+  assert.ok(s.session.inputHeld(), "inputHeld() while the server is silent");
   // A tick applies one: the next goes out.
   snapshot(sock, ++tick, acked + 1, sent - 1);
   await s.clock.advance(1);
