@@ -610,8 +610,8 @@ func (p *Pacer) setLimit(now time.Time) {
 // correction; a held input costs at most a tick in which the player's
 // entity stands still. Ticks whose snapshots never showed count as
 // acknowledgements not yet seen (up to as many in a row as lately went
-// missing). There is no limit before pacerNetMin snapshots acknowledged
-// an input.
+// missing). There is no limit before eight snapshots acknowledged an
+// input.
 func (p *Pacer) Held(now time.Time) bool {
 	if p.limit == 0 || !p.haveSent || !p.haveObs {
 		return false
