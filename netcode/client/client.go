@@ -206,6 +206,11 @@ type Client struct {
 	welcomed chan struct{}
 	done     chan struct{} // closed when the reader has returned
 	closing  chan struct{} // closed by Close; releases a stalled reader
+	// snapped gets a token (if it has none) after every snapshot of the
+	// arena that the pacing took: RunInputs waits on it while the Pacer
+	// holds inputs back. Size one: a waiter needs to know that one came,
+	// not how many.
+	snapped chan struct{}
 
 	closeOnce sync.Once
 
@@ -374,6 +379,7 @@ func dialSeeded(ctx context.Context, wsURL string, opts Options, seed *resumeSee
 		welcomed: make(chan struct{}),
 		done:     make(chan struct{}),
 		closing:  make(chan struct{}),
+		snapped:  make(chan struct{}, 1),
 		seed:     seed,
 	}
 	c.mu.seq = opts.InitialSeq
@@ -495,18 +501,44 @@ func (c *Client) SendInput(in sim.Input) (uint32, error) {
 // means now. A game with a frame loop calls it every frame and sends one
 // input (SendInput) when it is due, so that inputs go out at the tick rate,
 // timed to arrive just before the server's tick applies them (see Pacer);
-// Go games can use RunInputs instead.
+// Go games can use RunInputs instead. While the Pacer holds inputs back
+// (too many are unacknowledged: the server or the way there stalled, see
+// Pacer.Held), it returns a quarter of a tick at least: the input is due
+// once a snapshot acknowledges enough, and not before.
 func (c *Client) InputDue(now time.Time) time.Duration {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.mu.pacer == nil {
+	return c.inputDueLocked(now)
+}
+
+// inputDueLocked is InputDue; c.mu must be held.
+func (c *Client) inputDueLocked(now time.Time) time.Duration {
+	p := c.mu.pacer
+	if p == nil {
 		return 0
 	}
-	due := c.mu.pacer.Due()
-	if due.IsZero() {
-		return 0
+	var d time.Duration
+	if due := p.Due(); !due.IsZero() {
+		d = due.Sub(now)
 	}
-	return due.Sub(now)
+	if p.Held(now) {
+		d = max(d, c.heldRecheck())
+	}
+	return d
+}
+
+// heldRecheck is how often RunInputs looks again while the Pacer holds
+// inputs back and no snapshot comes: the hold can also end with time, when
+// snapshots go missing (see Pacer.Held).
+func (c *Client) heldRecheck() time.Duration {
+	return time.Second / time.Duration(4*max(c.welcome.TickRate, 1))
+}
+
+// inputHeld reports whether the Pacer holds inputs back at now.
+func (c *Client) inputHeld(now time.Time) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.mu.pacer != nil && c.mu.pacer.Held(now)
 }
 
 // RunInputs sends sample() as an input (SendInput) whenever one is due
@@ -514,7 +546,8 @@ func (c *Client) InputDue(now time.Time) time.Duration {
 // sample on the calling goroutine, once per input, right before sending it:
 // sample should return the player's current controls. It sleeps on real
 // timers, so Options.Now must follow real time. Inputs go out at least half
-// a period apart, even after the goroutine was held up.
+// a period apart, even after the goroutine was held up; while the Pacer
+// holds inputs back it waits for the snapshot that lets the next one go.
 //
 // It returns ctx's error when ctx ends; when the connection ends, its
 // *CloseError (see CloseError; also after a normal end of the match); the
@@ -527,6 +560,7 @@ func (c *Client) RunInputs(ctx context.Context, sample func() sim.Input) error {
 	minGap := time.Second / time.Duration(2*c.welcome.TickRate)
 	timer := time.NewTimer(0)
 	defer timer.Stop()
+	var snapped <-chan struct{} // c.snapped while the Pacer holds inputs back
 	for {
 		select {
 		case <-ctx.Done():
@@ -534,8 +568,16 @@ func (c *Client) RunInputs(ctx context.Context, sample func() sim.Input) error {
 		case <-c.done:
 			return c.CloseError()
 		case <-timer.C:
+		case <-snapped:
 		}
-		if d := c.InputDue(c.opts.Now()); d > 0 {
+		snapped = nil
+		now := c.opts.Now()
+		if c.inputHeld(now) {
+			snapped = c.snapped
+			timer.Reset(c.heldRecheck())
+			continue
+		}
+		if d := c.InputDue(now); d > 0 {
 			timer.Reset(d)
 			continue
 		}
@@ -959,6 +1001,10 @@ func (c *Client) onSnapshot(s *arbiterv1.Snapshot) *violation {
 	}
 	c.mu.last = s
 	c.mu.Unlock()
+	select {
+	case c.snapped <- struct{}{}:
+	default:
+	}
 	if f := c.opts.OnSnapshot; f != nil {
 		f(s)
 	}

@@ -671,6 +671,97 @@ func TestClientInputPacing(t *testing.T) {
 	}
 }
 
+// TestClientHoldsInputsBack: once the round trip is known, the Client lets
+// no more inputs be unacknowledged than the Pacer's in-flight limit: while
+// the server is silent (a stall), InputDue says not yet, until a snapshot
+// acknowledges one.
+func TestClientHoldsInputsBack(t *testing.T) {
+	checkNoLeaks(t)
+	fs := newFakeServer(t, nil)
+	clock := newFakeClock()
+	c := dial(t, fs.url(fakeToken), Options{Now: clock.Now})
+	fc := fs.accept(t)
+	period := time.Second / time.Duration(fs.tickRate)
+
+	// A second of a server on loopback: each input is applied at the
+	// tick after it was sent.
+	for i := range fs.tickRate {
+		mustSend(t, c, sim.Input{})
+		waitFor(t, "the input at the server", func() bool { return fc.received() == i+1 })
+		clock.advance(period)
+		waitForTick(t, c, fc.step())
+	}
+	limit := c.PacingStats().InFlightLimit
+	if limit < 2 {
+		t.Fatalf("PacingStats().InFlightLimit = %d after a second of snapshots, want at least 2", limit)
+	}
+
+	// The server goes silent: inputs go out, each when due, until limit
+	// are unacknowledged; then none is due, however long it waits.
+	sent := 0
+	for ; sent < 50; sent++ {
+		clock.advance(max(c.InputDue(clock.Now()), 0))
+		if c.InputDue(clock.Now()) > 0 {
+			break
+		}
+		mustSend(t, c, sim.Input{})
+	}
+	if s := c.PacingStats(); sent != limit || s.InFlight != limit {
+		t.Errorf("%d inputs sent into the silence, PacingStats() = %+v; want %d (the limit)", sent, s, limit)
+	}
+	clock.advance(time.Second)
+	if d := c.InputDue(clock.Now()); d < period/4 {
+		t.Errorf("InputDue() while held, a second on = %v, want at least a quarter tick", d)
+	}
+
+	// A tick acknowledges one: the next input is due, and it was held back.
+	waitFor(t, "the inputs at the server", func() bool { return fc.received() == fs.tickRate+sent })
+	waitForTick(t, c, fc.step())
+	if d := c.InputDue(clock.Now()); d > 0 {
+		t.Errorf("InputDue() after an acknowledgement = %v, want ≤ 0", d)
+	}
+	if s := c.PacingStats(); s.HeldBack != 1 {
+		t.Errorf("PacingStats().HeldBack = %d, want 1", s.HeldBack)
+	}
+}
+
+// TestClientRunInputsHeld: while the Pacer holds inputs back, RunInputs
+// waits, and the snapshot that acknowledges one sends the next.
+func TestClientRunInputsHeld(t *testing.T) {
+	checkNoLeaks(t)
+	fs := newFakeServer(t, nil)
+	c := dial(t, fs.url(fakeToken), Options{})
+	fc := fs.accept(t)
+	ctx, cancel := context.WithCancel(t.Context())
+	done := make(chan error, 1)
+	go func() { done <- c.RunInputs(ctx, func() sim.Input { return sim.Input{MoveX: 1000} }) }()
+
+	// Every input is applied at once, until the Pacer knows the round trip.
+	for n := 1; c.PacingStats().InFlightLimit == 0; n++ {
+		waitFor(t, "an input at the server", func() bool { return fc.received() >= n })
+		waitForTick(t, c, fc.step())
+	}
+	// The server goes silent: RunInputs stops at the limit.
+	waitFor(t, "the in-flight limit", func() bool {
+		s := c.PacingStats()
+		return s.InFlight >= s.InFlightLimit
+	})
+	if s := c.PacingStats(); s.InFlight != s.InFlightLimit {
+		t.Errorf("PacingStats() = %+v, want as many in flight as the limit", s)
+	}
+	// A tick acknowledges one: the next goes out.
+	before := fc.received()
+	waitForTick(t, c, fc.step())
+	waitFor(t, "the input held back", func() bool { return fc.received() == before+1 })
+	cancel()
+	if err := <-done; !errors.Is(err, context.Canceled) {
+		t.Errorf("RunInputs after cancel = %v, want context.Canceled", err)
+	}
+	if s := c.PacingStats(); s.InFlight > s.InFlightLimit {
+		t.Errorf("PacingStats() = %+v, want no more in flight than the limit", s)
+	}
+}
+
 // TestClientRunInputs: RunInputs sends one sampled input whenever one is due
 // — at the tick rate, not in bursts — until its ctx ends or the connection
 // does.

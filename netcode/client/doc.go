@@ -95,7 +95,10 @@
 //   - Inputs go out at the pace the library sets (InputDue, RunInputs): one
 //     per server tick, each timed to arrive just before the tick that
 //     applies it, with the send period stretched or shrunk by at most
-//     MaxDilation to get there — never in bursts. Sending at the frame rate
+//     MaxDilation to get there — never in bursts; and while too many are
+//     unacknowledged (the server or the way there stalled) none goes out
+//     until a snapshot acknowledges some, so that a stall does not end in a
+//     burst the server drops (see Pacer.Held). Sending at the frame rate
 //     instead is not punished, but the server applies one input per tick and
 //     drops the surplus (each drop costs a prediction correction), and a
 //     flood beyond the transport's frame-rate limit is closed (1008
@@ -131,9 +134,11 @@
 //     the last snapshot is the server breaking the protocol (1002).
 //   - Pacing (Pacer): from the own entity's last_input_seq and
 //     input_backlog in every snapshot, and the times inputs were sent, the
-//     Pacer works out when the next input is due; PacingStats reports
-//     starved ticks, drops, the backlog, the target lead and the current
-//     dilation.
+//     Pacer works out when the next input is due, and holds it back while
+//     too many are unacknowledged; PacingStats reports starved ticks,
+//     drops, the backlog, the lead (how long before its tick's snapshot
+//     arrives an input goes out), the current dilation, and the inputs in
+//     flight, the limit and how many were held back.
 //
 // In a game played with actions there are no such views: no snapshots, no
 // prediction, no pacing (Predicted and Interpolated stay empty).

@@ -493,7 +493,7 @@ func checkNoLeaks(t *testing.T) {
 	})
 }
 
-// fakeClock is an injectable Options.Now that stands still.
+// fakeClock is an injectable Options.Now that stands still until advanced.
 type fakeClock struct {
 	mu  sync.Mutex
 	now time.Time
@@ -507,4 +507,11 @@ func (c *fakeClock) Now() time.Time {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return c.now
+}
+
+// advance moves the clock on by d.
+func (c *fakeClock) advance(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.now = c.now.Add(d)
 }

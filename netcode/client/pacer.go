@@ -80,6 +80,25 @@ const (
 	// pacerMaxWindow bounds the snapshots remembered for the
 	// standing-backlog rule: pacerStandMax at 60 Hz, and more.
 	pacerMaxWindow = 64
+
+	// The in-flight limit (see Held). pacerNetRing is how many snapshots
+	// the Pacer remembers for it (two seconds at 30 Hz, one at 60); it
+	// sets a limit once pacerNetMin of them acknowledged an input. The
+	// round trip is the least acknowledgement time of the newest
+	// pacerRTTSnapshots (a second at 30 Hz): long enough that a stall's
+	// few do not count, short enough to follow a slower link.
+	// pacerEnvelopeSnapshots is how many of the newest arrivals the local
+	// lower envelope spans, against which the jitter of the way back is
+	// measured (and Stats' Lead): few, so that it follows the server's
+	// clock when that loses ticks, which the tick clock does not.
+	// pacerInFlightSlack is how many more inputs than the round trip holds
+	// may be unacknowledged: one waiting for its tick at the server and
+	// one on its way.
+	pacerNetRing           = 64
+	pacerNetMin            = 8
+	pacerRTTSnapshots      = 32
+	pacerEnvelopeSnapshots = 9
+	pacerInFlightSlack     = 2
 )
 
 // PacerStats describes input pacing, for reports and load generators.
@@ -95,9 +114,14 @@ type PacerStats struct {
 	// Backlog is input_backlog of the newest snapshot: the client's inputs
 	// waiting at the server after that tick.
 	Backlog int
-	// Lead is the target time from sending an input to the arrival of the
-	// snapshot of the tick that applies it (round trip plus the wait at the
-	// server), as the Pacer models it; zero until it has settled on one.
+	// Lead is how long before the snapshot of the tick that applies it
+	// arrives the Pacer sends an input, against the earliest of the newest
+	// snapshots' arrivals: the round trip (at its fastest) and the wait at
+	// the server that the Pacer aims for; zero until it has settled on a
+	// target. (The target lead itself is against the Pacer's model of the
+	// server's tick clock, whose offset is arbitrary, and which does not
+	// follow the server when that loses ticks: under load it reads far
+	// below zero. This follows the arrivals within a few snapshots.)
 	Lead time.Duration
 	// Dilation is how much the current send period differs from the
 	// nominal one (1/tick rate), as a fraction: +0.25 is 25 % slower.
@@ -106,6 +130,14 @@ type PacerStats struct {
 	// the client's clock, as a fraction (+0.001: server ticks are 0.1 %
 	// longer than nominal in client time).
 	Skew float64
+	// InFlight is how many inputs are sent and not yet acknowledged
+	// (last_input_seq of the newest snapshot), and InFlightLimit how many
+	// the Pacer lets be before it holds the next one back (see Held);
+	// zero while it has no limit yet.
+	InFlight      int
+	InFlightLimit int
+	// HeldBack counts the inputs the Pacer held back past their due time.
+	HeldBack uint64
 }
 
 // Pacer decides when a client sends its next input, so that inputs arrive at
@@ -168,6 +200,24 @@ type PacerStats struct {
 // periods (a paused game) is idle, not late: the ticks that starve until its
 // next input is applied are neither counted nor taken as evidence, and the
 // time is not made up.
+//
+// The schedule alone would send through a stall of the server or of the way
+// there, and the server, handed the lot at once, would drop all but the
+// newest (each drop a prediction correction). So the Pacer also holds the
+// next input back (Held) while more inputs are unacknowledged than the
+// round trip holds (at its fastest lately, and the jitter of the way back)
+// and two more; for a round trip short enough, never more than the server
+// takes at once (⌈tick rate/10⌉ + 1); for a longer one, twice that. A held
+// input goes out once a snapshot acknowledges enough (a held tick costs at
+// most a tick in which the entity stands still, which the prediction does
+// not even see), and a hold longer than two periods is a pause. What the
+// snapshots show meanwhile is no evidence either; when the server applies
+// the input sent after it, the target lead becomes the one from before the
+// hold, or the lead that input needed if less: a server that lost ticks
+// in the stall (a tick loop that skips what it cannot catch up) applies
+// every input from then on later than the tick clock has it, which the
+// Pacer follows at once instead of letting a backlog stand until the
+// server drops it.
 //
 // Pacer is pure (it reads no clock: every time is an argument) and not safe
 // for concurrent use; the Client guards its own with a mutex. The zero value
@@ -237,7 +287,56 @@ type Pacer struct {
 	// edge, and no shedding of more than half a tick has lost it since.
 	edgeKnown bool
 
+	// The evidence of the in-flight limit (see Held), of the newest
+	// pacerNetRing snapshots. late holds how much later than the tick
+	// clock gives its tick each arrived; spread, for each that arrived at
+	// least half a period after the one before (the first of a bunch),
+	// how much later than the local lower envelope (the least late of the
+	// newest pacerEnvelopeSnapshots) it came; ackTime, for each that
+	// acknowledged a new input, the time from that input's slot; skipped,
+	// how many ticks before each never showed.
+	late, spread, ackTime, skipped netRing
+	lastArrival                    float64
+	// limit is the in-flight limit, 0 for none yet (see setLimit);
+	// holding reports whether the Pacer held the next input back when it
+	// last looked (at a send or a snapshot).
+	limit   int
+	holding bool
+	// holdLead is the target lead when the Pacer began to hold inputs
+	// back (valid if holdLeadOK); restore reports that the target lead
+	// goes back to it when the server applies resumeSeq, the first input
+	// sent after the hold became a pause (see Sent).
+	holdLead   float64
+	holdLeadOK bool
+	restore    bool
+
 	stats PacerStats
+}
+
+// netRing holds the newest pacerNetRing values of a series.
+type netRing struct {
+	v       [pacerNetRing]float64
+	n, head int
+}
+
+func (r *netRing) add(x float64) {
+	if r.n == pacerNetRing {
+		r.head = (r.head + 1) % pacerNetRing
+		r.n--
+	}
+	r.v[(r.head+r.n)%pacerNetRing] = x
+	r.n++
+}
+
+// newest returns the least and the greatest of the newest k values
+// (of all, if k is larger); +Inf and −Inf if there are none.
+func (r *netRing) newest(k int) (lo, hi float64) {
+	lo, hi = math.Inf(1), math.Inf(-1)
+	for i := max(r.n-k, 0); i < r.n; i++ {
+		x := r.v[(r.head+i)%pacerNetRing]
+		lo, hi = min(lo, x), max(hi, x)
+	}
+	return lo, hi
 }
 
 // sendRecord is an input's slot in the schedule: when it was sent, or due
@@ -310,11 +409,18 @@ func (p *Pacer) Sent(seq uint32, at time.Time) {
 	t := p.ns(at)
 	period := p.clock.period
 	if p.haveSent && t-p.lastAt > 2*period {
-		// The client paused (a game stalled, or stopped sending): the
-		// server starves until this input arrives, which is no news about
-		// the link, and the ticks lost are not to be made up.
+		// The client paused (a game stalled, or stopped sending, or the
+		// Pacer held inputs back): the server starves until this input
+		// arrives, which is no news about the link, and the ticks lost
+		// are not to be made up.
 		p.resumeSeq = seq
+		// After a hold, what the snapshots showed meanwhile (the
+		// starved ticks of a stall, the burst after it) was no news
+		// about the link either: the target lead is set anew once the
+		// server applies this input (see Observe).
+		p.restore = p.holdLeadOK
 	}
+	p.holdLeadOK = false
 	sched := t
 	if p.haveSent {
 		sched = min(max(p.due, t-period), t)
@@ -332,6 +438,16 @@ func (p *Pacer) Sent(seq uint32, at time.Time) {
 	}
 	p.due = next
 	p.stats.Dilation = (next-sched)/p.nominal - 1
+	p.setHolding(p.Held(at))
+}
+
+// setHolding records whether the Pacer holds the next input back, and
+// the target lead when it begins to.
+func (p *Pacer) setHolding(held bool) {
+	if held && !p.holdLeadOK && p.haveLead {
+		p.holdLead, p.holdLeadOK = p.lead, true
+	}
+	p.holding = held
 }
 
 // target returns when the input with seq m should be sent, if the Pacer knows
@@ -365,6 +481,13 @@ func (p *Pacer) Observe(tick sim.Tick, ack, backlog uint32, at time.Time) {
 		return
 	}
 	p.clock.add(tick, t)
+	p.observeNet(tick, ack, t)
+	p.observe(tick, ack, backlog, t)
+	p.setLimit(at)
+}
+
+// observe is Observe's evidence about the lead.
+func (p *Pacer) observe(tick sim.Tick, ack, backlog uint32, t float64) {
 	p.stats.Backlog = int(backlog)
 	if !p.haveObs || ack < p.lastAck {
 		// The first snapshot, or a server whose numbering went back:
@@ -382,14 +505,30 @@ func (p *Pacer) Observe(tick sim.Tick, ack, backlog uint32, at time.Time) {
 	slip := dk - int64(ack-prevAck) // starved ticks less dropped inputs
 	p.lastTick, p.lastAck = tick, ack
 	p.c = int64(tick) - int64(ack)
-	if slip > 0 && !p.waiting(prevTick, prevAck, t) {
-		// The client sent nothing to apply: it is idle, not late.
+	if slip > 0 && (p.holding || !p.waiting(prevTick, prevAck, t)) {
+		// The client sent nothing to apply, or the Pacer holds inputs
+		// back: it is idle, not late.
 		slip = 0
 	}
 	if p.haveLead {
 		// Hold: the inputs under way are now applied slip ticks later,
 		// which is that much more lead; the schedule stays where it is.
 		p.lead += float64(slip) * p.clock.period
+	}
+	if p.restore && ack >= p.resumeSeq {
+		// The server applies the first input sent after the Pacer held
+		// inputs back (see Sent): c maps the inputs from here on, and
+		// the target lead is the one from before the hold, or what the
+		// newest input here needed if less (the server lost ticks: its
+		// ticks come later than the tick clock has them); the edge is
+		// to be found again.
+		p.restore, slip = false, 0
+		p.lead = p.holdLead
+		if s, ok := p.sentAt(ack + backlog); ok {
+			p.lead = min(p.lead, p.clock.at(int64(tick))-s)
+		}
+		p.ev.open = false
+		p.edgeKnown = false
 	}
 
 	opened := false
@@ -411,9 +550,82 @@ func (p *Pacer) Observe(tick sim.Tick, ack, backlog uint32, at time.Time) {
 	}
 	p.standing()
 	p.probe(tick, min(dk, 4))
-	if p.haveLead {
-		p.stats.Lead = time.Duration(p.lead)
+}
+
+// observeNet records what the snapshot of tick, received at t with ack,
+// says about the way back and the round trip (see Held).
+func (p *Pacer) observeNet(tick sim.Tick, ack uint32, t float64) {
+	p.late.add(t - p.clock.at(int64(tick)))
+	if p.haveObs {
+		if t-p.lastArrival >= p.clock.period/2 {
+			lo, _ := p.late.newest(pacerEnvelopeSnapshots)
+			p.spread.add(p.late.v[(p.late.head+p.late.n-1)%pacerNetRing] - lo)
+		}
+		p.skipped.add(float64(tick - p.lastTick - 1))
+		if ack > p.lastAck {
+			if s, ok := p.sentAt(ack); ok {
+				p.ackTime.add(t - s)
+			}
+		}
 	}
+	p.lastArrival = t
+}
+
+// setLimit sets the in-flight limit from the evidence after a snapshot
+// (received at now), and counts an input the Pacer held back past its due
+// time that is now free to go (see Held).
+func (p *Pacer) setLimit(now time.Time) {
+	p.limit = 0
+	if p.ackTime.n >= pacerNetMin {
+		period := p.clock.period
+		rtt, _ := p.ackTime.newest(pacerRTTSnapshots)
+		_, jitter := p.spread.newest(pacerNetRing)
+		round := pacerInFlightSlack + int(rtt/period)
+		if p.spread.n > 0 {
+			round += max(int(math.Ceil(jitter/period)), 0)
+		}
+		if burst := max((p.tickRate+9)/10, 1) + 1; pacerInFlightSlack+int(rtt/period) <= burst {
+			p.limit = min(round, burst)
+		} else {
+			p.limit = 2 * round
+		}
+	}
+	held := p.Held(now)
+	if p.holding && !held && p.haveSent && p.ns(now) > p.due {
+		p.stats.HeldBack++
+	}
+	p.setHolding(held)
+}
+
+// Held reports whether the Pacer holds the next input back at now, whatever
+// Due says: as many inputs are sent and unacknowledged as the in-flight
+// limit lets be (PacerStats.InFlightLimit). The next input is due again
+// once a snapshot acknowledges enough of them. The limit is what the
+// round trip holds unacknowledged (at its fastest lately, and the jitter
+// of the way back) and two more; for a round trip short enough, never
+// more than the server takes at once (⌈tick rate/10⌉ + 1: it drops all but
+// the newest of a longer queue); for a longer one, twice that. After a
+// stall of the server or of the way there, that keeps what arrives at once
+// from outgrowing what the server accepts, which would cost a prediction
+// correction; a held input costs at most a tick in which the player's
+// entity stands still. Ticks whose snapshots never showed count as
+// acknowledgements not yet seen (up to as many in a row as lately went
+// missing). There is no limit before eight snapshots acknowledged an
+// input.
+func (p *Pacer) Held(now time.Time) bool {
+	if p.limit == 0 || !p.haveSent || !p.haveObs {
+		return false
+	}
+	n := int64(p.lastSeq) - int64(p.lastAck)
+	if _, most := p.skipped.newest(pacerNetRing); most > 0 {
+		// Snapshots go missing: count the ticks since the newest one
+		// that would have shown by now, as many as went missing in a
+		// row lately.
+		env, _ := p.late.newest(pacerEnvelopeSnapshots)
+		since := math.Floor((p.ns(now) - p.clock.at(int64(p.lastTick)) - env) / p.clock.period)
+		n -= int64(min(max(since, 0), most))
+	}
+	return n >= int64(p.limit)
 }
 
 // waiting reports whether the server waited for an input at the tick after
@@ -674,13 +886,21 @@ func (p *Pacer) Stats() PacerStats {
 	}
 	s := p.stats
 	s.Skew = p.clock.skew
+	if p.haveLead {
+		env, _ := p.late.newest(pacerEnvelopeSnapshots)
+		s.Lead = time.Duration(max(p.lead+env, 0))
+	}
+	if p.haveSent && p.haveObs {
+		s.InFlight = max(int(int64(p.lastSeq)-int64(p.lastAck)), 0)
+	}
+	s.InFlightLimit = p.limit
 	return s
 }
 
 // carryOver continues the counters of an earlier Pacer (of a connection that
 // ended).
 func (p *Pacer) carryOver(s PacerStats) {
-	p.stats.Starved, p.stats.Dropped = s.Starved, s.Dropped
+	p.stats.Starved, p.stats.Dropped, p.stats.HeldBack = s.Starved, s.Dropped, s.HeldBack
 }
 
 // Tick clock parameters.

@@ -159,6 +159,40 @@ func constLatency(d time.Duration) func(time.Duration) time.Duration {
 	return func(time.Duration) time.Duration { return d }
 }
 
+// simLoad is a loaded machine, as a browser tab on a busy computer sees it.
+// The client's input loop runs like RunInputs (after an input it sleeps
+// until the next is due, at least half a tick) and its timers fire late by
+// late; during clientStalls nothing runs on the client (no input goes out,
+// and the snapshots that arrive are handled when the stall ends); during
+// serverStalls the server's tick loop runs nothing, and then runs at most
+// simMaxCatchUp ticks back to back and skips the rest, as match's schedule
+// does (the ticks it runs keep their numbers: from then on each comes
+// later than the tick clock had it).
+type simLoad struct {
+	late         func(rng *rand.Rand) time.Duration
+	clientStalls [][2]time.Duration
+	serverStalls [][2]time.Duration
+}
+
+// simMaxCatchUp is the server's default catch-up cap (match.RoomConfig's
+// MaxCatchUp).
+const simMaxCatchUp = 3
+
+// clientStalled reports whether the client is stalled at t, and until when.
+func (l *simLoad) clientStalled(t time.Duration) (time.Duration, bool) {
+	return stalled(l.clientStalls, t)
+}
+
+// stalled reports whether t is within one of stalls, and its end.
+func stalled(stalls [][2]time.Duration, t time.Duration) (time.Duration, bool) {
+	for _, s := range stalls {
+		if t >= s[0] && t < s[1] {
+			return s[1], true
+		}
+	}
+	return 0, false
+}
+
 const (
 	// simStart is when the match starts (its first tick follows one period
 	// later); the client is connected, and sending, from 0.
@@ -192,6 +226,17 @@ type simWorld struct {
 	order int
 	now   time.Duration
 	seq   uint32
+
+	// load, if set, is a loaded machine (see simLoad); skipped counts the
+	// ticks its server stalls made the tick loop skip.
+	load    *simLoad
+	skipped int
+	// held reports that the client's input loop waits for a snapshot: the
+	// Pacer holds the next input back. ignoreHold makes the client send
+	// when the schedule says, whatever the in-flight limit (for
+	// comparison).
+	held       bool
+	ignoreHold bool
 
 	// Hooks for the unit tests.
 	extraDelay func(seq uint32) time.Duration // added to one input's trip
@@ -235,6 +280,8 @@ type simEvent struct {
 	tick  sim.Tick
 	ack   uint32
 	back  uint32
+	// catchUp marks a tick the server runs when a stall ends (simLoad).
+	catchUp bool
 }
 
 const (
@@ -303,6 +350,15 @@ func (w *simWorld) virtual(l time.Time) time.Duration {
 func (w *simWorld) run(end time.Duration) {
 	for w.q.Len() > 0 && w.q[0].at <= end {
 		e := heap.Pop(&w.q).(simEvent)
+		if (e.kind == evSend || e.kind == evSnapArrives) && w.load != nil {
+			if to, ok := w.load.clientStalled(e.at); ok {
+				// Nothing runs on the client until the stall ends; then
+				// what waited runs in the order it came.
+				e.at = to
+				heap.Push(&w.q, e)
+				continue
+			}
+		}
 		w.now = e.at
 		switch e.kind {
 		case evSend:
@@ -319,6 +375,11 @@ func (w *simWorld) run(end time.Duration) {
 			if w.onSnapshot != nil {
 				w.onSnapshot(w, e.tick, e.ack, e.back)
 			}
+			if w.held {
+				// The input loop wakes on the snapshot.
+				w.held = false
+				w.push(simEvent{at: e.at + w.late(), kind: evSend})
+			}
 		}
 	}
 	w.now = end
@@ -329,6 +390,18 @@ func (w *simWorld) send(at time.Duration) {
 	if w.paused != nil && w.paused(at) {
 		// A paused game asks again a little later.
 		w.push(simEvent{at: at + w.period/4, kind: evSend})
+		return
+	}
+	if w.paced && w.load != nil {
+		// RunInputs: a wake-up before the input is due sleeps again.
+		if due := w.pacer.Due(); !due.IsZero() && w.virtual(due) > at {
+			w.push(simEvent{at: w.virtual(due) + w.late(), kind: evSend})
+			return
+		}
+	}
+	if w.paced && !w.ignoreHold && w.pacer.Held(w.local(at)) {
+		// The input loop waits for a snapshot.
+		w.held = true
 		return
 	}
 	w.seq++
@@ -345,11 +418,24 @@ func (w *simWorld) send(at time.Duration) {
 			w.onSend(w, w.seq, due)
 		}
 		next = max(w.virtual(due), at+1)
+		if w.load != nil {
+			// RunInputs: at least half a tick after an input, and the
+			// timer fires late.
+			next = max(w.virtual(due), at+w.period/2) + w.late()
+		}
 		if f := w.sc.frame; f > 0 {
 			next = (next + f - 1) / f * f
 		}
 	}
 	w.push(simEvent{at: next, kind: evSend})
+}
+
+// late returns how late the client's next timer fires.
+func (w *simWorld) late() time.Duration {
+	if w.load == nil || w.load.late == nil {
+		return 0
+	}
+	return w.load.late(w.rng)
 }
 
 // ack records, for every input that a snapshot just received acknowledges
@@ -367,35 +453,61 @@ func (w *simWorld) ack(ack uint32) {
 }
 
 func (w *simWorld) tick(e simEvent) {
-	ack, back := w.srv.tick()
-	arr := w.down.deliver(e.at, 0)
-	if w.onTick != nil {
-		w.onTick(w, e.tick)
+	if w.load != nil {
+		if to, ok := stalled(w.load.serverStalls, e.at); ok {
+			// The tick loop wakes when the stall ends.
+			w.push(simEvent{at: to, kind: evTick, tick: e.tick, catchUp: true})
+			return
+		}
 	}
-	if w.steady(e.at) {
+	if e.catchUp {
+		// It runs the ticks due, at most simMaxCatchUp back to back, and
+		// skips the rest.
+		due := int((e.at-simStart)/w.period) - (int(e.tick) + w.skipped) + 1
+		run := min(due, simMaxCatchUp)
+		for i := range run {
+			w.runTick(e.tick+sim.Tick(i), e.at)
+		}
+		w.skipped += due - run
+		next := e.tick + sim.Tick(run)
+		w.push(simEvent{at: simStart + time.Duration(int(next)+w.skipped)*w.period, kind: evTick, tick: next})
+		return
+	}
+	w.runTick(e.tick, e.at)
+	w.push(simEvent{at: e.at + w.period, kind: evTick, tick: e.tick + 1})
+}
+
+// runTick runs the server's tick at virtual time at.
+func (w *simWorld) runTick(tick sim.Tick, at time.Duration) {
+	ack, back := w.srv.tick()
+	arr := w.down.deliver(at, 0)
+	w.now = at
+	if w.onTick != nil {
+		w.onTick(w, tick)
+	}
+	if w.steady(at) {
 		w.res.steadyTicks++
 		if w.srv.starved {
 			w.res.steadyStarved++
 		}
 	}
-	if e.at >= w.measureFrom {
+	if at >= w.measureFrom {
 		r := &w.res
 		r.ticks++
 		if w.srv.starved {
 			r.starved++
-			r.starvedAt = append(r.starvedAt, e.at)
+			r.starvedAt = append(r.starvedAt, at)
 		} else {
-			r.waits = append(r.waits, e.at-w.srv.applied.at)
+			r.waits = append(r.waits, at-w.srv.applied.at)
 		}
 		if w.srv.dropped > 0 {
 			r.drops += w.srv.dropped
-			r.dropAt = append(r.dropAt, e.at)
+			r.dropAt = append(r.dropAt, at)
 		}
 	}
 	if w.rng.Float64() >= w.sc.skip {
-		w.push(simEvent{at: arr, kind: evSnapArrives, tick: e.tick, ack: ack, back: back})
+		w.push(simEvent{at: arr, kind: evSnapArrives, tick: tick, ack: ack, back: back})
 	}
-	w.push(simEvent{at: e.at + w.period, kind: evTick, tick: e.tick + 1})
 }
 
 // steady reports whether the link is in steady state at t: from simSteady

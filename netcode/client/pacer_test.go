@@ -256,9 +256,12 @@ func TestPacerLinkSlower(t *testing.T) {
 }
 
 // TestPacerAfterStall: a stall of the path makes the server starve, then
-// receive a burst, which it drops once; the Pacer neither catches up on the
-// starved ticks nor sheds the dropped ones twice, and settles without
-// another drop.
+// receive a burst, which it drops once. The Pacer holds inputs back once
+// twice the round trip's worth are unacknowledged, so that the burst is
+// that, not the whole stall's; it neither catches up on the starved ticks
+// nor sheds the dropped ones twice, and settles without another drop. (The
+// input it held back goes out when the stall ends, and the next at once,
+// as after a pause; none after those early.)
 func TestPacerAfterStall(t *testing.T) {
 	for _, rate := range []int{30, 60} {
 		period := time.Second / time.Duration(rate)
@@ -266,7 +269,12 @@ func TestPacerAfterStall(t *testing.T) {
 		sc := simScenario{tickRate: rate, latency: constLatency(60 * time.Millisecond), stall: [2]time.Duration{simStart + 10*time.Second, stallEnd}}
 		w := newSimWorld(sc, true, 0, 1)
 		var minPeriod time.Duration = math.MaxInt64
+		resumed := 0
 		w.onSend = func(w *simWorld, _ uint32, due time.Time) {
+			if w.now >= stallEnd && resumed < 2 {
+				resumed++
+				return
+			}
 			if w.now > stallEnd-time.Second {
 				minPeriod = min(minPeriod, w.virtual(due)-w.now)
 			}
@@ -274,9 +282,16 @@ func TestPacerAfterStall(t *testing.T) {
 		ticks := recordTicks(w, simStart+5*time.Second)
 		w.run(simStart + 18*time.Second)
 
-		drops := count(*ticks, dropTick)
-		if drops != 1 {
+		if drops := count(*ticks, dropTick); drops != 1 {
 			t.Errorf("%d Hz: %d ticks with drops, want 1 (the burst after the stall)", rate, drops)
+		}
+		dropped := 0
+		for _, tk := range *ticks {
+			dropped += tk.dropped
+		}
+		// 120 ms of round trip is 3.6 ticks at 30 Hz, 7.2 at 60.
+		if limit := 2 * (2 + int(120*time.Millisecond/period)); dropped > limit {
+			t.Errorf("%d Hz: %d inputs dropped, want at most %d (the in-flight limit)", rate, dropped, limit)
 		}
 		if n := count(between(*ticks, stallEnd+time.Second, simStart+18*time.Second), func(tk simTick) bool { return tk.starved || tk.dropped > 0 }); n > 3 {
 			t.Errorf("%d Hz: %d ticks starved or with drops from 1 s after the stall, want at most 3", rate, n)
@@ -284,6 +299,145 @@ func TestPacerAfterStall(t *testing.T) {
 		if minPeriod < period*95/100 {
 			t.Errorf("%d Hz: shortest send period around the stall = %v, want no catching up (at least %v)", rate, minPeriod, period*95/100)
 		}
+	}
+}
+
+// TestPacerLoadedMachine: a client and its server on one loaded machine,
+// over loopback — the browser demo's case: the page's timers fire 20–150 ms
+// late at times and the tab stalls for 300 ms now and then, and the
+// server's tick loop stalls too, then runs at most three ticks at once and
+// skips the rest, so that each tick from then on comes later than the
+// client's tick clock has it. For a minute the server drops no input: no
+// burst beyond ⌈tick rate/10⌉ + 1 waiting, no backlog of two or more
+// standing for a second. A client that sends whenever the schedule says,
+// whatever the in-flight limit, loses inputs in the same runs.
+func TestPacerLoadedMachine(t *testing.T) {
+	at := func(s float64) time.Duration { return simStart + time.Duration(s*float64(time.Second)) }
+	// One timer in four fires 20–150 ms late, the others within 3 ms.
+	late := func(rng *rand.Rand) time.Duration {
+		if rng.IntN(4) == 0 {
+			return 20*time.Millisecond + time.Duration(rng.Int64N(int64(130*time.Millisecond)))
+		}
+		return time.Duration(rng.Int64N(int64(3 * time.Millisecond)))
+	}
+	fixed := &simLoad{
+		late:         late,
+		clientStalls: [][2]time.Duration{{at(8), at(8.3)}, {at(21), at(21.3)}, {at(37.5), at(37.8)}, {at(52), at(52.3)}},
+		serverStalls: [][2]time.Duration{
+			{at(5), at(5.15)}, {at(13.2), at(13.45)}, {at(17), at(17.3)}, {at(21.1), at(21.2)},
+			{at(29), at(29.12)}, {at(37.6), at(37.9)}, {at(44), at(44.25)}, {at(58), at(58.3)},
+		},
+	}
+	// randomLoad is harsher: the tab (if busy) busy for 20–150 ms every
+	// 0.3 s on average, stalled for 300 ms every 5 s, the server for
+	// 50–300 ms every 2 s.
+	randomLoad := func(seed uint64, busy bool) *simLoad {
+		rng := rand.New(rand.NewPCG(seed, 99))
+		end := at(62)
+		stalls := func(every, lo, hi time.Duration) [][2]time.Duration {
+			var out [][2]time.Duration
+			for t := simStart + time.Duration(rng.Int64N(int64(2*every))); t < end; t += time.Duration(rng.Int64N(int64(2 * every))) {
+				d := lo + time.Duration(rng.Int64N(int64(hi-lo)+1))
+				out = append(out, [2]time.Duration{t, t + d})
+				t += d
+			}
+			return out
+		}
+		l := &simLoad{}
+		if busy {
+			l.late = late
+			l.clientStalls = stalls(300*time.Millisecond, 20*time.Millisecond, 150*time.Millisecond)
+			l.clientStalls = append(l.clientStalls, stalls(5*time.Second, 300*time.Millisecond, 300*time.Millisecond)...)
+		}
+		l.serverStalls = stalls(2*time.Second, 50*time.Millisecond, 300*time.Millisecond)
+		return l
+	}
+	tests := []struct {
+		name string
+		rate int
+		load *simLoad
+	}{
+		{"stalls/30Hz", 30, fixed},
+		{"stalls/60Hz", 60, fixed},
+		{"random/30Hz/1", 30, randomLoad(1, true)},
+		{"random/30Hz/2", 30, randomLoad(2, true)},
+		{"random/60Hz/3", 60, randomLoad(3, true)},
+		// The server stalls, the tab does not: no held input hides the
+		// ticks the server lost.
+		{"server/30Hz/1", 30, randomLoad(1, false)},
+		{"server/60Hz/4", 60, randomLoad(4, false)},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			run := func(ignoreHold bool) (dropped int, w *simWorld) {
+				w = newSimWorld(simScenario{tickRate: tt.rate, latency: constLatency(200 * time.Microsecond)}, true, 0, 1)
+				w.load, w.ignoreHold = tt.load, ignoreHold
+				ticks := recordTicks(w, simStart+2*time.Second)
+				w.run(at(62))
+				for _, tk := range *ticks {
+					dropped += tk.dropped
+				}
+				return dropped, w
+			}
+			dropped, w := run(false)
+			if dropped > 0 {
+				t.Errorf("the server dropped %d inputs, want none", dropped)
+			}
+			if w.skipped == 0 {
+				t.Errorf("the server skipped no tick: the test is not testing")
+			}
+			s := w.pacer.Stats()
+			if s.HeldBack == 0 || s.InFlightLimit == 0 {
+				t.Errorf("Stats() = %+v: the Pacer held nothing back, want some held", s)
+			}
+			if unlimited, _ := run(true); unlimited == 0 {
+				t.Errorf("a client ignoring the in-flight limit lost no input either: the test is not testing")
+			}
+		})
+	}
+}
+
+// TestPacerLeadStat: Stats().Lead is how long before the snapshot of its
+// tick arrives an input goes out: about the round trip and the jitter of
+// the way there on a link, a few ms over loopback — also while the server's
+// tick loop loses ticks, which move the Pacer's own target lead (against
+// its tick clock, which does not follow them) by a period each.
+func TestPacerLeadStat(t *testing.T) {
+	at := func(s float64) time.Duration { return simStart + time.Duration(s*float64(time.Second)) }
+	var stalls [][2]time.Duration
+	for s := 4.0; s < 60; s += 3 {
+		stalls = append(stalls, [2]time.Duration{at(s), at(s + 0.2)})
+	}
+	tests := []struct {
+		name   string
+		sc     simScenario
+		load   *simLoad
+		lo, hi time.Duration
+	}{
+		{"60±20ms", simScenario{tickRate: 30, latency: constLatency(60 * time.Millisecond), jitter: 20 * time.Millisecond}, nil, 120 * time.Millisecond, 180 * time.Millisecond},
+		{"loopback", simScenario{tickRate: 30, latency: constLatency(200 * time.Microsecond)}, nil, 0, 40 * time.Millisecond},
+		{"loopback, server stalls", simScenario{tickRate: 30, latency: constLatency(200 * time.Microsecond)}, &simLoad{serverStalls: stalls}, 0, 40 * time.Millisecond},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			w := newSimWorld(tt.sc, true, 0, 1)
+			w.load = tt.load
+			out, n := 0, 0
+			for s := 5.0; s <= 60; s += 0.5 {
+				w.run(at(s))
+				n++
+				if l := w.pacer.Stats().Lead; l < tt.lo || l > tt.hi {
+					out++
+					t.Logf("at %.1f s: Lead = %v", s, l)
+				}
+			}
+			if out > n/20 {
+				t.Errorf("Stats().Lead outside [%v, %v] at %d of %d times, want at most 5 %%", tt.lo, tt.hi, out, n)
+			}
+			if tt.load != nil && w.pacer.lead > -float64(time.Second) {
+				t.Errorf("the target lead is %v after %d lost ticks, want below −1 s: the test is not testing", time.Duration(w.pacer.lead), w.skipped)
+			}
+		})
 	}
 }
 
@@ -356,10 +510,11 @@ func TestPacerLoopback(t *testing.T) {
 	}
 }
 
-// TestPacerBoundedDilation: whatever the network does, the Pacer never sends
-// two inputs less than (1−MaxDilation) periods apart, nor (when the caller
-// sends on time) more than (1+MaxDilation) periods, give or take the skew
-// estimate.
+// TestPacerBoundedDilation: whatever the network does, the Pacer never asks
+// for two inputs less than (1−MaxDilation) periods apart, nor more than
+// (1+MaxDilation) periods, give or take the skew estimate, when the caller
+// sends on time (an input the Pacer held back goes out late, and keeps its
+// slot).
 func TestPacerBoundedDilation(t *testing.T) {
 	tests := []simScenario{
 		{name: "jitter", tickRate: 30, latency: constLatency(60 * time.Millisecond), jitter: 30 * time.Millisecond},
@@ -375,18 +530,23 @@ func TestPacerBoundedDilation(t *testing.T) {
 			period := float64(time.Second) / float64(tt.tickRate)
 			lo, hi := (1-MaxDilation)*period*(1-tickClockMaxSkew), (1+MaxDilation)*period*(1+tickClockMaxSkew)
 			w := newSimWorld(tt, true, 0, 7)
-			n := 0
+			n, late := 0, 0
+			var asked time.Time // when the input now sent was due
 			w.onSend = func(w *simWorld, seq uint32, due time.Time) {
-				d := float64(due.Sub(w.local(w.now)))
-				if d < lo || d > hi {
+				now := w.local(w.now)
+				if !asked.IsZero() && now.Sub(asked) > time.Millisecond {
+					late++
+				} else if d := float64(due.Sub(now)); d < lo || d > hi {
 					t.Errorf("input %d: next due in %.2f periods, want within [%.2f, %.2f]", seq, d/period, lo/period, hi/period)
 				}
+				asked = due
 				n++
 			}
 			w.run(simStart + 30*time.Second)
 			if n < 25*tt.tickRate {
 				t.Errorf("%d inputs sent in 30 s, want about %d", n, 30*tt.tickRate)
 			}
+			t.Logf("%d of %d inputs held back", late, n)
 		})
 	}
 }

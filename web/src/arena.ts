@@ -31,14 +31,6 @@ const CORRECTION_MS = 1500;
 const TRACER_MS = 120;
 // MAX_MARKS bounds the corrections kept for drawing.
 const MAX_MARKS = 32;
-// MIN_IN_FLIGHT is how many inputs may be unacknowledged, beyond those a
-// round trip holds, before the page holds the next one back (see #pump):
-// one waiting for its tick at the server and one on its way. The server
-// keeps a player's backlog short — it drops all but the newest when more
-// than ⌈tick rate / 10⌉ + 1 wait, and the excess of a backlog of two or
-// more that stood for a second — so an honest client that lets more pile
-// up there loses inputs, and its prediction takes a correction.
-const MIN_IN_FLIGHT = 2;
 
 const COLORS = {
   floor: "#10161f",
@@ -57,6 +49,9 @@ const COLORS = {
   aim: "rgba(77, 163, 255, 0.45)",
   tracer: "#ffe08a",
 };
+
+// NO_PACING is the pacing statistics before the session has any.
+const NO_PACING = { starved: 0, dropped: 0, backlog: 0, leadMs: 0, dilation: 0, skew: 0, inFlight: 0, inFlightLimit: 0, heldBack: 0 };
 
 interface Mark {
   from: Vec;
@@ -121,7 +116,7 @@ export class ArenaScreen {
   #raf = 0;
   #statsTimer: ReturnType<typeof setInterval> | undefined;
   #inputTimer: ReturnType<typeof setTimeout> | undefined;
-  #heldBack = 0; // inputs not sent because too many were in flight
+  #waitingForAck = false; // the pacing holds the next input back
   #bytesAt: { t: number; down: number; up: number } | undefined;
   #rates = { down: 0, up: 0 };
 
@@ -201,9 +196,9 @@ export class ArenaScreen {
       others: v === undefined ? [] : v.interpolated(now).map(plain),
       prediction: { ...(v?.predictionError ?? { checked: 0, corrections: 0, last: 0, max: 0 }) },
       inputsSent: this.#inputsSent,
-      heldBack: this.#heldBack,
+      heldBack: this.#session.pacingStats?.heldBack ?? 0,
       corrections: [...this.#correctionLog],
-      pacing: { ...(this.#session.pacingStats ?? { starved: 0, dropped: 0, backlog: 0, leadMs: 0, dilation: 0, skew: 0 }) },
+      pacing: { ...(this.#session.pacingStats ?? NO_PACING) },
       controls: { moveX: c.moveX, moveY: c.moveY, fire: (c.buttons & BUTTON_FIRE) !== 0, aimX: c.aimX, aimY: c.aimY },
     };
   }
@@ -268,23 +263,23 @@ export class ArenaScreen {
       }
     }
     this.#lastArrival = at;
-    if (this.#inputTimer === undefined && !this.#abort.signal.aborted) {
-      this.#pump(); // held back for acknowledgements: they came
+    if (this.#waitingForAck && !this.#abort.signal.aborted) {
+      this.#pump(); // the pacing held an input back for acknowledgements: one came
     }
   }
 
   // ---- Controls and inputs ----
 
-  // #pump sends the next input when the SDK's pacer says it is due (one per
-  // server tick, timed to arrive just before the tick that applies it), and
-  // sets a timer for the one after. It holds an input back while too many
-  // are unacknowledged: after a stall (this page, the browser's network, or
-  // the server held up), what was sent meanwhile reaches the server in a
-  // burst, and the server drops the surplus beyond a few — an honest loss,
-  // but a correction of the prediction. Waiting for the acknowledgements
-  // instead costs a tick the server applies nothing, which the prediction
-  // does not even see. The loop then waits for a snapshot (#onSnapshot) or,
-  // while the session reconnects, for its Welcome (#onWelcome).
+  // #pump sends the next input when the SDK's pacing says it is due (one
+  // per server tick, timed to arrive just before the tick that applies it),
+  // and sets a timer for the one after. The pacing also holds an input back
+  // while too many are unacknowledged: after a stall (this page, the
+  // browser's network, or the server held up), what was sent meanwhile would
+  // reach the server in a burst, and the server drops the surplus beyond a
+  // few — an honest loss, but a correction of the prediction; a tick the
+  // server applies nothing instead, which the prediction does not even see.
+  // A snapshot that frees a held input pumps at once (#onSnapshot); while
+  // the session reconnects, its Welcome does (#onWelcome).
   #pump(): void {
     clearTimeout(this.#inputTimer);
     this.#inputTimer = undefined;
@@ -295,19 +290,15 @@ export class ArenaScreen {
     }
     const now = s.clock.now();
     const due = s.inputDue(now);
+    this.#waitingForAck = s.inputHeld(now);
     if (due > 0) {
       this.#inputTimer = setTimeout(() => this.#pump(), due);
-      return;
-    }
-    const tickMs = 1000 / v.tickRate;
-    if (v.pendingInputs >= MIN_IN_FLIGHT + Math.floor((s.rttMs ?? 0) / tickMs)) {
-      this.#heldBack++;
       return;
     }
     const input = this.#sample(now);
     s.sendInput(input, now);
     // At least half a tick apart, even when the timers ran late.
-    this.#inputTimer = setTimeout(() => this.#pump(), Math.max(s.inputDue(), tickMs / 2));
+    this.#inputTimer = setTimeout(() => this.#pump(), Math.max(s.inputDue(), 500 / v.tickRate));
   }
 
   // #sample reads the controls, and numbers and predicts the input to send
@@ -625,7 +616,8 @@ export class ArenaScreen {
     byId("stat-backlog").textContent = pacing === undefined ? dash : String(pacing.backlog);
     byId("stat-dropped").textContent = pacing === undefined ? dash : `${pacing.dropped} / ${pacing.starved}`;
     byId("stat-inputs").textContent = String(this.#inputsSent);
-    byId("stat-flight").textContent = v === undefined ? dash : `${v.pendingInputs} / ${this.#heldBack}`;
+    byId("stat-flight").textContent = pacing === undefined ? dash : `${pacing.inFlight} of ${pacing.inFlightLimit || "–"} / ${pacing.heldBack}`;
+    byId("stat-lead").textContent = pacing === undefined || pacing.leadMs === 0 ? dash : `${pacing.leadMs.toFixed(1)} ms`;
     byId("stat-corrections").textContent = err === undefined ? dash : `${err.corrections} of ${err.checked}`;
     byId("stat-error").textContent = err === undefined ? dash : `${err.last} / ${err.max}`;
     byId("stat-bytes").textContent = `${rateText(this.#rates.down)} / ${rateText(this.#rates.up)}`;

@@ -68,8 +68,9 @@ export interface ArenaState {
   /** Inputs sent by this page. */
   readonly inputsSent: number;
   /**
-   * Inputs held back because too many were unacknowledged (after a stall);
-   * each is a tick the server applied none of this page's.
+   * Inputs the SDK's pacing held back because too many were unacknowledged
+   * (after a stall): each cost at most a tick the server applied none of
+   * this page's (pacing.heldBack).
    */
   readonly heldBack: number;
   /** The last few corrections of the prediction, oldest first. */
@@ -89,6 +90,9 @@ export interface ArenaState {
     readonly leadMs: number;
     readonly dilation: number;
     readonly skew: number;
+    readonly inFlight: number;
+    readonly inFlightLimit: number;
+    readonly heldBack: number;
   };
   /** The controls in force now. */
   readonly controls: { readonly moveX: number; readonly moveY: number; readonly fire: boolean; readonly aimX: number; readonly aimY: number };

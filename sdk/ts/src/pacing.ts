@@ -65,6 +65,23 @@ const PACER_SEND_RING = 256;
 // PACER_MAX_WINDOW bounds the snapshots remembered for the standing-backlog
 // rule: PACER_STAND_MAX_S at 60 Hz, and more.
 const PACER_MAX_WINDOW = 64;
+// The in-flight limit (see Pacer.held). PACER_NET_RING is how many snapshots
+// the Pacer remembers for it (two seconds at 30 Hz, one at 60); it sets a
+// limit once PACER_NET_MIN of them acknowledged an input. The round trip is
+// the least acknowledgement time of the newest PACER_RTT_SNAPSHOTS (a second
+// at 30 Hz): long enough that a stall's few do not count, short enough to
+// follow a slower link. PACER_ENVELOPE_SNAPSHOTS is how many of the newest
+// arrivals the local lower envelope spans, against which the jitter of the
+// way back is measured (and the stats' leadMs): few, so that it follows the
+// server's clock when that loses ticks, which the tick clock does not.
+// PACER_IN_FLIGHT_SLACK is how many more inputs than the round trip holds
+// may be unacknowledged: one waiting for its tick at the server and one on
+// its way.
+const PACER_NET_RING = 64;
+const PACER_NET_MIN = 8;
+const PACER_RTT_SNAPSHOTS = 32;
+const PACER_ENVELOPE_SNAPSHOTS = 9;
+const PACER_IN_FLIGHT_SLACK = 2;
 
 /** Input pacing statistics, for reports and load generators. */
 export interface PacerStats {
@@ -78,15 +95,60 @@ export interface PacerStats {
   /** `input_backlog` of the newest snapshot: the client's inputs waiting at the server after that tick. */
   readonly backlog: number;
   /**
-   * The target time from sending an input to the arrival of the snapshot of
-   * the tick that applies it, in milliseconds, as the Pacer models it; zero
-   * until it has settled on one.
+   * How long before the snapshot of the tick that applies it arrives the
+   * Pacer sends an input, in milliseconds, against the earliest of the
+   * newest snapshots' arrivals: the round trip (at its fastest) and the wait
+   * at the server that the Pacer aims for; zero until it has settled on a
+   * target. (The target lead itself is against the Pacer's model of the
+   * server's tick clock, whose offset is arbitrary, and which does not
+   * follow the server when that loses ticks: under load it reads far below
+   * zero. This follows the arrivals within a few snapshots.)
    */
   readonly leadMs: number;
   /** How much the current send period differs from the nominal one, as a fraction: +0.25 is 25 % slower. */
   readonly dilation: number;
   /** The estimated drift of the server's tick clock relative to the client's, as a fraction. */
   readonly skew: number;
+  /** Inputs sent and not yet acknowledged (`last_input_seq` of the newest snapshot). */
+  readonly inFlight: number;
+  /** How many may be before the Pacer holds the next one back (see {@link Pacer.held}); zero while it has no limit yet. */
+  readonly inFlightLimit: number;
+  /** Inputs the Pacer held back past their due time. */
+  readonly heldBack: number;
+}
+
+// NetRing holds the newest PACER_NET_RING values of a series.
+class NetRing {
+  readonly v = new Float64Array(PACER_NET_RING);
+  n = 0;
+  head = 0;
+
+  add(x: number): void {
+    if (this.n === PACER_NET_RING) {
+      this.head = (this.head + 1) % PACER_NET_RING;
+      this.n--;
+    }
+    this.v[(this.head + this.n) % PACER_NET_RING] = x;
+    this.n++;
+  }
+
+  // newest returns the least and the greatest of the newest k values (of
+  // all, if k is larger); +Infinity and -Infinity if there are none.
+  newest(k: number): [number, number] {
+    let lo = Infinity;
+    let hi = -Infinity;
+    for (let i = Math.max(this.n - k, 0); i < this.n; i++) {
+      const x = this.v[(this.head + i) % PACER_NET_RING]!;
+      lo = Math.min(lo, x);
+      hi = Math.max(hi, x);
+    }
+    return [lo, hi];
+  }
+
+  // last returns the newest value.
+  last(): number {
+    return this.v[(this.head + this.n - 1) % PACER_NET_RING]!;
+  }
 }
 
 interface SendRecord {
@@ -154,6 +216,24 @@ interface WindowScan {
  * paused game) is idle, not late: the ticks that starve until its next input
  * is applied are neither counted nor taken as evidence.
  *
+ * The schedule alone would send through a stall of the server or of the way
+ * there, and the server, handed the lot at once, would drop all but the
+ * newest (each drop a prediction correction). So the Pacer also holds the
+ * next input back ({@link Pacer.held}) while more inputs are unacknowledged
+ * than the round trip holds (at its fastest lately, and the jitter of the
+ * way back) and two more; for a round trip short enough, never more than the
+ * server takes at once (⌈tick rate/10⌉ + 1); for a longer one, twice that.
+ * A held input goes out once a snapshot acknowledges enough (a held tick
+ * costs at most a tick in which the entity stands still, which the
+ * prediction does not even see), and a hold longer than two periods is a
+ * pause. What the snapshots show meanwhile is no evidence either; when the
+ * server applies the input sent after it, the target lead becomes the one
+ * from before the hold, or the lead that input needed if less: a server
+ * that lost ticks in the stall (a tick loop that skips what it cannot catch
+ * up) applies every input from then on later than the tick clock has it,
+ * which the Pacer follows at once instead of letting a backlog stand until
+ * the server drops it.
+ *
  * Pure: it reads no clock (every time is an argument, in milliseconds of
  * one monotonic clock such as `performance.now()`) and starts nothing.
  */
@@ -214,10 +294,32 @@ export class Pacer {
   // of more than half a tick has lost it since.
   #edgeKnown = false;
 
+  // The evidence of the in-flight limit (see held), of the newest
+  // PACER_NET_RING snapshots: how much later than the tick clock gives its
+  // tick each arrived; for each that arrived at least half a period after
+  // the one before (the first of a bunch), how much later than the local
+  // lower envelope it came; for each that acknowledged a new input, the time
+  // from that input's slot; how many ticks before each never showed.
+  readonly #late = new NetRing();
+  readonly #spread = new NetRing();
+  readonly #ackTime = new NetRing();
+  readonly #skipped = new NetRing();
+  #lastArrival = 0;
+  // The in-flight limit, 0 for none yet; whether the Pacer held the next
+  // input back when it last looked (at a send or a snapshot).
+  #limit = 0;
+  #holding = false;
+  // The target lead when the Pacer began to hold inputs back (valid if
+  // holdLeadOK); restore: the target lead is set anew when the server
+  // applies resumeSeq, the first input sent after the hold became a pause.
+  #holdLead = 0;
+  #holdLeadOK = false;
+  #restore = false;
+
   #starved = 0;
   #dropped = 0;
   #backlog = 0;
-  #leadStat = 0;
+  #heldBack = 0;
   #dilation = 0;
 
   /** Returns a Pacer for a server running at tickRate ticks a second. */
@@ -257,11 +359,16 @@ export class Pacer {
     const t = atMs;
     const period = this.#clock.period;
     if (this.#haveSent && t - this.#lastAt > 2 * period) {
-      // The client paused: the server starves until this input arrives,
-      // which is no news about the link, and the ticks lost are not to be
-      // made up.
+      // The client paused (or the Pacer held inputs back): the server
+      // starves until this input arrives, which is no news about the link,
+      // and the ticks lost are not to be made up.
       this.#resumeSeq = seq;
+      // After a hold, what the snapshots showed meanwhile was no news about
+      // the link either: the target lead is set anew once the server
+      // applies this input (see observe).
+      this.#restore = this.#holdLeadOK;
     }
+    this.#holdLeadOK = false;
     let sched = t;
     if (this.#haveSent) {
       sched = Math.min(Math.max(this.#due, t - period), t);
@@ -286,6 +393,17 @@ export class Pacer {
     }
     this.#due = next;
     this.#dilation = (next - sched) / this.#nominal - 1;
+    this.#setHolding(this.held(atMs));
+  }
+
+  // #setHolding records whether the Pacer holds the next input back, and
+  // the target lead when it begins to.
+  #setHolding(held: boolean): void {
+    if (held && !this.#holdLeadOK && this.#haveLead) {
+      this.#holdLead = this.#lead;
+      this.#holdLeadOK = true;
+    }
+    this.#holding = held;
   }
 
   // #target returns when the input with seq m should be sent, if known yet.
@@ -319,6 +437,13 @@ export class Pacer {
       return;
     }
     this.#clock.add(tick, t);
+    this.#observeNet(tick, ack, t);
+    this.#observe(tick, ack, backlog, t);
+    this.#setLimit(t);
+  }
+
+  // #observe is observe's evidence about the lead.
+  #observe(tick: number, ack: number, backlog: number, t: number): void {
     this.#backlog = backlog;
     if (!this.#haveObs || ack < this.#lastAck) {
       // The first snapshot, or a server whose numbering went back: start
@@ -339,14 +464,31 @@ export class Pacer {
     this.#lastTick = tick;
     this.#lastAck = ack;
     this.#c = tick - ack;
-    if (slip > 0 && !this.#waiting(prevTick, prevAck, t)) {
-      // The client sent nothing to apply: it is idle, not late.
+    if (slip > 0 && (this.#holding || !this.#waiting(prevTick, prevAck, t))) {
+      // The client sent nothing to apply, or the Pacer holds inputs back: it
+      // is idle, not late.
       slip = 0;
     }
     if (this.#haveLead) {
       // Hold: the inputs under way are now applied slip ticks later, which
       // is that much more lead; the schedule stays where it is.
       this.#lead += slip * this.#clock.period;
+    }
+    if (this.#restore && ack >= this.#resumeSeq) {
+      // The server applies the first input sent after the Pacer held inputs
+      // back: c maps the inputs from here on, and the target lead is the one
+      // from before the hold, or what the newest input here needed if less
+      // (the server lost ticks: its ticks come later than the tick clock has
+      // them); the edge is to be found again.
+      this.#restore = false;
+      slip = 0;
+      this.#lead = this.#holdLead;
+      const s = this.#sentAt(ack + backlog);
+      if (s !== undefined) {
+        this.#lead = Math.min(this.#lead, this.#clock.at(tick) - s);
+      }
+      this.#ev.open = false;
+      this.#edgeKnown = false;
     }
 
     let opened = false;
@@ -367,9 +509,86 @@ export class Pacer {
     }
     this.#standing();
     this.#probe(tick, Math.min(dk, 4));
-    if (this.#haveLead) {
-      this.#leadStat = this.#lead;
+  }
+
+  // #observeNet records what the snapshot of tick, received at t with ack,
+  // says about the way back and the round trip (see held).
+  #observeNet(tick: number, ack: number, t: number): void {
+    this.#late.add(t - this.#clock.at(tick));
+    if (this.#haveObs) {
+      if (t - this.#lastArrival >= this.#clock.period / 2) {
+        const [lo] = this.#late.newest(PACER_ENVELOPE_SNAPSHOTS);
+        this.#spread.add(this.#late.last() - lo);
+      }
+      this.#skipped.add(tick - this.#lastTick - 1);
+      if (ack > this.#lastAck) {
+        const s = this.#sentAt(ack);
+        if (s !== undefined) {
+          this.#ackTime.add(t - s);
+        }
+      }
     }
+    this.#lastArrival = t;
+  }
+
+  // #setLimit sets the in-flight limit from the evidence after a snapshot
+  // (received at now), and counts an input the Pacer held back past its due
+  // time that is now free to go (see held).
+  #setLimit(now: number): void {
+    this.#limit = 0;
+    if (this.#ackTime.n >= PACER_NET_MIN) {
+      const period = this.#clock.period;
+      const [rtt] = this.#ackTime.newest(PACER_RTT_SNAPSHOTS);
+      const [, jitter] = this.#spread.newest(PACER_NET_RING);
+      let round = PACER_IN_FLIGHT_SLACK + Math.trunc(rtt / period);
+      if (this.#spread.n > 0) {
+        round += Math.max(Math.ceil(jitter / period), 0);
+      }
+      const burst = Math.max(Math.trunc((this.#tickRate + 9) / 10), 1) + 1;
+      if (PACER_IN_FLIGHT_SLACK + Math.trunc(rtt / period) <= burst) {
+        this.#limit = Math.min(round, burst);
+      } else {
+        this.#limit = 2 * round;
+      }
+    }
+    const held = this.held(now);
+    if (this.#holding && !held && this.#haveSent && now > this.#due) {
+      this.#heldBack++;
+    }
+    this.#setHolding(held);
+  }
+
+  /**
+   * Whether the Pacer holds the next input back at nowMs, whatever
+   * {@link Pacer.due} says: as many inputs are sent and unacknowledged as
+   * the in-flight limit lets be ({@link PacerStats.inFlightLimit}). The next
+   * input is due again once a snapshot acknowledges enough of them. The
+   * limit is what the round trip holds unacknowledged (at its fastest
+   * lately, and the jitter of the way back) and two more; for a round trip
+   * short enough, never more than the server takes at once (⌈tick rate/10⌉
+   * + 1: it drops all but the newest of a longer queue); for a longer one,
+   * twice that. After a stall of the server or of the way there, that keeps
+   * what arrives at once from outgrowing what the server accepts, which
+   * would cost a prediction correction; a held input costs at most a tick in
+   * which the player's entity stands still. Ticks whose snapshots never
+   * showed count as acknowledgements not yet seen (up to as many in a row as
+   * lately went missing). There is no limit before 8 snapshots acknowledged
+   * an input.
+   */
+  held(nowMs: number): boolean {
+    if (this.#limit === 0 || !this.#haveSent || !this.#haveObs) {
+      return false;
+    }
+    let n = this.#lastSeq - this.#lastAck;
+    const [, most] = this.#skipped.newest(PACER_NET_RING);
+    if (most > 0) {
+      // Snapshots go missing: count the ticks since the newest one that
+      // would have shown by now, as many as went missing in a row lately.
+      const [env] = this.#late.newest(PACER_ENVELOPE_SNAPSHOTS);
+      const since = Math.floor((nowMs - this.#clock.at(this.#lastTick) - env) / this.#clock.period);
+      n -= Math.min(Math.max(since, 0), most);
+    }
+    return n >= this.#limit;
   }
 
   // #waiting reports whether the server waited for an input at the tick
@@ -616,20 +835,29 @@ export class Pacer {
 
   /** The pacing statistics so far. */
   stats(): PacerStats {
+    let leadMs = 0;
+    if (this.#haveLead) {
+      const [env] = this.#late.newest(PACER_ENVELOPE_SNAPSHOTS);
+      leadMs = Math.max(this.#lead + env, 0);
+    }
     return {
       starved: this.#starved,
       dropped: this.#dropped,
       backlog: this.#backlog,
-      leadMs: this.#leadStat,
+      leadMs,
       dilation: this.#dilation,
       skew: this.#clock.skew,
+      inFlight: this.#haveSent && this.#haveObs ? Math.max(this.#lastSeq - this.#lastAck, 0) : 0,
+      inFlightLimit: this.#limit,
+      heldBack: this.#heldBack,
     };
   }
 
-  /** Continues the counters (starved, dropped) of an earlier Pacer, of a connection that ended. */
+  /** Continues the counters (starved, dropped, held back) of an earlier Pacer, of a connection that ended. */
   carryOver(s: PacerStats): void {
     this.#starved = s.starved;
     this.#dropped = s.dropped;
+    this.#heldBack = s.heldBack;
   }
 }
 

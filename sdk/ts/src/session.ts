@@ -589,6 +589,10 @@ export class Session {
    * input is due: 0 or less means now; Infinity while no arena connection
    * is open (reconnecting, or a game played with actions). A game with a
    * frame loop calls it every frame and sends one input when it is due.
+   * While the pacing holds inputs back (too many are unacknowledged: the
+   * server or the way there stalled, see {@link Pacer.held}), it is a
+   * quarter of a tick at least: the input is due once a snapshot
+   * acknowledges enough, and not before.
    */
   inputDue(now = this.#clock.now()): number {
     const c = this.#conn;
@@ -596,7 +600,26 @@ export class Session {
       return Infinity;
     }
     const due = c.pacer.due();
-    return due === undefined ? 0 : due - now;
+    const d = due === undefined ? 0 : due - now;
+    return c.pacer.held(now) ? Math.max(d, this.#heldRecheckMs()) : d;
+  }
+
+  /**
+   * Whether the pacing holds inputs back at now (default now): too many are
+   * unacknowledged (see {@link Pacer.held}); false while no arena connection
+   * is open. A game with its own input loop waits for the next snapshot then
+   * ({@link Session.inputDue} is a quarter of a tick at least meanwhile).
+   */
+  inputHeld(now = this.#clock.now()): boolean {
+    const c = this.#conn;
+    return this.connected && c?.pacer !== undefined && c.pacer.held(now);
+  }
+
+  // #heldRecheckMs is how often runInputs looks again while the pacing
+  // holds inputs back and no snapshot comes: the hold can also end with
+  // time, when snapshots go missing.
+  #heldRecheckMs(): number {
+    return 1000 / (4 * (this.#welcome?.tickRate || 30));
   }
 
   /**
@@ -661,8 +684,10 @@ export class Session {
    * Sends sample() as an input whenever one is due, until signal aborts or
    * the session ends (it resolves then); while the session reconnects, it
    * waits. sample is called right before each send and should return the
-   * player's controls now. Inputs go out at least half a tick apart. It
-   * rejects with what sample or {@link Session.sendInput} threw.
+   * player's controls now. Inputs go out at least half a tick apart; while
+   * the pacing holds inputs back it waits for the snapshot that lets the
+   * next one go. It rejects with what sample or {@link Session.sendInput}
+   * threw.
    */
   async runInputs(sample: () => InputFields, signal?: AbortSignal): Promise<void> {
     const stop = anySignal(signal, this.#abort.signal);
@@ -672,7 +697,12 @@ export class Session {
           await this.#nextWelcome(stop);
           continue;
         }
-        const d = this.inputDue();
+        const now = this.#clock.now();
+        if (this.inputHeld(now)) {
+          await this.#nextSnapshot(this.#heldRecheckMs(), stop);
+          continue;
+        }
+        const d = this.inputDue(now);
         if (d > 0) {
           await this.#sleep(d, stop);
           continue;
@@ -1233,6 +1263,24 @@ export class Session {
         resolve();
       };
       const off = this.on("welcome", done);
+      void this.closed.then(done);
+      stop.addEventListener("abort", done, { once: true });
+    });
+  }
+
+  // #nextSnapshot resolves at the next snapshot, after ms on the session's
+  // clock, at the session's end, or when stop aborts, whichever comes first.
+  #nextSnapshot(ms: number, stop: AbortSignal): Promise<void> {
+    return new Promise((resolve) => {
+      let h: unknown;
+      const done = () => {
+        off();
+        this.#clock.clearTimeout(h);
+        stop.removeEventListener("abort", done);
+        resolve();
+      };
+      const off = this.on("snapshot", done);
+      h = this.#clock.setTimeout(done, Math.max(ms, 0));
       void this.closed.then(done);
       stop.addEventListener("abort", done, { once: true });
     });

@@ -213,6 +213,34 @@ interface Scenario {
   frame?: number; // the period of the game's frame loop, if it has one
 }
 
+// SimLoad is a loaded machine, as a browser tab on a busy computer sees it.
+// The client's input loop runs like Session.runInputs (after an input it
+// sleeps until the next is due, at least half a tick) and its timers fire
+// late by late; during clientStalls nothing runs on the client (no input
+// goes out, and the snapshots that arrive are handled when the stall ends);
+// during serverStalls the server's tick loop runs nothing, and then runs at
+// most SIM_MAX_CATCH_UP ticks back to back and skips the rest, as the
+// server's schedule does (the ticks it runs keep their numbers: from then
+// on each comes later than the tick clock had it). Times in ns.
+interface SimLoad {
+  late?: (rng: Rng) => number;
+  clientStalls?: [number, number][];
+  serverStalls?: [number, number][];
+}
+
+// SIM_MAX_CATCH_UP is the server's default catch-up cap.
+const SIM_MAX_CATCH_UP = 3;
+
+// stalled returns the end of the stall t is within, if any.
+function stalled(stalls: [number, number][] | undefined, t: number): number | undefined {
+  for (const s of stalls ?? []) {
+    if (t >= s[0] && t < s[1]) {
+      return s[1];
+    }
+  }
+  return undefined;
+}
+
 const constLatency = (d: number) => () => d;
 const latencyStep = (at: number, before: number, after: number) => (t: number) => (t >= at ? after : before);
 
@@ -237,6 +265,7 @@ interface SimEvent {
   tick: number;
   ack: number;
   back: number;
+  catchUp: boolean; // a tick the server runs when a stall ends
 }
 
 // EventQueue is a binary min-heap by (at, order).
@@ -326,6 +355,16 @@ class SimWorld {
   now = 0;
   seq = 0;
 
+  // load, if set, is a loaded machine; skipped counts the ticks its server
+  // stalls made the tick loop skip.
+  load?: SimLoad;
+  skipped = 0;
+  // held: the client's input loop waits for a snapshot (the Pacer holds the
+  // next input back). ignoreHold makes the client send when the schedule
+  // says, whatever the in-flight limit (for comparison).
+  held = false;
+  ignoreHold = false;
+
   extraDelay?: (seq: number) => number;
   paused?: (t: number) => boolean;
   onTick?: (w: SimWorld, tick: number) => void;
@@ -354,7 +393,7 @@ class SimWorld {
   }
 
   push(e: Partial<SimEvent> & { at: number; kind: number }): void {
-    this.q.push({ seq: 0, tick: 0, ack: 0, back: 0, ...e, order: this.order++ });
+    this.q.push({ seq: 0, tick: 0, ack: 0, back: 0, catchUp: false, ...e, order: this.order++ });
   }
 
   // localMs is the client's clock at virtual time t, in ms.
@@ -370,6 +409,16 @@ class SimWorld {
   run(end: number): void {
     while (this.q.length > 0 && this.q.peek()!.at <= end) {
       const e = this.q.pop();
+      if ((e.kind === EV_SEND || e.kind === EV_SNAP_ARRIVES) && this.load !== undefined) {
+        const to = stalled(this.load.clientStalls, e.at);
+        if (to !== undefined) {
+          // Nothing runs on the client until the stall ends; then what
+          // waited runs in the order it came.
+          e.at = to;
+          this.q.push(e);
+          continue;
+        }
+      }
       this.now = e.at;
       switch (e.kind) {
         case EV_SEND:
@@ -386,6 +435,11 @@ class SimWorld {
           if (this.paced) {
             this.pacer.observe(e.tick, e.ack, e.back, this.localMs(e.at));
           }
+          if (this.held) {
+            // The input loop wakes on the snapshot.
+            this.held = false;
+            this.push({ at: e.at + this.late(), kind: EV_SEND });
+          }
           break;
       }
     }
@@ -399,6 +453,19 @@ class SimWorld {
       this.push({ at: at + Math.trunc(this.period / 4), kind: EV_SEND });
       return;
     }
+    if (this.paced && this.load !== undefined) {
+      // runInputs: a wake-up before the input is due sleeps again.
+      const due = this.pacer.due();
+      if (due !== undefined && this.virtual(due) > at) {
+        this.push({ at: this.virtual(due) + this.late(), kind: EV_SEND });
+        return;
+      }
+    }
+    if (this.paced && !this.ignoreHold && this.pacer.held(this.localMs(at))) {
+      // The input loop waits for a snapshot.
+      this.held = true;
+      return;
+    }
     this.seq++;
     this.sentAt.set(this.seq, at);
     const extra = this.extraDelay?.(this.seq) ?? 0;
@@ -408,12 +475,22 @@ class SimWorld {
       const due = this.pacer.due()!;
       this.onSend?.(this, this.seq, due);
       next = Math.max(this.virtual(due), at + 1);
+      if (this.load !== undefined) {
+        // runInputs: at least half a tick after an input, and the timer
+        // fires late.
+        next = Math.max(this.virtual(due), at + Math.trunc(this.period / 2)) + this.late();
+      }
       const f = this.sc.frame;
       if (f !== undefined && f > 0) {
         next = Math.floor((next + f - 1) / f) * f;
       }
     }
     this.push({ at: next, kind: EV_SEND });
+  }
+
+  // late returns how late the client's next timer fires.
+  late(): number {
+    return this.load?.late?.(this.rng) ?? 0;
   }
 
   // ack records, for every input a snapshot just received acknowledges for
@@ -433,33 +510,60 @@ class SimWorld {
   }
 
   tick(e: SimEvent): void {
+    if (this.load !== undefined) {
+      const to = stalled(this.load.serverStalls, e.at);
+      if (to !== undefined) {
+        // The tick loop wakes when the stall ends.
+        this.push({ at: to, kind: EV_TICK, tick: e.tick, catchUp: true });
+        return;
+      }
+    }
+    if (e.catchUp) {
+      // It runs the ticks due, at most SIM_MAX_CATCH_UP back to back, and
+      // skips the rest.
+      const due = Math.floor((e.at - SIM_START) / this.period) - (e.tick + this.skipped) + 1;
+      const run = Math.min(due, SIM_MAX_CATCH_UP);
+      for (let i = 0; i < run; i++) {
+        this.runTick(e.tick + i, e.at);
+      }
+      this.skipped += due - run;
+      const next = e.tick + run;
+      this.push({ at: SIM_START + (next + this.skipped) * this.period, kind: EV_TICK, tick: next });
+      return;
+    }
+    this.runTick(e.tick, e.at);
+    this.push({ at: e.at + this.period, kind: EV_TICK, tick: e.tick + 1 });
+  }
+
+  // runTick runs the server's tick at virtual time at.
+  runTick(tick: number, at: number): void {
     const [ack, back] = this.srv.tick();
-    const arr = this.down.deliver(e.at, 0);
-    this.onTick?.(this, e.tick);
-    if (this.steady(e.at)) {
+    const arr = this.down.deliver(at, 0);
+    this.now = at;
+    this.onTick?.(this, tick);
+    if (this.steady(at)) {
       this.res.steadyTicks++;
       if (this.srv.starved) {
         this.res.steadyStarved++;
       }
     }
-    if (e.at >= this.measureFrom) {
+    if (at >= this.measureFrom) {
       const r = this.res;
       r.ticks++;
       if (this.srv.starved) {
         r.starved++;
-        r.starvedAt.push(e.at);
+        r.starvedAt.push(at);
       } else {
-        r.waits.push(e.at - this.srv.applied.at);
+        r.waits.push(at - this.srv.applied.at);
       }
       if (this.srv.dropped > 0) {
         r.drops += this.srv.dropped;
-        r.dropAt.push(e.at);
+        r.dropAt.push(at);
       }
     }
     if (this.rng.float64() >= (this.sc.skip ?? 0)) {
-      this.push({ at: arr, kind: EV_SNAP_ARRIVES, tick: e.tick, ack, back });
+      this.push({ at: arr, kind: EV_SNAP_ARRIVES, tick, ack, back });
     }
-    this.push({ at: e.at + this.period, kind: EV_TICK, tick: e.tick + 1 });
   }
 
   steady(t: number): boolean {
@@ -612,14 +716,25 @@ describe("Pacer in the simulation", () => {
     }
   });
 
-  test("after a stall: no catching up, one drop", () => {
+  // A stall of the path makes the server starve, then receive a burst, which
+  // it drops once. The Pacer holds inputs back once twice the round trip's
+  // worth are unacknowledged, so that the burst is that, not the whole
+  // stall's; it neither catches up on the starved ticks nor sheds the
+  // dropped ones twice. (The input it held back goes out when the stall
+  // ends, and the next at once, as after a pause; none after those early.)
+  test("after a stall: a burst of the in-flight limit, no catching up, one drop", () => {
     for (const rate of [30, 60]) {
       const period = Math.trunc(SECOND / rate);
       const stallEnd = SIM_START + 12 * SECOND;
       const sc: Scenario = { tickRate: rate, latency: constLatency(60 * MS), stall: [SIM_START + 10 * SECOND, stallEnd] };
       const w = new SimWorld(sc, true, 0, 1);
       let minPeriod = Infinity;
+      let resumed = 0;
       w.onSend = (w, _seq, due) => {
+        if (w.now >= stallEnd && resumed < 2) {
+          resumed++;
+          return;
+        }
         if (w.now > stallEnd - SECOND) {
           minPeriod = Math.min(minPeriod, w.virtual(due) - w.now);
         }
@@ -628,9 +743,135 @@ describe("Pacer in the simulation", () => {
       w.run(SIM_START + 18 * SECOND);
 
       assert.equal(count(ticks, dropTick), 1, `${rate} Hz: ticks with drops, want 1 (the burst after the stall)`);
+      const dropped = ticks.reduce((n, tk) => n + tk.dropped, 0);
+      // 120 ms of round trip is 3.6 ticks at 30 Hz, 7.2 at 60.
+      const limit = 2 * (2 + Math.trunc((120 * MS) / period));
+      assert.ok(dropped <= limit, `${rate} Hz: ${dropped} inputs dropped, want at most ${limit} (the in-flight limit)`);
       const bad = count(between(ticks, stallEnd + SECOND, SIM_START + 18 * SECOND), (tk) => tk.starved || tk.dropped > 0);
       assert.ok(bad <= 3, `${rate} Hz: ${bad} ticks starved or with drops from 1 s after the stall, want at most 3`);
       assert.ok(minPeriod >= (period * 95) / 100, `${rate} Hz: shortest send period around the stall = ${ms(minPeriod)} ms, want no catching up`);
+    }
+  });
+
+  // A client and its server on one loaded machine, over loopback — the
+  // browser demo's case: the page's timers fire 20–150 ms late at times and
+  // the tab stalls for 300 ms now and then, and the server's tick loop
+  // stalls too, then runs at most three ticks at once and skips the rest, so
+  // that each tick from then on comes later than the client's tick clock has
+  // it. For a minute the server drops no input: no burst beyond ⌈tick
+  // rate/10⌉ + 1 waiting, no backlog of two or more standing for a second. A
+  // client that sends whenever the schedule says, whatever the in-flight
+  // limit, loses inputs in the same runs.
+  describe("a loaded machine: no input dropped", () => {
+    const at = (s: number) => SIM_START + Math.trunc(s * SECOND);
+    // One timer in four fires 20–150 ms late, the others within 3 ms.
+    const late = (rng: Rng) => (rng.int64n(4) === 0 ? 20 * MS + rng.int64n(130 * MS) : rng.int64n(3 * MS));
+    const fixed: SimLoad = {
+      late,
+      clientStalls: [
+        [at(8), at(8.3)],
+        [at(21), at(21.3)],
+        [at(37.5), at(37.8)],
+        [at(52), at(52.3)],
+      ],
+      serverStalls: [
+        [at(5), at(5.15)],
+        [at(13.2), at(13.45)],
+        [at(17), at(17.3)],
+        [at(21.1), at(21.2)],
+        [at(29), at(29.12)],
+        [at(37.6), at(37.9)],
+        [at(44), at(44.25)],
+        [at(58), at(58.3)],
+      ],
+    };
+    // randomLoad is harsher: the tab (if busy) busy for 20–150 ms every
+    // 0.3 s on average, stalled for 300 ms every 5 s, the server for
+    // 50–300 ms every 2 s.
+    const randomLoad = (seed: number, busy: boolean): SimLoad => {
+      const rng = new Rng(BigInt(seed), 99n);
+      const end = at(62);
+      const stalls = (every: number, lo: number, hi: number): [number, number][] => {
+        const out: [number, number][] = [];
+        for (let t = SIM_START + rng.int64n(2 * every); t < end; t += rng.int64n(2 * every)) {
+          const d = lo + rng.int64n(hi - lo + 1);
+          out.push([t, t + d]);
+          t += d;
+        }
+        return out;
+      };
+      const l: SimLoad = {};
+      if (busy) {
+        l.late = late;
+        l.clientStalls = [...stalls(300 * MS, 20 * MS, 150 * MS), ...stalls(5 * SECOND, 300 * MS, 300 * MS)];
+      }
+      l.serverStalls = stalls(2 * SECOND, 50 * MS, 300 * MS);
+      return l;
+    };
+    const cases: [string, number, SimLoad][] = [
+      ["stalls/30Hz", 30, fixed],
+      ["stalls/60Hz", 60, fixed],
+      ["random/30Hz/1", 30, randomLoad(1, true)],
+      ["random/30Hz/2", 30, randomLoad(2, true)],
+      ["random/60Hz/3", 60, randomLoad(3, true)],
+      // The server stalls, the tab does not: no held input hides the ticks
+      // the server lost.
+      ["server/30Hz/1", 30, randomLoad(1, false)],
+      ["server/60Hz/4", 60, randomLoad(4, false)],
+    ];
+    for (const [name, rate, load] of cases) {
+      test(name, () => {
+        const run = (ignoreHold: boolean): [number, SimWorld] => {
+          const w = new SimWorld({ tickRate: rate, latency: constLatency(200_000) }, true, 0, 1);
+          w.load = load;
+          w.ignoreHold = ignoreHold;
+          const ticks = recordTicks(w, SIM_START + 2 * SECOND);
+          w.run(at(62));
+          return [ticks.reduce((n, tk) => n + tk.dropped, 0), w];
+        };
+        const [dropped, w] = run(false);
+        assert.equal(dropped, 0, "inputs the server dropped");
+        assert.ok(w.skipped > 0, "the server skipped no tick: the test is not testing");
+        const s = w.pacer.stats();
+        assert.ok(s.heldBack > 0 && s.inFlightLimit > 0, `stats() = ${JSON.stringify(s)}: the Pacer held nothing back`);
+        const [unlimited] = run(true);
+        assert.ok(unlimited > 0, "a client ignoring the in-flight limit lost no input either: the test is not testing");
+      });
+    }
+  });
+
+  // stats().leadMs is how long before the snapshot of its tick arrives an
+  // input goes out: about the round trip and the jitter of the way there on
+  // a link, a few ms over loopback — also while the server's tick loop loses
+  // ticks, which move the Pacer's own target lead (against its tick clock,
+  // which does not follow them) by a period each.
+  test("leadMs: against the snapshots' arrivals, also when the server loses ticks", () => {
+    const at = (s: number) => SIM_START + Math.trunc(s * SECOND);
+    const stalls: [number, number][] = [];
+    for (let s = 4; s < 60; s += 3) {
+      stalls.push([at(s), at(s + 0.2)]);
+    }
+    const cases: [string, Scenario, SimLoad | undefined, number, number][] = [
+      ["60±20ms", { tickRate: 30, latency: constLatency(60 * MS), jitter: 20 * MS }, undefined, 120, 180],
+      ["loopback", { tickRate: 30, latency: constLatency(200_000) }, undefined, 0, 40],
+      ["loopback, server stalls", { tickRate: 30, latency: constLatency(200_000) }, { serverStalls: stalls }, 0, 40],
+    ];
+    for (const [name, sc, load, lo, hi] of cases) {
+      const w = new SimWorld(sc, true, 0, 1);
+      if (load !== undefined) {
+        w.load = load;
+      }
+      let out = 0;
+      let n = 0;
+      for (let s = 5; s <= 60; s += 0.5) {
+        w.run(at(s));
+        n++;
+        const l = w.pacer.stats().leadMs;
+        if (l < lo || l > hi) {
+          out++;
+        }
+      }
+      assert.ok(out <= n / 20, `${name}: leadMs outside [${lo}, ${hi}] at ${out} of ${n} times, want at most 5 %`);
     }
   });
 
@@ -688,21 +929,26 @@ describe("Pacer in the simulation", () => {
     { name: "skew and skips", tickRate: 60, latency: constLatency(100 * MS), jitter: 30 * MS, skew: 0.005, skip: 0.5 },
   ];
   for (const tt of dilationCases) {
-    // Whatever the network does, the Pacer never sends two inputs less than
-    // (1−MAX_DILATION) periods apart, nor (when the caller sends on time)
-    // more than (1+MAX_DILATION), give or take the skew estimate.
+    // Whatever the network does, the Pacer never asks for two inputs less
+    // than (1−MAX_DILATION) periods apart, nor more than (1+MAX_DILATION),
+    // give or take the skew estimate, when the caller sends on time (an input
+    // the Pacer held back goes out late, and keeps its slot).
     test(`bounded dilation: ${tt.name}`, () => {
       const period = 1000 / tt.tickRate; // ms
       const lo = (1 - MAX_DILATION) * period * (1 - TICK_CLOCK_MAX_SKEW);
       const hi = (1 + MAX_DILATION) * period * (1 + TICK_CLOCK_MAX_SKEW);
       const w = new SimWorld(tt, true, 0, 7);
       let n = 0;
+      let asked: number | undefined; // when the input now sent was due
       const bad: string[] = [];
       w.onSend = (w, seq, due) => {
-        const d = due - w.localMs(w.now);
-        if (d < lo || d > hi) {
+        const now = w.localMs(w.now);
+        // An input the Pacer held back goes out late, and keeps its slot.
+        const d = due - now;
+        if ((asked === undefined || now - asked <= 1) && (d < lo || d > hi)) {
           bad.push(`input ${seq}: next due in ${(d / period).toFixed(2)} periods`);
         }
+        asked = due;
         n++;
       };
       w.run(SIM_START + 30 * SECOND);
@@ -754,7 +1000,7 @@ describe("Pacer in the simulation", () => {
   ["150±30ms 30Hz", "paced: 337.8 370.4 36.9 0.02% 0.01% 0 | fixed: 346.2 386.2 375.1 44.6 0.05% 0.04% 3"],
   ["60→120→60±20ms 30Hz", "paced: 157.7 290.4 28.4 0.02% 0.32% 0 | fixed: 168.8 300.9 293.1 36.7 0.00% 0.10% 7"],
   ["60→120→60±30ms 30Hz", "paced: 169.9 300.8 33.0 0.09% 0.33% 0 | fixed: 181.2 316.7 311.0 43.8 0.00% 0.15% 11"],
-  ["stall 2s, 60±20ms 30Hz", "paced: 146.7 168.7 26.8 0.00% 3.38% 239 | fixed: 155.5 187.0 175.3 35.6 0.00% 3.36% 242"],
+  ["stall 2s, 60±20ms 30Hz", "paced: 149.8 173.8 29.8 0.02% 3.44% 38 | fixed: 155.5 187.0 175.3 35.6 0.00% 3.36% 242"],
   ["skew +0.5%, 60±30ms 30Hz", "paced: 154.3 192.4 33.4 0.05% 0.14% 0 | fixed: 170.0 210.8 210.3 48.8 0.02% 0.01% 36"],
   ["skew -0.5%, 60±30ms 30Hz", "paced: 154.9 190.5 33.8 0.06% 0.14% 0 | fixed: 163.5 203.0 202.7 41.9 0.50% 0.50% 0"],
   ["50% skipped, 150±30ms 30Hz", "paced: 356.9 537.5 34.5 0.05% 0.04% 0 | fixed: 367.0 546.2 543.8 44.6 0.05% 0.04% 3"],
@@ -764,8 +1010,8 @@ describe("Pacer in the simulation", () => {
   ["60±30ms 60Hz", "paced: 157.3 182.5 28.0 0.05% 0.05% 0 | fixed: 162.6 192.2 187.3 33.5 0.02% 0.02% 3"],
   ["150±30ms 60Hz", "paced: 337.3 362.4 28.0 0.06% 0.06% 0 | fixed: 343.2 372.8 369.0 34.2 0.11% 0.11% 16"],
   ["60→120→60±20ms 60Hz", "paced: 154.4 283.0 22.9 0.00% 0.18% 0 | fixed: 160.8 289.9 286.7 28.9 0.06% 0.16% 24"],
-  ["60→120→60±30ms 60Hz", "paced: 170.0 302.4 30.4 0.08% 0.26% 7 | fixed: 174.1 307.1 304.3 33.4 0.02% 0.19% 27"],
-  ["stall 2s, 60±20ms 60Hz", "paced: 143.9 163.2 21.4 0.00% 3.36% 479 | fixed: 150.3 174.1 169.2 27.4 0.08% 3.42% 494"],
+  ["60→120→60±30ms 60Hz", "paced: 169.9 302.4 30.2 0.09% 0.36% 7 | fixed: 174.1 307.1 304.3 33.4 0.02% 0.19% 27"],
+  ["stall 2s, 60±20ms 60Hz", "paced: 144.6 163.9 21.8 0.01% 3.42% 71 | fixed: 150.3 174.1 169.2 27.4 0.08% 3.42% 494"],
   ["skew +0.5%, 60±30ms 60Hz", "paced: 157.7 184.1 28.8 0.07% 0.10% 0 | fixed: 168.2 197.4 197.2 38.7 0.00% 0.00% 73"],
   ["skew -0.5%, 60±30ms 60Hz", "paced: 157.2 183.0 28.2 0.05% 0.10% 0 | fixed: 160.2 189.7 189.8 31.2 0.50% 0.50% 0"],
   ["50% skipped, 150±30ms 60Hz", "paced: 349.8 442.0 28.6 0.06% 0.06% 0 | fixed: 355.5 450.1 452.7 34.2 0.11% 0.11% 16"],

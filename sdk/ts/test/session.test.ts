@@ -427,6 +427,38 @@ test("runInputs: one input per tick, waits through a reconnection", async () => 
   s.session.close();
 });
 
+test("runInputs: holds inputs back while too many are unacknowledged, until a snapshot frees one", async () => {
+  const s = setup();
+  await welcomed(s, arenaWelcome({ tick: 100 }));
+  const sock = s.sockets.last;
+  const ac = new AbortController();
+  const run = s.session.runInputs(() => ({ moveX: 1000 }), ac.signal);
+  // A second of a server on loopback: each tick applies what came.
+  let tick = 100;
+  for (let i = 0; i < 30; i++) {
+    await s.clock.advance(1000 / 30);
+    snapshot(sock, ++tick, sock.inputs().length);
+  }
+  const limit = s.session.pacingStats!.inFlightLimit;
+  assert.ok(limit >= 2, `pacingStats.inFlightLimit = ${limit} after a second of snapshots, want at least 2`);
+  // The server goes silent: inputs go out until limit are unacknowledged.
+  const acked = sock.inputs().length;
+  await s.clock.advance(1000);
+  const sent = sock.inputs().length - acked;
+  assert.equal(sent, limit, `inputs sent into a second of silence, want the limit`);
+  assert.ok(s.session.inputDue() >= 1000 / 120, `inputDue() while held = ${s.session.inputDue()}, want at least a quarter tick`);
+  assert.ok(s.session.inputHeld(), "inputHeld() while the server is silent");
+  // A tick applies one: the next goes out.
+  snapshot(sock, ++tick, acked + 1, sent - 1);
+  await s.clock.advance(1);
+  assert.equal(sock.inputs().length, acked + sent + 1, "the input held back, sent on the snapshot");
+  const st = s.session.pacingStats!;
+  assert.ok(st.heldBack >= 1 && st.inFlight === limit, `pacingStats = ${JSON.stringify(st)}`);
+  ac.abort();
+  await run;
+  s.session.close();
+});
+
 test("a listener that throws does not stop the others", async () => {
   const s = setup();
   const seen: string[] = [];
