@@ -39,10 +39,12 @@ type Summary struct {
 	Players   []string // in seat order
 	CreatedAt time.Time
 	Result    *Result // set once ended or aborted
-	// Remote reports that another server runs the match, and Server is
-	// that server's advertised base URL, where its players connect (empty
-	// if it advertises none). Both are zero for a match this server runs
-	// and for one that has ended.
+	// Remote reports that no room of this server holds the match although
+	// it runs: another server runs it, or this one is still taking it over
+	// from a dead peer. Server is the advertised base URL where its
+	// players connect now (empty if that server advertises none, or while
+	// the takeover is under way). Both are zero for a match this server
+	// runs and for one that has ended.
 	Remote bool
 	Server string
 }

@@ -485,9 +485,13 @@ func TestBrowserReloadResumes(t *testing.T) {
 			}
 		}
 	}
-	// Bob's page was never interrupted: nothing to correct.
-	if pr := bob.state().Arena.Prediction; pr.Corrections != 0 {
-		t.Errorf("bob: %d of %d inputs corrected, want none", pr.Corrections, pr.Checked)
+	// Bob's page was never interrupted: its prediction holds. (Not
+	// strictly none, unlike TestBrowserDuel's: this test runs longer, and a
+	// server held up long enough to skip ticks on a loaded machine drops a
+	// burst honestly — one correction, seen once in CI under a parallel
+	// benchmark. A real fault corrects far more often.)
+	if pr := bob.state().Arena.Prediction; pr.Corrections > 1 || pr.Checked < 50 {
+		t.Errorf("bob: %d of %d inputs corrected, want at most 1 of at least 50", pr.Corrections, pr.Checked)
 	}
 }
 

@@ -129,7 +129,7 @@ func newServer(cfg config, log *slog.Logger) (*server, error) {
 		Logger:        log,
 	}, admitter{manager})
 
-	reader := matchReader{m: manager, store: store}
+	reader := matchReader{m: manager, store: store, node: nodeName(cfg)}
 	if st.checkpoints != nil {
 		reader.directory = st.checkpoints
 	}

@@ -32,6 +32,7 @@ func (s seat) Detach(sess *netcode.Session)       { s.Seat.Detach(sess) }
 // without Redis), ended ones from the store.
 type matchReader struct {
 	m         *match.Manager
+	node      string // this server's name in the directory
 	directory interface {
 		Lookup(ctx context.Context, id string) (redis.RunningMatch, bool, error)
 	}
@@ -51,6 +52,12 @@ func (r matchReader) MatchSummary(ctx context.Context, id string) (match.Summary
 		}
 		if ok {
 			s := match.Summary{MatchID: id, Mode: rm.Mode, Status: rm.Status, CreatedAt: rm.CreatedAt, Remote: true, Server: rm.URL}
+			if rm.Node == r.node {
+				// This server has just claimed the match from a dead
+				// peer and is still resuming it: no room admits its
+				// players yet, so nobody is sent anywhere until one does.
+				s.Server = ""
+			}
 			if !s.Live() {
 				s.Status = match.StatusRunning
 			}
