@@ -45,37 +45,41 @@ func (r matchReader) MatchSummary(ctx context.Context, id string) (match.Summary
 	if room, ok := r.m.Room(id); ok {
 		return room.Summary(), true, nil
 	}
-	if r.directory != nil {
-		rm, ok, err := r.directory.Lookup(ctx, id)
-		if err != nil {
-			return match.Summary{}, false, err
-		}
-		if ok {
-			s := match.Summary{MatchID: id, Mode: rm.Mode, Status: rm.Status, CreatedAt: rm.CreatedAt, Remote: true, Server: rm.URL}
-			if rm.Node == r.node {
-				// This server has just claimed the match from a dead
-				// peer and is still resuming it: no room admits its
-				// players yet, so nobody is sent anywhere until one does.
-				s.Server = ""
-			}
-			if !s.Live() {
-				s.Status = match.StatusRunning
-			}
-			for _, p := range rm.Players {
-				s.Players = append(s.Players, p.PlayerID)
-			}
-			return s, true, nil
-		}
-	}
+	// The store before the directory: a match that has just ended leaves
+	// the directory only at its server's next flush (100 ms), and its
+	// result is what counts.
 	res, ok, err := r.store.MatchResult(ctx, id)
+	if err != nil {
+		return match.Summary{}, false, err
+	}
+	if ok {
+		s := match.Summary{MatchID: res.MatchID, Mode: res.Mode, Status: match.StatusEnded, CreatedAt: res.CreatedAt, Result: &res}
+		if res.Aborted {
+			s.Status = match.StatusAborted
+		}
+		for _, p := range res.Players {
+			s.Players = append(s.Players, p.PlayerID)
+		}
+		return s, true, nil
+	}
+	if r.directory == nil {
+		return match.Summary{}, false, nil
+	}
+	rm, ok, err := r.directory.Lookup(ctx, id)
 	if err != nil || !ok {
-		return match.Summary{}, ok, err
+		return match.Summary{}, false, err
 	}
-	s := match.Summary{MatchID: res.MatchID, Mode: res.Mode, Status: match.StatusEnded, CreatedAt: res.CreatedAt, Result: &res}
-	if res.Aborted {
-		s.Status = match.StatusAborted
+	s := match.Summary{MatchID: id, Mode: rm.Mode, Status: rm.Status, CreatedAt: rm.CreatedAt, Remote: true, Server: rm.URL}
+	if rm.Node == r.node {
+		// This server has just claimed the match from a dead peer and is
+		// still resuming it: no room admits its players yet, so nobody is
+		// sent anywhere until one does.
+		s.Server = ""
 	}
-	for _, p := range res.Players {
+	if !s.Live() {
+		s.Status = match.StatusRunning
+	}
+	for _, p := range rm.Players {
 		s.Players = append(s.Players, p.PlayerID)
 	}
 	return s, true, nil

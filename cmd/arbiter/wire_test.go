@@ -16,18 +16,20 @@ func (d fakeDirectory) Lookup(_ context.Context, id string) (redis.RunningMatch,
 	return d.m, id == d.m.MatchID, nil
 }
 
-// noResults is a store with no ended match.
-type noResults struct{}
+// results is a store of ended matches.
+type results map[string]match.Result
 
-func (noResults) MatchResult(context.Context, string) (match.Result, bool, error) {
-	return match.Result{}, false, nil
+func (r results) MatchResult(_ context.Context, id string) (match.Result, bool, error) {
+	res, ok := r[id]
+	return res, ok, nil
 }
 
 // TestMatchReaderDirectory: a match the directory gives to a peer is
 // reported where that peer advertises it; one it gives to this server,
 // which has no room for it yet (it is resuming it from a dead peer), sends
 // nobody anywhere until the room exists — a join token would be refused
-// there for a moment, and clients take a 401 as final.
+// there for a moment, and clients take a 401 as final; a match whose
+// result is stored has ended, whatever the directory still says.
 func TestMatchReaderDirectory(t *testing.T) {
 	manager, err := match.NewManager(match.Config{Tokens: match.NewTokens([]byte("secret"))})
 	if err != nil {
@@ -40,17 +42,30 @@ func TestMatchReaderDirectory(t *testing.T) {
 	tests := []struct {
 		name       string
 		entry      redis.RunningMatch
+		ended      bool
 		wantServer string
 	}{
-		{"on a peer", entry("peer", "http://peer:8080"), "http://peer:8080"},
-		{"being taken over here", entry("me", "http://me:8080"), ""},
+		{"on a peer", entry("peer", "http://peer:8080"), false, "http://peer:8080"},
+		{"being taken over here", entry("me", "http://me:8080"), false, ""},
+		{"ended, still in the directory until the next flush", entry("peer", "http://peer:8080"), true, ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			r := matchReader{m: manager, node: "me", directory: fakeDirectory{tt.entry}, store: noResults{}}
+			store := results{}
+			if tt.ended {
+				store["m1"] = match.Result{MatchID: "m1", Mode: "chess", Aborted: true, Reason: match.ReasonServerLost,
+					Players: []match.PlayerResult{{PlayerID: "a"}, {PlayerID: "b"}}}
+			}
+			r := matchReader{m: manager, node: "me", directory: fakeDirectory{tt.entry}, store: store}
 			s, found, err := r.MatchSummary(t.Context(), "m1")
 			if err != nil || !found {
 				t.Fatalf("MatchSummary = %v, %v", found, err)
+			}
+			if tt.ended {
+				if s.Live() || s.Result == nil || s.Remote {
+					t.Errorf("summary = %+v; want the stored result, ended", s)
+				}
+				return
 			}
 			if !s.Live() || !s.Remote || s.Server != tt.wantServer || len(s.Players) != 2 {
 				t.Errorf("summary = %+v; want running, remote, server %q, two players", s, tt.wantServer)
