@@ -1,15 +1,18 @@
 package bench
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"hash/fnv"
 	"io"
+	"maps"
 	"math"
 	"math/rand/v2"
 	"net/http"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -114,9 +117,15 @@ type ChessReport struct {
 	// RedisCalls is the Δ of the commands the server's Redis ran
 	// (ChessConfig.RedisURL), RedisPerMove the same per move; both null
 	// without a Redis URL. Commands, not round trips: a pipeline sends
-	// several in one.
+	// several in one, and Redis counts the commands a script runs as well
+	// as the script's EVALSHA.
 	RedisCalls   *uint64  `json:"redis_calls"`
 	RedisPerMove *float64 `json:"redis_calls_per_move"`
+	// RedisCommands is RedisCalls by command, as INFO commandstats names
+	// them ("evalsha", "set", "client|setinfo"): a move's save is one
+	// EVALSHA, one round trip, which runs an HGET and a SET inside Redis,
+	// counted here under their names too.
+	RedisCommands map[string]uint64 `json:"redis_commands,omitempty"`
 
 	// Errors over the whole run, not only the window: moves the server
 	// refused (a legal game replayed should have none), boards that left
@@ -133,6 +142,37 @@ type ChessReport struct {
 	GeneratorCPU float64 `json:"generator_cpu_cores"`
 
 	Notes []string `json:"notes,omitempty"`
+}
+
+// RedisPerMoveByCommand lists the Redis commands run per move in the
+// window, the most frequent first, at most top of them and the rest summed
+// ("evalsha 1.00, hget 1.00, set 1.00, … 0.12 others"); "" without Redis
+// figures or moves.
+func (r ChessReport) RedisPerMoveByCommand(top int) string {
+	if len(r.RedisCommands) == 0 || r.Moves == 0 {
+		return ""
+	}
+	names := slices.Collect(maps.Keys(r.RedisCommands))
+	slices.SortFunc(names, func(a, b string) int {
+		if c := cmp.Compare(r.RedisCommands[b], r.RedisCommands[a]); c != 0 {
+			return c
+		}
+		return strings.Compare(a, b)
+	})
+	perMove := func(n uint64) string { return fmt.Sprintf("%.2f", float64(n)/float64(r.Moves)) }
+	var parts []string
+	var rest uint64
+	for i, name := range names {
+		if i < top {
+			parts = append(parts, name+" "+perMove(r.RedisCommands[name]))
+		} else {
+			rest += r.RedisCommands[name]
+		}
+	}
+	if rest > 0 {
+		parts = append(parts, fmt.Sprintf("%s others (%d commands)", perMove(rest), len(names)-top))
+	}
+	return strings.Join(parts, ", ")
 }
 
 // Errors reports how many errors the run met, all kinds together.
@@ -298,7 +338,7 @@ func RunChess(ctx context.Context, cfg ChessConfig) (ChessReport, error) {
 	if err != nil {
 		return ChessReport{}, fmt.Errorf("bench: %w", err)
 	}
-	var redis0, redis1 uint64
+	var redis0, redis1 commandCounts
 	if rs != nil {
 		if redis0, err = rs.calls(ctx); err != nil {
 			return ChessReport{}, err
@@ -326,7 +366,9 @@ func RunChess(ctx context.Context, cfg ChessConfig) (ChessReport, error) {
 
 	r.fill(&rep, window, c0, c1, s0, s1)
 	if rs != nil {
-		calls := redis1 - redis0
+		ran := redis1.since(redis0)
+		rep.RedisCommands = ran
+		calls := ran.total()
 		rep.RedisCalls = &calls
 		if rep.Moves > 0 {
 			per := float64(calls) / float64(rep.Moves)

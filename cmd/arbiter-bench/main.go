@@ -192,6 +192,9 @@ func runChess(ctx context.Context, fs *flag.FlagSet, stdout, stderr io.Writer, c
 		fmt.Fprintf(stderr, "arbiter-bench: %v\n", err)
 		return 1
 	}
+	if by := rep.RedisPerMoveByCommand(8); by != "" {
+		fmt.Fprintf(stdout, "\nRedis commands per move (INFO commandstats: a script's own commands count too): %s\n", by)
+	}
 	for _, n := range rep.Notes {
 		fmt.Fprintf(stdout, "\nnote: %s\n", n)
 	}
