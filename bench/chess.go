@@ -127,6 +127,16 @@ type ChessReport struct {
 	// counted here under their names too.
 	RedisCommands map[string]uint64 `json:"redis_commands,omitempty"`
 
+	// Unavailable counts the 503s to a new ticket over the whole run
+	// (matchmaking temporarily unavailable: the server's stores fell
+	// behind), each waited out and retried.
+	Unavailable uint64 `json:"unavailable"`
+	// SaveFailures is the server's arbiter_game_save_failures_total over
+	// the whole run, up to the window's end: moves the live store did not
+	// save (in time), sent to the players anyway. Null if the server does
+	// not export it.
+	SaveFailures *uint64 `json:"save_failures"`
+
 	// Errors over the whole run, not only the window: moves the server
 	// refused (a legal game replayed should have none), boards that left
 	// the recorded game, connections that ended without MatchEnd, and
@@ -290,7 +300,8 @@ func RunChess(ctx context.Context, cfg ChessConfig) (ChessReport, error) {
 		return ChessReport{}, fmt.Errorf("bench: server at %s not healthy: %w", cfg.BaseURL, err)
 	}
 	metricsURL := base.String() + "/metrics"
-	if _, err := scrape(ctx, hc, metricsURL); err != nil {
+	sStart, err := scrape(ctx, hc, metricsURL)
+	if err != nil {
 		return ChessReport{}, fmt.Errorf("bench: %w", err)
 	}
 	var rs *redisStats
@@ -365,6 +376,14 @@ func RunChess(ctx context.Context, cfg ChessConfig) (ChessReport, error) {
 	r.setPhase("done")
 
 	r.fill(&rep, window, c0, c1, s0, s1)
+	rep.Unavailable = r.api.unavailable.Load()
+	if sStart.HasSaveFailures && s1.HasSaveFailures {
+		n := uint64(max(s1.SaveFailures-sStart.SaveFailures, 0))
+		rep.SaveFailures = &n
+		if n > 0 {
+			rep.Notes = append(rep.Notes, fmt.Sprintf("the server did not save %d moves in time (arbiter_game_save_failures_total); it sent them anyway", n))
+		}
+	}
 	if rs != nil {
 		ran := redis1.since(redis0)
 		rep.RedisCommands = ran

@@ -79,6 +79,9 @@ func runChessSmoke(t *testing.T, base string, cfg ChessConfig) ChessReport {
 	if rep.ServerP50 <= 0 || rep.ServerP99 < rep.ServerP50 || rep.ServerMax < rep.ServerP99 && !rep.ServerMaxOver {
 		t.Errorf("server p50 %v, p99 %v, max ≤ %v: want increasing", rep.ServerP50, rep.ServerP99, rep.ServerMax)
 	}
+	if rep.SaveFailures == nil || *rep.SaveFailures != 0 || rep.Unavailable != 0 {
+		t.Errorf("save failures %v, 503s %d; want the server's count, 0, and none", rep.SaveFailures, rep.Unavailable)
+	}
 	if rep.CPUPerMove <= 0 || rep.RSS <= 0 {
 		t.Errorf("CPU µs/move %v, RSS %v; want both > 0", rep.CPUPerMove, rep.RSS)
 	}

@@ -167,6 +167,8 @@ arbiter_action_duration_seconds_bucket{le="0.0001"} 7
 arbiter_action_duration_seconds_bucket{le="+Inf"} 8
 arbiter_action_duration_seconds_sum 0.01
 arbiter_action_duration_seconds_count 8
+# TYPE arbiter_game_save_failures_total counter
+arbiter_game_save_failures_total 2
 `
 	s, err := parseMetrics(stringsReader(text))
 	if err != nil {
@@ -178,6 +180,9 @@ arbiter_action_duration_seconds_count 8
 	want := []promBucket{{0.001, 90}, {0.002, 99}, {math.Inf(1), 100}}
 	if !slices.Equal(s.Tick, want) {
 		t.Errorf("tick buckets = %v, want %v", s.Tick, want)
+	}
+	if !s.HasSaveFailures || s.SaveFailures != 2 {
+		t.Errorf("save failures = %v (exported %v), want 2", s.SaveFailures, s.HasSaveFailures)
 	}
 	if want := []promBucket{{0.0001, 7}, {math.Inf(1), 8}}; !slices.Equal(s.Action, want) {
 		t.Errorf("action buckets = %v, want %v", s.Action, want)

@@ -58,7 +58,7 @@ func WriteTable(w io.Writer, reports ...Report) error {
 var chessHeader = []string{
 	"games", "clients", "moves/s", "server p50", "server p99", "server max",
 	"send→recv p50", "send→recv p99", "send→recv max", "CPU µs/move", "server CPU",
-	"Redis calls/move", "RSS", "games ended", "errors", "gen CPU",
+	"Redis calls/move", "RSS", "games ended", "errors", "saves failed", "gen CPU",
 }
 
 // WriteChessTable writes chess reports as one Markdown table, a row per
@@ -83,6 +83,10 @@ func WriteChessTable(w io.Writer, reports ...ChessReport) error {
 		if r.RedisPerMove != nil {
 			redis = fmt.Sprintf("%.2f", *r.RedisPerMove)
 		}
+		saves := "n/a"
+		if r.SaveFailures != nil {
+			saves = fmt.Sprint(*r.SaveFailures)
+		}
 		row([]string{
 			fmt.Sprint(r.Games),
 			fmt.Sprint(r.Clients),
@@ -99,6 +103,7 @@ func WriteChessTable(w io.Writer, reports ...ChessReport) error {
 			fmt.Sprintf("%.0f MiB", r.RSS/(1<<20)),
 			fmt.Sprint(r.GamesEnded),
 			fmt.Sprint(r.Errors()),
+			saves,
 			fmt.Sprintf("%.2f", r.GeneratorCPU),
 		})
 	}
