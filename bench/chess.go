@@ -90,10 +90,14 @@ type ChessReport struct {
 	// counts them (moves and resignations); the quantiles are interpolated
 	// inside a bucket like PromQL's histogram_quantile; ServerMax is the
 	// upper bound of the highest bucket holding one (+Inf beyond the
-	// largest finite bound: ServerMaxOver).
+	// largest finite bound: ServerMaxOver). A quantile beyond the largest
+	// finite bound reads as that bound, with ServerP50Over or
+	// ServerP99Over set: it is only known to be larger.
 	Actions       uint64        `json:"actions"`
 	ServerP50     time.Duration `json:"server_p50_ns"`
+	ServerP50Over bool          `json:"server_p50_over,omitempty"`
 	ServerP99     time.Duration `json:"server_p99_ns"`
+	ServerP99Over bool          `json:"server_p99_over,omitempty"`
 	ServerMax     time.Duration `json:"server_max_bound_ns"`
 	ServerMaxOver bool          `json:"server_max_over,omitempty"`
 
@@ -689,10 +693,10 @@ func (r *chessRun) fill(rep *ChessReport, lat *histogram, c0, c1 chessCounters, 
 		rep.Actions = uint64(acts[len(acts)-1].Count)
 		seconds := func(v float64) time.Duration { return time.Duration(v * float64(time.Second)) }
 		if q := promQuantile(0.50, acts); !math.IsNaN(q) {
-			rep.ServerP50 = seconds(q)
+			rep.ServerP50, rep.ServerP50Over = seconds(q), promBeyond(0.50, acts)
 		}
 		if q := promQuantile(0.99, acts); !math.IsNaN(q) {
-			rep.ServerP99 = seconds(q)
+			rep.ServerP99, rep.ServerP99Over = seconds(q), promBeyond(0.99, acts)
 		}
 		switch m := promMaxBound(acts); {
 		case math.IsInf(m, 1):

@@ -215,3 +215,30 @@ func TestChessConfigInvalid(t *testing.T) {
 		}
 	}
 }
+
+// TestWriteChessTable: figures the server's histogram only bounds read as
+// such, and figures a run did not have read n/a.
+func TestWriteChessTable(t *testing.T) {
+	saves := uint64(3)
+	tests := []struct {
+		name string
+		give ChessReport
+		want []string
+	}{
+		{"beyond the buckets", ChessReport{ServerP50: 400 * time.Microsecond, ServerP99: 100 * time.Millisecond, ServerP99Over: true,
+			ServerMax: 100 * time.Millisecond, ServerMaxOver: true}, []string{"| 400 µs | > 100 ms | > 100 ms |", "| n/a |"}},
+		{"inside", ChessReport{ServerP50: 300 * time.Microsecond, ServerP99: 2 * time.Millisecond, ServerMax: 5 * time.Millisecond, SaveFailures: &saves},
+			[]string{"| 300 µs | 2.00 ms | ≤ 5.00 ms |", "| 0 | 3 |"}},
+	}
+	for _, tt := range tests {
+		var b strings.Builder
+		if err := WriteChessTable(&b, tt.give); err != nil {
+			t.Fatal(err)
+		}
+		for _, w := range tt.want {
+			if !strings.Contains(b.String(), w) {
+				t.Errorf("%s: WriteChessTable = \n%s\nwant it to contain %q", tt.name, b.String(), w)
+			}
+		}
+	}
+}

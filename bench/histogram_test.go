@@ -118,6 +118,29 @@ func TestPromQuantile(t *testing.T) {
 	}
 }
 
+func TestPromBeyond(t *testing.T) {
+	inf := math.Inf(1)
+	tests := []struct {
+		name string
+		give []promBucket
+		q    float64
+		want bool
+	}{
+		{name: "empty", give: nil, q: 0.99, want: false},
+		{name: "no observations", give: []promBucket{{1, 0}, {inf, 0}}, q: 0.99, want: false},
+		{name: "inside", give: []promBucket{{1, 50}, {2, 100}, {inf, 100}}, q: 0.99, want: false},
+		{name: "at the largest bound", give: []promBucket{{1, 50}, {2, 99}, {inf, 100}}, q: 0.99, want: false},
+		{name: "beyond", give: []promBucket{{1, 50}, {2, 98}, {inf, 100}}, q: 0.99, want: true},
+		{name: "median beyond", give: []promBucket{{1, 10}, {2, 40}, {inf, 100}}, q: 0.5, want: true},
+		{name: "unsorted", give: []promBucket{{inf, 100}, {2, 98}, {1, 50}}, q: 0.99, want: true},
+	}
+	for _, tt := range tests {
+		if got := promBeyond(tt.q, tt.give); got != tt.want {
+			t.Errorf("%s: promBeyond(%v, %v) = %v, want %v", tt.name, tt.q, tt.give, got, tt.want)
+		}
+	}
+}
+
 func TestPromMaxBound(t *testing.T) {
 	inf := math.Inf(1)
 	tests := []struct {

@@ -79,6 +79,12 @@ func WriteChessTable(w io.Writer, reports ...ChessReport) error {
 		if r.ServerMaxOver {
 			serverMax = "> " + fmtFine(r.ServerMax)
 		}
+		beyond := func(d time.Duration, over bool) string {
+			if over {
+				return "> " + fmtFine(d)
+			}
+			return fmtFine(d)
+		}
 		redis := "n/a"
 		if r.RedisPerMove != nil {
 			redis = fmt.Sprintf("%.2f", *r.RedisPerMove)
@@ -91,8 +97,8 @@ func WriteChessTable(w io.Writer, reports ...ChessReport) error {
 			fmt.Sprint(r.Games),
 			fmt.Sprint(r.Clients),
 			fmt.Sprintf("%.1f", r.MovesPerSec),
-			fmtFine(r.ServerP50),
-			fmtFine(r.ServerP99),
+			beyond(r.ServerP50, r.ServerP50Over),
+			beyond(r.ServerP99, r.ServerP99Over),
 			serverMax,
 			fmtFine(r.DeliveryP50),
 			fmtFine(r.DeliveryP99),
