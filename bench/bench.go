@@ -71,9 +71,12 @@ type Report struct {
 	TickRate  int     `json:"tick_rate"`      // the server's, from Welcome
 	Window    float64 `json:"window_seconds"` // measured, between the two /metrics scrapes
 	// JoinTime is how long it took every client to sign up, queue, be
-	// matched and connect; Throttled counts the 429s waited out meanwhile.
-	JoinTime  time.Duration `json:"join_time_ns"`
-	Throttled uint64        `json:"throttled"`
+	// matched and connect; Throttled counts the 429s waited out meanwhile,
+	// Unavailable the 503s to a new ticket (matchmaking temporarily
+	// unavailable).
+	JoinTime    time.Duration `json:"join_time_ns"`
+	Throttled   uint64        `json:"throttled"`
+	Unavailable uint64        `json:"unavailable"`
 	// Dropped counts clients whose connection ended before the window
 	// closed (a match ending, a kick); Notes says why.
 	Dropped int `json:"dropped"`
@@ -241,11 +244,12 @@ func Run(ctx context.Context, cfg Config) (Report, error) {
 		return Report{}, err
 	}
 	rep := Report{
-		Mode:      cfg.Mode,
-		Clients:   cfg.Clients,
-		TickRate:  int(r.tickRate.Load()),
-		JoinTime:  time.Since(joinStart),
-		Throttled: r.api.throttled.Load(),
+		Mode:        cfg.Mode,
+		Clients:     cfg.Clients,
+		TickRate:    int(r.tickRate.Load()),
+		JoinTime:    time.Since(joinStart),
+		Throttled:   r.api.throttled.Load(),
+		Unavailable: r.api.unavailable.Load(),
 	}
 
 	r.setPhase("warmup")

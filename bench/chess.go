@@ -1,15 +1,18 @@
 package bench
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"hash/fnv"
 	"io"
+	"maps"
 	"math"
 	"math/rand/v2"
 	"net/http"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -87,10 +90,14 @@ type ChessReport struct {
 	// counts them (moves and resignations); the quantiles are interpolated
 	// inside a bucket like PromQL's histogram_quantile; ServerMax is the
 	// upper bound of the highest bucket holding one (+Inf beyond the
-	// largest finite bound: ServerMaxOver).
+	// largest finite bound: ServerMaxOver). A quantile beyond the largest
+	// finite bound reads as that bound, with ServerP50Over or
+	// ServerP99Over set: it is only known to be larger.
 	Actions       uint64        `json:"actions"`
 	ServerP50     time.Duration `json:"server_p50_ns"`
+	ServerP50Over bool          `json:"server_p50_over,omitempty"`
 	ServerP99     time.Duration `json:"server_p99_ns"`
+	ServerP99Over bool          `json:"server_p99_over,omitempty"`
 	ServerMax     time.Duration `json:"server_max_bound_ns"`
 	ServerMaxOver bool          `json:"server_max_over,omitempty"`
 
@@ -114,9 +121,25 @@ type ChessReport struct {
 	// RedisCalls is the Δ of the commands the server's Redis ran
 	// (ChessConfig.RedisURL), RedisPerMove the same per move; both null
 	// without a Redis URL. Commands, not round trips: a pipeline sends
-	// several in one.
+	// several in one, and Redis counts the commands a script runs as well
+	// as the script's EVALSHA.
 	RedisCalls   *uint64  `json:"redis_calls"`
 	RedisPerMove *float64 `json:"redis_calls_per_move"`
+	// RedisCommands is RedisCalls by command, as INFO commandstats names
+	// them ("evalsha", "set", "client|setinfo"): a move's save is one
+	// EVALSHA, one round trip, which runs an HGET and a SET inside Redis,
+	// counted here under their names too.
+	RedisCommands map[string]uint64 `json:"redis_commands,omitempty"`
+
+	// Unavailable counts the 503s to a new ticket over the whole run
+	// (matchmaking temporarily unavailable: the server's stores fell
+	// behind), each waited out and retried.
+	Unavailable uint64 `json:"unavailable"`
+	// SaveFailures is the server's arbiter_game_save_failures_total over
+	// the whole run, up to the window's end: moves the live store did not
+	// save (in time), sent to the players anyway. Null if the server does
+	// not export it.
+	SaveFailures *uint64 `json:"save_failures"`
 
 	// Errors over the whole run, not only the window: moves the server
 	// refused (a legal game replayed should have none), boards that left
@@ -133,6 +156,37 @@ type ChessReport struct {
 	GeneratorCPU float64 `json:"generator_cpu_cores"`
 
 	Notes []string `json:"notes,omitempty"`
+}
+
+// RedisPerMoveByCommand lists the Redis commands run per move in the
+// window, the most frequent first, at most top of them and the rest summed
+// ("evalsha 1.00, hget 1.00, set 1.00, … 0.12 others"); "" without Redis
+// figures or moves.
+func (r ChessReport) RedisPerMoveByCommand(top int) string {
+	if len(r.RedisCommands) == 0 || r.Moves == 0 {
+		return ""
+	}
+	names := slices.Collect(maps.Keys(r.RedisCommands))
+	slices.SortFunc(names, func(a, b string) int {
+		if c := cmp.Compare(r.RedisCommands[b], r.RedisCommands[a]); c != 0 {
+			return c
+		}
+		return strings.Compare(a, b)
+	})
+	perMove := func(n uint64) string { return fmt.Sprintf("%.2f", float64(n)/float64(r.Moves)) }
+	var parts []string
+	var rest uint64
+	for i, name := range names {
+		if i < top {
+			parts = append(parts, name+" "+perMove(r.RedisCommands[name]))
+		} else {
+			rest += r.RedisCommands[name]
+		}
+	}
+	if rest > 0 {
+		parts = append(parts, fmt.Sprintf("%s others (%d commands)", perMove(rest), len(names)-top))
+	}
+	return strings.Join(parts, ", ")
 }
 
 // Errors reports how many errors the run met, all kinds together.
@@ -250,7 +304,8 @@ func RunChess(ctx context.Context, cfg ChessConfig) (ChessReport, error) {
 		return ChessReport{}, fmt.Errorf("bench: server at %s not healthy: %w", cfg.BaseURL, err)
 	}
 	metricsURL := base.String() + "/metrics"
-	if _, err := scrape(ctx, hc, metricsURL); err != nil {
+	sStart, err := scrape(ctx, hc, metricsURL)
+	if err != nil {
 		return ChessReport{}, fmt.Errorf("bench: %w", err)
 	}
 	var rs *redisStats
@@ -298,7 +353,7 @@ func RunChess(ctx context.Context, cfg ChessConfig) (ChessReport, error) {
 	if err != nil {
 		return ChessReport{}, fmt.Errorf("bench: %w", err)
 	}
-	var redis0, redis1 uint64
+	var redis0, redis1 commandCounts
 	if rs != nil {
 		if redis0, err = rs.calls(ctx); err != nil {
 			return ChessReport{}, err
@@ -325,8 +380,18 @@ func RunChess(ctx context.Context, cfg ChessConfig) (ChessReport, error) {
 	r.setPhase("done")
 
 	r.fill(&rep, window, c0, c1, s0, s1)
+	rep.Unavailable = r.api.unavailable.Load()
+	if sStart.HasSaveFailures && s1.HasSaveFailures {
+		n := uint64(max(s1.SaveFailures-sStart.SaveFailures, 0))
+		rep.SaveFailures = &n
+		if n > 0 {
+			rep.Notes = append(rep.Notes, fmt.Sprintf("the server did not save %d moves in time (arbiter_game_save_failures_total); it sent them anyway", n))
+		}
+	}
 	if rs != nil {
-		calls := redis1 - redis0
+		ran := redis1.since(redis0)
+		rep.RedisCommands = ran
+		calls := ran.total()
 		rep.RedisCalls = &calls
 		if rep.Moves > 0 {
 			per := float64(calls) / float64(rep.Moves)
@@ -628,10 +693,10 @@ func (r *chessRun) fill(rep *ChessReport, lat *histogram, c0, c1 chessCounters, 
 		rep.Actions = uint64(acts[len(acts)-1].Count)
 		seconds := func(v float64) time.Duration { return time.Duration(v * float64(time.Second)) }
 		if q := promQuantile(0.50, acts); !math.IsNaN(q) {
-			rep.ServerP50 = seconds(q)
+			rep.ServerP50, rep.ServerP50Over = seconds(q), promBeyond(0.50, acts)
 		}
 		if q := promQuantile(0.99, acts); !math.IsNaN(q) {
-			rep.ServerP99 = seconds(q)
+			rep.ServerP99, rep.ServerP99Over = seconds(q), promBeyond(0.99, acts)
 		}
 		switch m := promMaxBound(acts); {
 		case math.IsInf(m, 1):

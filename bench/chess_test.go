@@ -2,6 +2,7 @@ package bench
 
 import (
 	"context"
+	"maps"
 	"runtime"
 	"strings"
 	"testing"
@@ -78,6 +79,9 @@ func runChessSmoke(t *testing.T, base string, cfg ChessConfig) ChessReport {
 	if rep.ServerP50 <= 0 || rep.ServerP99 < rep.ServerP50 || rep.ServerMax < rep.ServerP99 && !rep.ServerMaxOver {
 		t.Errorf("server p50 %v, p99 %v, max ≤ %v: want increasing", rep.ServerP50, rep.ServerP99, rep.ServerMax)
 	}
+	if rep.SaveFailures == nil || *rep.SaveFailures != 0 || rep.Unavailable != 0 {
+		t.Errorf("save failures %v, 503s %d; want the server's count, 0, and none", rep.SaveFailures, rep.Unavailable)
+	}
 	if rep.CPUPerMove <= 0 || rep.RSS <= 0 {
 		t.Errorf("CPU µs/move %v, RSS %v; want both > 0", rep.CPUPerMove, rep.RSS)
 	}
@@ -124,6 +128,14 @@ func TestRunChessRedis(t *testing.T) {
 	if rep.RedisCalls == nil || *rep.RedisCalls == 0 || rep.RedisPerMove == nil || *rep.RedisPerMove <= 0 {
 		t.Errorf("Redis calls %v, per move %v; want both > 0", rep.RedisCalls, rep.RedisPerMove)
 	}
+	// Every move is saved by one script (EVALSHA, or EVAL the first time
+	// Redis meets it), and the breakdown adds up to the total.
+	if scripts := rep.RedisCommands["evalsha"] + rep.RedisCommands["eval"]; scripts < rep.Moves-8 {
+		t.Errorf("%d scripts run for %d moves (%v); want one a move at least", scripts, rep.Moves, rep.RedisCommands)
+	}
+	if rep.RedisCalls != nil && commandCounts(rep.RedisCommands).total() != *rep.RedisCalls {
+		t.Errorf("Redis commands %v add up to %d, want RedisCalls = %d", rep.RedisCommands, commandCounts(rep.RedisCommands).total(), *rep.RedisCalls)
+	}
 }
 
 func TestParseCommandStats(t *testing.T) {
@@ -133,8 +145,55 @@ func TestParseCommandStats(t *testing.T) {
 		"cmdstat_client|setinfo:calls=2,usec=4,usec_per_call=2.00,rejected_calls=0,failed_calls=0\r\n" +
 		"cmdstat_evalsha:calls=30,usec=900,usec_per_call=30.00,rejected_calls=1,failed_calls=0\r\n"
 	got, err := parseCommandStats(text)
-	if err != nil || got != 44 {
-		t.Errorf("parseCommandStats = %d, %v; want 44 (INFO left out)", got, err)
+	want := commandCounts{"get": 12, "client|setinfo": 2, "evalsha": 30}
+	if err != nil || !maps.Equal(got, want) {
+		t.Errorf("parseCommandStats = %v, %v; want %v (INFO left out)", got, err, want)
+	}
+	if got.total() != 44 {
+		t.Errorf("total() = %d, want 44", got.total())
+	}
+	if _, err := parseCommandStats("cmdstat_get:calls=x,usec=1\r\n"); err == nil {
+		t.Errorf("parseCommandStats(calls=x) = nil error, want one")
+	}
+}
+
+func TestCommandCountsSince(t *testing.T) {
+	tests := []struct {
+		name          string
+		before, after commandCounts
+		want          commandCounts
+	}{
+		{"deltas", commandCounts{"get": 10, "set": 5}, commandCounts{"get": 15, "set": 5}, commandCounts{"get": 5}},
+		{"new command", commandCounts{"get": 10}, commandCounts{"get": 10, "evalsha": 3}, commandCounts{"evalsha": 3}},
+		{"reset in between", commandCounts{"get": 10}, commandCounts{"get": 4}, commandCounts{"get": 4}},
+		{"nothing before", nil, commandCounts{"get": 1}, commandCounts{"get": 1}},
+	}
+	for _, tt := range tests {
+		if got := tt.after.since(tt.before); !maps.Equal(got, tt.want) {
+			t.Errorf("%s: %v.since(%v) = %v, want %v", tt.name, tt.after, tt.before, got, tt.want)
+		}
+	}
+}
+
+func TestRedisPerMoveByCommand(t *testing.T) {
+	cmds := map[string]uint64{"evalsha": 1000, "hget": 1000, "set": 1010, "xadd": 20, "ping": 10, "get": 20}
+	tests := []struct {
+		name string
+		give ChessReport
+		top  int
+		want string
+	}{
+		{"top 3 and the rest", ChessReport{Moves: 1000, RedisCommands: cmds}, 3,
+			"set 1.01, evalsha 1.00, hget 1.00, 0.05 others (3 commands)"},
+		{"all", ChessReport{Moves: 1000, RedisCommands: cmds}, 10,
+			"set 1.01, evalsha 1.00, hget 1.00, get 0.02, xadd 0.02, ping 0.01"},
+		{"no Redis", ChessReport{Moves: 1000}, 3, ""},
+		{"no moves", ChessReport{RedisCommands: cmds}, 3, ""},
+	}
+	for _, tt := range tests {
+		if got := tt.give.RedisPerMoveByCommand(tt.top); got != tt.want {
+			t.Errorf("%s: RedisPerMoveByCommand(%d) = %q, want %q", tt.name, tt.top, got, tt.want)
+		}
 	}
 }
 
@@ -153,6 +212,33 @@ func TestChessConfigInvalid(t *testing.T) {
 		_, err := RunChess(t.Context(), tt.give)
 		if err == nil || !strings.Contains(err.Error(), tt.want) {
 			t.Errorf("RunChess(%+v) = %v, want an error containing %q", tt.give, err, tt.want)
+		}
+	}
+}
+
+// TestWriteChessTable: figures the server's histogram only bounds read as
+// such, and figures a run did not have read n/a.
+func TestWriteChessTable(t *testing.T) {
+	saves := uint64(3)
+	tests := []struct {
+		name string
+		give ChessReport
+		want []string
+	}{
+		{"beyond the buckets", ChessReport{ServerP50: 400 * time.Microsecond, ServerP99: 100 * time.Millisecond, ServerP99Over: true,
+			ServerMax: 100 * time.Millisecond, ServerMaxOver: true}, []string{"| 400 µs | > 100 ms | > 100 ms |", "| n/a |"}},
+		{"inside", ChessReport{ServerP50: 300 * time.Microsecond, ServerP99: 2 * time.Millisecond, ServerMax: 5 * time.Millisecond, SaveFailures: &saves},
+			[]string{"| 300 µs | 2.00 ms | ≤ 5.00 ms |", "| 0 | 3 |"}},
+	}
+	for _, tt := range tests {
+		var b strings.Builder
+		if err := WriteChessTable(&b, tt.give); err != nil {
+			t.Fatal(err)
+		}
+		for _, w := range tt.want {
+			if !strings.Contains(b.String(), w) {
+				t.Errorf("%s: WriteChessTable = \n%s\nwant it to contain %q", tt.name, b.String(), w)
+			}
 		}
 	}
 }

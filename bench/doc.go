@@ -34,9 +34,10 @@
 // The server must let the generator in. It limits guest sign-ups per IP
 // (default 60 a minute, bursts of 20): start it with --guest-rate and
 // --guest-burst at least the client count, or Run joins slowly, honouring
-// every 429's Retry-After. Its --match-duration must outlast the whole run
-// (join, warmup and window): a match that ends closes its clients, which the
-// Report counts as Dropped.
+// every 429's Retry-After (and waiting out a new ticket's 503, matchmaking
+// temporarily unavailable, counted as Unavailable). Its --match-duration
+// must outlast the whole run (join, warmup and window): a match that ends
+// closes its clients, which the Report counts as Dropped.
 //
 // Measurement costs the hot path (per snapshot, per input) no allocation:
 // send times live in a fixed ring per client indexed by seq, latencies go

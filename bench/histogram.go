@@ -143,6 +143,22 @@ func promQuantile(q float64, buckets []promBucket) float64 {
 	return b[len(b)-1].UpperBound
 }
 
+// promBeyond reports whether quantile q of buckets lies beyond the largest
+// finite bound, where promQuantile can only return that bound.
+func promBeyond(q float64, buckets []promBucket) bool {
+	total, finite := 0.0, 0.0
+	largest := math.Inf(-1)
+	for _, b := range buckets {
+		switch {
+		case math.IsInf(b.UpperBound, 1):
+			total = b.Count
+		case b.UpperBound > largest:
+			largest, finite = b.UpperBound, b.Count
+		}
+	}
+	return total > 0 && finite < q*total
+}
+
 // deltaBuckets returns end − start bucket by bucket (a window of a
 // cumulative histogram). Buckets are matched by upper bound; a bound
 // missing from start counts from zero.

@@ -118,6 +118,29 @@ func TestPromQuantile(t *testing.T) {
 	}
 }
 
+func TestPromBeyond(t *testing.T) {
+	inf := math.Inf(1)
+	tests := []struct {
+		name string
+		give []promBucket
+		q    float64
+		want bool
+	}{
+		{name: "empty", give: nil, q: 0.99, want: false},
+		{name: "no observations", give: []promBucket{{1, 0}, {inf, 0}}, q: 0.99, want: false},
+		{name: "inside", give: []promBucket{{1, 50}, {2, 100}, {inf, 100}}, q: 0.99, want: false},
+		{name: "at the largest bound", give: []promBucket{{1, 50}, {2, 99}, {inf, 100}}, q: 0.99, want: false},
+		{name: "beyond", give: []promBucket{{1, 50}, {2, 98}, {inf, 100}}, q: 0.99, want: true},
+		{name: "median beyond", give: []promBucket{{1, 10}, {2, 40}, {inf, 100}}, q: 0.5, want: true},
+		{name: "unsorted", give: []promBucket{{inf, 100}, {2, 98}, {1, 50}}, q: 0.99, want: true},
+	}
+	for _, tt := range tests {
+		if got := promBeyond(tt.q, tt.give); got != tt.want {
+			t.Errorf("%s: promBeyond(%v, %v) = %v, want %v", tt.name, tt.q, tt.give, got, tt.want)
+		}
+	}
+}
+
 func TestPromMaxBound(t *testing.T) {
 	inf := math.Inf(1)
 	tests := []struct {
@@ -167,6 +190,8 @@ arbiter_action_duration_seconds_bucket{le="0.0001"} 7
 arbiter_action_duration_seconds_bucket{le="+Inf"} 8
 arbiter_action_duration_seconds_sum 0.01
 arbiter_action_duration_seconds_count 8
+# TYPE arbiter_game_save_failures_total counter
+arbiter_game_save_failures_total 2
 `
 	s, err := parseMetrics(stringsReader(text))
 	if err != nil {
@@ -178,6 +203,9 @@ arbiter_action_duration_seconds_count 8
 	want := []promBucket{{0.001, 90}, {0.002, 99}, {math.Inf(1), 100}}
 	if !slices.Equal(s.Tick, want) {
 		t.Errorf("tick buckets = %v, want %v", s.Tick, want)
+	}
+	if !s.HasSaveFailures || s.SaveFailures != 2 {
+		t.Errorf("save failures = %v (exported %v), want 2", s.SaveFailures, s.HasSaveFailures)
 	}
 	if want := []promBucket{{0.0001, 7}, {math.Inf(1), 8}}; !slices.Equal(s.Action, want) {
 		t.Errorf("action buckets = %v, want %v", s.Action, want)

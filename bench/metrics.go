@@ -15,14 +15,15 @@ import (
 
 // The server metrics a Report is built from (cmd/arbiter/metrics.go).
 const (
-	metricCPU      = "process_cpu_seconds_total"       // utime+stime, seconds
-	metricRSS      = "process_resident_memory_bytes"   // gauge
-	metricTick     = "arbiter_tick_duration_seconds"   // histogram over every room's ticks
-	metricAction   = "arbiter_action_duration_seconds" // histogram: an action's arrival to its answer handed to the connections
-	metricOverruns = "arbiter_tick_overruns_total"     // counter
-	metricInputs   = "arbiter_inputs_total"            // counter, by result
-	metricKicks    = "arbiter_kicks_total"             // counter
-	metricCloses   = "arbiter_ws_closes_total"         // counter, by reason
+	metricCPU      = "process_cpu_seconds_total"        // utime+stime, seconds
+	metricRSS      = "process_resident_memory_bytes"    // gauge
+	metricTick     = "arbiter_tick_duration_seconds"    // histogram over every room's ticks
+	metricAction   = "arbiter_action_duration_seconds"  // histogram: an action's arrival to its answer handed to the connections
+	metricOverruns = "arbiter_tick_overruns_total"      // counter
+	metricInputs   = "arbiter_inputs_total"             // counter, by result
+	metricKicks    = "arbiter_kicks_total"              // counter
+	metricCloses   = "arbiter_ws_closes_total"          // counter, by reason
+	metricSaveFail = "arbiter_game_save_failures_total" // counter: event-game changes not saved
 )
 
 // serverSample is one scrape of the server's /metrics.
@@ -38,9 +39,13 @@ type serverSample struct {
 	Overruns float64
 	HasCPU   bool // the process collector is there (Linux only)
 
-	Kicks  float64
-	Inputs map[string]float64 // by result: applied, invalid, stale, surplus
-	Closes map[string]float64 // WebSocket closes by reason
+	Kicks float64
+	// SaveFailures counts the moves the live store did not save (in
+	// time); HasSaveFailures says whether the server exports the count.
+	SaveFailures    float64
+	HasSaveFailures bool
+	Inputs          map[string]float64 // by result: applied, invalid, stale, surplus
+	Closes          map[string]float64 // WebSocket closes by reason
 }
 
 // scrape fetches and parses url (the server's /metrics).
@@ -84,6 +89,7 @@ func parseMetrics(r io.Reader) (serverSample, error) {
 	s.RSS, _ = scalar(fams[metricRSS])
 	s.Overruns, _ = scalar(fams[metricOverruns])
 	s.Kicks, _ = scalar(fams[metricKicks])
+	s.SaveFailures, s.HasSaveFailures = scalar(fams[metricSaveFail])
 	s.Inputs = byLabel(fams[metricInputs], "result")
 	s.Closes = byLabel(fams[metricCloses], "reason")
 	s.Tick, s.TickSum = histogramBuckets(fams[metricTick])

@@ -186,13 +186,16 @@ type PopulationReport struct {
 	Matches  int             `json:"matches"`
 	Rows     []PopulationRow `json:"rows"` // honest traits first, then cheats
 	// The server's counts over the run, from /metrics.
-	Kicks      float64            `json:"server_kicks"`
-	Inputs     map[string]float64 `json:"server_inputs"` // by result
-	Closes     map[string]float64 `json:"server_closes"` // by reason
-	Errors     []string           `json:"errors,omitempty"`
-	Throttled  uint64             `json:"throttled"`
-	Elapsed    time.Duration      `json:"elapsed_ns"`
-	legalDelta int32
+	Kicks     float64            `json:"server_kicks"`
+	Inputs    map[string]float64 `json:"server_inputs"` // by result
+	Closes    map[string]float64 `json:"server_closes"` // by reason
+	Errors    []string           `json:"errors,omitempty"`
+	Throttled uint64             `json:"throttled"`
+	// Unavailable counts the 503s to a new ticket (matchmaking
+	// temporarily unavailable), each waited out and retried.
+	Unavailable uint64        `json:"unavailable"`
+	Elapsed     time.Duration `json:"elapsed_ns"`
+	legalDelta  int32
 }
 
 // Honest reports whether nothing honest was punished: every honest player
@@ -279,6 +282,7 @@ func RunPopulation(ctx context.Context, cfg PopulationConfig) (PopulationReport,
 	rep := p.report(s0, s1)
 	rep.Elapsed = time.Since(start)
 	rep.Throttled = p.api.throttled.Load()
+	rep.Unavailable = p.api.unavailable.Load()
 	return rep, ctx.Err()
 }
 

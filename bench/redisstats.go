@@ -36,23 +36,59 @@ func newRedisStats(ctx context.Context, rawURL string) (*redisStats, error) {
 }
 
 // calls returns how many commands the Redis has run since its statistics
-// were last reset, INFO itself excepted (the generator's own reads).
-func (s *redisStats) calls(ctx context.Context) (uint64, error) {
+// were last reset, by command, INFO itself excepted (the generator's own
+// reads).
+func (s *redisStats) calls(ctx context.Context) (commandCounts, error) {
 	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
 	text, err := s.rdb.Info(ctx, "commandstats").Result()
 	if err != nil {
-		return 0, fmt.Errorf("bench: redis INFO commandstats: %w", err)
+		return nil, fmt.Errorf("bench: redis INFO commandstats: %w", err)
 	}
 	return parseCommandStats(text)
 }
 
 func (s *redisStats) close() error { return s.rdb.Close() }
 
-// parseCommandStats sums the calls of INFO commandstats' lines
+// commandCounts is what INFO commandstats says: the calls of each command
+// ("get", "evalsha", "client|setinfo") since the statistics were reset.
+//
+// Redis counts a script's own commands (redis.call) under their names as
+// well as the EVALSHA that ran it: a script of two commands is one round
+// trip and three calls here. And a pipeline's commands are counted one by
+// one though they travel together. The counts are commands Redis ran, not
+// round trips.
+type commandCounts map[string]uint64
+
+// total is the sum over every command.
+func (c commandCounts) total() uint64 {
+	var n uint64
+	for _, v := range c {
+		n += v
+	}
+	return n
+}
+
+// since returns c − before, command by command: what ran in between. A
+// command absent from before counts from 0; one whose count went down
+// (the statistics were reset in between) counts from 0 too.
+func (c commandCounts) since(before commandCounts) commandCounts {
+	d := make(commandCounts, len(c))
+	for name, v := range c {
+		if b := before[name]; b <= v {
+			v -= b
+		}
+		if v > 0 {
+			d[name] = v
+		}
+	}
+	return d
+}
+
+// parseCommandStats reads the calls of INFO commandstats' lines
 // ("cmdstat_get:calls=12,usec=40,…"), leaving out INFO's own.
-func parseCommandStats(text string) (uint64, error) {
-	var total uint64
+func parseCommandStats(text string) (commandCounts, error) {
+	counts := commandCounts{}
 	sc := bufio.NewScanner(strings.NewReader(text))
 	for sc.Scan() {
 		name, fields, ok := strings.Cut(strings.TrimSpace(sc.Text()), ":")
@@ -66,10 +102,13 @@ func parseCommandStats(text string) (uint64, error) {
 			}
 			n, err := strconv.ParseUint(v, 10, 64)
 			if err != nil {
-				return 0, fmt.Errorf("bench: redis INFO commandstats: %q: %w", sc.Text(), err)
+				return nil, fmt.Errorf("bench: redis INFO commandstats: %q: %w", sc.Text(), err)
 			}
-			total += n
+			counts[strings.TrimPrefix(name, "cmdstat_")] += n
 		}
 	}
-	return total, sc.Err()
+	if err := sc.Err(); err != nil {
+		return nil, fmt.Errorf("bench: redis INFO commandstats: %w", err)
+	}
+	return counts, nil
 }

@@ -2,6 +2,7 @@ package bench
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -19,7 +20,18 @@ type lobby struct {
 	api  *rest.Client // signed in as nobody; WithToken for a player
 	// throttled counts 429 answers, each waited out.
 	throttled atomic.Uint64
+	// unavailable counts 503 answers to a new ticket (matchmaking
+	// temporarily unavailable: the server's stores did not answer in
+	// time), each waited out and retried.
+	unavailable atomic.Uint64
+	// unavailableWait is how long a 503 without Retry-After is waited
+	// out (a second; shorter in tests). Read-only after newLobby.
+	unavailableWait time.Duration
 }
+
+// maxUnavailable is how many 503s in a row queue waits out before it
+// gives up.
+const maxUnavailable = 30
 
 // The REST API's answers, as the client library declares them.
 type (
@@ -30,7 +42,7 @@ type (
 // newLobby returns the lobby of the server at base, whose requests go
 // through hc.
 func newLobby(base *url.URL, hc *http.Client) (*lobby, error) {
-	l := &lobby{base: base}
+	l := &lobby{base: base, unavailableWait: time.Second}
 	api, err := rest.New(base.String(), rest.Options{
 		HTTPClient:     hc,
 		RetryThrottled: true,
@@ -72,23 +84,36 @@ func (l *lobby) signUp(ctx context.Context, name string) (guest, error) {
 
 // queue puts g in mode's queue and long-polls the ticket until it is
 // matched. A player still in a match that has not ended (409) is retried
-// once a second until ctx ends.
+// once a second until ctx ends; matchmaking temporarily unavailable (503,
+// a server whose stores fall behind) after its Retry-After or a second,
+// counted, up to maxUnavailable times in a row.
 func (l *lobby) queue(ctx context.Context, g guest, mode string) (ticket, error) {
 	api := l.api.WithToken(g.Token)
 	var tk ticket
-	for {
+	for unavailable := 0; ; {
 		var err error
-		tk, err = api.CreateTicket(ctx, mode)
-		if rest.StatusCode(err) == http.StatusConflict {
-			if err := sleep(ctx, time.Second); err != nil {
-				return tk, err
-			}
-			continue
+		if tk, err = api.CreateTicket(ctx, mode); err == nil {
+			break
 		}
-		if err != nil {
+		wait := time.Second // 409: still in a match that has not ended
+		switch rest.StatusCode(err) {
+		case http.StatusConflict:
+		case http.StatusServiceUnavailable:
+			l.unavailable.Add(1)
+			if unavailable++; unavailable > maxUnavailable {
+				return tk, fmt.Errorf("%d answers 503 in a row: %w", unavailable, err)
+			}
+			wait = l.unavailableWait
+			var e *rest.Error
+			if errors.As(err, &e) && e.RetryAfter > 0 {
+				wait = e.RetryAfter
+			}
+		default:
 			return tk, err
 		}
-		break
+		if err := sleep(ctx, wait); err != nil {
+			return tk, err
+		}
 	}
 	tk, err := api.AwaitTicket(ctx, tk.TicketID)
 	switch {

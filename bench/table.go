@@ -58,7 +58,7 @@ func WriteTable(w io.Writer, reports ...Report) error {
 var chessHeader = []string{
 	"games", "clients", "moves/s", "server p50", "server p99", "server max",
 	"send→recv p50", "send→recv p99", "send→recv max", "CPU µs/move", "server CPU",
-	"Redis calls/move", "RSS", "games ended", "errors", "gen CPU",
+	"Redis calls/move", "RSS", "games ended", "errors", "saves failed", "gen CPU",
 }
 
 // WriteChessTable writes chess reports as one Markdown table, a row per
@@ -79,16 +79,26 @@ func WriteChessTable(w io.Writer, reports ...ChessReport) error {
 		if r.ServerMaxOver {
 			serverMax = "> " + fmtFine(r.ServerMax)
 		}
+		beyond := func(d time.Duration, over bool) string {
+			if over {
+				return "> " + fmtFine(d)
+			}
+			return fmtFine(d)
+		}
 		redis := "n/a"
 		if r.RedisPerMove != nil {
 			redis = fmt.Sprintf("%.2f", *r.RedisPerMove)
+		}
+		saves := "n/a"
+		if r.SaveFailures != nil {
+			saves = fmt.Sprint(*r.SaveFailures)
 		}
 		row([]string{
 			fmt.Sprint(r.Games),
 			fmt.Sprint(r.Clients),
 			fmt.Sprintf("%.1f", r.MovesPerSec),
-			fmtFine(r.ServerP50),
-			fmtFine(r.ServerP99),
+			beyond(r.ServerP50, r.ServerP50Over),
+			beyond(r.ServerP99, r.ServerP99Over),
 			serverMax,
 			fmtFine(r.DeliveryP50),
 			fmtFine(r.DeliveryP99),
@@ -99,6 +109,7 @@ func WriteChessTable(w io.Writer, reports ...ChessReport) error {
 			fmt.Sprintf("%.0f MiB", r.RSS/(1<<20)),
 			fmt.Sprint(r.GamesEnded),
 			fmt.Sprint(r.Errors()),
+			saves,
 			fmt.Sprintf("%.2f", r.GeneratorCPU),
 		})
 	}

@@ -152,8 +152,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 	if *unpaced {
 		pacing = "unpaced"
 	}
-	fmt.Fprintf(stdout, "%s, %d clients, %d Hz, %s, %s snapshots, link %v ± %v, window %.1fs, joined in %.1fs (%d throttled), %d inputs, %d timed\n\n",
-		rep.Mode, rep.Clients, rep.TickRate, pacing, rep.Snapshots, *latency, *jitter, rep.Window, rep.JoinTime.Seconds(), rep.Throttled, rep.Inputs, rep.Acks)
+	fmt.Fprintf(stdout, "%s, %d clients, %d Hz, %s, %s snapshots, link %v ± %v, window %.1fs, joined in %.1fs (%d throttled, %d unavailable), %d inputs, %d timed\n\n",
+		rep.Mode, rep.Clients, rep.TickRate, pacing, rep.Snapshots, *latency, *jitter, rep.Window, rep.JoinTime.Seconds(), rep.Throttled, rep.Unavailable, rep.Inputs, rep.Acks)
 	if err := bench.WriteTable(stdout, rep); err != nil {
 		fmt.Fprintf(stderr, "arbiter-bench: %v\n", err)
 		return 1
@@ -191,11 +191,14 @@ func runChess(ctx context.Context, fs *flag.FlagSet, stdout, stderr io.Writer, c
 	if asJSON {
 		return writeJSON(stdout, stderr, rep)
 	}
-	fmt.Fprintf(stdout, "chess, %d games (%d clients), think %v–%v, window %.1fs, joined in %.1fs (%d throttled), %d moves, %d timed, %d actions answered\n\n",
-		rep.Games, rep.Clients, rep.ThinkMin, rep.ThinkMax, rep.Window, rep.JoinTime.Seconds(), rep.Throttled, rep.Moves, rep.Delivered, rep.Actions)
+	fmt.Fprintf(stdout, "chess, %d games (%d clients), think %v–%v, window %.1fs, joined in %.1fs (%d throttled, %d unavailable), %d moves, %d timed, %d actions answered\n\n",
+		rep.Games, rep.Clients, rep.ThinkMin, rep.ThinkMax, rep.Window, rep.JoinTime.Seconds(), rep.Throttled, rep.Unavailable, rep.Moves, rep.Delivered, rep.Actions)
 	if err := bench.WriteChessTable(stdout, rep); err != nil {
 		fmt.Fprintf(stderr, "arbiter-bench: %v\n", err)
 		return 1
+	}
+	if by := rep.RedisPerMoveByCommand(8); by != "" {
+		fmt.Fprintf(stdout, "\nRedis commands per move (INFO commandstats: a script's own commands count too): %s\n", by)
 	}
 	for _, n := range rep.Notes {
 		fmt.Fprintf(stdout, "\nnote: %s\n", n)

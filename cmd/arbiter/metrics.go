@@ -177,6 +177,8 @@ var (
 	descInputs = prometheus.NewDesc("arbiter_inputs_total",
 		"Player inputs by outcome: applied, invalid (failed the game's validation: a violation), stale (seq not above the last processed, or repeated: ignored) or surplus (dropped unapplied, oldest first, to keep the player's backlog short: never a violation).",
 		[]string{"result"}, nil)
+	descSaveFailures = prometheus.NewDesc("arbiter_game_save_failures_total",
+		"Changes of an event game (a chess move) the live store did not save: it failed, or did not answer within the room's save timeout (2 s). Each was sent to the players anyway; the game goes on, without that change's durability.", nil, nil)
 	descKicks = prometheus.NewDesc("arbiter_kicks_total",
 		"Players removed from a match for cheating.", nil, nil)
 	descSnapFrames = prometheus.NewDesc("arbiter_snapshot_frames_total",
@@ -219,7 +221,7 @@ var (
 // Describe implements prometheus.Collector.
 func (c *serverCollector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{
-		descRooms, descTicks, descOverruns, descSkipped, descInputs, descKicks,
+		descRooms, descTicks, descOverruns, descSkipped, descInputs, descSaveFailures, descKicks,
 		descSnapFrames, descSnapBytes, descSnapKeys, descEventsDropped, descSettled, descSettleErrors, descResettled, descSettleLost,
 		descQueue, descClaims, descTakeovers, descSessions, descUpgrades, descCloses, descPending, descOriginRefused,
 	} {
@@ -247,6 +249,7 @@ func (c *serverCollector) Collect(ch chan<- prometheus.Metric) {
 	counter(descInputs, st.InputsInvalid.Load(), "invalid")
 	counter(descInputs, st.InputsStale.Load(), "stale")
 	counter(descInputs, st.InputsSurplus.Load(), "surplus")
+	counter(descSaveFailures, st.SaveErrors.Load())
 	counter(descKicks, st.Kicks.Load())
 	counter(descSnapFrames, st.SnapshotFrames.Load())
 	counter(descSnapBytes, st.SnapshotBytes.Load())

@@ -184,6 +184,7 @@ func TestMetrics(t *testing.T) {
 		{"arbiter_ratings_settle_errors_total", nil, 0},
 		{"arbiter_matchmaking_queue_tickets", []string{"mode", "duel"}, 0},
 		{"arbiter_kicks_total", nil, 0},
+		{"arbiter_game_save_failures_total", nil, 0},
 		{"arbiter_inputs_total", []string{"result", "invalid"}, 0},
 		{"arbiter_anticheat_events_dropped_total", nil, 0},
 	} {
