@@ -52,6 +52,9 @@ type CheckpointConfig struct {
 	// the save writer; past it SaveGame fails at once. Default
 	// DefaultMaxPendingSaves.
 	MaxPendingSaves int
+	// SaveWriters is how many pipelines of live-game saves may be in
+	// flight at once; default DefaultSaveWriters.
+	SaveWriters int
 }
 
 // CheckpointStats counts what Checkpoints did. Safe to read concurrently.
@@ -117,8 +120,11 @@ func (s *Store) NewCheckpoints(cfg CheckpointConfig) *Checkpoints {
 	if cfg.MaxPendingSaves <= 0 {
 		cfg.MaxPendingSaves = DefaultMaxPendingSaves
 	}
+	if cfg.SaveWriters <= 0 {
+		cfg.SaveWriters = DefaultSaveWriters
+	}
 	c := &Checkpoints{store: s, cfg: cfg, wake: make(chan struct{}, 1)}
-	c.saves = newSaveQueue(s.rdb, cfg.MaxPendingSaves, &c.Stats)
+	c.saves = newSaveQueue(s.rdb, cfg.MaxPendingSaves, cfg.SaveWriters, &c.Stats)
 	c.mu.pending = make(map[string]match.Checkpoint)
 	c.mu.ended = make(map[string]struct{})
 	return c

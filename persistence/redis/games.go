@@ -74,6 +74,7 @@ func (c *Checkpoints) SaveGame(ctx context.Context, g match.LiveGame) error {
 	k := c.store.keys
 	r := &saveRequest{
 		ctx:  ctx,
+		id:   g.MatchID,
 		keys: []string{k.game(g.MatchID), k.match(g.MatchID), k.running()},
 		args: []any{b, GameTTL.Milliseconds(), c.cfg.Node, c.cfg.URL, meta, c.cfg.MatchTTL.Milliseconds(), time.Now().UnixMilli(), g.MatchID},
 		done: make(chan error, 1),

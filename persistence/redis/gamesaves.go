@@ -11,28 +11,36 @@ import (
 )
 
 // The live games' saves (Checkpoints.SaveGame) go through one bounded
-// queue to one writer goroutine, which sends every request waiting as one
-// pipeline of EVALSHA and answers each with its own result: auto-
-// pipelining, as rueidis does it.
+// queue to a few writer goroutines. A writer takes every request waiting
+// (up to maxSaveBatch), sends them as one pipeline of EVALSHA and answers
+// each with its own result: auto-pipelining, as rueidis does it.
 //
 // Why: every event room blocks on its save before it broadcasts the change
 // (match.GameStore), and with one round trip per save on go-redis's pool,
 // a busy server's rooms queue for a connection — at 5,000 chess games on
 // one core, 890 rooms were found waiting for one of the pool's 10 — while
-// each save costs two system calls of its own. With the writer a save
-// waits at most for the pipeline in flight and its own; whatever arrived
-// during one round trip goes in the next, so batches grow with the load
-// and a lone save goes at once.
+// each save costs two system calls of its own. With the writers, a save
+// goes at once while a writer is idle; when all are busy, saves gather and
+// the next writer free takes them together, so batches grow with the load.
 //
-// One pipeline at a time, in the order the saves came: a room whose save
-// timed out goes on and saves its game again, and the newer save must not
-// reach Redis before the older one.
+// Why several writers: on a busy core a goroutine whose reply has arrived
+// waits for its turn to run (the runtime finds network readiness between
+// other goroutines' work, and runs it behind them), a wait that may last
+// milliseconds. With one writer every save waits for the pipeline in
+// flight and then its own, two such waits in a row; with several, a save
+// rarely waits for another's pipeline.
+//
+// Order: a room whose save timed out goes on and saves its game again, and
+// the newer save must not reach Redis before the older one. So no two saves
+// of one match are in flight at once: a save waits in the queue while an
+// earlier one of its match is in a pipeline, and the queue is served
+// oldest first.
 //
 // A caller waits for its answer or its context, whichever comes first.
 // The writer bounds a pipeline by the latest of its callers' deadlines,
 // but go-redis cuts a socket read or write short only at its own
 // ReadTimeout and WriteTimeout (5 s by default: ContextTimeoutEnabled is
-// off), so with Redis stalled a pipeline may hold the writer that long;
+// off), so with Redis stalled a pipeline may hold its writer that long;
 // the saves queued meanwhile whose callers have given up are then skipped.
 
 const (
@@ -41,9 +49,12 @@ const (
 	// save waiting (it blocks on it), so this is more games than a server
 	// runs; past it SaveGame fails at once with ErrSaveQueueFull.
 	DefaultMaxPendingSaves = 10_000
-	// maxSaveBatch bounds one pipeline: a longer queue goes in several,
-	// one after the other, so that no save's answer waits for thousands
-	// of others' (Redis runs one in ~30 µs).
+	// DefaultSaveWriters is how many pipelines of saves may be in flight
+	// at once when CheckpointConfig.SaveWriters is zero.
+	DefaultSaveWriters = 8
+	// maxSaveBatch bounds one pipeline: a longer queue goes in several, so
+	// that no save's answer waits for thousands of others' (Redis runs one
+	// in 10–30 µs).
 	maxSaveBatch = 256
 	// saveWait bounds a pipeline of requests whose contexts have no
 	// deadline.
@@ -66,34 +77,36 @@ type saveRequest struct {
 	// does: the writer does not send a request whose caller has stopped
 	// waiting, and bounds the pipeline by its callers' deadlines.
 	ctx  context.Context
+	id   string // the match's
 	keys []string
 	args []any
 	done chan error // size one: the writer's answer, sent exactly once
 }
 
-// saveQueue is the queue and its writer (run).
+// saveQueue is the queue and its writers (run).
 type saveQueue struct {
-	rdb   *goredis.Client
-	max   int // requests queued at most
-	stats *CheckpointStats
-	wake  chan struct{} // size one: a pending wake-up covers any number of requests
-	mu    struct {
+	rdb     *goredis.Client
+	max     int // requests queued at most
+	writers int
+	stats   *CheckpointStats
+	wake    chan struct{} // size one: a pending wake-up covers any number of requests
+	mu      struct {
 		sync.Mutex
-		queue   []*saveRequest // oldest first
-		stopped bool           // run has returned: nothing is taken any more
+		queue    []*saveRequest      // oldest first
+		inFlight map[string]struct{} // matches with a save in a pipeline
+		stopped  bool                // run is stopping: nothing new is queued
 	}
-	// Owned by the writer goroutine, reused from batch to batch.
-	batch []*saveRequest
-	cmds  []*goredis.Cmd
 }
 
-func newSaveQueue(rdb *goredis.Client, maxPending int, stats *CheckpointStats) *saveQueue {
-	return &saveQueue{rdb: rdb, max: maxPending, stats: stats, wake: make(chan struct{}, 1)}
+func newSaveQueue(rdb *goredis.Client, maxPending, writers int, stats *CheckpointStats) *saveQueue {
+	q := &saveQueue{rdb: rdb, max: maxPending, writers: writers, stats: stats, wake: make(chan struct{}, 1)}
+	q.mu.inFlight = make(map[string]struct{})
+	return q
 }
 
-// enqueue queues r for the writer, or fails at once when the queue is full
-// or the writer has stopped. Before run starts, requests wait in the queue.
-// Safe for concurrent use.
+// enqueue queues r for the writers, or fails at once when the queue is
+// full or the writers have stopped. Before run starts, requests wait in
+// the queue. Safe for concurrent use.
 func (q *saveQueue) enqueue(r *saveRequest) error {
 	q.mu.Lock()
 	switch {
@@ -107,11 +120,16 @@ func (q *saveQueue) enqueue(r *saveRequest) error {
 	}
 	q.mu.queue = append(q.mu.queue, r)
 	q.mu.Unlock()
+	q.signal()
+	return nil
+}
+
+// signal wakes an idle writer, if any.
+func (q *saveQueue) signal() {
 	select {
 	case q.wake <- struct{}{}:
 	default:
 	}
-	return nil
 }
 
 // pending returns how many requests are queued.
@@ -121,70 +139,110 @@ func (q *saveQueue) pending() int {
 	return len(q.mu.queue)
 }
 
-// run is the writer: until ctx ends it sends what is queued, a batch at a
-// time. Then it refuses new requests, sends what is still queued (within
-// drainWait) and fails what it could not send. Call it once.
+// run runs the writers until ctx ends. Then it refuses new requests,
+// sends those still queued (within drainWait) and fails what it could not
+// send. Call it once.
 func (q *saveQueue) run(ctx context.Context) {
 	// A pipeline in flight when ctx ends is not cut short: its saves may
 	// well be confirmed, and their callers bound it with their deadlines.
 	send := context.WithoutCancel(ctx)
-	for {
-		select {
-		case <-ctx.Done():
-			q.stop(send)
-			return
-		case <-q.wake:
-		}
-		for ctx.Err() == nil && q.sendNext(send) {
-		}
+	var writers sync.WaitGroup
+	for range q.writers {
+		writers.Go(func() {
+			w := &saveWriter{q: q}
+			for {
+				select {
+				case <-ctx.Done():
+					return
+				case <-q.wake:
+				}
+				for ctx.Err() == nil && w.sendNext(send) {
+				}
+			}
+		})
 	}
+	writers.Wait()
+	q.stop(send)
 }
 
 // stop refuses new requests, then sends those still queued, failing them
-// with ErrSavesStopped after drainWait.
+// with ErrSavesStopped after drainWait. The writers have returned.
 func (q *saveQueue) stop(parent context.Context) {
 	q.mu.Lock()
 	q.mu.stopped = true
 	q.mu.Unlock()
 	ctx, cancel := context.WithTimeout(parent, drainWait)
 	defer cancel()
-	for ctx.Err() == nil && q.sendNext(ctx) {
+	w := &saveWriter{q: q}
+	for ctx.Err() == nil && w.sendNext(ctx) {
 	}
-	for {
-		left := q.take()
-		if len(left) == 0 {
-			return
-		}
-		for _, r := range left {
-			r.done <- ErrSavesStopped
-		}
+	q.mu.Lock()
+	left := q.mu.queue
+	q.mu.queue = nil
+	q.mu.Unlock()
+	for _, r := range left {
+		r.done <- ErrSavesStopped
 	}
 }
 
-// take removes up to maxSaveBatch requests from the head of the queue into
-// q.batch and returns them. Writer goroutine only.
-func (q *saveQueue) take() []*saveRequest {
+// saveWriter is one writer's buffers, reused from batch to batch. Owned by
+// its goroutine.
+type saveWriter struct {
+	q     *saveQueue
+	batch []*saveRequest // taken from the queue
+	live  []*saveRequest // of batch, those whose callers still wait
+	cmds  []*goredis.Cmd
+}
+
+// take moves up to maxSaveBatch requests, oldest first, from the queue to
+// w.batch and marks their matches in flight; it leaves a request whose
+// match has a save in flight (or in this batch) queued for later.
+func (w *saveWriter) take() []*saveRequest {
+	q := w.q
 	q.mu.Lock()
 	defer q.mu.Unlock()
-	n := min(len(q.mu.queue), maxSaveBatch)
-	q.batch = append(q.batch[:0], q.mu.queue[:n]...)
-	rest := copy(q.mu.queue, q.mu.queue[n:])
-	clear(q.mu.queue[rest:]) // the writer answers them; the queue forgets them
-	q.mu.queue = q.mu.queue[:rest]
-	return q.batch
+	w.batch = w.batch[:0]
+	kept := q.mu.queue[:0]
+	for _, r := range q.mu.queue {
+		if _, busy := q.mu.inFlight[r.id]; busy || len(w.batch) == maxSaveBatch {
+			kept = append(kept, r)
+			continue
+		}
+		q.mu.inFlight[r.id] = struct{}{}
+		w.batch = append(w.batch, r)
+	}
+	clear(q.mu.queue[len(kept):]) // the writer answers them; the queue forgets them
+	q.mu.queue = kept
+	return w.batch
 }
 
-// sendNext sends one batch from the head of the queue and answers its
-// requests; it reports false when the queue was empty. Writer goroutine
-// only.
-func (q *saveQueue) sendNext(parent context.Context) bool {
-	batch := q.take()
+// done clears batch's matches from the in-flight set and, if saves wait
+// (some perhaps for these matches), wakes a writer for them.
+func (w *saveWriter) done(batch []*saveRequest) {
+	q := w.q
+	q.mu.Lock()
+	for _, r := range batch {
+		delete(q.mu.inFlight, r.id)
+	}
+	waiting := len(q.mu.queue) > 0
+	q.mu.Unlock()
+	clear(batch) // keep no request alive until the next batch
+	if waiting {
+		q.signal()
+	}
+}
+
+// sendNext sends one batch from the queue and answers its requests; it
+// reports false when there was nothing to send.
+func (w *saveWriter) sendNext(parent context.Context) bool {
+	batch := w.take()
 	if len(batch) == 0 {
 		return false
 	}
+	defer w.done(batch)
 	// Callers that stopped waiting are answered (nobody reads it) and not
 	// sent; the pipeline lasts as long as the last caller waits.
-	live := batch[:0]
+	live := w.live[:0]
 	var deadline time.Time
 	for _, r := range batch {
 		if err := r.ctx.Err(); err != nil {
@@ -202,18 +260,20 @@ func (q *saveQueue) sendNext(parent context.Context) bool {
 	}
 	if len(live) > 0 {
 		ctx, cancel := context.WithDeadline(parent, deadline)
-		q.send(ctx, live)
+		w.send(ctx, live)
 		cancel()
 	}
-	clear(batch[:cap(batch)]) // keep no request alive until the next batch
+	clear(live)
+	w.live = live
 	return true
 }
 
 // send runs reqs as one pipeline and answers each. A NOSCRIPT (Redis lost
 // its script cache since the script was loaded: a restart, SCRIPT FLUSH)
 // loads the script and sends the requests it failed once more.
-func (q *saveQueue) send(ctx context.Context, reqs []*saveRequest) {
-	cmds := q.exec(ctx, reqs)
+func (w *saveWriter) send(ctx context.Context, reqs []*saveRequest) {
+	q := w.q
+	cmds := w.exec(ctx, reqs)
 	var again []*saveRequest
 	for i, cmd := range cmds {
 		if goredis.HasErrorPrefix(cmd.Err(), "NOSCRIPT") {
@@ -231,22 +291,22 @@ func (q *saveQueue) send(ctx context.Context, reqs []*saveRequest) {
 		}
 		return
 	}
-	for i, cmd := range q.exec(ctx, again) {
+	for i, cmd := range w.exec(ctx, again) {
 		q.answer(again[i], cmd)
 	}
 }
 
 // exec sends one EVALSHA of saveGame per request in one pipeline and
 // returns the commands, each with its own reply or error.
-func (q *saveQueue) exec(ctx context.Context, reqs []*saveRequest) []*goredis.Cmd {
-	pipe := q.rdb.Pipeline()
-	cmds := q.cmds[:0]
+func (w *saveWriter) exec(ctx context.Context, reqs []*saveRequest) []*goredis.Cmd {
+	pipe := w.q.rdb.Pipeline()
+	cmds := w.cmds[:0]
 	for _, r := range reqs {
 		cmds = append(cmds, pipe.EvalSha(ctx, saveGame.Hash(), r.keys, r.args...))
 	}
 	_, _ = pipe.Exec(ctx) // its error is the first command's; each command has its own
-	q.stats.SaveBatches.Add(1)
-	q.cmds = cmds
+	w.q.stats.SaveBatches.Add(1)
+	w.cmds = cmds
 	return cmds
 }
 

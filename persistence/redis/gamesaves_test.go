@@ -279,3 +279,28 @@ func TestSaveGameNoScript(t *testing.T) {
 	}
 	checkVersion(t, s, "m1", 2)
 }
+
+// TestSaveGameOrder: two saves of one match waiting together go in two
+// pipelines, the older first, so Redis ends with the newer — however many
+// writers are idle.
+func TestSaveGameOrder(t *testing.T) {
+	s := openTest(t, Config{})
+	ctx := t.Context()
+	c := s.NewCheckpoints(CheckpointConfig{Node: "n", Flush: time.Hour, SaveWriters: 4})
+	older := saveAsync(ctx, c, testGame("m1", 1))
+	waitFor(t, 5*time.Second, "the first save queued", func() bool { return c.saves.pending() == 1 })
+	newer := saveAsync(ctx, c, testGame("m1", 2))
+	other := saveAsync(ctx, c, testGame("m2", 1))
+	waitFor(t, 5*time.Second, "three saves queued", func() bool { return c.saves.pending() == 3 })
+	runCheckpoints(t, c)
+	for _, errc := range []<-chan error{older, newer, other} {
+		if err := <-errc; err != nil {
+			t.Fatal(err)
+		}
+	}
+	checkVersion(t, s, "m1", 2)
+	checkVersion(t, s, "m2", 1)
+	if n := c.Stats.SaveBatches.Load(); n != 2 {
+		t.Errorf("SaveBatches = %d, want 2 (m1's older save and m2's, then m1's newer)", n)
+	}
+}
