@@ -52,11 +52,11 @@ func started(t testing.TB, clock Clock) *Game {
 func fromFEN(t testing.TB, fen string, clock Clock) *Game {
 	t.Helper()
 	g := started(t, clock)
-	opt, err := chesslib.FEN(fen)
-	if err != nil {
-		t.Fatalf("FEN(%q): %v", fen, err)
+	lib, ok := newLibGame(fen)
+	if !ok {
+		t.Fatalf("FEN(%q) does not decode", fen)
 	}
-	g.lib = chesslib.NewGame(opt)
+	g.lib = lib
 	return g
 }
 
