@@ -225,9 +225,12 @@ func (g *Game) legal(uci string) (*chesslib.Move, bool) {
 	// ValidMoves is the library's legal move generation (made once per
 	// position, which keeps it; this is a copy). A promotion appears once
 	// per piece, so a promotion without its piece matches nothing.
-	for _, m := range g.lib.ValidMoves() {
-		if m.S1() == from && m.S2() == to && m.Promo() == promo {
-			return &m, true
+	// By index: a loop variable whose address is taken would be a new
+	// allocation at every iteration.
+	moves := g.lib.ValidMoves()
+	for i := range moves {
+		if m := &moves[i]; m.S1() == from && m.S2() == to && m.Promo() == promo {
+			return m, true
 		}
 	}
 	return nil, false
