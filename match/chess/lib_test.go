@@ -29,7 +29,7 @@ func TestLibGameMatchesLibrary(t *testing.T) {
 		"8/8/4k3/8/8/4K3/4P3/8 w - - 0 1",
 	}
 	games := 2
-	if testing.Short() {
+	if testing.Short() || raceEnabled {
 		games = 1
 	}
 	counts := map[chesslib.Method]int{}
