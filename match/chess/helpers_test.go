@@ -45,7 +45,7 @@ func started(t testing.TB, clock Clock) *Game {
 	return g
 }
 
-// fromFEN returns a started game whose library game begins at fen instead of
+// fromFEN returns a started game whose rules' state begins at fen instead of
 // the standard position, for endings that take long to reach from the
 // start. Only the rules are meant to be tested on it: its Snapshot and PGN
 // do not know the FEN.

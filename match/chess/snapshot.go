@@ -66,8 +66,8 @@ func (g *Game) Snapshot() Snapshot {
 }
 
 // Restore rebuilds the game s was taken of, to resume it at resume: the
-// moves are replayed through the library (so the position, repetitions and
-// the fifty-move count are the library's own again), and the clocks, the
+// moves are replayed through the rules (so the position, repetitions and
+// the fifty-move count are the rules' own again), and the clocks, the
 // offer and the ending are taken from s.
 //
 // Time while no server held the game is not charged: the running clock
