@@ -100,18 +100,23 @@ var ErrTakenOver = errors.New("match taken over by another node")
 
 // encodeLiveGame is g as Redis keeps it.
 func encodeLiveGame(g match.LiveGame) ([]byte, error) {
-	state, base64 := json.RawMessage(g.State), false
-	if !json.Valid(state) {
-		base64 = true
-		// A world whose state is not JSON is kept as a JSON string of its
-		// bytes (base64).
-		b, err := json.Marshal(g.State)
-		if err != nil {
-			return nil, err
+	lg := liveGame{MatchID: g.MatchID, Mode: g.Mode, Players: g.Players, Version: g.Version, State: g.State, SavedAt: g.SavedAt}
+	// Marshal checks a RawMessage (and fails on one that is not JSON): no
+	// json.Valid first, which would read the state once more. (An empty
+	// state is not JSON, but a nil RawMessage marshals as null.)
+	if len(g.State) > 0 {
+		if b, err := json.Marshal(lg); err == nil {
+			return b, nil
 		}
-		state = b
 	}
-	return json.Marshal(liveGame{MatchID: g.MatchID, Mode: g.Mode, Players: g.Players, Version: g.Version, State: state, Base64: base64, SavedAt: g.SavedAt})
+	// A world whose state is not JSON is kept as a JSON string of its
+	// bytes (base64).
+	state, err := json.Marshal(g.State)
+	if err != nil {
+		return nil, err
+	}
+	lg.State, lg.Base64 = state, true
+	return json.Marshal(lg)
 }
 
 // LoadGame returns the live state of the game of match id; found is false

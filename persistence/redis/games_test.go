@@ -19,7 +19,7 @@ func TestLiveGames(t *testing.T) {
 	runCheckpoints(t, c)
 	ctx := t.Context()
 	at := time.Date(2026, 12, 6, 8, 0, 0, 0, time.UTC)
-	for _, state := range [][]byte{[]byte(`{"moves":["e2e4"]}`), []byte("not json \x00")} {
+	for _, state := range [][]byte{[]byte(`{"moves":["e2e4"]}`), []byte("not json \x00"), []byte(`{"a":1} trailing`), {}} {
 		g := match.LiveGame{MatchID: "m1", Mode: "chess", Players: []string{"a", "b"}, Version: 3, State: state, SavedAt: at}
 		if err := c.SaveGame(ctx, g); err != nil {
 			t.Fatalf("SaveGame: %v", err)

@@ -189,8 +189,9 @@ func (q *saveQueue) stop(parent context.Context) {
 // its goroutine.
 type saveWriter struct {
 	q     *saveQueue
-	batch []*saveRequest // taken from the queue
-	live  []*saveRequest // of batch, those whose callers still wait
+	pipe  goredis.Pipeliner // reusable after each Exec; one goroutine's
+	batch []*saveRequest    // taken from the queue
+	live  []*saveRequest    // of batch, those whose callers still wait
 	cmds  []*goredis.Cmd
 }
 
@@ -299,7 +300,10 @@ func (w *saveWriter) send(ctx context.Context, reqs []*saveRequest) {
 // exec sends one EVALSHA of saveGame per request in one pipeline and
 // returns the commands, each with its own reply or error.
 func (w *saveWriter) exec(ctx context.Context, reqs []*saveRequest) []*goredis.Cmd {
-	pipe := w.q.rdb.Pipeline()
+	if w.pipe == nil {
+		w.pipe = w.q.rdb.Pipeline()
+	}
+	pipe := w.pipe
 	cmds := w.cmds[:0]
 	for _, r := range reqs {
 		cmds = append(cmds, pipe.EvalSha(ctx, saveGame.Hash(), r.keys, r.args...))
