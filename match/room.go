@@ -255,7 +255,7 @@ type player struct {
 	peer       Peer           // this tick's peer, from take; nil while away
 	delta      bool           // peer's snapshots are delta-encoded
 	away       int            // consecutive ticks without a peer
-	violations map[string]int // violations by rule: rejected inputs, refused frames
+	violations map[string]int // violations by rule: rejected inputs, refused frames; nil in an event room
 	backlog    uint32         // inputs left waiting after this tick's take
 	minQueue   int            // fewest inputs found waiting by a tick of the current window
 	windowLeft int            // ticks left in the current window
@@ -282,22 +282,27 @@ func newRoom(id string, mode Mode, cfg RoomConfig, world World, players []string
 		createdAt: clock.Now(),
 		total:     new(Stats), // a Manager replaces it with its own
 	}
+	r.tw, _ = world.(TickWorld)
+	r.ew, _ = world.(EventWorld)
 	for i, pid := range players {
-		p := &player{id: pid, seat: i, entity: world.Join(), violations: make(map[string]int)}
-		p.mu.inbox = make([]Input, 0, cfg.InboxSize+1)
+		p := &player{id: pid, seat: i, entity: world.Join()}
+		if r.ew == nil {
+			// Inputs, violations and snapshots are a tick game's: an event
+			// room (a chess game, thousands per server) goes without.
+			p.mu.inbox = make([]Input, 0, cfg.InboxSize+1)
+			p.violations = make(map[string]int)
+		}
 		r.players = append(r.players, p)
 		r.byEntity[p.entity] = p
 	}
 	r.graceTicks = int(cfg.Grace.Seconds() * float64(cfg.TickRate))
-	r.tw, _ = world.(TickWorld)
-	r.ew, _ = world.(EventWorld)
 	if r.ew != nil {
 		r.events = newEventState(len(r.players))
 	} else {
 		r.anticheat, _ = world.(AntiCheat)
+		r.snap, r.prev = new(arbiterv1.Snapshot), new(arbiterv1.Snapshot)
+		r.msg.Kind = &r.kind
 	}
-	r.snap, r.prev = new(arbiterv1.Snapshot), new(arbiterv1.Snapshot)
-	r.msg.Kind = &r.kind
 	return r
 }
 

@@ -338,8 +338,13 @@ const (
 	snapshotsDelta = "delta"
 )
 
-// readBufferSize is the size of each connection's read buffer, gws's default.
-const readBufferSize = 4 << 10
+// readBufferSize is the size of each connection's read buffer, held as
+// long as the connection: 1 KiB, not gws's default 4 KiB, since a client's
+// frames are small (an input or an action tens of bytes, Hello a few
+// hundred) and a server holds thousands of connections (30 MB saved at
+// 10,000). A larger frame is read past the buffer, straight into its
+// payload.
+const readBufferSize = 1 << 10
 
 // hijack takes the connection over from net/http and wraps it in the
 // socket every frame to the client will pass through. br reads the

@@ -304,6 +304,11 @@ var (
 		[]string{"result"}, nil)
 	descCheckpointFailures = prometheus.NewDesc("arbiter_checkpoint_flush_failures_total",
 		"Checkpoint flushes Redis refused; their checkpoints are written at the next flush.", nil, nil)
+	descGameSaves = prometheus.NewDesc("arbiter_game_saves_total",
+		"Live-game saves (a chess move's state) by outcome: answered by Redis (written, or refused because another server took the game over); refused at once because 10,000 saves were waiting.",
+		[]string{"result"}, nil)
+	descGameSavePipelines = prometheus.NewDesc("arbiter_game_save_pipelines_total",
+		"Pipelines the live-game save writer sent to Redis; answered saves / pipelines is the mean batch.", nil, nil)
 )
 
 // storeProbeTimeout bounds the store pings a scrape makes.
@@ -315,7 +320,7 @@ type storeCollector struct{ st *stores }
 
 // Describe implements prometheus.Collector.
 func (c storeCollector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{descStoreUp, descBacklog, descArchived, descArchiveBatches, descArchiveFailures, descArchiveReclaimed, descArchiveDead, descCheckpoints, descCheckpointFailures, descRewarms} {
+	for _, d := range []*prometheus.Desc{descStoreUp, descBacklog, descArchived, descArchiveBatches, descArchiveFailures, descArchiveReclaimed, descArchiveDead, descCheckpoints, descCheckpointFailures, descGameSaves, descGameSavePipelines, descRewarms} {
 		ch <- d
 	}
 }
@@ -342,6 +347,9 @@ func (c storeCollector) Collect(ch chan<- prometheus.Metric) {
 		counter(descCheckpoints, cp.Stats.Superseded.Load(), "superseded")
 		counter(descCheckpoints, cp.Stats.Dropped.Load(), "dropped")
 		counter(descCheckpointFailures, cp.Stats.Failures.Load())
+		counter(descGameSaves, cp.Stats.GameSaves.Load(), "answered")
+		counter(descGameSaves, cp.Stats.SavesRefused.Load(), "refused")
+		counter(descGameSavePipelines, cp.Stats.SaveBatches.Load())
 	}
 	if w := c.st.warmer; w != nil {
 		counter(descRewarms, w.Stats.Detected.Load(), "detected")

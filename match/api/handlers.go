@@ -105,10 +105,12 @@ func (s *Server) createTicket(w http.ResponseWriter, r *http.Request, player str
 		writeError(w, http.StatusConflict, "conflict", "already searching or in a match")
 		return
 	case errors.Is(err, matchmaker.ErrClosed):
+		w.Header().Set("Retry-After", unavailableRetry)
 		writeError(w, http.StatusServiceUnavailable, "unavailable", "matchmaking is shutting down")
 		return
 	case errors.Is(err, matchmaker.ErrUnavailable):
 		s.log.Warn("api: enqueue: rating or shared queue unavailable", "err", err)
+		w.Header().Set("Retry-After", unavailableRetry)
 		writeError(w, http.StatusServiceUnavailable, "unavailable", "matchmaking is temporarily unavailable; retry later")
 		return
 	case err != nil:
@@ -254,6 +256,11 @@ func publicReason(err error, fallback string) string {
 	return fallback
 }
 
+// unavailableRetry is the Retry-After, in seconds, of a 503 a client may
+// wait out: a store timing out or being re-warmed, a server shutting down
+// (a restart, or the load balancer taking it out).
+const unavailableRetry = "2"
+
 // internal answers a request that failed on err, and logs err. When the
 // readiness check fails too, a store is down (or being re-warmed): the
 // answer is 503 store_unavailable with Retry-After, something a client may
@@ -263,7 +270,7 @@ func (s *Server) internal(w http.ResponseWriter, r *http.Request, err error) {
 	defer cancel()
 	if rerr := s.cfg.Ready(ctx); rerr != nil {
 		s.log.Warn("api: store unavailable", "method", r.Method, "path", r.URL.Path, "err", err)
-		w.Header().Set("Retry-After", "2")
+		w.Header().Set("Retry-After", unavailableRetry)
 		writeError(w, http.StatusServiceUnavailable, "store_unavailable", publicReason(rerr, "a store the server needs is unreachable")+"; try again shortly")
 		return
 	}

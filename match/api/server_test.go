@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -750,6 +751,33 @@ func TestShutdownRefusesTickets(t *testing.T) {
 	rec := httptest.NewRecorder()
 	srv.ServeHTTP(rec, req)
 	wantError(t, "enqueue after shutdown", rec.Code, rec.Header(), rec.Body.Bytes(), http.StatusServiceUnavailable, "unavailable")
+	if got := rec.Header().Get("Retry-After"); got == "" {
+		t.Error("503 unavailable (shutting down) without Retry-After")
+	}
+}
+
+// TestEnqueueUnavailable: a ticket the matchmaker cannot take for now (the
+// rating store or the shared queue not answering) is answered 503
+// unavailable with Retry-After, as docs/rest.md promises, so that clients
+// wait and retry.
+func TestEnqueueUnavailable(t *testing.T) {
+	mm := matchmaker.New(matchmaker.Config{Logger: quietLogger(), Modes: matchmakertest.Modes(),
+		Rating: func(context.Context, string, string) (float64, error) {
+			return 0, errors.New("redis: i/o timeout")
+		}}, &fakeStarter{}, testTokens)
+	matchmakertest.Run(t, mm)
+	srv, err := api.New(api.Config{Logger: quietLogger()}, mm, &fakePlayers{}, testTokens)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req := httptest.NewRequest("POST", "/v1/matchmaking/tickets", strings.NewReader(`{"mode":"duel"}`))
+	req.Header.Set("Authorization", "Bearer "+testTokens.Player("a", time.Now().Add(time.Hour)))
+	rec := httptest.NewRecorder()
+	srv.ServeHTTP(rec, req)
+	wantError(t, "enqueue with the rating store failing", rec.Code, rec.Header(), rec.Body.Bytes(), http.StatusServiceUnavailable, "unavailable")
+	if secs, err := strconv.Atoi(rec.Header().Get("Retry-After")); err != nil || secs < 1 {
+		t.Errorf("Retry-After %q, want a whole number of seconds ≥ 1", rec.Header().Get("Retry-After"))
+	}
 }
 
 // TestStoreDown: a request that fails on a store while the readiness check

@@ -7,8 +7,9 @@ import (
 	"time"
 
 	chesslib "github.com/corentings/chess/v2"
-
 	"google.golang.org/protobuf/proto"
+
+	chessv1 "github.com/arbiter-gg/arbiter/proto/arbiter/chess/v1"
 )
 
 // randomLine returns plies legal moves from the start that end nothing,
@@ -66,6 +67,39 @@ func BenchmarkApply(b *testing.B) {
 					b.Fatal(rej)
 				}
 			}
+		})
+	}
+}
+
+// BenchmarkPlay measures whole games: each op plays a fixed random line of
+// plies moves from the start (captures, pawn moves and quiet moves as they
+// come) through Apply, and encodes the Board after every move, as the room
+// does. µs/move is the mean cost of a move over the game.
+func BenchmarkPlay(b *testing.B) {
+	for _, plies := range []int{80, 200} {
+		b.Run(fmt.Sprintf("plies=%d", plies), func(b *testing.B) {
+			line := randomLine(b, plies)
+			cmds := make([]*chessv1.Command, len(line))
+			for i, uci := range line {
+				cmds[i] = moveCmd(uci)
+			}
+			var buf []byte
+			b.ReportAllocs()
+			for b.Loop() {
+				g := started(b, Clock{Base: time.Hour})
+				at := t0
+				for _, cmd := range cmds {
+					at = at.Add(time.Second)
+					if _, rej := g.Apply(toMove(g), cmd, at); rej != nil {
+						b.Fatal(rej)
+					}
+					var err error
+					if buf, err = (proto.MarshalOptions{}).MarshalAppend(buf[:0], g.Board(at)); err != nil {
+						b.Fatal(err)
+					}
+				}
+			}
+			b.ReportMetric(float64(b.Elapsed().Microseconds())/float64(b.N*plies), "µs/move")
 		})
 	}
 }

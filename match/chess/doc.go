@@ -4,10 +4,13 @@
 // sends them, the Result it rates, the PGN it archives and the Snapshot it
 // keeps in the live store.
 //
-// The rules (legal moves, check, mate, stalemate, repetition, the fifty-move
-// rule, insufficient material, promotion) come from
+// The rules (legal moves, check, mate, stalemate, promotion) come from
 // github.com/corentings/chess/v2; this package writes no move generation.
-// What it adds is what a server needs around them: whose command it is,
+// It plays on the library's positions rather than its Game, whose cost per
+// move grows with the game: what that Game derives from the positions
+// played — repetitions, the fifty- and seventy-five-move counts,
+// insufficient material — is derived here by the same rules (lib.go), and
+// a test plays random games through both. What it adds is what a server needs around them: whose command it is,
 // clocks, resignation, draw offers, the endings the library leaves to a
 // claim (threefold repetition and the fifty-move rule end the game here at
 // once), and a snapshot that replays through the library.

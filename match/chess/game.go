@@ -8,6 +8,7 @@ import (
 	"time"
 
 	chesslib "github.com/corentings/chess/v2"
+	"google.golang.org/protobuf/proto"
 
 	chessv1 "github.com/arbiter-gg/arbiter/proto/arbiter/chess/v1"
 )
@@ -49,8 +50,8 @@ type Game struct {
 	players [2]string // player IDs by side
 	clock   Clock
 
-	lib   *chesslib.Game // the rules: the moves since the last capture or pawn move (see push)
-	moves []string       // every move from the start, in UCI, as played
+	lib   *libGame // the rules: the position and what the positions played decide (lib.go)
+	moves []string // every move from the start, in UCI, as played
 
 	status    Status
 	winner    string // player ID; empty while playing and for a draw
@@ -168,9 +169,7 @@ func (g *Game) move(s side, uci string, now time.Time) (bool, *Rejection) {
 	if !ok {
 		return false, refuse(IllegalMove, "not a legal move in UCI notation: "+quote(uci))
 	}
-	if err := g.push(m, uci); err != nil {
-		return false, refuse(IllegalMove, err.Error())
-	}
+	g.push(m, uci)
 	g.left[s] -= g.elapsed(now)
 	g.left[s] += g.clock.Increment
 	g.turnStart = now
@@ -223,44 +222,26 @@ func (g *Game) legal(uci string) (*chesslib.Move, bool) {
 			return nil, false
 		}
 	}
-	// ValidMoves is the library's legal move generation (cached per
-	// position; this is a copy). A promotion appears once per piece, so a
-	// promotion without its piece matches nothing.
-	for _, m := range g.lib.ValidMoves() {
-		if m.S1() == from && m.S2() == to && m.Promo() == promo {
-			return &m, true
+	// ValidMoves is the library's legal move generation (made once per
+	// position, which keeps it; this is a copy). A promotion appears once
+	// per piece, so a promotion without its piece matches nothing.
+	// By index: a loop variable whose address is taken would be a new
+	// allocation at every iteration.
+	moves := g.lib.ValidMoves()
+	for i := range moves {
+		if m := &moves[i]; m.S1() == from && m.S2() == to && m.Promo() == promo {
+			return m, true
 		}
 	}
 	return nil, false
 }
 
-// push plays m, the legal move uci names, in the library and records it.
-// On an error nothing changed.
-//
-// The library's game keeps only the positions since the last capture or
-// pawn move: after such a move, push starts a new library game from the
-// position's FEN. The library looks for a repetition (its automatic
-// fivefold draw, on every move, and EligibleDraws) by comparing the new
-// position with every earlier one in its game, as board strings; over a
-// whole game that made a move cost O(plies), about 0.3 ms at ply 80. No
-// position before a capture or a pawn move can occur again, so repetitions
-// come out the same, and the FEN carries the fifty-move count. The moves
-// from the start stay in g.moves; PGN replays them.
-func (g *Game) push(m *chesslib.Move, uci string) error {
-	// UnsafeMove skips the library's second legality check: m is one of the
-	// position's ValidMoves.
-	if err := g.lib.UnsafeMove(m, nil); err != nil {
-		return err
-	}
+// push plays m, the legal move uci names, in the rules' state and records
+// it: the moves from the start stay in g.moves, which PGN and Snapshot
+// replay.
+func (g *Game) push(m *chesslib.Move, uci string) {
+	g.lib.play(m)
 	g.moves = append(g.moves, uci)
-	if g.lib.Outcome() == chesslib.NoOutcome && g.lib.Position().HalfMoveClock() == 0 {
-		// A FEN the library cannot read back (never seen) keeps the whole
-		// game in the library: slower, as right.
-		if lib, ok := newLibGame(g.lib.FEN()); ok {
-			g.lib = lib
-		}
-	}
-	return nil
 }
 
 func square(file, rank byte) (chesslib.Square, bool) {
@@ -271,31 +252,20 @@ func square(file, rank byte) (chesslib.Square, bool) {
 }
 
 // ruleEnding reports whether the position after the last move ends the game
-// by the rules, and how. The library ends the game itself on checkmate,
-// stalemate and insufficient material (and on fivefold repetition and the
-// seventy-five-move rule, which the claims below always come first), and
-// reports it through Outcome and Method. Threefold repetition and the
-// fifty-move rule are only claimable in the library (EligibleDraws, then
-// Draw); docs/chess.md makes them endings, so they are claimed here for the
+// by the rules, and how. The rules' state ends the game itself on
+// checkmate, stalemate and insufficient material (and on fivefold
+// repetition and the seventy-five-move rule, which the claims below always
+// come first), and reports it through Outcome and Method, as the library's
+// Game does. Threefold repetition and the fifty-move rule are only
+// claimable there (claimDraw, the library's EligibleDraws and Draw);
+// docs/chess.md makes them endings, so they are claimed here for the
 // players as soon as they are eligible.
 func (g *Game) ruleEnding() (Status, string, bool) {
 	if g.lib.Outcome() == chesslib.NoOutcome {
 		// A third occurrence needs at least eight plies without a capture
 		// or a pawn move, and the fifty-move rule a hundred: the cheap
-		// test spares most moves EligibleDraws, which walks every earlier
-		// position.
-		if g.lib.Position().HalfMoveClock() < 8 {
-			return 0, "", false
-		}
-		for _, m := range g.lib.EligibleDraws() {
-			if m == chesslib.ThreefoldRepetition || m == chesslib.FiftyMoveRule {
-				if err := g.lib.Draw(m); err != nil {
-					return 0, "", false // not eligible after all: play on
-				}
-				break
-			}
-		}
-		if g.lib.Outcome() == chesslib.NoOutcome {
+		// test spares most moves the count of earlier positions.
+		if g.lib.Position().HalfMoveClock() < 8 || !g.lib.claimDraw() {
 			return 0, "", false
 		}
 	}
@@ -403,10 +373,16 @@ func (g *Game) Left(now time.Time) (white, black time.Duration) {
 // does not flag: a clock at zero shows zero until Flag ends the game. The
 // message shares nothing with the game.
 func (g *Game) Board(now time.Time) *chessv1.Board {
+	return g.board(now, slices.Clone(g.moves))
+}
+
+// board is Board with moves for its moves: g.moves itself for a message
+// encoded at once and dropped (appendBoard), a copy for one that is kept.
+func (g *Game) board(now time.Time, moves []string) *chessv1.Board {
 	w, b := g.Left(now)
 	return &chessv1.Board{
 		Fen:           g.lib.FEN(),
-		Moves:         slices.Clone(g.moves),
+		Moves:         moves,
 		WhitePlayerId: g.players[white],
 		BlackPlayerId: g.players[black],
 		WhiteMs:       millis(w),
@@ -416,6 +392,16 @@ func (g *Game) Board(now time.Time) *chessv1.Board {
 		Winner:        g.winner,
 		DrawOffer:     g.drawOffer,
 	}
+}
+
+// appendBoard appends the Board for now, encoded, to dst: the state
+// message the room sends after every change, without a copy of the moves.
+func (g *Game) appendBoard(dst []byte, now time.Time) []byte {
+	b, err := proto.MarshalOptions{}.MarshalAppend(dst, g.board(now, g.moves))
+	if err != nil {
+		panic(errors.New("chess: marshal board: " + err.Error())) // a Board built here always encodes
+	}
+	return b
 }
 
 // millis is d in whole milliseconds (rounded down: a clock never shows more

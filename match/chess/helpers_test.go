@@ -45,18 +45,18 @@ func started(t testing.TB, clock Clock) *Game {
 	return g
 }
 
-// fromFEN returns a started game whose library game begins at fen instead of
+// fromFEN returns a started game whose rules' state begins at fen instead of
 // the standard position, for endings that take long to reach from the
 // start. Only the rules are meant to be tested on it: its Snapshot and PGN
 // do not know the FEN.
 func fromFEN(t testing.TB, fen string, clock Clock) *Game {
 	t.Helper()
 	g := started(t, clock)
-	opt, err := chesslib.FEN(fen)
-	if err != nil {
-		t.Fatalf("FEN(%q): %v", fen, err)
+	lib, ok := newLibGame(fen)
+	if !ok {
+		t.Fatalf("FEN(%q) does not decode", fen)
 	}
-	g.lib = chesslib.NewGame(opt)
+	g.lib = lib
 	return g
 }
 

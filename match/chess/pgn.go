@@ -52,11 +52,11 @@ func (g *Game) PGN() string {
 		b.WriteString(w)
 		line += len(w)
 	}
-	// g.lib holds only the moves since the last capture or pawn move (see
-	// push): the SAN comes from a replay of all of them, position by
-	// position (a library Game would look for repetitions at every move).
-	// Every move in g.moves was legal when played.
-	pos := chesslib.StartingPosition()
+	// g.lib holds only the current position (see lib.go): the SAN comes
+	// from a replay of every move, position by position (a library Game
+	// would look for repetitions at every move). Every move in g.moves was
+	// legal when played.
+	pos := startingPosition()
 	for i, uci := range g.moves {
 		m, err := chesslib.UCINotation{}.Decode(pos, uci) // tags the move: check, capture, castling
 		if err != nil {

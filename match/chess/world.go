@@ -2,7 +2,6 @@ package chess
 
 import (
 	"encoding/json"
-	"errors"
 	"fmt"
 	"hash/fnv"
 	"time"
@@ -152,11 +151,7 @@ func (w *world) Version() uint32 { return w.game.Version() }
 // the side to move's run down since (match.StateAt), for a player who
 // connects mid-turn.
 func (w *world) AppendStateAt(dst []byte, now time.Time) []byte {
-	b, err := proto.MarshalOptions{}.MarshalAppend(dst, w.game.Board(now))
-	if err != nil {
-		panic(errors.New("chess: marshal board: " + err.Error())) // a Board built here always encodes
-	}
-	return b
+	return w.game.appendBoard(dst, now)
 }
 
 // Save is the game's Snapshot as JSON: what Restore needs to resume it.
@@ -183,11 +178,7 @@ type Record struct {
 }
 
 func (w *world) AppendState(dst []byte) []byte {
-	b, err := proto.MarshalOptions{}.MarshalAppend(dst, w.game.Board(w.at))
-	if err != nil {
-		panic(errors.New("chess: marshal board: " + err.Error())) // a Board built here always encodes
-	}
-	return b
+	return w.game.appendBoard(dst, w.at)
 }
 
 func (w *world) Over() (string, bool) {

@@ -48,6 +48,13 @@ type CheckpointConfig struct {
 	MaxBackoff time.Duration
 	// Clock times the flushes and the back-off; default match.SystemClock.
 	Clock match.Clock
+	// MaxPendingSaves bounds the live-game saves (SaveGame) waiting for
+	// the save writer; past it SaveGame fails at once. Default
+	// DefaultMaxPendingSaves.
+	MaxPendingSaves int
+	// SaveWriters is how many pipelines of live-game saves may be in
+	// flight at once; default DefaultSaveWriters.
+	SaveWriters int
 }
 
 // CheckpointStats counts what Checkpoints did. Safe to read concurrently.
@@ -56,6 +63,10 @@ type CheckpointStats struct {
 	Superseded atomic.Uint64 // replaced by a newer one of the same match before being sent
 	Dropped    atomic.Uint64 // checkpoints or ends refused because MaxPending were waiting
 	Failures   atomic.Uint64 // flushes Redis refused; their checkpoints are retried
+
+	GameSaves    atomic.Uint64 // live-game saves Redis answered (written, or refused as taken over)
+	SaveBatches  atomic.Uint64 // pipelines the save writer sent: GameSaves / SaveBatches is the mean batch
+	SavesRefused atomic.Uint64 // live-game saves refused at once, MaxPendingSaves being queued
 }
 
 // Checkpoints keeps the running matches' latest checkpoints in Redis: the
@@ -63,9 +74,12 @@ type CheckpointStats struct {
 // standings and encoded state. It implements match.Checkpointer: rooms
 // hand checkpoints over without waiting, newer ones replace unsent older
 // ones, and one writer goroutine (Run) sends them in pipelined batches.
+// It also implements match.GameStore (SaveGame): the live games' saves,
+// which a second writer goroutine of Run's sends in pipelines too.
 type Checkpoints struct {
 	store *Store
 	cfg   CheckpointConfig
+	saves *saveQueue
 	wake  chan struct{}
 	mu    struct {
 		sync.Mutex
@@ -103,7 +117,14 @@ func (s *Store) NewCheckpoints(cfg CheckpointConfig) *Checkpoints {
 	if cfg.Clock == nil {
 		cfg.Clock = match.SystemClock{}
 	}
+	if cfg.MaxPendingSaves <= 0 {
+		cfg.MaxPendingSaves = DefaultMaxPendingSaves
+	}
+	if cfg.SaveWriters <= 0 {
+		cfg.SaveWriters = DefaultSaveWriters
+	}
 	c := &Checkpoints{store: s, cfg: cfg, wake: make(chan struct{}, 1)}
+	c.saves = newSaveQueue(s.rdb, cfg.MaxPendingSaves, cfg.SaveWriters, &c.Stats)
 	c.mu.pending = make(map[string]match.Checkpoint)
 	c.mu.ended = make(map[string]struct{})
 	return c
@@ -148,9 +169,14 @@ func (c *Checkpoints) endLocked(matchID string) {
 // Run writes checkpoints every Flush until ctx ends, then makes a last
 // flush (bounded by Flush × 10) so that matches ended during shutdown
 // leave the directory. While Redis fails it backs off (up to MaxBackoff)
-// and logs the outage as it starts and ends, not at every flush. It
-// returns nil.
+// and logs the outage as it starts and ends, not at every flush. Beside
+// it, Run's second goroutine sends the live games' saves (SaveGame) as they
+// come; when ctx ends it sends those still queued (for at most 2 s) and
+// refuses new ones. Run returns nil once both are done. Call it once.
 func (c *Checkpoints) Run(ctx context.Context) error {
+	var saver sync.WaitGroup
+	defer saver.Wait()
+	saver.Go(func() { c.saves.run(ctx) })
 	retry := match.NewRetrier("checkpoint writer", match.RetrierConfig{
 		Backoff: match.Backoff{Min: c.cfg.Flush, Max: c.cfg.MaxBackoff, Jitter: 0.5},
 		Clock:   c.cfg.Clock,
@@ -252,7 +278,7 @@ func (c *Checkpoints) flush(ctx context.Context) error {
 // heartbeat gone) or, when ARGV[3] is "1", is this node in a previous
 // life, atomically: of two processes looking at once, one gets each
 // orphan. It returns 1 if this node now owns the match.
-var claimOrphan = goredis.NewScript(`
+var claimOrphan = newScript(`
 local owner = redis.call('HGET', KEYS[1], 'node')
 if not owner then return 0 end
 if owner == ARGV[1] then

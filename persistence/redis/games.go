@@ -35,7 +35,7 @@ type liveGame struct {
 // nothing is written and the owner's name is returned.
 // ARGV: the game, its TTL in ms, node, url, meta, the match's TTL in ms,
 // now in ms, the match ID.
-var saveGame = goredis.NewScript(`
+var saveGame = newScript(`
 local owner = redis.call('HGET', KEYS[2], 'node')
 if owner and owner ~= ARGV[3] then return owner end
 redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
@@ -49,8 +49,15 @@ return ''
 
 // SaveGame implements match.GameStore: the game's key, expiring GameTTL
 // after this change, and (for a game the directory does not hold yet) its
-// directory entry, in one script — one round trip per move. It refuses to
-// overwrite a game another node has taken over.
+// directory entry, in one script. It refuses to overwrite a game another
+// node has taken over (ErrTakenOver).
+//
+// The save is queued for the writer that Run starts, which sends every
+// save waiting as one pipeline (gamesaves.go); SaveGame returns once Redis
+// has confirmed or refused this game's write, or the write failed, or ctx
+// ended. Until Run starts, saves wait in the queue; once it has returned
+// they fail with ErrSavesStopped. With MaxPendingSaves waiting, it fails
+// at once with ErrSaveQueueFull. Safe for concurrent use.
 func (c *Checkpoints) SaveGame(ctx context.Context, g match.LiveGame) error {
 	b, err := encodeLiveGame(g)
 	if err != nil {
@@ -65,13 +72,23 @@ func (c *Checkpoints) SaveGame(ctx context.Context, g match.LiveGame) error {
 		return fmt.Errorf("save game %s: %w", g.MatchID, err)
 	}
 	k := c.store.keys
-	owner, err := saveGame.Run(ctx, c.store.rdb, []string{k.game(g.MatchID), k.match(g.MatchID), k.running()},
-		b, GameTTL.Milliseconds(), c.cfg.Node, c.cfg.URL, meta, c.cfg.MatchTTL.Milliseconds(), time.Now().UnixMilli(), g.MatchID).Text()
-	switch {
-	case err != nil:
+	r := &saveRequest{
+		ctx:  ctx,
+		id:   g.MatchID,
+		keys: []string{k.game(g.MatchID), k.match(g.MatchID), k.running()},
+		args: []any{b, GameTTL.Milliseconds(), c.cfg.Node, c.cfg.URL, meta, c.cfg.MatchTTL.Milliseconds(), time.Now().UnixMilli(), g.MatchID},
+		done: make(chan error, 1),
+	}
+	if err := c.saves.enqueue(r); err != nil {
 		return fmt.Errorf("save game %s: %w", g.MatchID, err)
-	case owner != "":
-		return fmt.Errorf("save game %s: %w (by %s)", g.MatchID, ErrTakenOver, owner)
+	}
+	select {
+	case err = <-r.done:
+	case <-ctx.Done():
+		err = ctx.Err()
+	}
+	if err != nil {
+		return fmt.Errorf("save game %s: %w", g.MatchID, err)
 	}
 	return nil
 }
@@ -83,18 +100,23 @@ var ErrTakenOver = errors.New("match taken over by another node")
 
 // encodeLiveGame is g as Redis keeps it.
 func encodeLiveGame(g match.LiveGame) ([]byte, error) {
-	state, base64 := json.RawMessage(g.State), false
-	if !json.Valid(state) {
-		base64 = true
-		// A world whose state is not JSON is kept as a JSON string of its
-		// bytes (base64).
-		b, err := json.Marshal(g.State)
-		if err != nil {
-			return nil, err
+	lg := liveGame{MatchID: g.MatchID, Mode: g.Mode, Players: g.Players, Version: g.Version, State: g.State, SavedAt: g.SavedAt}
+	// Marshal checks a RawMessage (and fails on one that is not JSON): no
+	// json.Valid first, which would read the state once more. (An empty
+	// state is not JSON, but a nil RawMessage marshals as null.)
+	if len(g.State) > 0 {
+		if b, err := json.Marshal(lg); err == nil {
+			return b, nil
 		}
-		state = b
 	}
-	return json.Marshal(liveGame{MatchID: g.MatchID, Mode: g.Mode, Players: g.Players, Version: g.Version, State: state, Base64: base64, SavedAt: g.SavedAt})
+	// A world whose state is not JSON is kept as a JSON string of its
+	// bytes (base64).
+	state, err := json.Marshal(g.State)
+	if err != nil {
+		return nil, err
+	}
+	lg.State, lg.Base64 = state, true
+	return json.Marshal(lg)
 }
 
 // LoadGame returns the live state of the game of match id; found is false

@@ -16,9 +16,10 @@ import (
 func TestLiveGames(t *testing.T) {
 	s := openTest(t, Config{})
 	c := s.NewCheckpoints(CheckpointConfig{Node: "n"})
+	runCheckpoints(t, c)
 	ctx := t.Context()
 	at := time.Date(2026, 12, 6, 8, 0, 0, 0, time.UTC)
-	for _, state := range [][]byte{[]byte(`{"moves":["e2e4"]}`), []byte("not json \x00")} {
+	for _, state := range [][]byte{[]byte(`{"moves":["e2e4"]}`), []byte("not json \x00"), []byte(`{"a":1} trailing`), {}} {
 		g := match.LiveGame{MatchID: "m1", Mode: "chess", Players: []string{"a", "b"}, Version: 3, State: state, SavedAt: at}
 		if err := c.SaveGame(ctx, g); err != nil {
 			t.Fatalf("SaveGame: %v", err)
@@ -46,7 +47,8 @@ func TestLiveGames(t *testing.T) {
 func TestSaveGameEntersDirectory(t *testing.T) {
 	s := openTest(t, Config{})
 	ctx := t.Context()
-	first := s.NewCheckpoints(CheckpointConfig{Node: "first", URL: "http://first:8080"})
+	first := s.NewCheckpoints(CheckpointConfig{Node: "first", URL: "http://first:8080", Flush: time.Hour})
+	runCheckpoints(t, first)
 	at := time.Date(2026, 12, 6, 8, 0, 0, 0, time.UTC)
 	g := match.LiveGame{MatchID: "m1", Mode: "chess", Players: []string{"a", "b"}, Version: 1, State: []byte(`{"moves":["e2e4"]}`), SavedAt: at}
 	if err := first.SaveGame(ctx, g); err != nil {
@@ -71,6 +73,7 @@ func TestSaveGameEntersDirectory(t *testing.T) {
 
 	// first never flushed: no heartbeat, so it counts as dead.
 	second := s.NewCheckpoints(CheckpointConfig{Node: "second", URL: "http://second:8080"})
+	runCheckpoints(t, second)
 	orphans, err := second.Orphans(ctx)
 	if err != nil || len(orphans) != 1 || orphans[0].MatchID != "m1" || orphans[0].Mode != "chess" {
 		t.Fatalf("Orphans = %+v, %v; want m1", orphans, err)

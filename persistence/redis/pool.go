@@ -106,7 +106,7 @@ end
 // poolPublish: KEYS[4..6] the seq counter, the ticket, the player's lock;
 // ARGV[3..10] id, player, mode, rating, created, home, ttl (ms), keep (ms).
 // Returns {1, seq}, or {0, the lock} when the player is taken.
-var poolPublish = goredis.NewScript(poolLua + `
+var poolPublish = newScript(poolLua + `
 local lock = redis.call('GET', KEYS[6])
 if lock then
   if string.sub(lock, 1, 2) ~= 't:' then return {0, lock} end
@@ -133,7 +133,7 @@ return {1, seq}
 
 // poolClaim: ARGV[3] claimer, ARGV[4] keep (ms), ARGV[5..] the tickets.
 // Returns the tickets lost ({} when all were claimed).
-var poolClaim = goredis.NewScript(poolLua + `
+var poolClaim = newScript(poolLua + `
 local lost, dead = {}, {}
 for i = 5, #ARGV do
   local id = ARGV[i]
@@ -161,7 +161,7 @@ return {}
 
 // poolRelease: ARGV[3] claimer, ARGV[4..] the tickets. Returns how many
 // went back to the queue.
-var poolRelease = goredis.NewScript(poolLua + `
+var poolRelease = newScript(poolLua + `
 local n = 0
 for i = 4, #ARGV do
   local id = ARGV[i]
@@ -180,7 +180,7 @@ return n
 // poolSeat: ARGV[3] claimer, ARGV[4] until (Unix ms), ARGV[5] keep (ms),
 // then five per seat: ticket, match, token, host, server. Returns the
 // tickets not seated.
-var poolSeat = goredis.NewScript(poolLua + `
+var poolSeat = newScript(poolLua + `
 local unseated = {}
 for i = 6, #ARGV, 5 do
   local id, match, token, host, server = ARGV[i], ARGV[i + 1], ARGV[i + 2], ARGV[i + 3], ARGV[i + 4]
@@ -204,7 +204,7 @@ return unseated
 // poolWithdraw: ARGV[3] ticket, ARGV[4] player (empty: any), ARGV[5] the
 // status, ARGV[6] keep (ms). Returns the ticket's status afterwards,
 // 'claimed', or 'missing'.
-var poolWithdraw = goredis.NewScript(poolLua + `
+var poolWithdraw = newScript(poolLua + `
 local id = ARGV[3]
 local st = redis.call('HMGET', tkey(id), 'status', 'player', 'claimer')
 if not st[1] then
@@ -223,7 +223,7 @@ return st[1]
 
 // poolFree: ARGV[3] match, ARGV[4..] its players. Returns how many were
 // freed.
-var poolFree = goredis.NewScript(poolLua + `
+var poolFree = newScript(poolLua + `
 local n = 0
 for i = 4, #ARGV do
   if redis.call('GET', pkey(ARGV[i])) == 'm:' .. ARGV[3] then

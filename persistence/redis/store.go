@@ -20,6 +20,7 @@ import (
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
+	"runtime"
 	"strconv"
 	"time"
 
@@ -95,11 +96,25 @@ const (
 	eventsTTL = 30 * 24 * time.Hour
 )
 
-// Open connects to cfg.URL and checks that Redis answers.
+// DefaultPoolSize is the Redis connection pool Open gives a store whose
+// URL sets no pool_size: go-redis's own default, 10 × GOMAXPROCS, is 10
+// connections for a server on one core, and every long-poll, settlement
+// and archive read holds one while it waits. Connections are opened as
+// needed, never ahead, so a quiet server keeps few.
+const DefaultPoolSize = 100
+
+// Open connects to cfg.URL, checks that Redis answers and loads the
+// store's scripts (LoadScripts). The URL's query may set go-redis's
+// options (pool_size, dial_timeout, read_timeout, …); without pool_size
+// the pool is DefaultPoolSize connections (or go-redis's 10 × GOMAXPROCS
+// where that is more).
 func Open(ctx context.Context, cfg Config) (*Store, error) {
 	opts, err := goredis.ParseURL(cfg.URL)
 	if err != nil {
 		return nil, fmt.Errorf("redis url: %w", err)
+	}
+	if opts.PoolSize == 0 {
+		opts.PoolSize = max(DefaultPoolSize, 10*runtime.GOMAXPROCS(0))
 	}
 	s := New(goredis.NewClient(opts), cfg)
 	pctx, cancel := context.WithTimeout(ctx, 5*time.Second)
@@ -107,6 +122,10 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 	if err := s.Ping(pctx); err != nil {
 		_ = s.rdb.Close()
 		return nil, fmt.Errorf("connect to redis at %s: %w", opts.Addr, err)
+	}
+	if err := s.LoadScripts(pctx); err != nil {
+		_ = s.rdb.Close()
+		return nil, err
 	}
 	return s, nil
 }
@@ -184,7 +203,7 @@ func (s *Store) addToStream(ctx context.Context, pipe goredis.Pipeliner, kind st
 // createPlayer creates the player hash, marks its ratings complete (a new
 // player has none) and queues the player for the archive, unless the ID is
 // taken.
-var createPlayer = goredis.NewScript(`
+var createPlayer = newScript(`
 if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
 redis.call('HSET', KEYS[1], 'name', ARGV[1], 'created', ARGV[2])
 redis.call('HSET', KEYS[2], '~', '1')
@@ -578,7 +597,7 @@ func (s *Store) Backlog(ctx context.Context) (int64, error) {
 
 // warmChunk loads one chunk of archived ratings into Redis; a mode Redis
 // already holds is newer and stays.
-var warmChunk = goredis.NewScript(`
+var warmChunk = newScript(`
 local n = 0
 for i = 1, #KEYS, 2 do
   local a = (i - 1) / 2 * 4
@@ -601,7 +620,7 @@ const warmingTTL = 24 * time.Hour
 // finishWarm sets the warm marker (KEYS[2]) if the warm-up's pending key
 // (KEYS[1]) is still there, that is, if Redis kept everything the warm-up
 // loaded; it returns 0 otherwise.
-var finishWarm = goredis.NewScript(`
+var finishWarm = newScript(`
 if redis.call('DEL', KEYS[1]) == 0 then return 0 end
 redis.call('SET', KEYS[2], ARGV[1])
 return 1
