@@ -72,7 +72,7 @@ func newBot(rec *recorder, phase int) *bot {
 // plus the payload) with no estimate.
 func (b *bot) dial(ctx context.Context, wsURL string, link netem.Link, full bool) error {
 	dial := (&net.Dialer{}).DialContext
-	if link != (netem.Link{}) { // the bare socket otherwise: no pumps to weigh on the figures
+	if shapes(link) { // the bare socket otherwise: no pumps to weigh on the figures
 		dial = (&netem.Dialer{Up: link, Down: link}).DialContext
 	}
 	c, err := client.Dial(ctx, wsURL, client.Options{
@@ -93,6 +93,14 @@ func (b *bot) dial(ctx context.Context, wsURL string, link netem.Link, full bool
 	b.c = c
 	b.entity.Store(uint32(c.Welcome().Entity))
 	return nil
+}
+
+// shapes reports whether link changes anything about a connection. Its
+// Seed alone does not (arbiter-bench always sets one): such a Link would
+// route every byte through netem's pumps for nothing, two goroutines and
+// two copies per connection that the generator would pay for.
+func shapes(link netem.Link) bool {
+	return link.Latency != 0 || link.Jitter != 0 || link.Rate != 0
 }
 
 // onSnapshot runs on the client's reader goroutine for every snapshot. It
