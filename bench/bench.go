@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"runtime/pprof"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -58,6 +59,10 @@ type Config struct {
 	// client library's default, deltas (docs/protocol.md, "Delta
 	// snapshots"): the baseline of the bytes per client.
 	FullSnapshots bool
+	// CPUProfile, if not nil, receives a CPU profile (runtime/pprof) of
+	// the generator over the measurement window only: where the bots'
+	// own time goes, without the join's.
+	CPUProfile io.Writer
 }
 
 // Report is what one run measured, over the window only. Durations are in
@@ -267,7 +272,16 @@ func Run(ctx context.Context, cfg Config) (Report, error) {
 	window := new(histogram)
 	r.rec.from.Store(r.rec.since())
 	r.rec.lat.Store(window)
-	if err := sleep(ctx, cfg.Duration); err != nil {
+	if cfg.CPUProfile != nil {
+		if err := pprof.StartCPUProfile(cfg.CPUProfile); err != nil {
+			return Report{}, fmt.Errorf("bench: cpu profile: %w", err)
+		}
+	}
+	err = sleep(ctx, cfg.Duration)
+	if cfg.CPUProfile != nil {
+		pprof.StopCPUProfile()
+	}
+	if err != nil {
 		return Report{}, err
 	}
 	r.rec.lat.Store(nil)
