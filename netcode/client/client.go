@@ -468,6 +468,20 @@ func (c *Client) SendInput(in sim.Input) (uint32, error) {
 	default:
 	}
 
+	seq, b, err := c.prepareInputLocked(in)
+	if err != nil {
+		return seq, err
+	}
+	if err := c.write(gws.OpcodeBinary, b); err != nil {
+		return seq, fmt.Errorf("client: send input %d: %w", seq, err)
+	}
+	return seq, nil
+}
+
+// prepareInputLocked is SendInput but for the write: it numbers in, records
+// it in the prediction and the pacing, and returns its seq and its frame,
+// which is c.send's buffer (valid until the next call). c.send must be held.
+func (c *Client) prepareInputLocked(in sim.Input) (uint32, []byte, error) {
 	in.MoveX, in.MoveY = sim.ClampMove(in.MoveX, in.MoveY)
 	now := c.opts.Now()
 	c.mu.Lock()
@@ -488,13 +502,10 @@ func (c *Client) SendInput(in sim.Input) (uint32, error) {
 	s.msg.Kind = &s.kind
 	b, err := proto.MarshalOptions{}.MarshalAppend(s.buf[:0], &s.msg)
 	if err != nil {
-		return seq, fmt.Errorf("client: encode input %d: %w", seq, err)
+		return seq, nil, fmt.Errorf("client: encode input %d: %w", seq, err)
 	}
 	s.buf = b
-	if err := c.write(gws.OpcodeBinary, b); err != nil {
-		return seq, fmt.Errorf("client: send input %d: %w", seq, err)
-	}
-	return seq, nil
+	return seq, b, nil
 }
 
 // InputDue returns how long after now the next input is due: zero or less
