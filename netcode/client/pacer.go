@@ -313,28 +313,48 @@ type Pacer struct {
 	stats PacerStats
 }
 
-// netRing holds the newest pacerNetRing values of a series.
+// netRing holds the newest pacerNetRing values of a series. It remembers
+// the answer of the last newest query until the next add: the Pacer asks
+// the same questions several times per input and snapshot (Held, at every
+// send and every check of a send loop), and a scan of the whole ring each
+// time was most of a client's pacing cost.
 type netRing struct {
 	v       [pacerNetRing]float64
 	n, head int
+
+	memoK          int // the k of the remembered query; 0: none
+	memoLo, memoHi float64
 }
+
+// pacerNetRing must be a power of two: netRing indexes with a mask.
+const _ uint = -(pacerNetRing & (pacerNetRing - 1)) // a compile error otherwise
 
 func (r *netRing) add(x float64) {
 	if r.n == pacerNetRing {
-		r.head = (r.head + 1) % pacerNetRing
+		r.head = (r.head + 1) & (pacerNetRing - 1)
 		r.n--
 	}
-	r.v[(r.head+r.n)%pacerNetRing] = x
+	r.v[(r.head+r.n)&(pacerNetRing-1)] = x
 	r.n++
+	r.memoK = 0
 }
+
+// last returns the newest value; the ring must not be empty.
+func (r *netRing) last() float64 { return r.v[(r.head+r.n-1)&(pacerNetRing-1)] }
 
 // newest returns the least and the greatest of the newest k values
 // (of all, if k is larger); +Inf and −Inf if there are none.
 func (r *netRing) newest(k int) (lo, hi float64) {
+	if k > 0 && k == r.memoK {
+		return r.memoLo, r.memoHi
+	}
 	lo, hi = math.Inf(1), math.Inf(-1)
 	for i := max(r.n-k, 0); i < r.n; i++ {
-		x := r.v[(r.head+i)%pacerNetRing]
+		x := r.v[(r.head+i)&(pacerNetRing-1)]
 		lo, hi = min(lo, x), max(hi, x)
+	}
+	if k > 0 {
+		r.memoK, r.memoLo, r.memoHi = k, lo, hi
 	}
 	return lo, hi
 }
@@ -559,7 +579,7 @@ func (p *Pacer) observeNet(tick sim.Tick, ack uint32, t float64) {
 	if p.haveObs {
 		if t-p.lastArrival >= p.clock.period/2 {
 			lo, _ := p.late.newest(pacerEnvelopeSnapshots)
-			p.spread.add(p.late.v[(p.late.head+p.late.n-1)%pacerNetRing] - lo)
+			p.spread.add(p.late.last() - lo)
 		}
 		p.skipped.add(float64(tick - p.lastTick - 1))
 		if ack > p.lastAck {
