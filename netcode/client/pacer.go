@@ -313,16 +313,21 @@ type Pacer struct {
 	stats PacerStats
 }
 
-// netRing holds the newest pacerNetRing values of a series. It remembers
-// the answer of the last newest query until the next add: the Pacer asks
-// the same questions several times per input and snapshot (Held, at every
-// send and every check of a send loop), and a scan of the whole ring each
-// time was most of a client's pacing cost.
+// netRing holds the newest pacerNetRing values of a series. The Pacer asks
+// it the same questions several times per input and snapshot (Held, at
+// every send and every check of a send loop), and a scan of the whole ring
+// each time was most of a client's pacing cost: it keeps the least and the
+// greatest of all its values as they come (rescanning only when the value
+// leaving the ring may have been one of them), and remembers its answer to
+// a query about fewer until the next value.
 type netRing struct {
 	v       [pacerNetRing]float64
 	n, head int
 
-	memoK          int // the k of the remembered query; 0: none
+	allLo, allHi float64 // of all the values, if allOK
+	allOK        bool
+
+	memoK          int // the k of the remembered query, fewer than n; 0: none
 	memoLo, memoHi float64
 }
 
@@ -331,11 +336,19 @@ const _ uint = -(pacerNetRing & (pacerNetRing - 1)) // a compile error otherwise
 
 func (r *netRing) add(x float64) {
 	if r.n == pacerNetRing {
+		// Unless the value leaving was strictly inside the range
+		// (not NaN, not an end of it), the range must be found anew.
+		if out := r.v[r.head]; !(out > r.allLo && out < r.allHi) {
+			r.allOK = false
+		}
 		r.head = (r.head + 1) & (pacerNetRing - 1)
 		r.n--
 	}
 	r.v[(r.head+r.n)&(pacerNetRing-1)] = x
 	r.n++
+	if r.allOK {
+		r.allLo, r.allHi = min(r.allLo, x), max(r.allHi, x)
+	}
 	r.memoK = 0
 }
 
@@ -345,16 +358,29 @@ func (r *netRing) last() float64 { return r.v[(r.head+r.n-1)&(pacerNetRing-1)] }
 // newest returns the least and the greatest of the newest k values
 // (of all, if k is larger); +Inf and −Inf if there are none.
 func (r *netRing) newest(k int) (lo, hi float64) {
-	if k > 0 && k == r.memoK {
+	switch {
+	case k >= r.n:
+		if !r.allOK {
+			r.allLo, r.allHi = r.scan(r.n)
+			r.allOK = true
+		}
+		return r.allLo, r.allHi
+	case k == r.memoK:
 		return r.memoLo, r.memoHi
 	}
+	lo, hi = r.scan(k)
+	if k > 0 {
+		r.memoK, r.memoLo, r.memoHi = k, lo, hi
+	}
+	return lo, hi
+}
+
+// scan returns the least and the greatest of the newest k ≤ n values.
+func (r *netRing) scan(k int) (lo, hi float64) {
 	lo, hi = math.Inf(1), math.Inf(-1)
 	for i := max(r.n-k, 0); i < r.n; i++ {
 		x := r.v[(r.head+i)&(pacerNetRing-1)]
 		lo, hi = min(lo, x), max(hi, x)
-	}
-	if k > 0 {
-		r.memoK, r.memoLo, r.memoHi = k, lo, hi
 	}
 	return lo, hi
 }
