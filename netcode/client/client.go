@@ -219,6 +219,9 @@ type Client struct {
 	// Welcome).
 	seed *resumeSeed
 
+	// frames decodes snapshot frames; the reader's only.
+	frames frameDecoder
+
 	stall struct {
 		sync.Mutex
 		resume chan struct{} // non-nil while reads are stalled; closed to resume
@@ -229,8 +232,6 @@ type Client struct {
 	send struct {
 		sync.Mutex
 		msg        arbiterv1.ClientMessage
-		input      arbiterv1.Input
-		kind       arbiterv1.ClientMessage_Input
 		action     arbiterv1.Action
 		actionKind arbiterv1.ClientMessage_Action
 		buf        []byte
@@ -468,10 +469,7 @@ func (c *Client) SendInput(in sim.Input) (uint32, error) {
 	default:
 	}
 
-	seq, b, err := c.prepareInputLocked(in)
-	if err != nil {
-		return seq, err
-	}
+	seq, b := c.prepareInputLocked(in)
 	if err := c.write(gws.OpcodeBinary, b); err != nil {
 		return seq, fmt.Errorf("client: send input %d: %w", seq, err)
 	}
@@ -481,7 +479,7 @@ func (c *Client) SendInput(in sim.Input) (uint32, error) {
 // prepareInputLocked is SendInput but for the write: it numbers in, records
 // it in the prediction and the pacing, and returns its seq and its frame,
 // which is c.send's buffer (valid until the next call). c.send must be held.
-func (c *Client) prepareInputLocked(in sim.Input) (uint32, []byte, error) {
+func (c *Client) prepareInputLocked(in sim.Input) (uint32, []byte) {
 	in.MoveX, in.MoveY = sim.ClampMove(in.MoveX, in.MoveY)
 	now := c.opts.Now()
 	c.mu.Lock()
@@ -494,18 +492,11 @@ func (c *Client) prepareInputLocked(in sim.Input) (uint32, []byte, error) {
 	c.mu.Unlock()
 
 	s := &c.send
-	s.input = arbiterv1.Input{
+	s.buf = appendInputFrame(s.buf[:0], &arbiterv1.Input{
 		Seq: in.Seq, MoveX: in.MoveX, MoveY: in.MoveY, Buttons: in.Buttons,
 		AimX: in.AimX, AimY: in.AimY, ViewTick: uint32(in.ViewTick),
-	}
-	s.kind.Input = &s.input
-	s.msg.Kind = &s.kind
-	b, err := proto.MarshalOptions{}.MarshalAppend(s.buf[:0], &s.msg)
-	if err != nil {
-		return seq, nil, fmt.Errorf("client: encode input %d: %w", seq, err)
-	}
-	s.buf = b
-	return seq, b, nil
+	})
+	return seq, s.buf
 }
 
 // InputDue returns how long after now the next input is due: zero or less
@@ -851,6 +842,18 @@ func protocolViolation(format string, args ...any) *violation {
 func (c *Client) handle(binary bool, data []byte) *violation {
 	if !binary {
 		return &violation{arbiterv1.CloseTextFrame, fmt.Errorf("%w: text frame", ErrProtocol)}
+	}
+	select {
+	case <-c.welcomed:
+		// The arena's snapshots, every tick: decoded without the
+		// protobuf runtime when they are plain (see frameDecoder).
+		if s, d, ok := c.frames.decode(data); ok {
+			if d != nil {
+				return c.onSnapshotDelta(d)
+			}
+			return c.onSnapshot(s)
+		}
+	default:
 	}
 	var m arbiterv1.ServerMessage
 	if err := proto.Unmarshal(data, &m); err != nil {
