@@ -111,10 +111,9 @@ func BenchmarkClientTick(b *testing.B) {
 					b.StartTimer()
 				}
 				clock = clock.Add(period)
-				if c.inputHeld(clock) {
+				if held, _ := c.inputCheck(clock); held {
 					b.Fatal("held")
 				}
-				_ = c.InputDue(clock)
 				c.send.Lock()
 				c.prepareInputLocked(sim.Input{})
 				c.send.Unlock()

@@ -536,11 +536,27 @@ func (c *Client) heldRecheck() time.Duration {
 	return time.Second / time.Duration(4*max(c.welcome.TickRate, 1))
 }
 
-// inputHeld reports whether the Pacer holds inputs back at now.
-func (c *Client) inputHeld(now time.Time) bool {
+// InputHeld reports whether the Pacer holds the next input back at now
+// (see Pacer.Held): too many are unacknowledged. InputDue's answer then
+// is only when to look again; the input is due once a snapshot
+// acknowledges enough, which RunInputs waits for. A loop that sends for
+// many Clients (a load generator) can do the same: look again after the
+// Client's next snapshot (Options.OnSnapshot), or at InputDue's time.
+func (c *Client) InputHeld(now time.Time) bool {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	return c.inputHeldLocked(now)
+}
+
+func (c *Client) inputHeldLocked(now time.Time) bool {
 	return c.mu.pacer != nil && c.mu.pacer.Held(now)
+}
+
+// inputCheck is InputHeld and InputDue at now, under one lock.
+func (c *Client) inputCheck(now time.Time) (held bool, due time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.inputHeldLocked(now), c.inputDueLocked(now)
 }
 
 // RunInputs sends sample() as an input (SendInput) whenever one is due
@@ -574,12 +590,13 @@ func (c *Client) RunInputs(ctx context.Context, sample func() sim.Input) error {
 		}
 		snapped = nil
 		now := c.opts.Now()
-		if c.inputHeld(now) {
+		held, d := c.inputCheck(now)
+		if held {
 			snapped = c.snapped
 			timer.Reset(c.heldRecheck())
 			continue
 		}
-		if d := c.InputDue(now); d > 0 {
+		if d > 0 {
 			timer.Reset(d)
 			continue
 		}
