@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"runtime"
 	"runtime/pprof"
 	"sync"
 	"sync/atomic"
@@ -180,6 +181,8 @@ type run struct {
 	api  *lobby
 	rec  recorder
 	bots []atomic.Pointer[bot] // set as clients connect
+	// senders send the bots' inputs, bot i by senders[i mod len].
+	senders []*sender
 	// joined counts connected clients; phase names what the run is doing,
 	// for the progress line.
 	joined atomic.Int64
@@ -235,7 +238,8 @@ func Run(ctx context.Context, cfg Config) (Report, error) {
 	}
 	defer func() { stopProgress(); progress.Wait() }()
 
-	// Bots play until playCtx ends; then every client is closed.
+	// Bots play until playCtx ends, their inputs sent by one sender per
+	// P; then every client is closed.
 	playCtx, stopPlay := context.WithCancel(ctx)
 	var players sync.WaitGroup
 	defer func() {
@@ -243,9 +247,15 @@ func Run(ctx context.Context, cfg Config) (Report, error) {
 		players.Wait()
 		r.closeAll()
 	}()
+	r.senders = make([]*sender, runtime.GOMAXPROCS(0))
+	for i := range r.senders {
+		s := newSender(!cfg.Unpaced)
+		r.senders[i] = s
+		players.Go(func() { s.run(playCtx) })
+	}
 
 	joinStart := time.Now()
-	if err := r.joinAll(ctx, playCtx, &players); err != nil {
+	if err := r.joinAll(ctx); err != nil {
 		return Report{}, err
 	}
 	rep := Report{
@@ -297,9 +307,8 @@ func Run(ctx context.Context, cfg Config) (Report, error) {
 }
 
 // joinAll brings every client in, at most cfg.Concurrency at a time, and
-// starts each one's play goroutine (tracked by players, ended by playCtx)
-// as soon as it is connected.
-func (r *run) joinAll(ctx, playCtx context.Context, players *sync.WaitGroup) error {
+// hands each one to a sender as soon as it is connected.
+func (r *run) joinAll(ctx context.Context) error {
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(r.cfg.Concurrency)
 	size := roomSize[r.cfg.Mode]
@@ -329,7 +338,7 @@ func (r *run) joinAll(ctx, playCtx context.Context, players *sync.WaitGroup) err
 				return fmt.Errorf("%w: the server ticks at %d Hz, want %d", ErrTickRate, rate, want)
 			}
 			r.joined.Add(1)
-			players.Go(func() { b.play(playCtx, !r.cfg.Unpaced) })
+			r.senders[i%len(r.senders)].add(b)
 			return nil
 		})
 	}
