@@ -316,16 +316,21 @@ type Pacer struct {
 // netRing holds the newest pacerNetRing values of a series. The Pacer asks
 // it the same questions several times per input and snapshot (Held, at
 // every send and every check of a send loop), and a scan of the whole ring
-// each time was most of a client's pacing cost: it keeps the least and the
-// greatest of all its values as they come (rescanning only when the value
-// leaving the ring may have been one of them), and remembers its answer to
-// a query about fewer until the next value.
+// each time was most of a client's pacing cost. So it keeps the least and
+// the greatest of all its values as they come, with how many of each it
+// holds (rescanning only when the last of one leaves the ring), and
+// remembers its answer to a query about fewer until the next value. The
+// answers are those of a scan with min and max, NaN and ±0 included.
 type netRing struct {
 	v       [pacerNetRing]float64
 	n, head int
 
-	allLo, allHi float64 // of all the values, if allOK
-	allOK        bool
+	// The range of all the values, if allOK: the least and the greatest
+	// that are not NaN (−0 below +0, as min and max order them), how
+	// many values are each, and how many are NaN.
+	allLo, allHi   float64
+	nLo, nHi, nNaN int
+	allOK          bool
 
 	memoK          int // the k of the remembered query, fewer than n; 0: none
 	memoLo, memoHi float64
@@ -336,10 +341,8 @@ const _ uint = -(pacerNetRing & (pacerNetRing - 1)) // a compile error otherwise
 
 func (r *netRing) add(x float64) {
 	if r.n == pacerNetRing {
-		// Unless the value leaving was strictly inside the range
-		// (not NaN, not an end of it), the range must be found anew.
-		if out := r.v[r.head]; !(out > r.allLo && out < r.allHi) {
-			r.allOK = false
+		if r.allOK {
+			r.remove(r.v[r.head])
 		}
 		r.head = (r.head + 1) & (pacerNetRing - 1)
 		r.n--
@@ -347,10 +350,54 @@ func (r *netRing) add(x float64) {
 	r.v[(r.head+r.n)&(pacerNetRing-1)] = x
 	r.n++
 	if r.allOK {
-		r.allLo, r.allHi = min(r.allLo, x), max(r.allHi, x)
+		r.include(x)
 	}
 	r.memoK = 0
 }
+
+// include counts x into the range of all the values.
+func (r *netRing) include(x float64) {
+	switch {
+	case x != x:
+		r.nNaN++
+		return
+	case below(x, r.allLo):
+		r.allLo, r.nLo = x, 1
+	case same(x, r.allLo):
+		r.nLo++
+	}
+	switch {
+	case below(r.allHi, x):
+		r.allHi, r.nHi = x, 1
+	case same(x, r.allHi):
+		r.nHi++
+	}
+}
+
+// remove takes x, leaving the ring, out of the range of all the values;
+// if it was the last value at one of its ends, the range is unknown.
+func (r *netRing) remove(x float64) {
+	switch {
+	case x != x:
+		r.nNaN--
+		return
+	case same(x, r.allLo):
+		r.nLo--
+		r.allOK = r.nLo > 0
+	}
+	if same(x, r.allHi) {
+		r.nHi--
+		r.allOK = r.allOK && r.nHi > 0
+	}
+}
+
+// below reports whether a < b, with −0 below +0 (as min and max have it).
+func below(a, b float64) bool {
+	return a < b || a == b && math.Signbit(a) && !math.Signbit(b)
+}
+
+// same reports whether a and b are the same number, telling ±0 apart.
+func same(a, b float64) bool { return math.Float64bits(a) == math.Float64bits(b) }
 
 // last returns the newest value; the ring must not be empty.
 func (r *netRing) last() float64 { return r.v[(r.head+r.n-1)&(pacerNetRing-1)] }
@@ -361,26 +408,27 @@ func (r *netRing) newest(k int) (lo, hi float64) {
 	switch {
 	case k >= r.n:
 		if !r.allOK {
-			r.allLo, r.allHi = r.scan(r.n)
+			r.allLo, r.allHi = math.Inf(1), math.Inf(-1)
+			r.nLo, r.nHi, r.nNaN = 0, 0, 0
 			r.allOK = true
+			for i := range r.n {
+				r.include(r.v[(r.head+i)&(pacerNetRing-1)])
+			}
+		}
+		if r.nNaN > 0 {
+			return math.NaN(), math.NaN()
 		}
 		return r.allLo, r.allHi
-	case k == r.memoK:
+	case k > 0 && k == r.memoK:
 		return r.memoLo, r.memoHi
 	}
-	lo, hi = r.scan(k)
-	if k > 0 {
-		r.memoK, r.memoLo, r.memoHi = k, lo, hi
-	}
-	return lo, hi
-}
-
-// scan returns the least and the greatest of the newest k ≤ n values.
-func (r *netRing) scan(k int) (lo, hi float64) {
 	lo, hi = math.Inf(1), math.Inf(-1)
-	for i := max(r.n-k, 0); i < r.n; i++ {
+	for i := r.n - k; i < r.n; i++ {
 		x := r.v[(r.head+i)&(pacerNetRing-1)]
 		lo, hi = min(lo, x), max(hi, x)
+	}
+	if k > 0 {
+		r.memoK, r.memoLo, r.memoHi = k, lo, hi
 	}
 	return lo, hi
 }

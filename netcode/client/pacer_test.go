@@ -642,7 +642,7 @@ func TestNetRing(t *testing.T) {
 			r.add(x)
 			all = append(all, x)
 			for range rng.intn(4) {
-				k := []int{1, pacerEnvelopeSnapshots, pacerRTTSnapshots, pacerNetRing, pacerNetRing + 5}[rng.intn(5)]
+				k := []int{0, 1, pacerEnvelopeSnapshots, pacerRTTSnapshots, pacerNetRing, pacerNetRing + 5}[rng.intn(6)]
 				lo, hi := r.newest(k)
 				wlo, whi := math.Inf(1), math.Inf(-1)
 				for _, v := range all[max(len(all)-min(k, pacerNetRing), 0):] {
