@@ -53,10 +53,9 @@ type bot struct {
 	phase  int           // turns the move vector differently per bot
 
 	// The sender's: set by sender.add before the bot is handed over.
-	sender  *sender
-	sendAt  int64 // when the sender looks at the bot next, in ns since its base
-	sendIdx int   // the bot's place in the sender's queue; -1 out of it
-	n       int   // inputs made so far (next)
+	sender *sender
+	sendAt int64 // when the sender looks at the bot next, in ns since its base
+	n      int   // inputs made so far (next)
 	// held is set by the sender while the bot's pacing holds inputs
 	// back; the reader clears it at the next snapshot and pokes the
 	// sender.

@@ -1,7 +1,6 @@
 package bench
 
 import (
-	"container/heap"
 	"context"
 	"sync"
 	"time"
@@ -95,27 +94,25 @@ func (s *sender) run(ctx context.Context) {
 			if s.quantum == 0 {
 				s.quantum = min(sendQuantum, time.Second/time.Duration(32*b.c.Welcome().TickRate))
 			}
-			b.sendAt, b.sendIdx = nowNs, -1
-			heap.Push(&s.q, b)
+			b.sendAt = nowNs
+			s.q.push(sendEntry{nowNs, b})
 		}
 		for _, b := range poked {
-			if b.sendIdx >= 0 { // still playing
-				b.sendAt = nowNs
-				heap.Fix(&s.q, b.sendIdx)
-			}
+			s.q.advance(b, nowNs) // unless it has left
 		}
-		for len(s.q) > 0 && s.q[0].sendAt <= nowNs {
-			b := s.q[0]
+		for len(s.q) > 0 && s.q[0].at <= nowNs {
+			b := s.q[0].b
 			if next, ok := s.step(b, now); ok {
 				b.sendAt = s.ns(next)
-				heap.Fix(&s.q, 0)
+				s.q[0].at = b.sendAt
+				s.q.down(0)
 			} else {
-				heap.Pop(&s.q)
+				s.q.pop()
 			}
 		}
 		wait := time.Hour
 		if len(s.q) > 0 {
-			wait = max(time.Duration(s.q[0].sendAt-nowNs), s.quantum)
+			wait = max(time.Duration(s.q[0].at-nowNs), s.quantum)
 		}
 		timer.Reset(wait)
 		select {
@@ -166,25 +163,70 @@ func (s *sender) step(b *bot, now time.Time) (next time.Time, ok bool) {
 	return now.Add(max(c.InputDue(now), period/2)), true
 }
 
-// sendQueue is a min-heap of bots by sendAt.
-type sendQueue []*bot
+// sendEntry is a bot in a sendQueue: when the sender looks at it next
+// (ns since the sender's base), kept beside the pointer so that ordering
+// the queue touches no bot.
+type sendEntry struct {
+	at int64
+	b  *bot
+}
 
-func (q sendQueue) Len() int           { return len(q) }
-func (q sendQueue) Less(i, j int) bool { return q[i].sendAt < q[j].sendAt }
-func (q sendQueue) Swap(i, j int) {
-	q[i], q[j] = q[j], q[i]
-	q[i].sendIdx, q[j].sendIdx = i, j
+// sendQueue is a min-heap of bots by when the sender looks at them next.
+type sendQueue []sendEntry
+
+func (q *sendQueue) push(e sendEntry) {
+	*q = append(*q, e)
+	q.up(len(*q) - 1)
 }
-func (q *sendQueue) Push(x any) {
-	b := x.(*bot)
-	b.sendIdx = len(*q)
-	*q = append(*q, b)
-}
-func (q *sendQueue) Pop() any {
+
+// pop removes the first entry.
+func (q *sendQueue) pop() {
 	old := *q
-	b := old[len(old)-1]
-	old[len(old)-1] = nil
-	b.sendIdx = -1
-	*q = old[:len(old)-1]
-	return b
+	n := len(old) - 1
+	old[0] = old[n]
+	old[n] = sendEntry{}
+	*q = old[:n]
+	q.down(0)
+}
+
+// advance moves b's entry to at if that is sooner; b may have left.
+func (q sendQueue) advance(b *bot, at int64) {
+	for i := range q {
+		if q[i].b == b {
+			if at < q[i].at {
+				q[i].at = at
+				q.up(i)
+			}
+			return
+		}
+	}
+}
+
+func (q sendQueue) up(i int) {
+	for i > 0 {
+		p := (i - 1) / 2
+		if q[p].at <= q[i].at {
+			return
+		}
+		q[p], q[i] = q[i], q[p]
+		i = p
+	}
+}
+
+func (q sendQueue) down(i int) {
+	for {
+		l := 2*i + 1
+		if l >= len(q) {
+			return
+		}
+		c := l
+		if r := l + 1; r < len(q) && q[r].at < q[l].at {
+			c = r
+		}
+		if q[i].at <= q[c].at {
+			return
+		}
+		q[i], q[c] = q[c], q[i]
+		i = c
+	}
 }
