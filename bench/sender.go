@@ -146,16 +146,18 @@ func (s *sender) step(b *bot, now time.Time) (next time.Time, ok bool) {
 		}
 		return next, true
 	}
-	// As RunInputs does: held, look again at the next snapshot (or at
-	// InputDue's time); not due yet, at its time; due, send, and look
-	// again at the next due time, at least half a period on.
-	if c.InputHeld(now) {
-		b.held.Store(true)
-		return now.Add(max(c.InputDue(now), s.quantum)), true
-	}
-	b.held.Store(false)
+	// As RunInputs does: not due yet, look again at its time, or, if the
+	// pacing holds the input back, at the next snapshot if that comes
+	// first; due, send, and look again at the next due time, at least
+	// half a period on. (A held input is never due: InputDue says when
+	// to look again.) The flag goes up before InputHeld looks, so that a
+	// snapshot that comes in between still pokes the sender.
 	if d := c.InputDue(now); d > 0 {
-		return now.Add(d), true
+		b.held.Store(true)
+		if !c.InputHeld(now) {
+			b.held.Store(false)
+		}
+		return now.Add(max(d, s.quantum)), true
 	}
 	if _, err := c.SendInput(b.next()); err != nil {
 		return time.Time{}, false

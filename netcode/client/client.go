@@ -219,7 +219,7 @@ type Client struct {
 	// Welcome).
 	seed *resumeSeed
 
-	// frames decodes snapshot frames; the reader's only.
+	// frames decodes frames; the reader's only.
 	frames frameDecoder
 
 	stall struct {
@@ -860,8 +860,7 @@ func (c *Client) handle(binary bool, data []byte) *violation {
 	if !binary {
 		return &violation{arbiterv1.CloseTextFrame, fmt.Errorf("%w: text frame", ErrProtocol)}
 	}
-	select {
-	case <-c.welcomed:
+	if c.frames.welcomed {
 		// The arena's snapshots, every tick: decoded without the
 		// protobuf runtime when they are plain (see frameDecoder).
 		if s, d, ok := c.frames.decode(data); ok {
@@ -870,19 +869,17 @@ func (c *Client) handle(binary bool, data []byte) *violation {
 			}
 			return c.onSnapshot(s)
 		}
-	default:
 	}
 	var m arbiterv1.ServerMessage
 	if err := proto.Unmarshal(data, &m); err != nil {
 		return &violation{arbiterv1.CloseBadFrame, fmt.Errorf("%w: %w", ErrBadFrame, err)}
 	}
 	w, isWelcome := m.Kind.(*arbiterv1.ServerMessage_Welcome)
-	select {
-	case <-c.welcomed:
+	if c.frames.welcomed {
 		if isWelcome {
 			return protocolViolation("second welcome")
 		}
-	default:
+	} else {
 		// A Kick may come first: the server refuses a connection it has
 		// already upgraded (say, the match ended in between) by announcing
 		// the close. Anything else first is a violation.
@@ -947,6 +944,7 @@ func (c *Client) onWelcome(w *arbiterv1.Welcome) *violation {
 		// numbered 0): nothing to check.
 		c.welcome = welcome
 		c.onActionsWelcome()
+		c.frames.welcomed = true
 		close(c.welcomed)
 		return nil
 	}
@@ -974,6 +972,7 @@ func (c *Client) onWelcome(w *arbiterv1.Welcome) *violation {
 	c.mu.interp = NewInterpolator(c.welcome.Entity, r, capacity)
 	c.mu.refTick, c.mu.refAt = c.welcome.Tick, now
 	c.mu.Unlock()
+	c.frames.welcomed = true
 	close(c.welcomed)
 	return nil
 }

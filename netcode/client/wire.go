@@ -109,6 +109,11 @@ func (w *wireEntity) set(e *arbiterv1.Entity) {
 // nothing but the snapshot it makes (ApplyDelta), a full snapshot nothing
 // but itself. It belongs to the Client's reader.
 type frameDecoder struct {
+	// welcomed reports that the reader has taken the Welcome (and closed
+	// Client.welcomed): the reader's own copy of the fact, read at every
+	// frame.
+	welcomed bool
+
 	delta    arbiterv1.SnapshotDelta // the last delta decoded; its slices are the buffers below
 	removed  []uint32
 	moved    []int32
