@@ -28,7 +28,9 @@ func countReads(conn net.Conn, n *atomic.Uint64) net.Conn {
 	if err != nil {
 		return &countingConn{Conn: conn, n: n}
 	}
-	return &rawReadConn{Conn: tc, raw: raw, n: n}
+	c := &rawReadConn{Conn: tc, raw: raw, n: n}
+	c.readFn = c.readOnce
+	return c
 }
 
 // rawReadConn is a TCP connection read through its raw descriptor (see
@@ -41,29 +43,40 @@ type rawReadConn struct {
 	// emptied reports that the last read left the socket empty: the next
 	// one waits for it to be readable first.
 	emptied bool
+
+	// One read's state, for readFn (c.readOnce, made once: a closure
+	// per Read would be allocated, the poller keeps it).
+	readFn func(fd uintptr) bool
+	p      []byte
+	wait   bool
+	rn     int
+	rerr   error
+}
+
+// readOnce is the raw read: it asks the poller to wait first if wait is
+// set, and reports whether the read is done (not EAGAIN).
+func (c *rawReadConn) readOnce(fd uintptr) bool {
+	if c.wait {
+		c.wait = false
+		return false // wait until readable, then come back
+	}
+	for {
+		c.rn, c.rerr = syscall.Read(int(fd), c.p)
+		if c.rerr != syscall.EINTR {
+			break
+		}
+	}
+	return c.rerr != syscall.EAGAIN
 }
 
 func (c *rawReadConn) Read(p []byte) (int, error) {
 	if len(p) == 0 {
 		return 0, nil
 	}
-	var n int
-	var errno error
-	wait := c.emptied
-	err := c.raw.Read(func(fd uintptr) bool {
-		if wait {
-			wait = false
-			return false // wait until readable, then come back
-		}
-		for {
-			n, errno = syscall.Read(int(fd), p)
-			if errno != syscall.EINTR {
-				break
-			}
-		}
-		return errno != syscall.EAGAIN
-	})
-	c.emptied = false
+	c.p, c.wait, c.rn, c.rerr = p, c.emptied, 0, nil
+	err := c.raw.Read(c.readFn)
+	n, errno := c.rn, c.rerr
+	c.p, c.emptied = nil, false
 	switch {
 	case err != nil: // closed, or a deadline
 		return 0, err
