@@ -10,8 +10,11 @@ import (
 // its last wake-up goes out at the next, at most this late. A game with a
 // frame loop sends on the first frame after an input is due, later than
 // that (a frame is 7–17 ms); the Pacer keeps a late input's slot, so that
-// lateness is only a little of the link's delay. The sender uses the
-// smaller of this and a 32nd of the tick period.
+// lateness is only a little of the link's delay. Nor are the inputs more
+// bunched than a timer per bot had them: an idle Go process sleeps in
+// epoll_wait, whose timeout is in milliseconds, so its timers too fire in
+// batches a millisecond apart. The sender uses the smaller of this and a
+// 32nd of the tick period.
 const sendQuantum = time.Millisecond
 
 // sender sends the inputs of many bots from one goroutine, each when its
