@@ -93,7 +93,7 @@ func (b *bot) dial(ctx context.Context, wsURL string, link netem.Link, full bool
 			if err != nil {
 				return nil, err
 			}
-			return countReads(conn, &b.bytes), nil
+			return &countingConn{Conn: conn, n: &b.bytes}, nil
 		},
 	})
 	if err != nil {
