@@ -7,6 +7,8 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"runtime"
+	"runtime/pprof"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -58,6 +60,10 @@ type Config struct {
 	// client library's default, deltas (docs/protocol.md, "Delta
 	// snapshots"): the baseline of the bytes per client.
 	FullSnapshots bool
+	// CPUProfile, if not nil, receives a CPU profile (runtime/pprof) of
+	// the generator over the measurement window only: where the bots'
+	// own time goes, without the join's.
+	CPUProfile io.Writer
 }
 
 // Report is what one run measured, over the window only. Durations are in
@@ -175,6 +181,8 @@ type run struct {
 	api  *lobby
 	rec  recorder
 	bots []atomic.Pointer[bot] // set as clients connect
+	// senders send the bots' inputs, bot i by senders[i mod len].
+	senders []*sender
 	// joined counts connected clients; phase names what the run is doing,
 	// for the progress line.
 	joined atomic.Int64
@@ -230,7 +238,8 @@ func Run(ctx context.Context, cfg Config) (Report, error) {
 	}
 	defer func() { stopProgress(); progress.Wait() }()
 
-	// Bots play until playCtx ends; then every client is closed.
+	// Bots play until playCtx ends, their inputs sent by one sender per
+	// P; then every client is closed.
 	playCtx, stopPlay := context.WithCancel(ctx)
 	var players sync.WaitGroup
 	defer func() {
@@ -238,9 +247,15 @@ func Run(ctx context.Context, cfg Config) (Report, error) {
 		players.Wait()
 		r.closeAll()
 	}()
+	r.senders = make([]*sender, runtime.GOMAXPROCS(0))
+	for i := range r.senders {
+		s := newSender(!cfg.Unpaced)
+		r.senders[i] = s
+		players.Go(func() { s.run(playCtx) })
+	}
 
 	joinStart := time.Now()
-	if err := r.joinAll(ctx, playCtx, &players); err != nil {
+	if err := r.joinAll(ctx); err != nil {
 		return Report{}, err
 	}
 	rep := Report{
@@ -267,7 +282,16 @@ func Run(ctx context.Context, cfg Config) (Report, error) {
 	window := new(histogram)
 	r.rec.from.Store(r.rec.since())
 	r.rec.lat.Store(window)
-	if err := sleep(ctx, cfg.Duration); err != nil {
+	if cfg.CPUProfile != nil {
+		if err := pprof.StartCPUProfile(cfg.CPUProfile); err != nil {
+			return Report{}, fmt.Errorf("bench: cpu profile: %w", err)
+		}
+	}
+	err = sleep(ctx, cfg.Duration)
+	if cfg.CPUProfile != nil {
+		pprof.StopCPUProfile()
+	}
+	if err != nil {
 		return Report{}, err
 	}
 	r.rec.lat.Store(nil)
@@ -283,9 +307,8 @@ func Run(ctx context.Context, cfg Config) (Report, error) {
 }
 
 // joinAll brings every client in, at most cfg.Concurrency at a time, and
-// starts each one's play goroutine (tracked by players, ended by playCtx)
-// as soon as it is connected.
-func (r *run) joinAll(ctx, playCtx context.Context, players *sync.WaitGroup) error {
+// hands each one to a sender as soon as it is connected.
+func (r *run) joinAll(ctx context.Context) error {
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(r.cfg.Concurrency)
 	size := roomSize[r.cfg.Mode]
@@ -315,7 +338,7 @@ func (r *run) joinAll(ctx, playCtx context.Context, players *sync.WaitGroup) err
 				return fmt.Errorf("%w: the server ticks at %d Hz, want %d", ErrTickRate, rate, want)
 			}
 			r.joined.Add(1)
-			players.Go(func() { b.play(playCtx, !r.cfg.Unpaced) })
+			r.senders[i%len(r.senders)].add(b)
 			return nil
 		})
 	}

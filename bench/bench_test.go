@@ -56,14 +56,25 @@ func startServer(t *testing.T, args ...string) string {
 	return "http://" + addr
 }
 
-// TestRun plays 20 clients (two ffa rooms) against the real server binary
-// and checks that every figure of the report is sane.
+// TestRun plays 20 clients (two ffa rooms) against the real server binary,
+// paced by the client library and on a fixed ticker, and checks that every
+// figure of the report is sane.
 func TestRun(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds and runs the server binary; skipped with -short")
 	}
-	const tickRate = 30
 	base := startServer(t, "--tick-rate", "30")
+	for _, unpaced := range []bool{false, true} {
+		name := "paced"
+		if unpaced {
+			name = "unpaced"
+		}
+		t.Run(name, func(t *testing.T) { testRun(t, base, unpaced) })
+	}
+}
+
+func testRun(t *testing.T, base string, unpaced bool) {
+	const tickRate = 30 // the server's
 	ctx, cancel := context.WithTimeout(t.Context(), 60*time.Second)
 	defer cancel()
 	var progress strings.Builder
@@ -75,6 +86,7 @@ func TestRun(t *testing.T) {
 		Warmup:   500 * time.Millisecond,
 		TickRate: tickRate,
 		Progress: &progress,
+		Unpaced:  unpaced,
 	})
 	if err != nil {
 		t.Fatalf("Run: %v", err)
@@ -103,6 +115,16 @@ func TestRun(t *testing.T) {
 	}
 	if rep.Inputs == 0 || rep.Acks == 0 {
 		t.Errorf("inputs %d, timed acks %d; want both > 0", rep.Inputs, rep.Acks)
+	}
+	// One input per client per tick, paced or not.
+	if rate, lo, hi := float64(rep.Inputs)/20/rep.Window, 0.8*tickRate, 1.2*tickRate; rate < lo || rate > hi {
+		t.Errorf("inputs/client/s = %.1f, want within [%.0f, %.0f]", rate, lo, hi)
+	}
+	// Paced, no input arrives in a tick that already has one: the server
+	// drops none, and the prediction stays exact. (A fixed ticker drifts
+	// against the server's ticks, and two inputs meet now and then.)
+	if !unpaced && rep.Corrections != 0 {
+		t.Errorf("%d prediction corrections, want 0 (paced honest clients on loopback)", rep.Corrections)
 	}
 	if rep.AckP50 <= 0 || rep.AckP50 >= 10*period {
 		t.Errorf("ack p50 = %v, want in (0, %v)", rep.AckP50, 10*period)

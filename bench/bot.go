@@ -45,12 +45,21 @@ func (r *recorder) since() int64 { return int64(time.Since(r.base)) }
 
 // bot is one load-generator client. Its reader-side fields are touched
 // only by the client's reader goroutine (inside OnSnapshot); its sender
-// fields only by its play goroutine; the atomics by anyone.
+// fields only by its sender's goroutine; the atomics by anyone.
 type bot struct {
 	rec    *recorder
 	c      *client.Client
 	entity atomic.Uint32 // own entity; 0 until Dial has returned
 	phase  int           // turns the move vector differently per bot
+
+	// The sender's: set by sender.add before the bot is handed over.
+	sender *sender
+	sendAt int64 // when the sender looks at the bot next, in ns since its base
+	n      int   // inputs made so far (next)
+	// held is set by the sender while the bot's pacing holds inputs
+	// back; the reader clears it at the next snapshot and pokes the
+	// sender.
+	held atomic.Bool
 
 	ring [ringSize]sendSlot
 
@@ -72,7 +81,7 @@ func newBot(rec *recorder, phase int) *bot {
 // plus the payload) with no estimate.
 func (b *bot) dial(ctx context.Context, wsURL string, link netem.Link, full bool) error {
 	dial := (&net.Dialer{}).DialContext
-	if link != (netem.Link{}) { // the bare socket otherwise: no pumps to weigh on the figures
+	if shapes(link) { // the bare socket otherwise: no pumps to weigh on the figures
 		dial = (&netem.Dialer{Up: link, Down: link}).DialContext
 	}
 	c, err := client.Dial(ctx, wsURL, client.Options{
@@ -95,12 +104,23 @@ func (b *bot) dial(ctx context.Context, wsURL string, link netem.Link, full bool
 	return nil
 }
 
+// shapes reports whether link changes anything about a connection. Its
+// Seed alone does not (arbiter-bench always sets one): such a Link would
+// route every byte through netem's pumps for nothing, two goroutines and
+// two copies per connection that the generator would pay for.
+func shapes(link netem.Link) bool {
+	return link.Latency != 0 || link.Jitter != 0 || link.Rate != 0
+}
+
 // onSnapshot runs on the client's reader goroutine for every snapshot. It
 // times every input the snapshot acknowledges for the first time. It must
 // not block and does not allocate.
 func (b *bot) onSnapshot(s *arbiterv1.Snapshot) {
 	b.snapshots.Add(1)
 	b.timeAcks(s)
+	if b.held.Load() && b.held.CompareAndSwap(true, false) {
+		b.sender.poke(b)
+	}
 }
 
 func (b *bot) timeAcks(s *arbiterv1.Snapshot) {
@@ -153,42 +173,20 @@ var moves = func() [16][2]int32 {
 	return m
 }()
 
-// play sends inputs until ctx ends or the connection does: through the
-// client library's RunInputs, when its pacing says one is due (paced), or
-// on a fixed ticker at the tick rate (what a client without pacing does).
-// The move vector turns by 1/16 of a circle every 5 inputs. play is the
-// bot's only sender, so the seq of the next input is always LastSeq()+1:
-// its send time is recorded under that seq just before it goes out.
-func (b *bot) play(ctx context.Context, paced bool) {
-	n := 0
-	next := func() sim.Input {
-		mv := moves[(n/5+b.phase)%len(moves)]
-		n++
-		seq := b.c.LastSeq() + 1
-		slot := &b.ring[seq&ringMask]
-		slot.at.Store(b.rec.since())
-		slot.seq.Store(seq)
-		b.inputs.Add(1)
-		return sim.Input{MoveX: mv[0], MoveY: mv[1]}
-	}
-	if paced {
-		_ = b.c.RunInputs(ctx, next) // ends with ctx or the connection
-		return
-	}
-	tick := time.NewTicker(time.Second / time.Duration(b.c.Welcome().TickRate))
-	defer tick.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-b.c.Done():
-			return
-		case <-tick.C:
-		}
-		if _, err := b.c.SendInput(next()); err != nil {
-			return
-		}
-	}
+// next returns the bot's next input, recording its send time: the sender
+// calls it right before sending it. The move vector turns by 1/16 of a
+// circle every 5 inputs. The sender is the bot's only sender, so the seq
+// of the next input is always LastSeq()+1: its send time is recorded
+// under that seq.
+func (b *bot) next() sim.Input {
+	mv := moves[(b.n/5+b.phase)%len(moves)]
+	b.n++
+	seq := b.c.LastSeq() + 1
+	slot := &b.ring[seq&ringMask]
+	slot.at.Store(b.rec.since())
+	slot.seq.Store(seq)
+	b.inputs.Add(1)
+	return sim.Input{MoveX: mv[0], MoveY: mv[1]}
 }
 
 // countingConn counts the bytes read from a connection.

@@ -29,7 +29,12 @@
 // Playing is the workload of bench/README.md: one Input per tick, sent when
 // the client library's pacing says it is due (or on a fixed ticker, with
 // Config.Unpaced), with an increasing seq and a move vector that turns
-// every few ticks, over an emulated link if Config.Link says so.
+// every few ticks, over an emulated link if Config.Link says so. Each bot
+// is a whole client.Client (its own socket and reader, prediction,
+// pacing, delta snapshots); what the bots share is the sending loop: one
+// goroutine per P sends every bot's inputs when they are due (see sender),
+// instead of a goroutine and a timer per bot (RunInputs), whose wake-ups
+// cost the generator more than the rest of a client's work.
 //
 // The server must let the generator in. It limits guest sign-ups per IP
 // (default 60 a minute, bursts of 20): start it with --guest-rate and

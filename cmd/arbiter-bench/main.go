@@ -74,6 +74,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	snapshots := fs.String("snapshots", "delta", "arena: the snapshots the bots ask for, delta (the client library's default) or full")
 	seed := fs.Uint64("seed", 1, "population: seed of the behaviours and links")
 	quiet := fs.Bool("quiet", false, "no progress lines")
+	cpuProfile := fs.String("cpuprofile", "", "arena: write a CPU profile of the generator over the measurement window to this file")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return 0
@@ -140,6 +141,15 @@ func run(args []string, stdout, stderr io.Writer) int {
 	if !*quiet {
 		cfg.Progress = stderr
 	}
+	if *cpuProfile != "" {
+		f, err := os.Create(*cpuProfile)
+		if err != nil {
+			fmt.Fprintf(stderr, "arbiter-bench: %v\n", err)
+			return 1
+		}
+		defer f.Close()
+		cfg.CPUProfile = f
+	}
 	rep, err := bench.Run(ctx, cfg)
 	if err != nil {
 		fmt.Fprintf(stderr, "arbiter-bench: %v\n", err)
@@ -169,7 +179,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 // error rather than a silent no-op.
 var (
 	chessOnly = []string{"games", "think-min", "think-max", "redis-url"}
-	arenaOnly = []string{"clients", "tick-rate", "latency", "jitter", "unpaced", "snapshots", "scenario",
+	arenaOnly = []string{"clients", "tick-rate", "latency", "jitter", "unpaced", "snapshots", "scenario", "cpuprofile",
 		"matches", "parallel", "cheaters", "latency-min", "latency-max"}
 )
 

@@ -219,6 +219,9 @@ type Client struct {
 	// Welcome).
 	seed *resumeSeed
 
+	// frames decodes frames; the reader's only.
+	frames frameDecoder
+
 	stall struct {
 		sync.Mutex
 		resume chan struct{} // non-nil while reads are stalled; closed to resume
@@ -229,8 +232,6 @@ type Client struct {
 	send struct {
 		sync.Mutex
 		msg        arbiterv1.ClientMessage
-		input      arbiterv1.Input
-		kind       arbiterv1.ClientMessage_Input
 		action     arbiterv1.Action
 		actionKind arbiterv1.ClientMessage_Action
 		buf        []byte
@@ -468,6 +469,17 @@ func (c *Client) SendInput(in sim.Input) (uint32, error) {
 	default:
 	}
 
+	seq, b := c.prepareInputLocked(in)
+	if err := c.write(gws.OpcodeBinary, b); err != nil {
+		return seq, fmt.Errorf("client: send input %d: %w", seq, err)
+	}
+	return seq, nil
+}
+
+// prepareInputLocked is SendInput but for the write: it numbers in, records
+// it in the prediction and the pacing, and returns its seq and its frame,
+// which is c.send's buffer (valid until the next call). c.send must be held.
+func (c *Client) prepareInputLocked(in sim.Input) (uint32, []byte) {
 	in.MoveX, in.MoveY = sim.ClampMove(in.MoveX, in.MoveY)
 	now := c.opts.Now()
 	c.mu.Lock()
@@ -480,21 +492,11 @@ func (c *Client) SendInput(in sim.Input) (uint32, error) {
 	c.mu.Unlock()
 
 	s := &c.send
-	s.input = arbiterv1.Input{
+	s.buf = appendInputFrame(s.buf[:0], &arbiterv1.Input{
 		Seq: in.Seq, MoveX: in.MoveX, MoveY: in.MoveY, Buttons: in.Buttons,
 		AimX: in.AimX, AimY: in.AimY, ViewTick: uint32(in.ViewTick),
-	}
-	s.kind.Input = &s.input
-	s.msg.Kind = &s.kind
-	b, err := proto.MarshalOptions{}.MarshalAppend(s.buf[:0], &s.msg)
-	if err != nil {
-		return seq, fmt.Errorf("client: encode input %d: %w", seq, err)
-	}
-	s.buf = b
-	if err := c.write(gws.OpcodeBinary, b); err != nil {
-		return seq, fmt.Errorf("client: send input %d: %w", seq, err)
-	}
-	return seq, nil
+	})
+	return seq, s.buf
 }
 
 // InputDue returns how long after now the next input is due: zero or less
@@ -534,11 +536,27 @@ func (c *Client) heldRecheck() time.Duration {
 	return time.Second / time.Duration(4*max(c.welcome.TickRate, 1))
 }
 
-// inputHeld reports whether the Pacer holds inputs back at now.
-func (c *Client) inputHeld(now time.Time) bool {
+// InputHeld reports whether the Pacer holds the next input back at now
+// (see Pacer.Held): too many are unacknowledged. InputDue's answer then
+// is only when to look again; the input is due once a snapshot
+// acknowledges enough, which RunInputs waits for. A loop that sends for
+// many Clients (a load generator) can do the same: look again after the
+// Client's next snapshot (Options.OnSnapshot), or at InputDue's time.
+func (c *Client) InputHeld(now time.Time) bool {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	return c.inputHeldLocked(now)
+}
+
+func (c *Client) inputHeldLocked(now time.Time) bool {
 	return c.mu.pacer != nil && c.mu.pacer.Held(now)
+}
+
+// inputCheck is InputHeld and InputDue at now, under one lock.
+func (c *Client) inputCheck(now time.Time) (held bool, due time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.inputHeldLocked(now), c.inputDueLocked(now)
 }
 
 // RunInputs sends sample() as an input (SendInput) whenever one is due
@@ -572,12 +590,13 @@ func (c *Client) RunInputs(ctx context.Context, sample func() sim.Input) error {
 		}
 		snapped = nil
 		now := c.opts.Now()
-		if c.inputHeld(now) {
+		held, d := c.inputCheck(now)
+		if held {
 			snapped = c.snapped
 			timer.Reset(c.heldRecheck())
 			continue
 		}
-		if d := c.InputDue(now); d > 0 {
+		if d > 0 {
 			timer.Reset(d)
 			continue
 		}
@@ -841,17 +860,26 @@ func (c *Client) handle(binary bool, data []byte) *violation {
 	if !binary {
 		return &violation{arbiterv1.CloseTextFrame, fmt.Errorf("%w: text frame", ErrProtocol)}
 	}
+	if c.frames.welcomed {
+		// The arena's snapshots, every tick: decoded without the
+		// protobuf runtime when they are plain (see frameDecoder).
+		if s, d, ok := c.frames.decode(data); ok {
+			if d != nil {
+				return c.onSnapshotDelta(d)
+			}
+			return c.onSnapshot(s)
+		}
+	}
 	var m arbiterv1.ServerMessage
 	if err := proto.Unmarshal(data, &m); err != nil {
 		return &violation{arbiterv1.CloseBadFrame, fmt.Errorf("%w: %w", ErrBadFrame, err)}
 	}
 	w, isWelcome := m.Kind.(*arbiterv1.ServerMessage_Welcome)
-	select {
-	case <-c.welcomed:
+	if c.frames.welcomed {
 		if isWelcome {
 			return protocolViolation("second welcome")
 		}
-	default:
+	} else {
 		// A Kick may come first: the server refuses a connection it has
 		// already upgraded (say, the match ended in between) by announcing
 		// the close. Anything else first is a violation.
@@ -916,6 +944,7 @@ func (c *Client) onWelcome(w *arbiterv1.Welcome) *violation {
 		// numbered 0): nothing to check.
 		c.welcome = welcome
 		c.onActionsWelcome()
+		c.frames.welcomed = true
 		close(c.welcomed)
 		return nil
 	}
@@ -943,6 +972,7 @@ func (c *Client) onWelcome(w *arbiterv1.Welcome) *violation {
 	c.mu.interp = NewInterpolator(c.welcome.Entity, r, capacity)
 	c.mu.refTick, c.mu.refAt = c.welcome.Tick, now
 	c.mu.Unlock()
+	c.frames.welcomed = true
 	close(c.welcomed)
 	return nil
 }

@@ -313,28 +313,122 @@ type Pacer struct {
 	stats PacerStats
 }
 
-// netRing holds the newest pacerNetRing values of a series.
+// netRing holds the newest pacerNetRing values of a series. The Pacer asks
+// it the same questions several times per input and snapshot (Held, at
+// every send and every check of a send loop), and a scan of the whole ring
+// each time was most of a client's pacing cost. So it keeps the least and
+// the greatest of all its values as they come, with how many of each it
+// holds (rescanning only when the last of one leaves the ring), and
+// remembers its answer to a query about fewer until the next value. The
+// answers are those of a scan with min and max, NaN and ±0 included.
 type netRing struct {
 	v       [pacerNetRing]float64
 	n, head int
+
+	// The range of all the values, if allOK: the least and the greatest
+	// that are not NaN (−0 below +0, as min and max order them), how
+	// many values are each, and how many are NaN.
+	allLo, allHi   float64
+	nLo, nHi, nNaN int
+	allOK          bool
+
+	memoK          int // the k of the remembered query, fewer than n; 0: none
+	memoLo, memoHi float64
 }
+
+// pacerNetRing must be a power of two: netRing indexes with a mask.
+const _ uint = -(pacerNetRing & (pacerNetRing - 1)) // a compile error otherwise
 
 func (r *netRing) add(x float64) {
 	if r.n == pacerNetRing {
-		r.head = (r.head + 1) % pacerNetRing
+		if r.allOK {
+			r.remove(r.v[r.head])
+		}
+		r.head = (r.head + 1) & (pacerNetRing - 1)
 		r.n--
 	}
-	r.v[(r.head+r.n)%pacerNetRing] = x
+	r.v[(r.head+r.n)&(pacerNetRing-1)] = x
 	r.n++
+	if r.allOK {
+		r.include(x)
+	}
+	r.memoK = 0
 }
+
+// include counts x into the range of all the values.
+func (r *netRing) include(x float64) {
+	switch {
+	case x != x:
+		r.nNaN++
+		return
+	case below(x, r.allLo):
+		r.allLo, r.nLo = x, 1
+	case same(x, r.allLo):
+		r.nLo++
+	}
+	switch {
+	case below(r.allHi, x):
+		r.allHi, r.nHi = x, 1
+	case same(x, r.allHi):
+		r.nHi++
+	}
+}
+
+// remove takes x, leaving the ring, out of the range of all the values;
+// if it was the last value at one of its ends, the range is unknown.
+func (r *netRing) remove(x float64) {
+	switch {
+	case x != x:
+		r.nNaN--
+		return
+	case same(x, r.allLo):
+		r.nLo--
+		r.allOK = r.nLo > 0
+	}
+	if same(x, r.allHi) {
+		r.nHi--
+		r.allOK = r.allOK && r.nHi > 0
+	}
+}
+
+// below reports whether a < b, with −0 below +0 (as min and max have it).
+func below(a, b float64) bool {
+	return a < b || a == b && math.Signbit(a) && !math.Signbit(b)
+}
+
+// same reports whether a and b are the same number, telling ±0 apart.
+func same(a, b float64) bool { return math.Float64bits(a) == math.Float64bits(b) }
+
+// last returns the newest value; the ring must not be empty.
+func (r *netRing) last() float64 { return r.v[(r.head+r.n-1)&(pacerNetRing-1)] }
 
 // newest returns the least and the greatest of the newest k values
 // (of all, if k is larger); +Inf and −Inf if there are none.
 func (r *netRing) newest(k int) (lo, hi float64) {
+	switch {
+	case k >= r.n:
+		if !r.allOK {
+			r.allLo, r.allHi = math.Inf(1), math.Inf(-1)
+			r.nLo, r.nHi, r.nNaN = 0, 0, 0
+			r.allOK = true
+			for i := range r.n {
+				r.include(r.v[(r.head+i)&(pacerNetRing-1)])
+			}
+		}
+		if r.nNaN > 0 {
+			return math.NaN(), math.NaN()
+		}
+		return r.allLo, r.allHi
+	case k > 0 && k == r.memoK:
+		return r.memoLo, r.memoHi
+	}
 	lo, hi = math.Inf(1), math.Inf(-1)
-	for i := max(r.n-k, 0); i < r.n; i++ {
-		x := r.v[(r.head+i)%pacerNetRing]
+	for i := r.n - k; i < r.n; i++ {
+		x := r.v[(r.head+i)&(pacerNetRing-1)]
 		lo, hi = min(lo, x), max(hi, x)
+	}
+	if k > 0 {
+		r.memoK, r.memoLo, r.memoHi = k, lo, hi
 	}
 	return lo, hi
 }
@@ -559,7 +653,7 @@ func (p *Pacer) observeNet(tick sim.Tick, ack uint32, t float64) {
 	if p.haveObs {
 		if t-p.lastArrival >= p.clock.period/2 {
 			lo, _ := p.late.newest(pacerEnvelopeSnapshots)
-			p.spread.add(p.late.v[(p.late.head+p.late.n-1)%pacerNetRing] - lo)
+			p.spread.add(p.late.last() - lo)
 		}
 		p.skipped.add(float64(tick - p.lastTick - 1))
 		if ack > p.lastAck {

@@ -621,3 +621,37 @@ func latencyStep(at, before, after time.Duration) func(time.Duration) time.Durat
 		return before
 	}
 }
+
+// TestNetRing: whatever the values (repeated, ±0, infinities, NaN) and the
+// order of the queries, netRing.newest answers what a scan of the newest k
+// values with min and max answers, to the bit.
+func TestNetRing(t *testing.T) {
+	values := []float64{0, math.Copysign(0, -1), 1, -1, 2.5, 1e9, -1e9, math.Inf(1), math.Inf(-1), math.NaN()}
+	same := func(a, b float64) bool {
+		return math.Float64bits(a) == math.Float64bits(b) || math.IsNaN(a) && math.IsNaN(b)
+	}
+	for _, nanOK := range []bool{false, true} {
+		rng := splitmix(5)
+		var r netRing
+		var all []float64
+		for step := range 5000 {
+			x := values[rng.intn(len(values))]
+			if math.IsNaN(x) && (!nanOK || rng.pct(90)) {
+				x = float64(rng.intn(7))
+			}
+			r.add(x)
+			all = append(all, x)
+			for range rng.intn(4) {
+				k := []int{0, 1, pacerEnvelopeSnapshots, pacerRTTSnapshots, pacerNetRing, pacerNetRing + 5}[rng.intn(6)]
+				lo, hi := r.newest(k)
+				wlo, whi := math.Inf(1), math.Inf(-1)
+				for _, v := range all[max(len(all)-min(k, pacerNetRing), 0):] {
+					wlo, whi = min(wlo, v), max(whi, v)
+				}
+				if !same(lo, wlo) || !same(hi, whi) {
+					t.Fatalf("step %d, nan %v: newest(%d) = %v, %v; want %v, %v", step, nanOK, k, lo, hi, wlo, whi)
+				}
+			}
+		}
+	}
+}

@@ -670,7 +670,7 @@ func millis(sixtyfourths int64) (float64, time.Duration) {
 
 // welcomedClient returns a Client without a connection, past the Welcome of
 // an arena match, on a clock the caller moves.
-func welcomedClient(t *testing.T, clock *time.Time, delay time.Duration, w *arbiterv1.Welcome, seed *resumeSeed, initialSeq uint32) *Client {
+func welcomedClient(t testing.TB, clock *time.Time, delay time.Duration, w *arbiterv1.Welcome, seed *resumeSeed, initialSeq uint32) *Client {
 	t.Helper()
 	c := &Client{
 		opts:     Options{InterpolationDelay: delay, Now: func() time.Time { return *clock }}.withDefaults(),
