@@ -129,7 +129,7 @@ func (c *socket) requestPoll() {
 	c.pmu.Lock()
 	defer c.pmu.Unlock()
 	c.asked.Store(true)
-	if c.poll.phase != phaseGws || c.raw == nil || c.ending.Load() || c.lingering.Load() {
+	if c.poll.phase != phaseGws || !c.hasFD || c.ending.Load() || c.lingering.Load() {
 		return
 	}
 	c.poll.wanted, c.poll.kicked = true, true
@@ -139,10 +139,13 @@ func (c *socket) requestPoll() {
 // detachLocked takes the socket over from gws: from now on Poll reads it
 // and gws's read goroutine parks in Read. Called by gws's read goroutine,
 // between frames, with c.pmu held. It reports false if a writer holds c.mu
-// (the next Read tries again); and, the socket staying gws's for good, if
-// the session is closing or the descriptor cannot be had.
+// — the request is dropped, and the poller's next Poll asks again —; and,
+// the socket staying gws's for good, if the session is closing or the
+// descriptor cannot be had.
 func (c *socket) detachLocked() bool {
 	if !c.mu.TryLock() {
+		c.poll.wanted = false
+		c.asked.Store(false)
 		return false
 	}
 	defer c.mu.Unlock()

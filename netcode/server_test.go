@@ -11,6 +11,7 @@ import (
 	"net/http/httptest"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -27,6 +28,10 @@ type fakeSeat struct {
 	violations []arbiterv1.CloseReason // reported
 	session    *Session
 	detach     chan struct{}
+	// polls counts newTestServer's polls of the session; manual keeps
+	// its poller away (the test polls).
+	polls  atomic.Int64
+	manual atomic.Bool
 }
 
 func (f *fakeSeat) Violation(reason arbiterv1.CloseReason) {
@@ -151,8 +156,9 @@ func newTestServer(t *testing.T, cfg Config, seats ...string) (*Server, fakeAdmi
 			case <-tick.C:
 			}
 			for _, seat := range adm {
-				if s := seat.sess(); s != nil {
+				if s := seat.sess(); s != nil && !seat.manual.Load() {
 					s.Poll(time.Now())
+					seat.polls.Add(1)
 				}
 			}
 		}

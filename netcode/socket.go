@@ -61,6 +61,9 @@ const defaultLinger = time.Second
 // protocol promises: onClose, set by the session, may replace the frame.
 type socket struct {
 	remote, local net.Addr // the connection's, fixed at creation
+	// hasFD: the connection has a descriptor (raw is not nil); fixed at
+	// creation. Without one tryFrame always defers, and nobody polls.
+	hasFD bool
 
 	mu   sync.Mutex
 	tail []byte // the unwritten end of the frame tryFrame began
@@ -89,7 +92,7 @@ type socket struct {
 	// pmu guards the connection (see the type's doc).
 	pmu  sync.Mutex
 	conn net.Conn        // replaced by a hand-back (poll.go); under pmu
-	raw  syscall.RawConn // conn's; nil if it has no descriptor: tryFrame always defers, nobody polls
+	raw  syscall.RawConn // conn's; nil if it has no descriptor
 	// The deadlines last set, under pmu: while the socket is polled the
 	// connection's are not in force, and a hand-back sets them again.
 	readDeadline, writeDeadline time.Time
@@ -114,7 +117,7 @@ func newSocket(c net.Conn) *socket {
 	}
 	if sc, ok := c.(syscall.Conn); ok {
 		if raw, err := sc.SyscallConn(); err == nil {
-			s.raw = raw
+			s.raw, s.hasFD = raw, true
 		}
 	}
 	return s
@@ -396,7 +399,7 @@ const (
 // descriptor; one the kernel does not take whole hands the socket back
 // (a client not keeping up is no business of the fast path).
 func (c *socket) tryFrame(payload []byte) tryResult {
-	if c.raw == nil || !c.mu.TryLock() {
+	if !c.hasFD || !c.mu.TryLock() {
 		return frameDeferred
 	}
 	defer c.mu.Unlock()
