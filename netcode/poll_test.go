@@ -551,3 +551,73 @@ func TestPollDetachWaitsForWriter(t *testing.T) {
 		return nil
 	})
 }
+
+// TestPollHandBackRace: a polled socket handed back by whichever comes
+// first — the writer meeting a full socket, a close by the match, the
+// client's close frame or the end of its stream, the poller — while the
+// others are under way, again and again. Every session ends, once, with
+// its slot released, and the race detector sees the socket's single owner
+// at every moment.
+func TestPollHandBackRace(t *testing.T) {
+	const rounds = 40
+	srv, adm, url := newTestServer(t, Config{SendBuffer: 4096, WriteTimeout: 200 * time.Millisecond, FrameRate: -1, Linger: 50 * time.Millisecond}, "p")
+	big := fullOnly(make([]byte, 3000))
+	for round := range rounds {
+		rng := rand.New(rand.NewPCG(uint64(round), 2))
+		c := dialRaw(t, url, "p")
+		c.next(t)
+		seat := adm["p"]
+		seat.waitPolled(t, false)
+		s := seat.sess()
+		inputs, end, snapshots, closes := uint32(rng.IntN(50)), rng.IntN(3), rng.IntN(40), rng.IntN(2) == 0
+		var wg sync.WaitGroup
+		wg.Go(func() { // the client sends inputs, then ends one way or another
+			for seq := uint32(1); seq <= inputs; seq++ {
+				if _, err := c.conn.Write(inputFrames(seq, seq)); err != nil {
+					return
+				}
+			}
+			switch end {
+			case 0:
+				_, _ = c.conn.Write(maskedFrame(gws.OpcodeCloseConnection, binary.BigEndian.AppendUint16(nil, 1000)))
+			case 1:
+				_ = c.conn.(*net.TCPConn).CloseWrite()
+			}
+		})
+		wg.Go(func() { // the match offers snapshots the client never reads
+			for range snapshots {
+				s.SendSnapshot(big, arbiterv1.Ack{})
+			}
+			if closes {
+				s.Close(arbiterv1.CloseMatchOver, "the match is over")
+			}
+		})
+		wg.Wait()
+		s.Close(arbiterv1.CloseMatchOver, "the match is over") // if nothing ended it yet
+		select {
+		case <-seat.detach:
+		case <-time.After(10 * time.Second):
+			t.Fatalf("round %d: the session never ended", round)
+		}
+		_ = c.conn.Close()
+	}
+	checkFor(t, 10*time.Second, func() error {
+		if n := srv.Stats.Active.Load(); n != 0 {
+			return fmt.Errorf("%d sessions still active", n)
+		}
+		if n := srv.heldSlots(); n != 0 {
+			return fmt.Errorf("%d connection slots held", n)
+		}
+		return nil
+	})
+	total := uint64(0)
+	for _, n := range closeCounts(srv) {
+		total += n
+	}
+	if total != rounds {
+		t.Errorf("%d session ends counted (%v), want %d", total, closeCounts(srv), rounds)
+	}
+	if got := srv.Stats.TickReads.Load(); got == 0 || got > rounds {
+		t.Errorf("TickReads = %d, want some of the %d sessions (those the poller read before a hand-back)", got, rounds)
+	}
+}
