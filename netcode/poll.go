@@ -39,11 +39,6 @@ func (s *Session) Poll(now time.Time) {
 	case phaseBack:
 		return
 	}
-	if now.UnixNano() >= s.readDeadline.Load() {
-		// Idle: gws finds the deadline past and closes as it does.
-		c.handBack()
-		return
-	}
 	if !c.beginPoll() {
 		return
 	}
@@ -69,6 +64,11 @@ func (s *Session) Poll(now time.Time) {
 		}
 	}
 	c.endPoll()
+	if now.UnixNano() >= s.readDeadline.Load() {
+		// Idle — what arrived by now counted —: gws finds the deadline
+		// past and closes as it does.
+		c.handBack()
+	}
 }
 
 // pollState is a socket's tick-driven reading (see the socket's doc).
