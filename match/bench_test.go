@@ -98,7 +98,8 @@ func BenchmarkSnapshotEncode(b *testing.B) {
 }
 
 // BenchmarkSeatInput measures queueing one decoded input on a seat, as the
-// transport's read goroutine does for every Input frame.
+// transport does for every Input frame (on the room goroutine, for a
+// polled peer).
 func BenchmarkSeatInput(b *testing.B) {
 	r, _ := benchRoom(b, 10)
 	s := seat(r, 0)

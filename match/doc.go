@@ -22,7 +22,10 @@
 // socket. Peers take frames without blocking; a snapshot may be written at
 // once by one non-blocking write on the room goroutine (so a tick's
 // duration includes the fan-out), and anything the socket does not take
-// waits in the peer. Storage comes in through interfaces declared here too
+// waits in the peer. A tick room also reads its peers that are Pollers
+// (netcode's sessions) at the start of every tick, on its goroutine, and
+// without blocking: an input is applied only at a tick, so nothing need
+// wake for its arrival. Storage comes in through interfaces declared here too
 // (Settler and LedgerStore, EventSink, Checkpointer). match never imports
 // netcode or a store; cmd wires them together.
 //

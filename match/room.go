@@ -57,6 +57,21 @@ type EncodingPeer interface {
 	SnapshotEncoding() arbiterv1.SnapshotEncoding
 }
 
+// Poller is an optional Peer capability: a connection that a tick-driven
+// room reads at its ticks rather than one read as its frames arrive
+// (netcode's sessions). An input is applied only at the next tick, so
+// reading it any earlier — waking a goroutine for every arrival — buys
+// nothing. At the start of every tick, before it takes the players'
+// inputs, the room calls Poll on each player's peer, on its goroutine:
+// the peer reads what its client sent since the last tick and hands it to
+// its Seat (Input) as it would on arrival. now is the tick's time by the
+// room's clock. Poll must not block, nor call into the room other than
+// through the Seat. Event-driven rooms never call it: their actions are
+// processed on arrival.
+type Poller interface {
+	Poll(now time.Time)
+}
+
 // encodingOf returns peer's snapshot encoding: full unless it says
 // otherwise.
 func encodingOf(peer Peer) arbiterv1.SnapshotEncoding {
@@ -464,10 +479,12 @@ func (r *Room) endReason(limit uint32) string {
 	return ""
 }
 
-// step runs one tick: take at most one input per player, step the world,
-// encode the snapshot once and offer the same bytes to every peer, with
-// each one's own acknowledgements.
+// step runs one tick: have the peers that are Pollers read what their
+// clients sent, take at most one input per player, step the world, encode
+// the snapshot once and offer the same bytes to every peer, with each
+// one's own acknowledgements.
 func (r *Room) step() {
+	r.poll()
 	r.cmds, r.peers = r.cmds[:0], r.peers[:0]
 	for _, p := range r.players {
 		in, ok := r.take(p)
@@ -517,6 +534,21 @@ func (r *Room) step() {
 		r.total.SnapshotFrames.Add(n)
 		r.Stats.SnapshotBytes.Add(uint64(bytes))
 		r.total.SnapshotBytes.Add(uint64(bytes))
+	}
+}
+
+// poll has every player's peer that is a Poller read what its client
+// sent since the last tick (Poller). Room goroutine only; no player's lock
+// is held while a peer polls, for it hands inputs to the player's Seat.
+func (r *Room) poll() {
+	now := r.clock.Now()
+	for _, p := range r.players {
+		p.mu.Lock()
+		peer := p.mu.peer
+		p.mu.Unlock()
+		if pl, ok := peer.(Poller); ok {
+			pl.Poll(now)
+		}
 	}
 }
 

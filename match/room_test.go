@@ -841,3 +841,55 @@ func TestUntimedTickMode(t *testing.T) {
 		})
 	}
 }
+
+// pollingPeer is a fakePeer that is a Poller: each Poll hands its seat the
+// inputs queued for it, as a polled connection hands over what its client
+// sent since the last tick.
+type pollingPeer struct {
+	*fakePeer
+	seat   *Seat
+	queued []Input
+	polls  []time.Time
+}
+
+func (p *pollingPeer) Poll(now time.Time) {
+	p.polls = append(p.polls, now)
+	for _, in := range p.queued {
+		p.seat.Input(&arbiterv1.Input{Seq: in.Seq, MoveX: in.MoveX})
+	}
+	p.queued = p.queued[:0]
+}
+
+// TestPollerReadAtTick: a tick room polls each Poller peer at the start of
+// every tick, with the tick's time, before it takes the inputs: what a
+// poll hands over is applied, and acknowledged, in that same tick.
+// Peers that are not Pollers are left alone.
+func TestPollerReadAtTick(t *testing.T) {
+	clock := newFakeClock()
+	r := testRoom(t, &fakeGame{}, clock, 2, time.Hour, nil)
+	polled := &pollingPeer{fakePeer: newFakePeer(), seat: seat(r, 0)}
+	plain := newFakePeer()
+	for i, p := range []Peer{polled, plain} {
+		if err := seat(r, i).Attach(p); err != nil {
+			t.Fatal(err)
+		}
+	}
+	r.state.Store(stateRunning)
+	for tick := range uint32(3) {
+		polled.queued = append(polled.queued, Input{Seq: tick + 1, MoveX: 10})
+		clock.Advance(time.Second / 30)
+		r.step()
+		if got := len(polled.polls); got != int(tick+1) {
+			t.Fatalf("tick %d: polled %d times, want once per tick", tick+1, got)
+		}
+		if got, want := polled.polls[tick], clock.Now(); !got.Equal(want) {
+			t.Errorf("tick %d: polled with %v, want the tick's time %v", tick+1, got, want)
+		}
+		if ack := polled.acks[tick].LastInputSeq; ack != tick+1 {
+			t.Errorf("tick %d: acknowledged seq %d, want %d (the input the poll handed over)", tick+1, ack, tick+1)
+		}
+		if x := polled.lastSnapshot(t).GetEntities()[0].GetX(); x != int32(10*(tick+1)) {
+			t.Errorf("tick %d: entity at x = %d, want %d", tick+1, x, 10*(tick+1))
+		}
+	}
+}

@@ -8,6 +8,9 @@ package netcode
 import (
 	"io"
 	"testing"
+	"time"
+
+	"github.com/lxzan/gws"
 )
 
 // TestHandleFrameInputAllocs: an Input frame through handleFrame and
@@ -74,37 +77,58 @@ func TestSendSnapshotAllocs(t *testing.T) {
 // client has read it yet or not.
 func TestSnapshotWriteAllocs(t *testing.T) {
 	for _, delta := range []bool{false, true} {
-		sock, client := socketPair(t, 0)
-		go func() { _, _ = io.Copy(io.Discard, client) }()
-		srv := NewServer(Config{Logger: discard(), MaxBehind: 1 << 20}, nil)
-		s := newSession(srv, nil, sock, &validatingSeat{})
-		s.delta = delta
-		ts := benchTick()
-		s.SendSnapshot(ts, benchOwn) // the buffers grow once
-		written := 0
-		n := testing.AllocsPerRun(1000, func() {
-			ts = nextTick(ts)
-			s.SendSnapshot(ts, benchOwn)
-			s.mu.Lock()
-			if !s.mu.offered {
-				written++
-			}
-			s.mu.snapshot, s.mu.offered, s.mu.behind = snapshotOffer{}, false, 0
-			s.mu.Unlock()
-			select {
-			case <-s.wake:
-			default:
-			}
-		})
-		if n != 0 {
-			t.Errorf("delta %v: SendSnapshot through the fast path allocates %v times, want 0", delta, n)
+		for _, polled := range []bool{false, true} {
+			testSnapshotWriteAllocs(t, delta, polled)
 		}
-		if written < 1001 {
-			t.Errorf("delta %v: only %d of 1001 snapshots took the fast path; the test measured the slow one too", delta, written)
+	}
+}
+
+// testSnapshotWriteAllocs is TestSnapshotWriteAllocs for a delta session
+// or not, on a socket its match polls (written with a plain write(2)) or
+// not.
+func testSnapshotWriteAllocs(t *testing.T, delta, polled bool) {
+	sock, client := socketPair(t, 0)
+	go func() { _, _ = io.Copy(io.Discard, client) }()
+	if polled {
+		sock.pmu.Lock()
+		sock.poll.wanted = true
+		if !sock.detachLocked() {
+			t.Fatal("the socket could not be taken over")
 		}
-		if keys := srv.Stats.SnapshotKeys.Load(); delta && keys != 1 {
-			t.Errorf("%d keys written, want 1 (the first snapshot): the test did not exercise the delta path", keys)
+		sock.pmu.Unlock()
+		t.Cleanup(sock.abort) // the descriptor the poller took
+	}
+	srv := NewServer(Config{Logger: discard(), MaxBehind: 1 << 20}, nil)
+	s := newSession(srv, nil, sock, &validatingSeat{})
+	s.delta = delta
+	ts := benchTick()
+	s.SendSnapshot(ts, benchOwn) // the buffers grow once
+	written := 0
+	n := testing.AllocsPerRun(1000, func() {
+		ts = nextTick(ts)
+		s.SendSnapshot(ts, benchOwn)
+		s.mu.Lock()
+		if !s.mu.offered {
+			written++
 		}
+		s.mu.snapshot, s.mu.offered, s.mu.behind = snapshotOffer{}, false, 0
+		s.mu.Unlock()
+		select {
+		case <-s.wake:
+		default:
+		}
+	})
+	if n != 0 {
+		t.Errorf("delta %v, polled %v: SendSnapshot through the fast path allocates %v times, want 0", delta, polled, n)
+	}
+	if written < 1001 {
+		t.Errorf("delta %v: only %d of 1001 snapshots took the fast path; the test measured the slow one too", delta, written)
+	}
+	if keys := srv.Stats.SnapshotKeys.Load(); delta && keys != 1 {
+		t.Errorf("%d keys written, want 1 (the first snapshot): the test did not exercise the delta path", keys)
+	}
+	if p := sock.phase.Load(); polled && p != phasePolled {
+		t.Errorf("the socket is in phase %d after the writes, want polled", p)
 	}
 }
 
@@ -137,5 +161,50 @@ func TestSnapshotTakeAllocs(t *testing.T) {
 		if keys := srv.Stats.SnapshotKeys.Load(); delta && keys != 1 {
 			t.Errorf("%d keys written, want 1 (the first snapshot): the test did not exercise the delta path", keys)
 		}
+	}
+}
+
+// TestPollAllocs: a tick's poll of a polled socket — one non-blocking
+// read(2) of the Input frame the client sent since the last tick, the
+// frame unmasked in place, decoded and validated — allocates nothing.
+func TestPollAllocs(t *testing.T) {
+	ib := newInputBench(t)
+	sock, client := socketPair(t, 0)
+	s := newSession(ib.sess.srv, nil, sock, ib.seat)
+	now := time.Now()
+	s.touch(now)
+	sock.pmu.Lock()
+	sock.poll.wanted = true
+	detached := sock.detachLocked()
+	sock.pmu.Unlock()
+	if !detached {
+		t.Fatal("the socket could not be taken over")
+	}
+	t.Cleanup(sock.abort) // the descriptor the poller took
+	frame := maskedFrame(gws.OpcodeBinary, ib.frame)
+	key := len(frame) - len(ib.frame) - 4
+	copy(frame[key:], []byte{0x5a, 0xc3, 0x0f, 0x96})
+	unmask(frame[key+4:], frame[key:key+4])
+	i := 0
+	n := testing.AllocsPerRun(1000, func() {
+		if _, err := client.Write(frame); err != nil {
+			t.Fatal(err)
+		}
+		ib.seat.entity = ib.ents[i%len(ib.ents)]
+		now = now.Add(10 * time.Millisecond)
+		s.Poll(now)
+		if i%len(ib.ents) == len(ib.ents)-1 {
+			ib.world.Step(nil)
+		}
+		i++
+	})
+	if n != 0 {
+		t.Errorf("a poll reading one Input frame allocates %v times, want 0", n)
+	}
+	if p := sock.phase.Load(); p != phasePolled {
+		t.Fatalf("the socket is in phase %d after the polls, want polled: the test measured a hand-back", p)
+	}
+	if ib.seat.inputs != i || ib.seat.invalid > 0 {
+		t.Errorf("%d inputs reached the seat, %d rejected; want all %d accepted", ib.seat.inputs, ib.seat.invalid, i)
 	}
 }

@@ -26,6 +26,7 @@ import (
 type validatingSeat struct {
 	world   match.TickWorld
 	entity  match.EntityID
+	inputs  int // inputs handed over
 	invalid int // inputs the world rejected
 }
 
@@ -36,6 +37,7 @@ func (v *validatingSeat) Tick() uint32                    { return 0 }
 func (v *validatingSeat) Action(uint32, []byte)           {}
 
 func (v *validatingSeat) Input(in *arbiterv1.Input) {
+	v.inputs++
 	if err := v.world.Validate(v.entity, match.Input{
 		Seq: in.GetSeq(), MoveX: in.GetMoveX(), MoveY: in.GetMoveY(), Buttons: in.GetButtons(),
 		AimX: in.GetAimX(), AimY: in.GetAimY(), ViewTick: in.GetViewTick(),

@@ -49,7 +49,20 @@
 // Each Session has exactly two goroutines: gws's read loop, which decodes
 // frames and hands inputs to the match without blocking, and a writer, which
 // is woken when frames are queued and writes them with a deadline. The match
-// never blocks on a socket. A snapshot offered while nothing else waits to
+// never blocks on a socket.
+//
+// A match that applies inputs only at its ticks (the arena) reads its
+// players' sockets itself, at the start of every tick (Session.Poll, unless
+// Config.DisableTickReads): the read loop hands the socket over between
+// two frames and parks, the socket leaves Go's netpoller, and each tick
+// makes one non-blocking read(2) per client — an input's arrival wakes
+// nobody, which at thousands of clients was half the server's CPU. The
+// poller takes only binary data frames, pings and pongs; anything else (a
+// close, a text or fragmented frame, one too big, the end of the stream,
+// the idle deadline), the session closing, and a write the kernel does not
+// take whole hand the socket back to the read loop for good, with what was
+// read but not parsed, and the session goes on as if it had never been
+// polled (poll.go). A snapshot offered while nothing else waits to
 // be sent is written at once, on the match's goroutine, with one
 // non-blocking write (socket.go); what the kernel does not take is left to
 // the writer. Everything else waits for the writer: control frames in a

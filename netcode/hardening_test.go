@@ -162,65 +162,69 @@ func TestInputFlood(t *testing.T) {
 		{"inputs", maskedFrame(gws.OpcodeBinary, inputFrame(1))},
 		{"pings", maskedFrame(gws.OpcodePing, []byte("x"))},
 	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			srv, adm, url := newTestServer(t, Config{FrameRate: 10, FrameBurst: burst}, "flood", "calm")
-			calm := dial(t, url+"calm", 0)
-			calm.next(t)
-			flood := dial(t, url+"flood", 0)
-			flood.next(t)
+	for _, m := range readModes {
+		for _, tt := range tests {
+			t.Run(m.name+"/"+tt.name, func(t *testing.T) {
+				srv, adm, url := newTestServer(t, Config{DisableTickReads: m.arrival, FrameRate: 10, FrameBurst: burst}, "flood", "calm")
+				calm := dial(t, url+"calm", 0)
+				calm.next(t)
+				flood := dial(t, url+"flood", 0)
+				flood.next(t)
+				adm["calm"].waitPolled(t, m.arrival)
+				adm["flood"].waitPolled(t, m.arrival)
 
-			// One write, so the client is done writing before the server
-			// closes: a write failing afterwards would hide the close frame.
-			var b []byte
-			for range 3 * burst {
-				b = append(b, tt.frame...)
-			}
-			if _, err := flood.conn.NetConn().Write(b); err != nil {
-				t.Fatal(err)
-			}
-			if code, reason := flood.waitClose(t); code != 1008 || reason != "input_flood" {
-				t.Errorf("close = %d %q, want 1008 input_flood", code, reason)
-			}
-			var kick *arbiterv1.Kick
-			for len(flood.msgs) > 0 {
-				kick = (<-flood.msgs).GetKick()
-			}
-			if kick.GetReason() != "input_flood" {
-				t.Errorf("last message Kick = %v, want reason input_flood", kick)
-			}
-			if got := len(adm["flood"].seqs()); got > burst {
-				t.Errorf("seat received %d inputs from a flood, want at most FrameBurst = %d", got, burst)
-			}
-			checkFor(t, 5*time.Second, func() error {
-				if got := srv.Stats.Closes(arbiterv1.CloseInputFlood); got != 1 {
-					return fmt.Errorf("Closes(input_flood) = %d, want 1", got)
+				// One write, so the client is done writing before the server
+				// closes: a write failing afterwards would hide the close frame.
+				var b []byte
+				for range 3 * burst {
+					b = append(b, tt.frame...)
 				}
-				if got := fmt.Sprint(adm["flood"].reported()); got != "[input_flood]" {
-					return fmt.Errorf("violations reported: %s, want [input_flood]", got)
+				if _, err := flood.conn.NetConn().Write(b); err != nil {
+					t.Fatal(err)
 				}
-				return nil
+				if code, reason := flood.waitClose(t); code != 1008 || reason != "input_flood" {
+					t.Errorf("close = %d %q, want 1008 input_flood", code, reason)
+				}
+				var kick *arbiterv1.Kick
+				for len(flood.msgs) > 0 {
+					kick = (<-flood.msgs).GetKick()
+				}
+				if kick.GetReason() != "input_flood" {
+					t.Errorf("last message Kick = %v, want reason input_flood", kick)
+				}
+				if got := len(adm["flood"].seqs()); got > burst {
+					t.Errorf("seat received %d inputs from a flood, want at most FrameBurst = %d", got, burst)
+				}
+				checkFor(t, 5*time.Second, func() error {
+					if got := srv.Stats.Closes(arbiterv1.CloseInputFlood); got != 1 {
+						return fmt.Errorf("Closes(input_flood) = %d, want 1", got)
+					}
+					if got := fmt.Sprint(adm["flood"].reported()); got != "[input_flood]" {
+						return fmt.Errorf("violations reported: %s, want [input_flood]", got)
+					}
+					return nil
+				})
+
+				// The other session still sends and receives.
+				_ = calm.conn.WriteMessage(gws.OpcodeBinary, inputFrame(7))
+				_ = calm.conn.WriteMessage(gws.OpcodeBinary, pingFrame(42))
+				if pong := calm.next(t).GetPong(); pong.GetClientTime() != 42 {
+					t.Errorf("calm client got %v, want Pong 42", pong)
+				}
+				if got := fmt.Sprint(adm["calm"].seqs()); got != "[7]" {
+					t.Errorf("calm seat received %s, want [7]", got)
+				}
+				adm["calm"].sess().SendSnapshot(fullOnly(encode(&arbiterv1.ServerMessage{Kind: &arbiterv1.ServerMessage_Snapshot{Snapshot: &arbiterv1.Snapshot{Tick: 9}}})), arbiterv1.Ack{})
+				if snap := calm.next(t).GetSnapshot(); snap.GetTick() != 9 {
+					t.Errorf("calm client got %v, want Snapshot 9", snap)
+				}
+				select {
+				case <-calm.closed:
+					t.Error("the calm client was closed too")
+				default:
+				}
 			})
-
-			// The other session still sends and receives.
-			_ = calm.conn.WriteMessage(gws.OpcodeBinary, inputFrame(7))
-			_ = calm.conn.WriteMessage(gws.OpcodeBinary, pingFrame(42))
-			if pong := calm.next(t).GetPong(); pong.GetClientTime() != 42 {
-				t.Errorf("calm client got %v, want Pong 42", pong)
-			}
-			if got := fmt.Sprint(adm["calm"].seqs()); got != "[7]" {
-				t.Errorf("calm seat received %s, want [7]", got)
-			}
-			adm["calm"].sess().SendSnapshot(fullOnly(encode(&arbiterv1.ServerMessage{Kind: &arbiterv1.ServerMessage_Snapshot{Snapshot: &arbiterv1.Snapshot{Tick: 9}}})), arbiterv1.Ack{})
-			if snap := calm.next(t).GetSnapshot(); snap.GetTick() != 9 {
-				t.Errorf("calm client got %v, want Snapshot 9", snap)
-			}
-			select {
-			case <-calm.closed:
-				t.Error("the calm client was closed too")
-			default:
-			}
-		})
+		}
 	}
 }
 
@@ -240,11 +244,14 @@ func get(t *testing.T, url string) (int, string) {
 // TestMaxConnsPerIP: past the cap, requests from the address are answered
 // 429 before the token is looked at; a slot frees when a session ends, and
 // when a request is refused or fails to upgrade.
-func TestMaxConnsPerIP(t *testing.T) {
-	srv, _, url := newTestServer(t, Config{MaxConnsPerIP: 2}, "a", "b", "c")
+func TestMaxConnsPerIP(t *testing.T) { forReadModes(t, testMaxConnsPerIP) }
+
+func testMaxConnsPerIP(t *testing.T, arrival bool) {
+	srv, adm, url := newTestServer(t, Config{DisableTickReads: arrival, MaxConnsPerIP: 2}, "a", "b", "c")
 	a := dial(t, url+"a", 0)
 	a.next(t)
 	dial(t, url+"b", 0).next(t)
+	adm["a"].waitPolled(t, arrival)
 
 	if _, status, err := tryDial(t, url+"c", 0); status != http.StatusTooManyRequests {
 		t.Errorf("third connection: status %d (%v), want 429", status, err)
@@ -336,8 +343,10 @@ func TestClientKey(t *testing.T) {
 // TestSilentClientReaped: a client that completes the upgrade and then
 // sends nothing at all — no frames, no pongs to the server's pings — is
 // dropped after IdleTimeout, and its slot freed.
-func TestSilentClientReaped(t *testing.T) {
-	srv, adm, url := newTestServer(t, Config{IdleTimeout: 300 * time.Millisecond}, "silent")
+func TestSilentClientReaped(t *testing.T) { forReadModes(t, testSilentClientReaped) }
+
+func testSilentClientReaped(t *testing.T, arrival bool) {
+	srv, adm, url := newTestServer(t, Config{DisableTickReads: arrival, IdleTimeout: 300 * time.Millisecond}, "silent")
 	conn, err := net.Dial("tcp", hostOf(url))
 	if err != nil {
 		t.Fatal(err)
@@ -382,12 +391,16 @@ func TestSilentClientReaped(t *testing.T) {
 
 // TestInputsReachOwnSeat: with two sessions on one server, every input a
 // session decodes goes to the seat its token named, never the other.
-func TestInputsReachOwnSeat(t *testing.T) {
-	_, adm, url := newTestServer(t, Config{}, "a", "b")
+func TestInputsReachOwnSeat(t *testing.T) { forReadModes(t, testInputsReachOwnSeat) }
+
+func testInputsReachOwnSeat(t *testing.T, arrival bool) {
+	_, adm, url := newTestServer(t, Config{DisableTickReads: arrival}, "a", "b")
 	a := dial(t, url+"a", 0)
 	a.next(t)
 	b := dial(t, url+"b", 0)
 	b.next(t)
+	adm["a"].waitPolled(t, arrival)
+	adm["b"].waitPolled(t, arrival)
 	for i := uint32(1); i <= 5; i++ {
 		_ = a.conn.WriteMessage(gws.OpcodeBinary, inputFrame(i))
 		_ = b.conn.WriteMessage(gws.OpcodeBinary, inputFrame(100+i))

@@ -103,6 +103,11 @@ type Config struct {
 	// (default 10000). Over it, requests are answered 503 before the token
 	// is checked. Negative disables it.
 	MaxConns int
+	// DisableTickReads makes every connection be read by its own goroutine
+	// as its frames arrive, also in matches that read their connections at
+	// their ticks (Session.Poll does nothing): the transport as it was
+	// before tick-driven reads, for comparison.
+	DisableTickReads bool
 	// CheckOrigin, if set, decides whether a request may open a game
 	// connection by its Origin header, the page a browser opens it from
 	// (WebSockets are not subject to CORS: a browser connects from any
@@ -172,6 +177,10 @@ type Stats struct {
 	// after its slot replaced one unsent (docs/protocol.md, "Delta
 	// snapshots"). Every other snapshot of a delta session is a delta.
 	SnapshotKeys atomic.Uint64
+	// TickReads counts the sessions whose socket their match took over to
+	// read it at its ticks (Session.Poll), whether or not it was handed back
+	// since.
+	TickReads atomic.Uint64
 
 	RefusedPerIP  atomic.Uint64 // requests answered 429: MaxConnsPerIP reached
 	RefusedFull   atomic.Uint64 // requests answered 503: MaxConns reached
@@ -347,9 +356,9 @@ const (
 const readBufferSize = 1 << 10
 
 // hijack takes the connection over from net/http and wraps it in the
-// socket every frame to the client will pass through. br reads the
-// connection directly, not through net/http's reader, which would lock and
-// check limits on every read. A client that sent bytes after its upgrade
+// socket every frame to and from the client will pass through. br reads
+// the socket, not net/http's reader, which would lock and check limits on
+// every read. A client that sent bytes after its upgrade
 // request, before the answer (RFC 6455 §4.1 forbids it), is refused.
 func (s *Server) hijack(w http.ResponseWriter) (*socket, *bufio.Reader, error) {
 	hj, ok := w.(http.Hijacker)
@@ -376,7 +385,8 @@ func (s *Server) hijack(w http.ResponseWriter) (*socket, *bufio.Reader, error) {
 	}
 	sock := newSocket(nc)
 	sock.linger = s.cfg.Linger
-	return sock, bufio.NewReaderSize(nc, readBufferSize), nil
+	sock.poll.size = pollBufferSize(s.cfg.MaxFrame)
+	return sock, bufio.NewReaderSize(sock, readBufferSize), nil
 }
 
 // PendingBytes returns the bytes queued across all sessions and not yet

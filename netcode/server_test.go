@@ -11,6 +11,7 @@ import (
 	"net/http/httptest"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -27,6 +28,10 @@ type fakeSeat struct {
 	violations []arbiterv1.CloseReason // reported
 	session    *Session
 	detach     chan struct{}
+	// polls counts newTestServer's polls of the session; manual keeps
+	// its poller away (the test polls).
+	polls  atomic.Int64
+	manual atomic.Bool
 }
 
 func (f *fakeSeat) Violation(reason arbiterv1.CloseReason) {
@@ -72,6 +77,43 @@ func (f *fakeSeat) sess() *Session {
 	return f.session
 }
 
+// readModes are the two ways a session's socket is read: at the ticks of
+// its match (newTestServer's poller stands for the room) and as frames
+// arrive, by gws's read goroutine (Config.DisableTickReads).
+var readModes = []struct {
+	name    string
+	arrival bool // Config.DisableTickReads
+}{{"tick reads", false}, {"arrival reads", true}}
+
+// forReadModes runs f once in each read mode, as subtests.
+func forReadModes(t *testing.T, f func(t *testing.T, arrival bool)) {
+	for _, m := range readModes {
+		t.Run(m.name, func(t *testing.T) { f(t, m.arrival) })
+	}
+}
+
+// waitPolled waits until the seat's session is read by the poller, unless
+// arrival: then it only checks that it never is.
+func (f *fakeSeat) waitPolled(t *testing.T, arrival bool) {
+	t.Helper()
+	s := f.sess()
+	if s == nil {
+		t.Fatal("no session attached")
+	}
+	if arrival {
+		if p := s.sock.phase.Load(); p != phaseGws {
+			t.Fatalf("with tick reads disabled, the socket is in phase %d", p)
+		}
+		return
+	}
+	checkFor(t, 5*time.Second, func() error {
+		if p := s.sock.phase.Load(); p != phasePolled {
+			return fmt.Errorf("the socket is in phase %d, want polled (%d)", p, phasePolled)
+		}
+		return nil
+	})
+}
+
 type fakeAdmitter map[string]*fakeSeat
 
 func (a fakeAdmitter) Admit(token string) (Seat, error) {
@@ -89,6 +131,10 @@ func encode(m proto.Message) []byte {
 	return b
 }
 
+// newTestServer starts a Server on loopback whose admitter knows the
+// seats named, and a poller that stands for their tick-driven room: every
+// 2 ms it polls each seat's session (Session.Poll), which reads the socket
+// unless cfg disables tick reads.
 func newTestServer(t *testing.T, cfg Config, seats ...string) (*Server, fakeAdmitter, string) {
 	t.Helper()
 	cfg.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
@@ -98,7 +144,28 @@ func newTestServer(t *testing.T, cfg Config, seats ...string) (*Server, fakeAdmi
 	}
 	srv := NewServer(cfg, adm)
 	hs := httptest.NewServer(srv)
+	stop, stopped := make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(stopped)
+		tick := time.NewTicker(2 * time.Millisecond)
+		defer tick.Stop()
+		for {
+			select {
+			case <-stop:
+				return
+			case <-tick.C:
+			}
+			for _, seat := range adm {
+				if s := seat.sess(); s != nil && !seat.manual.Load() {
+					s.Poll(time.Now())
+					seat.polls.Add(1)
+				}
+			}
+		}
+	}()
 	t.Cleanup(func() {
+		close(stop)
+		<-stopped
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
 		if err := srv.Shutdown(ctx); err != nil {
@@ -230,12 +297,15 @@ func TestRefusedBeforeUpgrade(t *testing.T) {
 	}
 }
 
-func TestWelcomeInputPing(t *testing.T) {
-	_, adm, url := newTestServer(t, Config{}, "good")
+func TestWelcomeInputPing(t *testing.T) { forReadModes(t, testWelcomeInputPing) }
+
+func testWelcomeInputPing(t *testing.T, arrival bool) {
+	_, adm, url := newTestServer(t, Config{DisableTickReads: arrival}, "good")
 	c := dial(t, url+"good", 0)
 	if w := c.next(t).GetWelcome(); w.GetMatchId() != "m" {
 		t.Fatalf("first message = %v, want Welcome", w)
 	}
+	adm["good"].waitPolled(t, arrival)
 	for seq := uint32(1); seq <= 3; seq++ {
 		_ = c.conn.WriteMessage(gws.OpcodeBinary, encode(&arbiterv1.ClientMessage{Kind: &arbiterv1.ClientMessage_Input{Input: &arbiterv1.Input{Seq: seq}}}))
 	}
@@ -255,7 +325,9 @@ func TestWelcomeInputPing(t *testing.T) {
 
 // TestHostileFrames: each bad frame gets a Kick with the reason word and the
 // close code of docs/protocol.md — also those gws refuses on its own, at the frame
-// header — and is reported to the seat as the player's violation.
+// header — and is reported to the seat as the player's violation, whether
+// the socket is read at ticks (the poller hands it back to gws) or on
+// arrival.
 func TestHostileFrames(t *testing.T) {
 	unmasked := maskedFrame(gws.OpcodeBinary, inputFrame(1))
 	unmasked[1] &^= 0x80 // a client frame must be masked
@@ -273,49 +345,58 @@ func TestHostileFrames(t *testing.T) {
 		{"unmasked frame", unmasked, 1007, "bad_frame"},
 		{"over MaxFrame", maskedFrame(gws.OpcodeBinary, make([]byte, 5000)), 1009, "too_big"},
 		{"1 MiB", maskedFrame(gws.OpcodeBinary, make([]byte, 1<<20)), 1009, "too_big"},
+		{"reserved opcode", maskedFrame(gws.Opcode(3), []byte{1}), 1007, "bad_frame"},
+		{"continuation first", maskedFrame(gws.OpcodeContinuation, inputFrame(1)), 1007, "bad_frame"},
 	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			_, adm, url := newTestServer(t, Config{}, "good")
-			c := dial(t, url+"good", 0)
-			c.next(t) // Welcome
-			// Written raw, off the client's gws connection: a gws write
-			// failing would close the client with that error before it
-			// reads the close frame.
-			go func() { _, _ = c.conn.NetConn().Write(tt.frame) }()
-			code, reason := c.waitClose(t)
-			if code != tt.wantCode || reason != tt.wantReason {
-				t.Errorf("close = %d %q, want %d %q", code, reason, tt.wantCode, tt.wantReason)
-			}
-			select {
-			case m := <-c.msgs:
-				if m.GetKick().GetReason() != tt.wantReason {
-					t.Errorf("last message = %v, want Kick %q", m, tt.wantReason)
+	for _, m := range readModes {
+		for _, tt := range tests {
+			t.Run(m.name+"/"+tt.name, func(t *testing.T) {
+				_, adm, url := newTestServer(t, Config{DisableTickReads: m.arrival}, "good")
+				c := dial(t, url+"good", 0)
+				c.next(t) // Welcome
+				adm["good"].waitPolled(t, m.arrival)
+				// Written raw, off the client's gws connection: a gws write
+				// failing would close the client with that error before it
+				// reads the close frame.
+				go func() { _, _ = c.conn.NetConn().Write(tt.frame) }()
+				code, reason := c.waitClose(t)
+				if code != tt.wantCode || reason != tt.wantReason {
+					t.Errorf("close = %d %q, want %d %q", code, reason, tt.wantCode, tt.wantReason)
 				}
-			default:
-				t.Errorf("no Kick before the close")
-			}
-			checkFor(t, 5*time.Second, func() error {
-				if got := fmt.Sprint(adm["good"].reported()); got != "["+tt.wantReason+"]" {
-					return fmt.Errorf("violations reported to the seat: %s, want [%s]", got, tt.wantReason)
+				select {
+				case m := <-c.msgs:
+					if m.GetKick().GetReason() != tt.wantReason {
+						t.Errorf("last message = %v, want Kick %q", m, tt.wantReason)
+					}
+				default:
+					t.Errorf("no Kick before the close")
 				}
-				return nil
+				checkFor(t, 5*time.Second, func() error {
+					if got := fmt.Sprint(adm["good"].reported()); got != "["+tt.wantReason+"]" {
+						return fmt.Errorf("violations reported to the seat: %s, want [%s]", got, tt.wantReason)
+					}
+					return nil
+				})
 			})
-		})
+		}
 	}
 }
 
 // TestSlowConsumer: a client that stops reading is closed as a slow
 // consumer while another keeps receiving, and offering snapshots never
 // blocks.
-func TestSlowConsumer(t *testing.T) {
-	srv, adm, url := newTestServer(t, Config{SendBuffer: 4096, WriteTimeout: 500 * time.Millisecond, MaxBehind: 30}, "slow", "fast")
+func TestSlowConsumer(t *testing.T) { forReadModes(t, testSlowConsumer) }
+
+func testSlowConsumer(t *testing.T, arrival bool) {
+	srv, adm, url := newTestServer(t, Config{DisableTickReads: arrival, SendBuffer: 4096, WriteTimeout: 500 * time.Millisecond, MaxBehind: 30}, "slow", "fast")
 	slow := dial(t, url+"slow", 2048)
 	slow.next(t)
 	slow.stall = make(chan struct{})
 	defer close(slow.stall)
 	fast := dial(t, url+"fast", 0)
 	fast.next(t)
+	adm["slow"].waitPolled(t, arrival)
+	adm["fast"].waitPolled(t, arrival)
 	snapshot := make([]byte, 1000)
 	deadline := time.Now().Add(20 * time.Second)
 	sent := 0
@@ -350,10 +431,13 @@ func TestSlowConsumer(t *testing.T) {
 	t.Logf("slow consumer closed after %d snapshots", sent)
 }
 
-func TestShutdownClosesWith1001(t *testing.T) {
-	srv, _, url := newTestServer(t, Config{}, "good")
+func TestShutdownClosesWith1001(t *testing.T) { forReadModes(t, testShutdownClosesWith1001) }
+
+func testShutdownClosesWith1001(t *testing.T, arrival bool) {
+	srv, adm, url := newTestServer(t, Config{DisableTickReads: arrival}, "good")
 	c := dial(t, url+"good", 0)
 	c.next(t)
+	adm["good"].waitPolled(t, arrival)
 	ctx, cancel := context.WithTimeout(t.Context(), 5*time.Second)
 	defer cancel()
 	if err := srv.Shutdown(ctx); err != nil {
@@ -370,9 +454,13 @@ func TestShutdownClosesWith1001(t *testing.T) {
 // TestIdleTimeout: a client silent past the idle timeout is dropped — told
 // so with Kick idle and 1001, which leaves it free to come back — and
 // nothing is counted against the player.
-func TestIdleTimeout(t *testing.T) {
-	srv, adm, url := newTestServer(t, Config{IdleTimeout: 300 * time.Millisecond, PingInterval: time.Hour}, "good")
+func TestIdleTimeout(t *testing.T) { forReadModes(t, testIdleTimeout) }
+
+func testIdleTimeout(t *testing.T, arrival bool) {
+	srv, adm, url := newTestServer(t, Config{DisableTickReads: arrival, IdleTimeout: 300 * time.Millisecond, PingInterval: time.Hour}, "good")
 	c := dial(t, url+"good", 0) // sends nothing, and is never pinged
+	c.next(t)                   // Welcome
+	adm["good"].waitPolled(t, arrival)
 	select {
 	case <-adm["good"].detach:
 	case <-time.After(5 * time.Second):
@@ -404,7 +492,6 @@ func TestIdleTimeout(t *testing.T) {
 // frame (docs/protocol.md "Closing"). The client writes as a client library does,
 // through its WebSocket connection, which a failed write closes.
 func TestKickAlwaysArrives(t *testing.T) {
-	const tries = 100
 	tests := []struct {
 		name       string
 		cfg        Config
@@ -418,35 +505,46 @@ func TestKickAlwaysArrives(t *testing.T) {
 			}
 		}, 1008, "input_flood"},
 	}
-	for _, tt := range tests {
-		for _, via := range []string{"loopback", "proxy"} {
-			t.Run(tt.name+" over "+via, func(t *testing.T) {
-				_, _, url := newTestServer(t, tt.cfg, "p")
-				if via == "proxy" {
-					// A real link between the two: latency, jitter, and
-					// a proxy that passes on half-closes and resets.
-					link := netem.Link{Latency: 2 * time.Millisecond, Jitter: 2 * time.Millisecond, Seed: 7}
-					proxy, err := netem.Listen(hostOf(url), link, link)
-					if err != nil {
-						t.Fatal(err)
-					}
-					t.Cleanup(func() { _ = proxy.Close() })
-					url = strings.Replace(url, hostOf(url), proxy.Addr(), 1)
-				}
-				for try := range tries {
-					c := dial(t, url+"p", 0)
-					c.next(t) // Welcome
-					go tt.send(c.conn)
-					code, reason := c.waitClose(t)
-					var kick *arbiterv1.Kick
-					for len(c.msgs) > 0 {
-						kick = (<-c.msgs).GetKick()
-					}
-					if code != tt.wantCode || reason != tt.wantReason || kick.GetReason() != tt.wantReason {
-						t.Fatalf("try %d: close %d %q after Kick %v; want %d %q after a Kick", try+1, code, reason, kick, tt.wantCode, tt.wantReason)
-					}
-				}
-			})
+	for _, m := range readModes {
+		for _, tt := range tests {
+			for _, via := range []string{"loopback", "proxy"} {
+				t.Run(m.name+"/"+tt.name+" over "+via, func(t *testing.T) {
+					cfg := tt.cfg
+					cfg.DisableTickReads = m.arrival
+					testKickArrives(t, cfg, via, tt.send, tt.wantCode, tt.wantReason)
+				})
+			}
+		}
+	}
+}
+
+// testKickArrives is one case of TestKickAlwaysArrives.
+func testKickArrives(t *testing.T, cfg Config, via string, send func(c *gws.Conn), wantCode uint16, wantReason string) {
+	const tries = 100
+	_, adm, url := newTestServer(t, cfg, "p")
+	if via == "proxy" {
+		// A real link between the two: latency, jitter, and a proxy that
+		// passes on half-closes and resets.
+		link := netem.Link{Latency: 2 * time.Millisecond, Jitter: 2 * time.Millisecond, Seed: 7}
+		proxy, err := netem.Listen(hostOf(url), link, link)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = proxy.Close() })
+		url = strings.Replace(url, hostOf(url), proxy.Addr(), 1)
+	}
+	for try := range tries {
+		c := dial(t, url+"p", 0)
+		c.next(t) // Welcome
+		adm["p"].waitPolled(t, cfg.DisableTickReads)
+		go send(c.conn)
+		code, reason := c.waitClose(t)
+		var kick *arbiterv1.Kick
+		for len(c.msgs) > 0 {
+			kick = (<-c.msgs).GetKick()
+		}
+		if code != wantCode || reason != wantReason || kick.GetReason() != wantReason {
+			t.Fatalf("try %d: close %d %q after Kick %v; want %d %q after a Kick", try+1, code, reason, kick, wantCode, wantReason)
 		}
 	}
 }

@@ -65,9 +65,11 @@ type Session struct {
 	// nanoseconds. Written by the read goroutine; read by gwsClose too.
 	readDeadline atomic.Int64
 
-	// Owned by the read goroutine.
-	in  clientMessage
-	tat time.Time // frame-rate limit: when the bucket is next full (see allow)
+	// Owned by the read side: gws's read goroutine, or Poll while the
+	// socket is polled (see socket.beginPoll).
+	in     clientMessage
+	polled bool      // Poll has found the socket polled: counted in Stats.TickReads
+	tat    time.Time // frame-rate limit: when the bucket is next full (see allow)
 }
 
 type frame struct {
@@ -260,6 +262,8 @@ func (s *Session) Close(reason arbiterv1.CloseReason, message string) {
 	s.mu.snapshot, s.mu.offered = snapshotOffer{}, false
 	s.mu.Unlock()
 	s.closing.Store(true)
+	// What the client sends from now on is gws's to read and discard.
+	s.sock.handBack()
 	// A writer stuck on a full socket must not hold the close up for a whole
 	// WriteTimeout.
 	_ = s.sock.SetWriteDeadline(time.Now().Add(closeGrace))
@@ -562,14 +566,14 @@ func clientFault(reason arbiterv1.CloseReason) bool {
 }
 
 func (h *handler) OnPing(c *gws.Conn, payload []byte) {
-	if s := sessionOf(c); s != nil && s.readFrame() {
+	if s := sessionOf(c); s != nil && s.readFrame(time.Now()) {
 		s.enqueue(frame{op: gws.OpcodePong, b: append([]byte(nil), payload...)})
 	}
 }
 
 func (h *handler) OnPong(c *gws.Conn, _ []byte) {
 	if s := sessionOf(c); s != nil {
-		s.readFrame()
+		s.readFrame(time.Now())
 	}
 }
 
@@ -578,7 +582,7 @@ func (h *handler) OnPong(c *gws.Conn, _ []byte) {
 func (h *handler) OnMessage(c *gws.Conn, msg *gws.Message) {
 	defer msg.Close()
 	s := sessionOf(c)
-	if s == nil || !s.readFrame() {
+	if s == nil || !s.readFrame(time.Now()) {
 		return
 	}
 	if reason, message, ok := handleFrame(s, msg.Opcode == gws.OpcodeBinary, msg.Bytes()); !ok {
@@ -586,16 +590,15 @@ func (h *handler) OnMessage(c *gws.Conn, msg *gws.Message) {
 	}
 }
 
-// readFrame accounts for one frame from the client, data or control: it
-// extends the idle deadline and applies the frame-rate limit. It reports
-// whether the frame should be handled; false once a close of the session
-// is under way — what the client sends then is read and discarded —,
-// including for the frame that broke the limit.
-func (s *Session) readFrame() bool {
+// readFrame accounts for one frame from the client, data or control, read
+// at now: it extends the idle deadline and applies the frame-rate limit.
+// It reports whether the frame should be handled; false once a close of
+// the session is under way — what the client sends then is read and
+// discarded —, including for the frame that broke the limit.
+func (s *Session) readFrame(now time.Time) bool {
 	if s.closing.Load() {
 		return false
 	}
-	now := time.Now()
 	s.touch(now)
 	if !s.allow(now) {
 		s.Close(arbiterv1.CloseInputFlood, "too many frames")

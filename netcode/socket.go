@@ -17,8 +17,8 @@ const defaultLinger = time.Second
 
 // socket is a session's connection as gws sees it: every byte the server
 // sends the client goes through Write (gws's frames: control frames, queued
-// messages, the close frame) or tryFrame (snapshots), and the mutex keeps
-// them whole and in order.
+// messages, the close frame) or tryFrame (snapshots), every byte gws reads
+// through Read.
 //
 // tryFrame is the hot path. A snapshot goes out with one non-blocking write
 // on the goroutine that offers it — the match's tick — with no hand-off to
@@ -27,6 +27,24 @@ const defaultLinger = time.Second
 // together. When the kernel takes only part of the frame, the rest is kept
 // as the tail, and whoever writes next (the writer, woken for it) sends it
 // first.
+//
+// Tick-driven reads (poll.go, Session.Poll): a match that reads its
+// players' sockets at its ticks takes the socket over from gws's read
+// goroutine, which parks in Read at a frame boundary, and reads it with
+// non-blocking read(2)s of its own. Anything out of the ordinary hands the
+// socket back for good (handBackLocked): gws's read goroutine resumes with
+// the bytes read but not yet parsed, and everything runs as without
+// polling. The socket is in one of three phases:
+//
+//	phaseGws    gws reads; a poller may ask for the socket (requestPoll)
+//	phasePolled the poller reads; gws's read goroutine is parked in Read
+//	phaseBack   handed back: gws reads, for good
+//
+// Two mutexes, taken in this order when both are: mu keeps the frames
+// written whole and in order, and may be held for a whole blocking write;
+// pmu owns the connection — its phase, its descriptor, the net.Conn and
+// its deadlines — and is never held across a blocking call, so that
+// neither the read side nor a close waits for a stuck writer.
 //
 // Closing lingers (docs/protocol.md "Closing"). gws closes the connection right
 // after writing its close frame; if the client's frames were still unread
@@ -42,8 +60,10 @@ const defaultLinger = time.Second
 // frame that breaks WebSocket framing, a read deadline) gets the Kick the
 // protocol promises: onClose, set by the session, may replace the frame.
 type socket struct {
-	net.Conn
-	raw syscall.RawConn // nil if the connection has no descriptor: tryFrame always defers
+	remote, local net.Addr // the connection's, fixed at creation
+	// hasFD: the connection has a descriptor (raw is not nil); fixed at
+	// creation. Without one tryFrame always defers, and nobody polls.
+	hasFD bool
 
 	mu   sync.Mutex
 	tail []byte // the unwritten end of the frame tryFrame began
@@ -62,21 +82,106 @@ type socket struct {
 	// called with mu held.
 	onClose func(code uint16) []byte
 	// shut is set by Close: the close frame has gone out, nothing more may
-	// be written, and the read side lingers until lingerUntil. Under mu.
+	// be written, and the read side lingers until lingerUntil. Under mu;
+	// lingering mirrors it for the read side, lingerUntil set before.
 	shut        bool
+	lingering   atomic.Bool
 	lingerUntil time.Time
 	linger      time.Duration // set before use; default defaultLinger
+
+	// pmu guards the connection (see the type's doc).
+	pmu  sync.Mutex
+	conn net.Conn        // replaced by a hand-back (poll.go); under pmu
+	raw  syscall.RawConn // conn's; nil if it has no descriptor
+	// The deadlines last set, under pmu: while the socket is polled the
+	// connection's are not in force, and a hand-back sets them again.
+	readDeadline, writeDeadline time.Time
+	poll                        pollState // under pmu
+
+	// phase mirrors poll.phase, for checks without pmu: Poll's on every
+	// tick, a close's.
+	phase atomic.Int32
+	// asked: a poller has asked for the socket (requestPoll), once.
+	asked atomic.Bool
+	// ending: the session is closing; the socket is never taken over from
+	// now on (see handBack).
+	ending atomic.Bool
 }
 
 func newSocket(c net.Conn) *socket {
-	s := &socket{Conn: c, linger: defaultLinger}
+	s := &socket{conn: c, linger: defaultLinger}
 	s.writeBuf = s.writeOnce
+	s.poll.fd = -1
+	if c != nil {
+		s.remote, s.local = c.RemoteAddr(), c.LocalAddr()
+	}
 	if sc, ok := c.(syscall.Conn); ok {
 		if raw, err := sc.SyscallConn(); err == nil {
-			s.raw = raw
+			s.raw, s.hasFD = raw, true
 		}
 	}
 	return s
+}
+
+// RemoteAddr returns the client's address.
+func (c *socket) RemoteAddr() net.Addr { return c.remote }
+
+// LocalAddr returns the server's address of the connection.
+func (c *socket) LocalAddr() net.Addr { return c.local }
+
+// Read reads what the client sent, for gws's read loop. While the socket
+// is polled it parks; after a hand-back it returns first what the poller
+// read but did not parse. A poller's request is granted here, before a
+// read, when gws has parsed every byte it was given up to a frame's end
+// (see detachLocked).
+func (c *socket) Read(p []byte) (int, error) {
+	for {
+		c.pmu.Lock()
+		switch c.poll.phase {
+		case phasePolled:
+			resumed := c.poll.resumed
+			c.pmu.Unlock()
+			<-resumed
+			continue
+		case phaseBack:
+			if len(c.poll.left) > 0 {
+				n := copy(p, c.poll.left)
+				c.poll.left = c.poll.left[n:]
+				c.pmu.Unlock()
+				return n, nil
+			}
+		case phaseGws:
+			if c.poll.wanted && c.poll.frames.boundary() && c.detachLocked() {
+				c.pmu.Unlock()
+				if c.ending.Load() {
+					c.handBack() // the session began closing meanwhile
+				}
+				continue
+			}
+		}
+		conn := c.conn
+		c.pmu.Unlock()
+
+		n, err := conn.Read(p)
+
+		c.pmu.Lock()
+		if c.poll.phase == phaseGws {
+			c.poll.frames.feed(p[:n])
+		}
+		if err != nil && c.poll.kicked && isTimeout(err) {
+			// requestPoll's wake-up: back to the top, where the socket
+			// is handed over if gws is between frames.
+			c.poll.kicked = false
+			c.applyReadDeadlineLocked()
+			c.pmu.Unlock()
+			if n > 0 {
+				return n, nil
+			}
+			continue
+		}
+		c.pmu.Unlock()
+		return n, err
+	}
 }
 
 // Write writes p after the tail, if any, blocking until done or the write
@@ -93,19 +198,41 @@ func (c *socket) Write(p []byte) (int, error) {
 	}
 	if code, ok := closeFrameCode(p); ok && c.onClose != nil {
 		if repl := c.onClose(code); repl != nil {
-			if _, err := c.Conn.Write(repl); err != nil {
+			if _, err := c.writeLocked(repl); err != nil {
 				return 0, err
 			}
 			return len(p), nil
 		}
 	}
-	return c.Conn.Write(p)
+	return c.writeLocked(p)
+}
+
+// writeLocked writes p, blocking until done or the write deadline. While
+// polled it makes one non-blocking write first; what the kernel does not
+// take then is written after a hand-back, as without polling. c.mu must be
+// held.
+func (c *socket) writeLocked(p []byte) (int, error) {
+	n := 0
+	c.pmu.Lock()
+	if c.poll.phase == phasePolled {
+		n = writeFD(c.poll.fd, p)
+		if n == len(p) {
+			c.pmu.Unlock()
+			return n, nil
+		}
+		c.handBackLocked()
+	}
+	conn := c.conn
+	c.pmu.Unlock()
+	m, err := conn.Write(p[n:])
+	return n + m, err
 }
 
 // Close ends the sending side after what was written — the close frame —
 // with FIN, and leaves the read side open for at most the linger (see
 // the type's doc); finish closes the connection. A connection that cannot
-// half-close is closed at once.
+// half-close is closed at once. A polled socket is handed back first: gws's
+// read loop does the lingering.
 func (c *socket) Close() error {
 	c.mu.Lock()
 	if c.shut {
@@ -114,25 +241,66 @@ func (c *socket) Close() error {
 	}
 	c.shut = true
 	c.lingerUntil = time.Now().Add(c.linger)
+	c.lingering.Store(true)
 	c.mu.Unlock()
-	hc, ok := c.Conn.(interface{ CloseWrite() error })
+	c.pmu.Lock()
+	c.handBackLocked()
+	conn := c.conn
+	c.pmu.Unlock()
+	hc, ok := conn.(interface{ CloseWrite() error })
 	if !ok || hc.CloseWrite() != nil {
-		return c.Conn.Close()
+		return conn.Close()
 	}
 	// Whoever still reads (the session's read loop) wakes by then.
-	return c.Conn.SetReadDeadline(c.lingerUntil)
+	return conn.SetReadDeadline(c.lingerUntil)
+}
+
+// SetDeadline sets both deadlines (see SetReadDeadline and
+// SetWriteDeadline).
+func (c *socket) SetDeadline(t time.Time) error {
+	if err := c.SetReadDeadline(t); err != nil {
+		return err
+	}
+	return c.SetWriteDeadline(t)
 }
 
 // SetReadDeadline sets the read deadline, unless the socket lingers: then
-// the linger deadline stands.
+// the linger deadline stands. While the socket is polled the deadline is
+// kept for the hand-back (the poller checks the idle deadline itself).
 func (c *socket) SetReadDeadline(t time.Time) error {
-	c.mu.Lock()
-	shut := c.shut
-	c.mu.Unlock()
-	if shut {
+	if c.lingering.Load() {
 		return nil
 	}
-	return c.Conn.SetReadDeadline(t)
+	c.pmu.Lock()
+	defer c.pmu.Unlock()
+	c.readDeadline = t
+	if c.poll.phase == phasePolled || c.poll.kicked {
+		return nil // set again by the hand-back, or once Read sees the kick
+	}
+	return c.conn.SetReadDeadline(t)
+}
+
+// SetWriteDeadline sets the write deadline; while the socket is polled it
+// is kept for the hand-back (a polled socket's writes do not block). It
+// never waits for a writer.
+func (c *socket) SetWriteDeadline(t time.Time) error {
+	c.pmu.Lock()
+	defer c.pmu.Unlock()
+	c.writeDeadline = t
+	if c.poll.phase == phasePolled {
+		return nil
+	}
+	return c.conn.SetWriteDeadline(t)
+}
+
+// applyReadDeadlineLocked puts the read deadline in force: the linger's
+// once the socket lingers. c.pmu must be held, and the socket not polled.
+func (c *socket) applyReadDeadlineLocked() {
+	dl := c.readDeadline
+	if c.lingering.Load() {
+		dl = c.lingerUntil
+	}
+	_ = c.conn.SetReadDeadline(dl)
 }
 
 // finish closes the connection for good, after reading and discarding
@@ -144,16 +312,26 @@ func (c *socket) finish() {
 	shut, until := c.shut, c.lingerUntil
 	c.shut = true
 	c.mu.Unlock()
+	c.pmu.Lock()
+	c.handBackLocked() // nothing to give back: gws's read loop is not parked
+	conn := c.conn
+	c.pmu.Unlock()
 	if shut && time.Now().Before(until) {
-		_ = c.Conn.SetReadDeadline(until)
-		_, _ = io.Copy(io.Discard, c.Conn)
+		_ = conn.SetReadDeadline(until)
+		_, _ = io.Copy(io.Discard, conn)
 	}
-	_ = c.Conn.Close()
+	_ = conn.Close()
 }
 
 // abort closes the connection at once, lingering or not: for a shutdown
-// out of time.
-func (c *socket) abort() { _ = c.Conn.Close() }
+// out of time. It does not wait for a writer.
+func (c *socket) abort() {
+	c.pmu.Lock()
+	c.handBackLocked()
+	conn := c.conn
+	c.pmu.Unlock()
+	_ = conn.Close()
+}
 
 // finClose is the first byte of a close frame: final, opcode 8.
 const finClose = 0x80 | 0x8
@@ -191,7 +369,7 @@ func (c *socket) flushLocked() error {
 	if len(c.tail) == 0 {
 		return nil
 	}
-	n, err := c.Conn.Write(c.tail)
+	n, err := c.writeLocked(c.tail)
 	c.tail = c.tail[n:]
 	c.pending.Store(int64(len(c.tail)))
 	return err
@@ -214,10 +392,14 @@ const (
 )
 
 // tryFrame writes payload as one binary WebSocket frame with a single
-// non-blocking write. It never waits: not for the mutex, not for the
+// non-blocking write. It never waits: not for a writer, not for the
 // kernel.
+//
+// While the socket is polled the write is a plain write(2) on its
+// descriptor; one the kernel does not take whole hands the socket back
+// (a client not keeping up is no business of the fast path).
 func (c *socket) tryFrame(payload []byte) tryResult {
-	if c.raw == nil || !c.mu.TryLock() {
+	if !c.hasFD || !c.mu.TryLock() {
 		return frameDeferred
 	}
 	defer c.mu.Unlock()
@@ -226,7 +408,19 @@ func (c *socket) tryFrame(payload []byte) tryResult {
 	}
 	c.buf = append(appendFrameHeader(c.buf[:0], len(payload)), payload...)
 	c.n = 0
-	err := c.raw.Write(c.writeBuf)
+	var err error
+	c.pmu.Lock()
+	if c.poll.phase == phasePolled {
+		c.n = writeFD(c.poll.fd, c.buf)
+		if c.n < len(c.buf) {
+			c.handBackLocked()
+		}
+		c.pmu.Unlock()
+	} else {
+		raw := c.raw
+		c.pmu.Unlock()
+		err = raw.Write(c.writeBuf)
+	}
 	n := c.n
 	switch {
 	case err != nil || n <= 0:

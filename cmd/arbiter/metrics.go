@@ -187,6 +187,8 @@ var (
 		"Bytes of the snapshot frames offered to connected players, each player's counted in its encoding: full, or the delta from the previous tick for a player who asked for deltas.", nil, nil)
 	descSnapKeys = prometheus.NewDesc("arbiter_snapshot_keys_total",
 		"Snapshots written to connections that take deltas as keys (the whole state, from nothing) rather than deltas: on a connection's first snapshot, and after the server replaced snapshots the client did not take in time.", nil, nil)
+	descTickReads = prometheus.NewDesc("arbiter_ws_tick_reads_total",
+		"Connections whose socket their match took over to read it at its ticks (--tick-reads), handed back since or not.", nil, nil)
 	descEventsDropped = prometheus.NewDesc("arbiter_anticheat_events_dropped_total",
 		"Anti-cheat events lost because the queue to the store was full.", nil, nil)
 	descSettled = prometheus.NewDesc("arbiter_ratings_settled_total",
@@ -222,7 +224,7 @@ var (
 func (c *serverCollector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{
 		descRooms, descTicks, descOverruns, descSkipped, descInputs, descSaveFailures, descKicks,
-		descSnapFrames, descSnapBytes, descSnapKeys, descEventsDropped, descSettled, descSettleErrors, descResettled, descSettleLost,
+		descSnapFrames, descSnapBytes, descSnapKeys, descTickReads, descEventsDropped, descSettled, descSettleErrors, descResettled, descSettleLost,
 		descQueue, descClaims, descTakeovers, descSessions, descUpgrades, descCloses, descPending, descOriginRefused,
 	} {
 		ch <- d
@@ -269,6 +271,7 @@ func (c *serverCollector) Collect(ch chan<- prometheus.Metric) {
 	ns := &c.net.Stats
 	gauge(descSessions, float64(ns.Active.Load()))
 	counter(descSnapKeys, ns.SnapshotKeys.Load())
+	counter(descTickReads, ns.TickReads.Load())
 	counter(descUpgrades, ns.Accepted.Load(), "accepted")
 	counter(descUpgrades, ns.Refused.Load(), "refused")
 	counter(descUpgrades, ns.RefusedPerIP.Load(), "refused_per_ip")

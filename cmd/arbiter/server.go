@@ -127,6 +127,8 @@ func newServer(cfg config, log *slog.Logger) (*server, error) {
 		MaxConnsPerIP: cfg.MaxConnsPerIP,
 		CheckOrigin:   origins.Allowed,
 		Logger:        log,
+
+		DisableTickReads: !cfg.TickReads,
 	}, admitter{manager})
 
 	reader := matchReader{m: manager, store: store, node: nodeName(cfg)}
