@@ -1,7 +1,6 @@
 package netcode
 
 import (
-	"cmp"
 	"encoding/binary"
 	"time"
 
@@ -85,8 +84,7 @@ type pollState struct {
 	// the socket is taken over between two frames.
 	frames frameTracker
 
-	fd   int // the descriptor read and written while polled
-	size int // rbuf's size; set before use (0: readBufferSize)
+	fd int // the descriptor read and written while polled
 
 	// resumed is closed to unpark gws's read goroutine after a hand-back;
 	// made when the socket is taken over.
@@ -161,7 +159,7 @@ func (c *socket) detachLocked() bool {
 	c.poll.fd = fd
 	c.poll.wanted, c.poll.kicked = false, false
 	c.poll.resumed = make(chan struct{})
-	c.poll.rbuf = make([]byte, cmp.Or(c.poll.size, readBufferSize))
+	c.poll.rbuf = make([]byte, pollBufferSize)
 	c.poll.rs, c.poll.re = 0, 0
 	c.setPhaseLocked(phasePolled)
 	return true
@@ -238,14 +236,16 @@ func (c *socket) endPoll() {
 	}
 }
 
-// pollBufferSize returns the size of a poller's read buffer: gws's, or
-// more so that a frame of maxFrame bytes fits, up to gws's hard limit.
-func pollBufferSize(maxFrame int) int {
-	return max(readBufferSize, min(maxFrame, hardFrameLimit(maxFrame))+maxClientHeader)
-}
+// pollBufferSize is the size of a polled socket's read buffer, held while
+// it is polled: 1 KiB, like gws's, since a tick-driven game's client frames
+// are tens of bytes (an input, a ping). A frame that does not fit, which
+// no honest arena client sends, is left to gws: it hands the socket back
+// (see nextFrame).
+const pollBufferSize = 1 << 10
 
 // nextFrame returns the next complete frame the poller may dispatch — a
-// final binary frame of at most maxFrame bytes, a ping or a pong — its
+// final binary frame of at most maxFrame bytes that fits the buffer, a
+// ping or a pong — its
 // payload unmasked in place, reading the socket when the buffer holds no
 // whole frame: at most maxPollReads times per poll, and not again after a
 // read that left room (the kernel had no more). It reports false when

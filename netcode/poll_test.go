@@ -185,6 +185,10 @@ func TestPollHandBack(t *testing.T) {
 		{"fragmented input", func(*testing.T, *rawClient, *fakeSeat) []byte {
 			return append(fragments(inputFrame(4)), inputFrames(5, 6)...)
 		}, 0, "", seqRange(1, 6), phaseBack, ""},
+		{"frame bigger than the poll buffer", func(*testing.T, *rawClient, *fakeSeat) []byte {
+			action := encode(&arbiterv1.ClientMessage{Kind: &arbiterv1.ClientMessage_Action{Action: &arbiterv1.Action{Seq: 1, Payload: make([]byte, 2*pollBufferSize)}}})
+			return append(maskedFrame(gws.OpcodeBinary, action), inputFrames(4, 5)...)
+		}, 0, "", seqRange(1, 5), phaseBack, ""},
 		{"ping and pong", func(*testing.T, *rawClient, *fakeSeat) []byte {
 			return append(append(maskedFrame(gws.OpcodePing, []byte("abc")), maskedFrame(gws.OpcodePong, nil)...), inputFrames(4, 4)...)
 		}, 0, "", seqRange(1, 4), phasePolled, ""},

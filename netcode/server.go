@@ -385,7 +385,6 @@ func (s *Server) hijack(w http.ResponseWriter) (*socket, *bufio.Reader, error) {
 	}
 	sock := newSocket(nc)
 	sock.linger = s.cfg.Linger
-	sock.poll.size = pollBufferSize(s.cfg.MaxFrame)
 	return sock, bufio.NewReaderSize(sock, readBufferSize), nil
 }
 
