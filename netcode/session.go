@@ -107,17 +107,48 @@ func (s *Session) SnapshotEncoding() arbiterv1.SnapshotEncoding {
 	return arbiterv1.SnapshotEncoding_SNAPSHOT_ENCODING_FULL
 }
 
-// Send queues a protobuf-encoded ServerMessage for delivery, after those
-// already queued. The frame must not change afterwards. A session whose
-// queue is full is closed as a slow consumer.
-func (s *Session) Send(b []byte) { s.enqueue(frame{op: gws.OpcodeBinary, b: b}) }
+// Send delivers a protobuf-encoded ServerMessage after those already
+// queued. When nothing waits before it, it is written at once without
+// blocking, as SendSnapshot's are (an event-driven room's answer then
+// costs no wake-up of the writer); otherwise it is queued for the writer.
+// The frame must not change afterwards. A session whose queue is full is
+// closed as a slow consumer.
+func (s *Session) Send(b []byte) {
+	s.mu.Lock()
+	if s.mu.closing {
+		s.mu.Unlock()
+		return
+	}
+	// s.mu is held over the one non-blocking write, as in SendSnapshot: a
+	// close cannot begin meanwhile and have its Kick overtaken, nor the
+	// writer take a frame queued after this one and write it first.
+	if len(s.mu.queue) == 0 && !s.mu.offered && !s.mu.inflight {
+		switch s.sock.tryFrame(b) {
+		case frameSent:
+			s.mu.Unlock()
+			return
+		case frameTail:
+			s.mu.Unlock()
+			s.signal() // the writer flushes the tail
+			return
+		}
+	}
+	s.enqueueLocked(frame{op: gws.OpcodeBinary, b: b})
+}
 
+// enqueue queues f for the writer, after the frames already queued.
 func (s *Session) enqueue(f frame) {
 	s.mu.Lock()
 	if s.mu.closing {
 		s.mu.Unlock()
 		return
 	}
+	s.enqueueLocked(f)
+}
+
+// enqueueLocked queues f and wakes the writer; s.mu must be held by a
+// session not closing, and is released.
+func (s *Session) enqueueLocked(f frame) {
 	if len(s.mu.queue) >= s.srv.cfg.MaxQueue {
 		s.mu.Unlock()
 		s.Close(arbiterv1.CloseSlowConsumer, "too many messages waiting to be sent")

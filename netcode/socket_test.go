@@ -147,14 +147,14 @@ func TestTailGoesFirst(t *testing.T) {
 func TestSendSnapshotFastPath(t *testing.T) {
 	srv := NewServer(Config{Logger: discard()}, nil)
 	ts := benchTick()
-	frame := ts.Full
+	full := ts.Full
 	for _, tt := range []struct {
 		name     string
 		prepare  func(s *Session)
 		deferred bool
 	}{
 		{"idle", func(*Session) {}, false},
-		{"frame queued", func(s *Session) { s.Send(welcomeFrame); <-s.wake }, true},
+		{"frame queued", func(s *Session) { s.enqueue(frame{op: gws.OpcodeBinary, b: welcomeFrame}); <-s.wake }, true},
 		{"writer busy", func(s *Session) { s.mu.inflight = true }, true},
 		{"snapshot waiting", func(s *Session) { s.mu.snapshot, s.mu.offered = snapshotOffer{snap: ts}, true }, true},
 	} {
@@ -173,11 +173,58 @@ func TestSendSnapshotFastPath(t *testing.T) {
 			if tt.deferred {
 				return
 			}
-			want := append(appendFrameHeader(nil, len(frame)), frame...)
+			want := append(appendFrameHeader(nil, len(full)), full...)
 			got := make([]byte, len(want))
 			_ = client.SetReadDeadline(time.Now().Add(5 * time.Second))
 			if _, err := io.ReadFull(client, got); err != nil || !bytes.Equal(got, want) {
 				t.Fatalf("client read % x…, %v; want the framed snapshot", got[:4], err)
+			}
+		})
+	}
+}
+
+// TestSendFastPath: a message sent when nothing waits is written at once,
+// without waking the writer (an event-driven room's answer); one sent
+// behind a queued frame, a snapshot left for the writer, or while the
+// writer holds frames it took, is queued behind them, in order.
+func TestSendFastPath(t *testing.T) {
+	srv := NewServer(Config{Logger: discard()}, nil)
+	ts := benchTick()
+	msg := []byte("state after a move")
+	for _, tt := range []struct {
+		name     string
+		prepare  func(s *Session)
+		deferred bool
+	}{
+		{"idle", func(*Session) {}, false},
+		{"frame queued", func(s *Session) { s.enqueue(frame{op: gws.OpcodeBinary, b: welcomeFrame}); <-s.wake }, true},
+		{"writer busy", func(s *Session) { s.mu.inflight = true }, true},
+		{"snapshot waiting", func(s *Session) { s.mu.snapshot, s.mu.offered = snapshotOffer{snap: ts}, true }, true},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			sock, client := socketPair(t, 0)
+			s := newSession(srv, nil, sock, &fakeSeat{})
+			tt.prepare(s)
+			queued := len(s.mu.queue)
+			s.Send(msg)
+			woken := len(s.wake) == 1
+			s.mu.Lock()
+			queue := append([]frame(nil), s.mu.queue...)
+			s.mu.Unlock()
+			if (len(queue) > queued) != tt.deferred || woken != tt.deferred {
+				t.Fatalf("message queued: %v, writer woken: %v; want %v", len(queue) > queued, woken, tt.deferred)
+			}
+			if tt.deferred {
+				if last := queue[len(queue)-1]; !bytes.Equal(last.b, msg) {
+					t.Fatalf("last queued frame %q, want the message after the others", last.b)
+				}
+				return
+			}
+			want := append(appendFrameHeader(nil, len(msg)), msg...)
+			got := make([]byte, len(want))
+			_ = client.SetReadDeadline(time.Now().Add(5 * time.Second))
+			if _, err := io.ReadFull(client, got); err != nil || !bytes.Equal(got, want) {
+				t.Fatalf("client read %q, %v; want the framed message", got, err)
 			}
 		})
 	}
