@@ -29,26 +29,6 @@ const (
 	kindAction
 )
 
-// Field numbers of arbiter.v1.ClientMessage, Input and Ping.
-const (
-	fieldClientInput  = 1
-	fieldClientPing   = 2
-	fieldClientAction = 3
-
-	fieldInputSeq      = 1
-	fieldInputMoveX    = 2
-	fieldInputMoveY    = 3
-	fieldInputButtons  = 4
-	fieldInputAimX     = 5
-	fieldInputAimY     = 6
-	fieldInputViewTick = 7
-
-	fieldPingClientTime = 1
-
-	fieldActionSeq     = 1
-	fieldActionPayload = 2
-)
-
 var errMalformed = errors.New("malformed protobuf")
 
 // decodeClientMessage decodes b, a protobuf ClientMessage, into m. It is
@@ -63,33 +43,35 @@ var errMalformed = errors.New("malformed protobuf")
 func decodeClientMessage(b []byte, m *clientMessage) error {
 	m.kind = kindNone
 	return eachField(b, func(num protowire.Number, typ protowire.Type, v []byte) int {
-		if typ != protowire.BytesType || num < fieldClientInput || num > fieldClientAction {
+		if typ != protowire.BytesType {
 			return 0
 		}
 		sub, n := protowire.ConsumeBytes(v)
 		if n < 0 {
-			return n
+			return n // malformed, whatever the field
 		}
 		var err error
 		switch num {
-		case fieldClientInput:
+		case arbiterv1.FieldClientMessageInput:
 			if m.kind != kindInput {
 				resetInput(&m.input)
 				m.kind = kindInput
 			}
 			err = decodeInput(sub, &m.input)
-		case fieldClientPing:
+		case arbiterv1.FieldClientMessagePing:
 			if m.kind != kindPing {
 				m.clientTime = 0
 				m.kind = kindPing
 			}
 			err = decodePing(sub, &m.clientTime)
-		default:
+		case arbiterv1.FieldClientMessageAction:
 			if m.kind != kindAction {
 				m.actionSeq, m.payload = 0, nil
 				m.kind = kindAction
 			}
 			err = decodeAction(sub, &m.actionSeq, &m.payload)
+		default:
+			return 0 // unknown: skipped
 		}
 		if err != nil {
 			return -1
@@ -105,30 +87,32 @@ func resetInput(in *arbiterv1.Input) {
 // decodeInput merges the Input encoded in b into in.
 func decodeInput(b []byte, in *arbiterv1.Input) error {
 	return eachField(b, func(num protowire.Number, typ protowire.Type, v []byte) int {
-		if typ != protowire.VarintType || num < fieldInputSeq || num > fieldInputViewTick {
+		if typ != protowire.VarintType {
 			return 0
 		}
 		x, n := protowire.ConsumeVarint(v)
 		if n < 0 {
-			return n
+			return n // malformed, whatever the field
 		}
 		// uint32 fields keep the low 32 bits; sint32 fields zigzag-decode
 		// them, as the protobuf runtime does.
 		switch num {
-		case fieldInputSeq:
+		case arbiterv1.FieldInputSeq:
 			in.Seq = uint32(x)
-		case fieldInputMoveX:
+		case arbiterv1.FieldInputMoveX:
 			in.MoveX = sint32(x)
-		case fieldInputMoveY:
+		case arbiterv1.FieldInputMoveY:
 			in.MoveY = sint32(x)
-		case fieldInputButtons:
+		case arbiterv1.FieldInputButtons:
 			in.Buttons = uint32(x)
-		case fieldInputAimX:
+		case arbiterv1.FieldInputAimX:
 			in.AimX = sint32(x)
-		case fieldInputAimY:
+		case arbiterv1.FieldInputAimY:
 			in.AimY = sint32(x)
-		case fieldInputViewTick:
+		case arbiterv1.FieldInputViewTick:
 			in.ViewTick = uint32(x)
+		default:
+			return 0 // unknown: skipped
 		}
 		return n
 	})
@@ -137,7 +121,7 @@ func decodeInput(b []byte, in *arbiterv1.Input) error {
 // decodePing merges the Ping encoded in b into clientTime.
 func decodePing(b []byte, clientTime *uint64) error {
 	return eachField(b, func(num protowire.Number, typ protowire.Type, v []byte) int {
-		if typ != protowire.VarintType || num != fieldPingClientTime {
+		if typ != protowire.VarintType || num != arbiterv1.FieldPingClientTime {
 			return 0
 		}
 		x, n := protowire.ConsumeVarint(v)
@@ -153,13 +137,13 @@ func decodePing(b []byte, clientTime *uint64) error {
 func decodeAction(b []byte, seq *uint32, payload *[]byte) error {
 	return eachField(b, func(num protowire.Number, typ protowire.Type, v []byte) int {
 		switch {
-		case num == fieldActionSeq && typ == protowire.VarintType:
+		case num == arbiterv1.FieldActionSeq && typ == protowire.VarintType:
 			x, n := protowire.ConsumeVarint(v)
 			if n >= 0 {
 				*seq = uint32(x)
 			}
 			return n
-		case num == fieldActionPayload && typ == protowire.BytesType:
+		case num == arbiterv1.FieldActionPayload && typ == protowire.BytesType:
 			p, n := protowire.ConsumeBytes(v)
 			if n >= 0 {
 				*payload = p

@@ -29,33 +29,48 @@ func TestDecodeClientMessage(t *testing.T) {
 		}
 		return b
 	}
+	// The fields the cases use, by name; other numbers are unknown ones.
+	const (
+		inputMsg   = arbiterv1.FieldClientMessageInput
+		pingMsg    = arbiterv1.FieldClientMessagePing
+		actionMsg  = arbiterv1.FieldClientMessageAction
+		actionSeq  = arbiterv1.FieldActionSeq
+		payload    = arbiterv1.FieldActionPayload
+		seq        = arbiterv1.FieldInputSeq
+		moveX      = arbiterv1.FieldInputMoveX
+		clientTime = arbiterv1.FieldPingClientTime
+	)
 	full := &arbiterv1.Input{Seq: 7, MoveX: -1000, MoveY: 999, Buttons: 1, AimX: -5, AimY: 1 << 20, ViewTick: 4000000000}
 	tests := []struct {
 		name string
 		b    []byte
 	}{
 		{"empty", nil},
-		{"input", field(1, input(full))},
-		{"empty input", field(1, nil)},
-		{"ping", field(2, varint(1, 1<<63))},
-		{"input merges into input", cat(field(1, input(full)), field(1, input(&arbiterv1.Input{Seq: 9})))},
-		{"ping replaces input", cat(field(1, input(full)), field(2, varint(1, 5)))},
-		{"input replaces ping", cat(field(2, varint(1, 5)), field(1, varint(1, 3)))},
-		{"input, ping, input starts afresh", cat(field(1, input(full)), field(2, nil), field(1, varint(1, 3)))},
-		{"last scalar wins", field(1, cat(varint(1, 3), varint(1, 4)))},
-		{"uint32 keeps the low bits", field(1, varint(1, 1<<32|5))},
-		{"sint32 from a 64-bit varint", field(1, varint(2, 1<<40|3))},
-		{"unknown fields skipped", cat(varint(9, 1), field(1, cat(varint(99, 1), field(8, []byte("x")), varint(1, 2))))},
-		{"known field, other wire type", field(1, cat(field(1, []byte{1}), varint(2, 4)))},
-		{"message field as varint", varint(1, 1)},
-		{"group", cat(protowire.AppendTag(nil, 5, protowire.StartGroupType), varint(1, 1), protowire.AppendTag(nil, 5, protowire.EndGroupType), field(1, nil))},
+		{"input", field(inputMsg, input(full))},
+		{"empty input", field(inputMsg, nil)},
+		{"ping", field(pingMsg, varint(clientTime, 1<<63))},
+		{"input merges into input", cat(field(inputMsg, input(full)), field(inputMsg, input(&arbiterv1.Input{Seq: 9})))},
+		{"ping replaces input", cat(field(inputMsg, input(full)), field(pingMsg, varint(clientTime, 5)))},
+		{"input replaces ping", cat(field(pingMsg, varint(clientTime, 5)), field(inputMsg, varint(seq, 3)))},
+		{"input, ping, input starts afresh", cat(field(inputMsg, input(full)), field(pingMsg, nil), field(inputMsg, varint(seq, 3)))},
+		{"last scalar wins", field(inputMsg, cat(varint(seq, 3), varint(seq, 4)))},
+		{"uint32 keeps the low bits", field(inputMsg, varint(seq, 1<<32|5))},
+		{"sint32 from a 64-bit varint", field(inputMsg, varint(moveX, 1<<40|3))},
+		{"unknown fields skipped", cat(varint(9, 1), field(inputMsg, cat(varint(99, 1), field(8, []byte("x")), varint(seq, 2))))},
+		{"known field, other wire type", field(inputMsg, cat(field(seq, []byte{1}), varint(moveX, 4)))},
+		{"message field as varint", varint(inputMsg, 1)},
+		{"action", field(actionMsg, cat(varint(actionSeq, 4), field(payload, []byte("move e4"))))},
+		{"action replaces input", cat(field(inputMsg, input(full)), field(actionMsg, varint(actionSeq, 4)))},
+		{"unknown member after action", cat(field(actionMsg, varint(actionSeq, 4)), field(4, varint(1, 1)))},
+		{"group", cat(protowire.AppendTag(nil, 5, protowire.StartGroupType), varint(1, 1), protowire.AppendTag(nil, 5, protowire.EndGroupType), field(inputMsg, nil))},
 		{"stray end group", protowire.AppendTag(nil, 5, protowire.EndGroupType)},
 		{"field number 0", varint(0, 1)},
 		{"field number over the maximum", varint(protowire.MaxValidNumber+1, 1)},
-		{"field number at the maximum", cat(varint(protowire.MaxValidNumber, 1), field(1, nil))},
+		{"field number at the maximum", cat(varint(protowire.MaxValidNumber, 1), field(inputMsg, nil))},
+		// Bytes as written: 0x0a is input's tag, 0x08 seq's.
 		{"truncated varint", []byte{0x0a, 0x02, 0x08, 0x80}},
 		{"length past the end", []byte{0x0a, 0x05, 0x08, 0x01}},
-		{"overlong varint", field(1, append([]byte{0x08}, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01))},
+		{"overlong varint", field(inputMsg, append([]byte{0x08}, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01))},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -79,6 +94,11 @@ func TestDecodeClientMessage(t *testing.T) {
 				k.Input.ProtoReflect().SetUnknown(nil)
 				if got.kind != kindInput || !proto.Equal(&got.input, k.Input) {
 					t.Errorf("got kind %v, %v; want input %v", got.kind, &got.input, k.Input)
+				}
+			case *arbiterv1.ClientMessage_Action:
+				a := k.Action
+				if got.kind != kindAction || got.actionSeq != a.GetSeq() || string(got.payload) != string(a.GetPayload()) {
+					t.Errorf("got kind %v, action %d %q; want action %d %q", got.kind, got.actionSeq, got.payload, a.GetSeq(), a.GetPayload())
 				}
 			case *arbiterv1.ClientMessage_Ping:
 				if got.kind != kindPing || got.clientTime != k.Ping.GetClientTime() {

@@ -186,33 +186,33 @@ func unpackedDelta(d *arbiterv1.SnapshotDelta) []byte {
 		b = protowire.AppendTag(b, num, protowire.VarintType)
 		b = protowire.AppendVarint(b, v)
 	}
-	varint(1, uint64(d.GetTick()))
+	varint(arbiterv1.FieldSnapshotDeltaTick, uint64(d.GetTick()))
 	if d.GetBaseTick() != 0 {
-		varint(2, uint64(d.GetBaseTick()))
+		varint(arbiterv1.FieldSnapshotDeltaBaseTick, uint64(d.GetBaseTick()))
 	}
 	for _, r := range d.GetRemoved() {
-		varint(3, uint64(r))
+		varint(arbiterv1.FieldSnapshotDeltaRemoved, uint64(r))
 	}
 	for _, a := range d.GetAdded() {
 		ab, err := proto.MarshalOptions{Deterministic: true}.Marshal(a)
 		if err != nil {
 			panic(err) // a message this test built
 		}
-		b = protowire.AppendTag(b, 4, protowire.BytesType)
+		b = protowire.AppendTag(b, arbiterv1.FieldSnapshotDeltaAdded, protowire.BytesType)
 		b = protowire.AppendBytes(b, ab)
 	}
 	for _, v := range d.GetMoved() {
-		varint(5, protowire.EncodeZigZag(int64(v)))
+		varint(arbiterv1.FieldSnapshotDeltaMoved, protowire.EncodeZigZag(int64(v)))
 	}
 	for _, v := range d.GetHp() {
-		varint(6, uint64(v))
+		varint(arbiterv1.FieldSnapshotDeltaHP, uint64(v))
 	}
 	for _, v := range d.GetScore() {
-		varint(7, uint64(v))
+		varint(arbiterv1.FieldSnapshotDeltaScore, uint64(v))
 	}
-	varint(8, uint64(d.GetLastInputSeq()))
-	varint(9, uint64(d.GetInputBacklog()))
-	msg := protowire.AppendTag(nil, 8, protowire.BytesType)
+	varint(arbiterv1.FieldSnapshotDeltaLastInputSeq, uint64(d.GetLastInputSeq()))
+	varint(arbiterv1.FieldSnapshotDeltaInputBacklog, uint64(d.GetInputBacklog()))
+	msg := protowire.AppendTag(nil, arbiterv1.FieldServerMessageSnapshotDelta, protowire.BytesType)
 	return protowire.AppendBytes(msg, b)
 }
 

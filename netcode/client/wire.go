@@ -11,7 +11,8 @@ package client
 // of it (FuzzSnapshotFrame); anything else — another message, an unknown
 // or repeated field, a wire type the message does not declare, a
 // malformed frame — it leaves to proto.Unmarshal, so errors and oddities
-// are handled as before.
+// are handled as before. The field numbers are arbiterv1's (fields.go),
+// which tests there hold to arbiter.proto.
 
 import (
 	"math"
@@ -21,47 +22,22 @@ import (
 	arbiterv1 "github.com/arbiter-gg/arbiter/proto/arbiter/v1"
 )
 
-// Field numbers, as arbiter.proto declares them.
-const (
-	fieldClientInput = 1 // ClientMessage.input
+// inputNumbers are Input's field numbers in increasing order, the order
+// in which proto.Marshal writes them, and inputFields's.
+var inputNumbers = [...]protowire.Number{
+	arbiterv1.FieldInputSeq,
+	arbiterv1.FieldInputMoveX,
+	arbiterv1.FieldInputMoveY,
+	arbiterv1.FieldInputButtons,
+	arbiterv1.FieldInputAimX,
+	arbiterv1.FieldInputAimY,
+	arbiterv1.FieldInputViewTick,
+}
 
-	fieldInputSeq      = 1
-	fieldInputMoveX    = 2
-	fieldInputMoveY    = 3
-	fieldInputButtons  = 4
-	fieldInputAimX     = 5
-	fieldInputAimY     = 6
-	fieldInputViewTick = 7
-
-	fieldServerSnapshot      = 2 // ServerMessage.snapshot
-	fieldServerSnapshotDelta = 8 // ServerMessage.snapshot_delta
-
-	fieldSnapshotTick     = 1
-	fieldSnapshotEntities = 2
-
-	fieldDeltaTick         = 1
-	fieldDeltaBaseTick     = 2
-	fieldDeltaRemoved      = 3
-	fieldDeltaAdded        = 4
-	fieldDeltaMoved        = 5
-	fieldDeltaHP           = 6
-	fieldDeltaScore        = 7
-	fieldDeltaLastInputSeq = 8
-	fieldDeltaInputBacklog = 9
-
-	fieldEntityID           = 1
-	fieldEntityX            = 2
-	fieldEntityY            = 3
-	fieldEntityHP           = 4
-	fieldEntityScore        = 5
-	fieldEntityLastInputSeq = 6
-	fieldEntityInputBacklog = 7
-)
-
-// inputFields are an Input's fields in field-number order, as varints
-// (sint32 ones zigzagged); zero ones are left out, as proto3 does.
-func inputFields(in *arbiterv1.Input) [7]uint64 {
-	return [7]uint64{
+// inputFields are an Input's fields in the order of inputNumbers, as
+// varints (sint32 ones zigzagged); zero ones are left out, as proto3 does.
+func inputFields(in *arbiterv1.Input) [len(inputNumbers)]uint64 {
+	return [len(inputNumbers)]uint64{
 		uint64(in.GetSeq()),
 		protowire.EncodeZigZag(int64(in.GetMoveX())),
 		protowire.EncodeZigZag(int64(in.GetMoveY())),
@@ -79,14 +55,14 @@ func appendInputFrame(dst []byte, in *arbiterv1.Input) []byte {
 	size := 0
 	for i, v := range f {
 		if v != 0 {
-			size += protowire.SizeTag(protowire.Number(i+1)) + protowire.SizeVarint(v)
+			size += protowire.SizeTag(inputNumbers[i]) + protowire.SizeVarint(v)
 		}
 	}
-	dst = protowire.AppendTag(dst, fieldClientInput, protowire.BytesType)
+	dst = protowire.AppendTag(dst, arbiterv1.FieldClientMessageInput, protowire.BytesType)
 	dst = protowire.AppendVarint(dst, uint64(size))
 	for i, v := range f {
 		if v != 0 {
-			dst = protowire.AppendTag(dst, protowire.Number(i+1), protowire.VarintType)
+			dst = protowire.AppendTag(dst, inputNumbers[i], protowire.VarintType)
 			dst = protowire.AppendVarint(dst, v)
 		}
 	}
@@ -146,10 +122,10 @@ func (fd *frameDecoder) decode(data []byte) (s *arbiterv1.Snapshot, d *arbiterv1
 	}
 	defer fd.trim()
 	switch num {
-	case fieldServerSnapshot:
+	case arbiterv1.FieldServerMessageSnapshot:
 		s, ok = fd.snapshot(body)
 		return s, nil, ok
-	case fieldServerSnapshotDelta:
+	case arbiterv1.FieldServerMessageSnapshotDelta:
 		ok = fd.snapshotDelta(body)
 		if !ok {
 			return nil, nil, false
@@ -184,13 +160,13 @@ func (fd *frameDecoder) snapshot(b []byte) (*arbiterv1.Snapshot, bool) {
 		}
 		b = b[n:]
 		switch {
-		case num == fieldSnapshotTick && typ == protowire.VarintType:
+		case num == arbiterv1.FieldSnapshotTick && typ == protowire.VarintType:
 			v, n := protowire.ConsumeVarint(b)
 			if n < 0 {
 				return nil, false
 			}
 			tick, b = uint32(v), b[n:]
-		case num == fieldSnapshotEntities && typ == protowire.BytesType:
+		case num == arbiterv1.FieldSnapshotEntities && typ == protowire.BytesType:
 			e, n := protowire.ConsumeBytes(b)
 			if n < 0 {
 				return nil, false
@@ -231,19 +207,19 @@ func (fd *frameDecoder) entity(b []byte) bool {
 		}
 		b = b[n:]
 		switch num {
-		case fieldEntityID:
+		case arbiterv1.FieldEntityID:
 			w.id = uint32(v)
-		case fieldEntityX:
+		case arbiterv1.FieldEntityX:
 			w.x = sint32(v)
-		case fieldEntityY:
+		case arbiterv1.FieldEntityY:
 			w.y = sint32(v)
-		case fieldEntityHP:
+		case arbiterv1.FieldEntityHP:
 			w.hp = uint32(v)
-		case fieldEntityScore:
+		case arbiterv1.FieldEntityScore:
 			w.score = uint32(v)
-		case fieldEntityLastInputSeq:
+		case arbiterv1.FieldEntityLastInputSeq:
 			w.lastInputSeq = uint32(v)
-		case fieldEntityInputBacklog:
+		case arbiterv1.FieldEntityInputBacklog:
 			w.inputBacklog = uint32(v)
 		default:
 			return false
@@ -270,7 +246,7 @@ func (fd *frameDecoder) snapshotDelta(b []byte) bool {
 		b = b[n:]
 		var ok bool
 		switch num {
-		case fieldDeltaTick, fieldDeltaBaseTick, fieldDeltaLastInputSeq, fieldDeltaInputBacklog:
+		case arbiterv1.FieldSnapshotDeltaTick, arbiterv1.FieldSnapshotDeltaBaseTick, arbiterv1.FieldSnapshotDeltaLastInputSeq, arbiterv1.FieldSnapshotDeltaInputBacklog:
 			if typ != protowire.VarintType {
 				return false
 			}
@@ -280,16 +256,16 @@ func (fd *frameDecoder) snapshotDelta(b []byte) bool {
 			}
 			b, ok = b[n:], true
 			switch num {
-			case fieldDeltaTick:
+			case arbiterv1.FieldSnapshotDeltaTick:
 				tick = uint32(v)
-			case fieldDeltaBaseTick:
+			case arbiterv1.FieldSnapshotDeltaBaseTick:
 				base = uint32(v)
-			case fieldDeltaLastInputSeq:
+			case arbiterv1.FieldSnapshotDeltaLastInputSeq:
 				ack = uint32(v)
 			default:
 				backlog = uint32(v)
 			}
-		case fieldDeltaAdded:
+		case arbiterv1.FieldSnapshotDeltaAdded:
 			if typ != protowire.BytesType {
 				return false
 			}
@@ -298,13 +274,13 @@ func (fd *frameDecoder) snapshotDelta(b []byte) bool {
 				return false
 			}
 			b, ok = b[n:], fd.entity(e)
-		case fieldDeltaRemoved:
+		case arbiterv1.FieldSnapshotDeltaRemoved:
 			b, ok = consumeNumbers(b, typ, func(v uint64) { fd.removed = append(fd.removed, uint32(v)) })
-		case fieldDeltaMoved:
+		case arbiterv1.FieldSnapshotDeltaMoved:
 			b, ok = consumeNumbers(b, typ, func(v uint64) { fd.moved = append(fd.moved, sint32(v)) })
-		case fieldDeltaHP:
+		case arbiterv1.FieldSnapshotDeltaHP:
 			b, ok = consumeNumbers(b, typ, func(v uint64) { fd.hp = append(fd.hp, uint32(v)) })
-		case fieldDeltaScore:
+		case arbiterv1.FieldSnapshotDeltaScore:
 			b, ok = consumeNumbers(b, typ, func(v uint64) { fd.score = append(fd.score, uint32(v)) })
 		}
 		if !ok {

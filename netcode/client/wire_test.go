@@ -74,17 +74,17 @@ func snapshotFrames(tb testing.TB) [][]byte {
 		}}}),
 	)
 	// A field given twice: the last one wins, the repeated ones add up.
-	twice := protowire.AppendTag(nil, fieldDeltaTick, protowire.VarintType)
+	twice := protowire.AppendTag(nil, arbiterv1.FieldSnapshotDeltaTick, protowire.VarintType)
 	twice = protowire.AppendVarint(twice, 5)
-	twice = protowire.AppendTag(twice, fieldDeltaTick, protowire.VarintType)
+	twice = protowire.AppendTag(twice, arbiterv1.FieldSnapshotDeltaTick, protowire.VarintType)
 	twice = protowire.AppendVarint(twice, 6)
-	twice = protowire.AppendTag(twice, fieldDeltaHP, protowire.BytesType)
+	twice = protowire.AppendTag(twice, arbiterv1.FieldSnapshotDeltaHP, protowire.BytesType)
 	twice = protowire.AppendBytes(twice, []byte{0, 50})
-	twice = protowire.AppendTag(twice, fieldDeltaHP, protowire.VarintType)
+	twice = protowire.AppendTag(twice, arbiterv1.FieldSnapshotDeltaHP, protowire.VarintType)
 	twice = protowire.AppendVarint(twice, 1)
-	twice = protowire.AppendTag(twice, fieldDeltaHP, protowire.VarintType)
+	twice = protowire.AppendTag(twice, arbiterv1.FieldSnapshotDeltaHP, protowire.VarintType)
 	twice = protowire.AppendVarint(twice, 1<<40) // truncated to 32 bits, as protobuf does
-	frames = append(frames, protowire.AppendBytes(protowire.AppendTag(nil, fieldServerSnapshotDelta, protowire.BytesType), twice))
+	frames = append(frames, protowire.AppendBytes(protowire.AppendTag(nil, arbiterv1.FieldServerMessageSnapshotDelta, protowire.BytesType), twice))
 	return frames
 }
 
@@ -139,12 +139,12 @@ func TestSnapshotFrameDeclined(t *testing.T) {
 	delta := mustMarshal(t, &arbiterv1.ServerMessage{Kind: &arbiterv1.ServerMessage_SnapshotDelta{SnapshotDelta: &arbiterv1.SnapshotDelta{Tick: 1}}})
 	unknown := protowire.AppendTag(nil, 99, protowire.VarintType)
 	unknown = protowire.AppendVarint(unknown, 1)
-	entityUnknown := protowire.AppendTag(nil, fieldEntityID, protowire.VarintType)
+	entityUnknown := protowire.AppendTag(nil, arbiterv1.FieldEntityID, protowire.VarintType)
 	entityUnknown = protowire.AppendVarint(entityUnknown, 1)
 	entityUnknown = append(entityUnknown, unknown...)
-	withAdded := protowire.AppendTag(nil, fieldDeltaTick, protowire.VarintType)
+	withAdded := protowire.AppendTag(nil, arbiterv1.FieldSnapshotDeltaTick, protowire.VarintType)
 	withAdded = protowire.AppendVarint(withAdded, 1)
-	withAdded = protowire.AppendTag(withAdded, fieldDeltaAdded, protowire.BytesType)
+	withAdded = protowire.AppendTag(withAdded, arbiterv1.FieldSnapshotDeltaAdded, protowire.BytesType)
 	withAdded = protowire.AppendBytes(withAdded, entityUnknown)
 	wrap := func(num protowire.Number, body []byte) []byte {
 		return protowire.AppendBytes(protowire.AppendTag(nil, num, protowire.BytesType), body)
@@ -157,12 +157,12 @@ func TestSnapshotFrameDeclined(t *testing.T) {
 		{"welcome", mustMarshal(t, &arbiterv1.ServerMessage{Kind: &arbiterv1.ServerMessage_Welcome{Welcome: &arbiterv1.Welcome{EntityId: 1}}})},
 		{"two deltas", append(slicesClone(delta), delta...)},
 		{"unknown top-level field", append(slicesClone(delta), unknown...)},
-		{"unknown delta field", wrap(fieldServerSnapshotDelta, unknown)},
-		{"unknown entity field", wrap(fieldServerSnapshotDelta, withAdded)},
-		{"tick of the wrong wire type", wrap(fieldServerSnapshotDelta, protowire.AppendBytes(protowire.AppendTag(nil, fieldDeltaTick, protowire.BytesType), nil))},
+		{"unknown delta field", wrap(arbiterv1.FieldServerMessageSnapshotDelta, unknown)},
+		{"unknown entity field", wrap(arbiterv1.FieldServerMessageSnapshotDelta, withAdded)},
+		{"tick of the wrong wire type", wrap(arbiterv1.FieldServerMessageSnapshotDelta, protowire.AppendBytes(protowire.AppendTag(nil, arbiterv1.FieldSnapshotDeltaTick, protowire.BytesType), nil))},
 		{"truncated", delta[:len(delta)-1]},
-		{"overlong varint", wrap(fieldServerSnapshotDelta, append(protowire.AppendTag(nil, fieldDeltaTick, protowire.VarintType), 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x7f))},
-		{"bad packed", wrap(fieldServerSnapshotDelta, protowire.AppendBytes(protowire.AppendTag(nil, fieldDeltaMoved, protowire.BytesType), []byte{0x80}))},
+		{"overlong varint", wrap(arbiterv1.FieldServerMessageSnapshotDelta, append(protowire.AppendTag(nil, arbiterv1.FieldSnapshotDeltaTick, protowire.VarintType), 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x7f))},
+		{"bad packed", wrap(arbiterv1.FieldServerMessageSnapshotDelta, protowire.AppendBytes(protowire.AppendTag(nil, arbiterv1.FieldSnapshotDeltaMoved, protowire.BytesType), []byte{0x80}))},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -10,6 +10,7 @@ package arbiterv1
 // tests beside it hold the two to each other: decoding any sequence of
 // deltas gives exactly the snapshots encoded. docs/protocol.md ("Delta
 // snapshots") describes the same format for clients in other languages.
+// The field numbers are fields.go's, which the Go client's decoder shares.
 
 import (
 	"errors"
@@ -61,28 +62,6 @@ type Ack struct {
 	LastInputSeq uint32
 	InputBacklog uint32
 }
-
-// Field numbers of SnapshotDelta and Entity, and of ServerMessage's
-// snapshot_delta, as arbiter.proto declares them.
-const (
-	fieldServerSnapshotDelta = 8
-
-	fieldDeltaTick         = 1
-	fieldDeltaBaseTick     = 2
-	fieldDeltaRemoved      = 3
-	fieldDeltaAdded        = 4
-	fieldDeltaMoved        = 5
-	fieldDeltaHP           = 6
-	fieldDeltaScore        = 7
-	fieldDeltaLastInputSeq = 8
-	fieldDeltaInputBacklog = 9
-
-	fieldEntityID    = 1
-	fieldEntityX     = 2
-	fieldEntityY     = 3
-	fieldEntityHP    = 4
-	fieldEntityScore = 5
-)
 
 // DeltaEncoder encodes SnapshotDelta bodies: the fields every connection
 // of a room shares (all but the recipient's acknowledgements). Its
@@ -147,17 +126,17 @@ func (e *DeltaEncoder) AppendBody(dst []byte, tick, baseTick uint32, base, cur [
 		e.removed = protowire.AppendVarint(e.removed, uint64(next))
 	}
 
-	dst = appendVarintField(dst, fieldDeltaTick, uint64(tick))
-	dst = appendVarintField(dst, fieldDeltaBaseTick, uint64(baseTick))
-	dst = appendPacked(dst, fieldDeltaRemoved, e.removed)
+	dst = appendVarintField(dst, FieldSnapshotDeltaTick, uint64(tick))
+	dst = appendVarintField(dst, FieldSnapshotDeltaBaseTick, uint64(baseTick))
+	dst = appendPacked(dst, FieldSnapshotDeltaRemoved, e.removed)
 	for _, c := range cur[kept:] {
-		dst = protowire.AppendTag(dst, fieldDeltaAdded, protowire.BytesType)
+		dst = protowire.AppendTag(dst, FieldSnapshotDeltaAdded, protowire.BytesType)
 		dst = protowire.AppendVarint(dst, uint64(entitySize(c)))
 		dst = appendEntity(dst, c)
 	}
-	dst = appendPacked(dst, fieldDeltaMoved, e.moved)
-	dst = appendPacked(dst, fieldDeltaHP, e.hp)
-	return appendPacked(dst, fieldDeltaScore, e.score)
+	dst = appendPacked(dst, FieldSnapshotDeltaMoved, e.moved)
+	dst = appendPacked(dst, FieldSnapshotDeltaHP, e.hp)
+	return appendPacked(dst, FieldSnapshotDeltaScore, e.score)
 }
 
 // AppendDeltaMessage appends to dst the ServerMessage carrying the
@@ -166,17 +145,17 @@ func (e *DeltaEncoder) AppendBody(dst []byte, tick, baseTick uint32, base, cur [
 // merges a message's fields in any order, so the recipient's two fields
 // simply follow the shared ones.
 func AppendDeltaMessage(dst, body []byte, own Ack) []byte {
-	dst = protowire.AppendTag(dst, fieldServerSnapshotDelta, protowire.BytesType)
+	dst = protowire.AppendTag(dst, FieldServerMessageSnapshotDelta, protowire.BytesType)
 	dst = protowire.AppendVarint(dst, uint64(len(body)+ackSize(own)))
 	dst = append(dst, body...)
-	dst = appendVarintField(dst, fieldDeltaLastInputSeq, uint64(own.LastInputSeq))
-	return appendVarintField(dst, fieldDeltaInputBacklog, uint64(own.InputBacklog))
+	dst = appendVarintField(dst, FieldSnapshotDeltaLastInputSeq, uint64(own.LastInputSeq))
+	return appendVarintField(dst, FieldSnapshotDeltaInputBacklog, uint64(own.InputBacklog))
 }
 
 // DeltaMessageSize returns len(AppendDeltaMessage(nil, body, own)).
 func DeltaMessageSize(body []byte, own Ack) int {
 	n := len(body) + ackSize(own)
-	return protowire.SizeTag(fieldServerSnapshotDelta) + protowire.SizeVarint(uint64(n)) + n
+	return protowire.SizeTag(FieldServerMessageSnapshotDelta) + protowire.SizeVarint(uint64(n)) + n
 }
 
 // ApplyDelta returns the snapshot that d makes of base, the connection's
@@ -267,25 +246,25 @@ func applyPairs(kept []Entity, pairs []uint32, field string, set func(*Entity, u
 
 // entitySize is the encoded size of e without its acknowledgements.
 func entitySize(e *Entity) int {
-	return varintFieldSize(fieldEntityID, uint64(e.GetId())) +
-		varintFieldSize(fieldEntityX, protowire.EncodeZigZag(int64(e.GetX()))) +
-		varintFieldSize(fieldEntityY, protowire.EncodeZigZag(int64(e.GetY()))) +
-		varintFieldSize(fieldEntityHP, uint64(e.GetHp())) +
-		varintFieldSize(fieldEntityScore, uint64(e.GetScore()))
+	return varintFieldSize(FieldEntityID, uint64(e.GetId())) +
+		varintFieldSize(FieldEntityX, protowire.EncodeZigZag(int64(e.GetX()))) +
+		varintFieldSize(FieldEntityY, protowire.EncodeZigZag(int64(e.GetY()))) +
+		varintFieldSize(FieldEntityHP, uint64(e.GetHp())) +
+		varintFieldSize(FieldEntityScore, uint64(e.GetScore()))
 }
 
 // appendEntity appends e's fields without its acknowledgements.
 func appendEntity(dst []byte, e *Entity) []byte {
-	dst = appendVarintField(dst, fieldEntityID, uint64(e.GetId()))
-	dst = appendVarintField(dst, fieldEntityX, protowire.EncodeZigZag(int64(e.GetX())))
-	dst = appendVarintField(dst, fieldEntityY, protowire.EncodeZigZag(int64(e.GetY())))
-	dst = appendVarintField(dst, fieldEntityHP, uint64(e.GetHp()))
-	return appendVarintField(dst, fieldEntityScore, uint64(e.GetScore()))
+	dst = appendVarintField(dst, FieldEntityID, uint64(e.GetId()))
+	dst = appendVarintField(dst, FieldEntityX, protowire.EncodeZigZag(int64(e.GetX())))
+	dst = appendVarintField(dst, FieldEntityY, protowire.EncodeZigZag(int64(e.GetY())))
+	dst = appendVarintField(dst, FieldEntityHP, uint64(e.GetHp()))
+	return appendVarintField(dst, FieldEntityScore, uint64(e.GetScore()))
 }
 
 func ackSize(own Ack) int {
-	return varintFieldSize(fieldDeltaLastInputSeq, uint64(own.LastInputSeq)) +
-		varintFieldSize(fieldDeltaInputBacklog, uint64(own.InputBacklog))
+	return varintFieldSize(FieldSnapshotDeltaLastInputSeq, uint64(own.LastInputSeq)) +
+		varintFieldSize(FieldSnapshotDeltaInputBacklog, uint64(own.InputBacklog))
 }
 
 // appendVarintField appends a varint field, or nothing for 0 (proto3
