@@ -39,6 +39,10 @@ type eventState struct {
 	awaySince []time.Time // per seat: when its peer was last seen gone; zero while connected
 	payload   []byte      // the world's state message, reused
 	abandoned bool        // every player stayed away past the grace period
+	// saveCtx is the saves' context, re-armed for each while its deadlines
+	// do not pass (saveCtx); nil before the first save and after one whose
+	// deadline passed.
+	saveCtx *saveCtx
 	// playerIDs are the players' IDs in seat order, every save's
 	// LiveGame.Players: made once, never changed (a store may keep it).
 	playerIDs []string
@@ -306,10 +310,10 @@ func (r *Room) save() {
 	}
 	state, err := saver.Save()
 	if err == nil {
-		ctx, cancel := context.WithTimeout(context.Background(), saveTimeout)
+		ctx := r.events.saveCtx.arm(saveTimeout)
 		err = r.games.SaveGame(ctx, LiveGame{MatchID: r.id, Mode: r.mode.Name, Players: r.events.playerIDs,
 			Version: r.ew.Version(), State: state, SavedAt: r.clock.Now()})
-		cancel()
+		r.events.saveCtx = ctx.disarm()
 	}
 	if err != nil {
 		r.Stats.SaveErrors.Add(1)
