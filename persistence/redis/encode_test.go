@@ -57,7 +57,7 @@ func TestEncodeSave(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			game, meta, err := encodeSave(tt.give)
+			_, game, meta, err := encodeSave(nil, tt.give)
 			want, wantErr := previousEncode(tt.give)
 			if (err != nil) != tt.wantError || (wantErr != nil) != tt.wantError {
 				t.Fatalf("encodeSave: %v; the previous encoding: %v; want an error: %v", err, wantErr, tt.wantError)
@@ -133,12 +133,17 @@ func TestLoadPreviousGame(t *testing.T) {
 	}
 }
 
-// TestEncodeSaveAllocs: a save's game and meta are one allocation.
+// TestEncodeSaveAllocs: a save's game and meta are one allocation, and
+// none in a buffer of a previous save that was as large.
 func TestEncodeSaveAllocs(t *testing.T) {
 	g := match.LiveGame{MatchID: "01JXYZ", Mode: "chess", Players: []string{"p1", "p2"}, Version: 9,
 		State: []byte(`{"white":"p1","black":"p2","moves":["e2e4","e7e5"],"version":9}`), SavedAt: time.Now()}
-	if n := testing.AllocsPerRun(100, func() { _, _, _ = encodeSave(g) }); n != 1 {
-		t.Errorf("encodeSave allocates %v times, want 1", n)
+	if n := testing.AllocsPerRun(100, func() { _, _, _, _ = encodeSave(nil, g) }); n != 1 {
+		t.Errorf("encodeSave(nil) allocates %v times, want 1", n)
+	}
+	all, _, _, _ := encodeSave(nil, g)
+	if n := testing.AllocsPerRun(100, func() { _, _, _, _ = encodeSave(all[:0], g) }); n != 0 {
+		t.Errorf("encodeSave(a buffer used before) allocates %v times, want 0", n)
 	}
 }
 
@@ -158,7 +163,7 @@ func BenchmarkEncodeSave(b *testing.B) {
 	b.Run("now", func(b *testing.B) {
 		b.ReportAllocs()
 		for b.Loop() {
-			if _, _, err := encodeSave(g); err != nil {
+			if _, _, _, err := encodeSave(nil, g); err != nil {
 				b.Fatal(err)
 			}
 		}

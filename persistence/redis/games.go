@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/arbiter-gg/arbiter/match"
@@ -59,11 +60,18 @@ return ''
 // ended. Until Run starts, saves wait in the queue; once it has returned
 // they fail with ErrSavesStopped. With MaxPendingSaves waiting, it fails
 // at once with ErrSaveQueueFull. Safe for concurrent use.
+//
+// The encoded game comes from a pool and goes back to it once the writer
+// has answered (it no longer reads the request then), not when ctx ended
+// first: a pipeline may still be writing it.
 func (c *Checkpoints) SaveGame(ctx context.Context, g match.LiveGame) error {
-	b, meta, err := encodeSave(g)
+	buf := saveBufs.Get().(*[]byte)
+	all, b, meta, err := encodeSave((*buf)[:0], g)
 	if err != nil {
+		saveBufs.Put(buf)
 		return fmt.Errorf("save game %s: %w", g.MatchID, err)
 	}
+	*buf = all[:0]
 	k := c.store.keys
 	r := &saveRequest{
 		ctx:  ctx,
@@ -73,10 +81,12 @@ func (c *Checkpoints) SaveGame(ctx context.Context, g match.LiveGame) error {
 		done: make(chan error, 1),
 	}
 	if err := c.saves.enqueue(r); err != nil {
+		saveBufs.Put(buf)
 		return fmt.Errorf("save game %s: %w", g.MatchID, err)
 	}
 	select {
 	case err = <-r.done:
+		saveBufs.Put(buf)
 	case <-ctx.Done():
 		err = ctx.Err()
 	}
@@ -91,25 +101,33 @@ func (c *Checkpoints) SaveGame(ctx context.Context, g match.LiveGame) error {
 // (no heartbeat for NodeTTL).
 var ErrTakenOver = errors.New("match taken over by another node")
 
+// saveBufs are the buffers SaveGame encodes into (*[]byte, empty): a
+// save's game and meta are a kilobyte or two, made at every move.
+var saveBufs = sync.Pool{New: func() any { return new([]byte) }}
+
 // encodeSave returns what SaveGame sends for g: the game as Redis keeps
 // it (encodeLiveGame) and the directory's meta for its match, which the
 // save script uses only for a match the directory does not hold yet (the
-// first save, and one after the entry was lost). Both are appended to one
-// buffer, sized once: a save allocates it and nothing else for them.
-func encodeSave(g match.LiveGame) (game, meta []byte, err error) {
+// first save, and one after the entry was lost). Both are appended to
+// dst, grown once to their size if it is too small: all is dst with both,
+// game its start (capped), meta the rest.
+func encodeSave(dst []byte, g match.LiveGame) (all, game, meta []byte, err error) {
 	// The fixed parts of both are about 260 bytes (two instants of up to
 	// 37 in the meta, one in the game); a player about 120 in the meta.
 	n := 300 + len(g.State) + len(g.MatchID) + 2*len(g.Mode)
 	for _, id := range g.Players {
 		n += 120 + 2*len(id)
 	}
-	b, err := appendLiveGame(make([]byte, 0, n), g)
-	if err != nil {
-		return nil, nil, err
+	if cap(dst)-len(dst) < n {
+		dst = append(make([]byte, 0, len(dst)+n), dst...)
 	}
-	end := len(b)
+	b, err := appendLiveGame(dst, g)
+	if err != nil {
+		return dst, nil, nil, err
+	}
+	start, end := len(dst), len(b)
 	b = appendRunningMeta(b, g.Mode, g.Players, g.SavedAt)
-	return b[:end:end], b[end:], nil
+	return b, b[start:end:end], b[end:], nil
 }
 
 // encodeLiveGame is g as Redis keeps it.
