@@ -223,7 +223,7 @@ func (g *Game) legal(uci string) (*chesslib.Move, bool) {
 		}
 	}
 	// ValidMoves is the library's legal move generation (made once per
-	// position, when the rules' state entered it). A promotion appears once
+	// position, which keeps it; this is a copy). A promotion appears once
 	// per piece, so a promotion without its piece matches nothing.
 	// By index: a loop variable whose address is taken would be a new
 	// allocation at every iteration.
