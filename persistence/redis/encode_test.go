@@ -3,6 +3,9 @@ package redis
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
+	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -183,4 +186,43 @@ func BenchmarkEncodeSave(b *testing.B) {
 			}
 		}
 	})
+}
+
+// TestSaveGameBuffersReused: many rooms saving at once, their encodings
+// sharing pooled buffers, each find their own game in Redis after every
+// save — a buffer handed to another save while a pipeline still wrote it
+// would put one game's bytes under another's key.
+func TestSaveGameBuffersReused(t *testing.T) {
+	s := openTest(t, Config{})
+	c := s.NewCheckpoints(CheckpointConfig{Node: "n"})
+	runCheckpoints(t, c)
+	const rooms, saves = 32, 30
+	at := time.Date(2026, 12, 6, 8, 0, 0, 0, time.UTC)
+	errs := make(chan error, rooms)
+	var wg sync.WaitGroup
+	for r := range rooms {
+		wg.Go(func() {
+			id := fmt.Sprintf("m%d", r)
+			for v := range uint32(saves) {
+				// States of different sizes, so that a buffer serves games
+				// larger and smaller than the one it held.
+				state := fmt.Appendf(nil, `{"room":%d,"version":%d,"pad":%q}`, r, v, strings.Repeat("x", (r*37+int(v)*11)%700))
+				g := match.LiveGame{MatchID: id, Mode: "chess", Players: []string{"a", "b"}, Version: v, State: state, SavedAt: at}
+				if err := c.SaveGame(t.Context(), g); err != nil {
+					errs <- err
+					return
+				}
+				got, found, err := s.LoadGame(t.Context(), id)
+				if err != nil || !found || got.Version != v || !bytes.Equal(got.State, state) {
+					errs <- fmt.Errorf("%s after save %d: %v, %v, version %d, state %.60s…", id, v, found, err, got.Version, got.State)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
 }
