@@ -7,6 +7,7 @@ package match
 
 import (
 	"testing"
+	"time"
 
 	arbiterv1 "github.com/arbiter-gg/arbiter/proto/arbiter/v1"
 )
@@ -65,5 +66,29 @@ func TestSeatInputAllocs(t *testing.T) {
 	}
 	if n := r.Stats.InputsStale.Load() + r.Stats.InputsSurplus.Load(); n != 0 {
 		t.Errorf("%d inputs dropped: the test did not exercise the queueing path", n)
+	}
+}
+
+// TestBroadcastStateAllocs: an event room's broadcast to two connected
+// players allocates once — the buffer both frames are encoded into — when
+// the world's state fits the room's reused payload buffer and no store
+// saves it. The State message, the list of peers and the payload are the
+// room's, reused.
+func TestBroadcastStateAllocs(t *testing.T) {
+	world, _ := raceGame{limit: time.Hour}.NewWorld(WorldConfig{})
+	cfg := RoomConfig{TickRate: 30, JoinTimeout: time.Second, Grace: 10 * time.Second, InboxSize: 4}
+	r := newRoom("m1", Mode{Name: "race", Players: 2}, cfg, world, []string{"alice", "bob"}, newFakeClock(), discardLogger(), nil)
+	peers := [2]*benchPeer{{}, {}}
+	for i := range peers {
+		if err := seat(r, i).Attach(peers[i]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	r.broadcastState() // grow the reused buffers
+	if n := testing.AllocsPerRun(1000, r.broadcastState); n != 1 {
+		t.Errorf("a broadcast to 2 players allocates %v times, want 1", n)
+	}
+	if got := r.Stats.SnapshotFrames.Load(); got != 2*1002 {
+		t.Errorf("SnapshotFrames = %d, want %d: the test did not reach the peers", got, 2*1002)
 	}
 }

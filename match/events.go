@@ -2,8 +2,12 @@ package match
 
 import (
 	"context"
+	"fmt"
+	"math"
 	"slices"
 	"time"
+
+	"google.golang.org/protobuf/proto"
 
 	arbiterv1 "github.com/arbiter-gg/arbiter/proto/arbiter/v1"
 )
@@ -35,10 +39,40 @@ type eventState struct {
 	awaySince []time.Time // per seat: when its peer was last seen gone; zero while connected
 	payload   []byte      // the world's state message, reused
 	abandoned bool        // every player stayed away past the grace period
+	// saveCtx is the saves' context, re-armed for each while its deadlines
+	// do not pass (saveCtx); nil before the first save and after one whose
+	// deadline passed.
+	saveCtx *saveCtx
+	// playerIDs are the players' IDs in seat order, every save's
+	// LiveGame.Players: made once, never changed (a store may keep it).
+	playerIDs []string
+	// stateMsg is the State frame's message, reused for every frame (its
+	// State's fields set, encoded, the payload let go); peers is the
+	// peers a broadcast sends to, reused.
+	stateMsg *arbiterv1.ServerMessage
+	state    *arbiterv1.State
+	peers    []statePeer
 }
 
-func newEventState(players int) *eventState {
-	return &eventState{wake: make(chan struct{}, 1), awaySince: make([]time.Time, players)}
+// statePeer is a connected player a broadcast sends the State to.
+type statePeer struct {
+	p    *player
+	peer Peer
+}
+
+func newEventState(players []*player) *eventState {
+	ids := make([]string, len(players))
+	for i, p := range players {
+		ids[i] = p.id
+	}
+	state := new(arbiterv1.State)
+	return &eventState{
+		wake:      make(chan struct{}, 1),
+		awaySince: make([]time.Time, len(players)),
+		playerIDs: ids,
+		stateMsg:  &arbiterv1.ServerMessage{Kind: &arbiterv1.ServerMessage_State{State: state}},
+		state:     state,
+	}
 }
 
 // wakeEvents tells an event room's goroutine it has something to look at.
@@ -234,18 +268,36 @@ func (r *Room) act(p *player, peer Peer, a action, now time.Time) {
 
 // broadcastState saves the game (GameStore) and then sends every connected
 // player its state as a new version. Room goroutine only.
+//
+// The players' frames differ only in their last_action_seq; they are
+// encoded one after the other into one buffer, sized for all of them at
+// once, and each peer gets its own part of it, capped: no frame changes
+// once sent (Peer.Send), and one allocation serves the whole broadcast.
 func (r *Room) broadcastState() {
 	r.save()
 	r.events.version = r.ew.Version()
 	r.events.payload = r.ew.AppendState(r.events.payload[:0])
+	peers := r.events.peers[:0]
 	for _, p := range r.players {
 		p.mu.Lock()
 		peer := p.mu.peer
 		p.mu.Unlock()
 		if peer != nil {
-			r.sendState(p, peer)
+			peers = append(peers, statePeer{p, peer})
 		}
 	}
+	if len(peers) > 0 {
+		// The largest frame: last_action_seq at its widest.
+		most := r.stateFrameSize(math.MaxUint32, r.events.payload)
+		buf := make([]byte, 0, len(peers)*most)
+		for _, sp := range peers {
+			start := len(buf)
+			buf = r.appendStateFrame(buf, sp.p.lastSeq.Load(), r.events.payload)
+			r.sendFrame(sp.peer, buf[start:len(buf):len(buf)])
+		}
+	}
+	clear(peers) // keep no peer alive until the next broadcast
+	r.events.peers = peers
 }
 
 // save writes the world to the GameStore, if there is one and the world is
@@ -258,14 +310,10 @@ func (r *Room) save() {
 	}
 	state, err := saver.Save()
 	if err == nil {
-		players := make([]string, len(r.players))
-		for i, p := range r.players {
-			players[i] = p.id
-		}
-		ctx, cancel := context.WithTimeout(context.Background(), saveTimeout)
-		err = r.games.SaveGame(ctx, LiveGame{MatchID: r.id, Mode: r.mode.Name, Players: players,
+		ctx := r.events.saveCtx.arm(saveTimeout)
+		err = r.games.SaveGame(ctx, LiveGame{MatchID: r.id, Mode: r.mode.Name, Players: r.events.playerIDs,
 			Version: r.ew.Version(), State: state, SavedAt: r.clock.Now()})
-		cancel()
+		r.events.saveCtx = ctx.disarm()
 	}
 	if err != nil {
 		r.Stats.SaveErrors.Add(1)
@@ -296,9 +344,36 @@ func (r *Room) sendStateNow(p *player, peer Peer, now time.Time) {
 }
 
 func (r *Room) sendPayload(p *player, peer Peer, payload []byte) {
-	frame := mustMarshal(&arbiterv1.ServerMessage{Kind: &arbiterv1.ServerMessage_State{State: &arbiterv1.State{
-		Version: r.events.version, LastActionSeq: p.lastSeq.Load(), Payload: payload,
-	}}})
+	seq := p.lastSeq.Load()
+	r.sendFrame(peer, r.appendStateFrame(make([]byte, 0, r.stateFrameSize(seq, payload)), seq, payload))
+}
+
+// stateFrameSize is the size of the State frame appendStateFrame encodes.
+// Room goroutine only.
+func (r *Room) stateFrameSize(lastSeq uint32, payload []byte) int {
+	s := r.events.state
+	s.Version, s.LastActionSeq, s.Payload = r.events.version, lastSeq, payload
+	n := proto.Size(r.events.stateMsg)
+	s.Payload = nil
+	return n
+}
+
+// appendStateFrame appends the State frame of the last change, with
+// lastSeq and payload, to dst. Room goroutine only: the message encoded is
+// the room's, reused.
+func (r *Room) appendStateFrame(dst []byte, lastSeq uint32, payload []byte) []byte {
+	s := r.events.state
+	s.Version, s.LastActionSeq, s.Payload = r.events.version, lastSeq, payload
+	b, err := proto.MarshalOptions{}.MarshalAppend(dst, r.events.stateMsg)
+	s.Payload = nil // the room's payload buffer is reused; the message must not hold it
+	if err != nil {
+		panic(fmt.Sprintf("match: marshal State: %v", err))
+	}
+	return b
+}
+
+// sendFrame sends peer a State frame and counts it.
+func (r *Room) sendFrame(peer Peer, frame []byte) {
 	peer.Send(frame)
 	r.Stats.SnapshotFrames.Add(1)
 	r.total.SnapshotFrames.Add(1)

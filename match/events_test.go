@@ -458,3 +458,111 @@ func TestResultRecord(t *testing.T) {
 		})
 	}
 }
+
+// TestSaveCtx: a save's context is done at its deadline, saveTimeout
+// after it was armed, with DeadlineExceeded; one whose save returned in
+// time is re-armed for the next save, a later deadline and not done; one
+// whose deadline passed stays done and is not used again.
+func TestSaveCtx(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		start := time.Now()
+		c := (*saveCtx)(nil).arm(saveTimeout)
+		if d, ok := c.Deadline(); !ok || !d.Equal(start.Add(saveTimeout)) || c.Err() != nil {
+			t.Fatalf("armed: deadline %v, %v, err %v; want %v, nil", d, ok, c.Err(), start.Add(saveTimeout))
+		}
+		time.Sleep(time.Second) // a save that takes a second (synctest's clock)
+		again := c.disarm()
+		if again != c {
+			t.Fatal("disarm before the deadline = a new context, want the same to re-arm")
+		}
+		again = again.arm(saveTimeout)
+		time.Sleep(1500 * time.Millisecond) // past the first deadline, not the second
+		if again.Err() != nil {
+			t.Fatalf("re-armed: done %v after 1.5 s of 2", again.Err())
+		}
+		select {
+		case <-again.Done():
+			t.Fatal("re-armed: Done closed before its deadline")
+		default:
+		}
+		time.Sleep(time.Second) // past the second deadline
+		<-again.Done()
+		if !errors.Is(again.Err(), context.DeadlineExceeded) {
+			t.Errorf("past the deadline: Err = %v, want DeadlineExceeded", again.Err())
+		}
+		if next := again.disarm(); next != nil {
+			t.Error("disarm after the deadline kept the context; want nil, a new one for the next save")
+		}
+		fresh := (*saveCtx)(nil).arm(saveTimeout)
+		if fresh == again || fresh.Err() != nil {
+			t.Error("the next save's context is the expired one, or done")
+		}
+		fresh.disarm()
+	})
+}
+
+// blockingStore's SaveGame waits for its context: a store that never
+// answers.
+type blockingStore struct{ saves int }
+
+func (s *blockingStore) SaveGame(ctx context.Context, _ LiveGame) error {
+	s.saves++
+	<-ctx.Done()
+	return ctx.Err()
+}
+
+// TestEventGameSaveTimeout: a store that does not answer holds each change
+// saveTimeout, no longer; the change is then sent and the failure counted,
+// and the next save has a deadline of its own.
+func TestEventGameSaveTimeout(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		store := &blockingStore{}
+		m, err := NewManager(Config{
+			Modes:     map[string]Mode{"race": {Name: "race", Game: "race", Players: 2}},
+			Games:     map[string]Game{"race": savingRace{raceGame{limit: time.Hour}}},
+			Room:      RoomConfig{TickRate: 30, JoinTimeout: time.Minute, Grace: 5 * time.Minute},
+			Tokens:    NewTokens([]byte("k")),
+			Logger:    discardLogger(),
+			LiveGames: store,
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ctx, cancel := context.WithCancel(t.Context())
+		ran := make(chan struct{})
+		go func() { m.Run(ctx); close(ran) }()
+		id, _ := m.Create("race", []string{"alice", "bob"})
+		var seats [2]*Seat
+		var peers [2]*fakePeer
+		for i, p := range []string{"alice", "bob"} {
+			s, err := m.Admit(m.cfg.Tokens.Join(p, id, time.Now().Add(time.Hour)))
+			if err != nil {
+				t.Fatal(err)
+			}
+			seats[i], peers[i] = s, newFakePeer()
+			if err := s.Attach(peers[i]); err != nil {
+				t.Fatal(err)
+			}
+		}
+		synctest.Wait() // the start's save is waiting
+		start := time.Now()
+		time.Sleep(saveTimeout) // the start's State goes out
+		synctest.Wait()
+		for seq := range uint32(2) {
+			seats[0].Action(seq+1, []byte("+"))
+			time.Sleep(saveTimeout)
+			synctest.Wait()
+		}
+		if got := m.Stats.SaveErrors.Load(); got != 3 {
+			t.Errorf("SaveErrors = %d after %v, want 3 (the start's and two moves')", got, time.Since(start))
+		}
+		if got := summaries(t, peers[1], 0); len(got) != 4 || got[3] != "state v3 ack 0 2:0" {
+			t.Errorf("bob received %q, want the welcome and three states, sent despite the store", got)
+		}
+		if store.saves != 3 {
+			t.Errorf("%d saves, want 3", store.saves)
+		}
+		cancel()
+		<-ran
+	})
+}

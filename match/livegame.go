@@ -2,6 +2,7 @@ package match
 
 import (
 	"context"
+	"sync"
 	"sync/atomic"
 	"time"
 )
@@ -45,7 +46,10 @@ type Restorer interface {
 // Redis, expiring some time after the last change). An event room whose
 // world is a Saver writes the game after every change and before it
 // broadcasts the change, so that no player ever sees a state the store
-// does not hold. Implementations must be safe for concurrent use.
+// does not hold. Implementations must be safe for concurrent use, and
+// must not use a save's ctx once SaveGame has returned, unless ctx is done
+// by then: the room reuses a context whose deadline has not passed for
+// its next save (saveCtx).
 type GameStore interface {
 	SaveGame(ctx context.Context, g LiveGame) error
 }
@@ -80,3 +84,77 @@ func (w *warnEvery) allow(now time.Time) bool {
 // saveTimeout bounds a save on the room goroutine: past it the change is
 // broadcast anyway (the game goes on; the save failure is logged).
 const saveTimeout = 2 * time.Second
+
+// saveCtx is the context of a room's saves: done saveTimeout after the
+// save began. context.WithTimeout would cost three allocations a save (the
+// context, its timer, its Done channel) — at thousands of moves a second,
+// a good part of a chess server's garbage. Instead the room arms one
+// context for a save and, if the save returned before its deadline (the
+// common case: the timer stopped, Done never closed), re-arms the same
+// one for the next; once a deadline has passed, that context stays done
+// for good, and the next save gets a new one. GameStore's contract lets a
+// store keep only a context that is done.
+type saveCtx struct {
+	timer *time.Timer   // closes done at the deadline; owned by the room goroutine
+	done  chan struct{} // closed once, when the deadline passes
+	mu    struct {
+		sync.Mutex
+		deadline time.Time
+		err      error // context.DeadlineExceeded once done is closed
+	}
+}
+
+var _ context.Context = (*saveCtx)(nil)
+
+// arm returns a context done d from now: c re-armed, if c is not nil and
+// its last deadline did not pass (disarm said so), or else a new one.
+// Room goroutine only.
+func (c *saveCtx) arm(d time.Duration) *saveCtx {
+	if c == nil {
+		c = &saveCtx{done: make(chan struct{})}
+		c.mu.deadline = time.Now().Add(d)
+		c.timer = time.AfterFunc(d, c.expire)
+		return c
+	}
+	c.mu.Lock()
+	c.mu.deadline = time.Now().Add(d)
+	c.mu.Unlock()
+	c.timer.Reset(d)
+	return c
+}
+
+// disarm stops c's timer after a save returned, and returns c if it can
+// be armed again (its deadline did not pass), or nil. Room goroutine only.
+func (c *saveCtx) disarm() *saveCtx {
+	if c.timer.Stop() {
+		return c
+	}
+	return nil // the deadline passed (or is passing): c is done for good
+}
+
+func (c *saveCtx) expire() {
+	c.mu.Lock()
+	c.mu.err = context.DeadlineExceeded
+	c.mu.Unlock()
+	close(c.done)
+}
+
+// Deadline returns the deadline of the save in progress.
+func (c *saveCtx) Deadline() (time.Time, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.mu.deadline, true
+}
+
+// Done is closed when a save's deadline passes.
+func (c *saveCtx) Done() <-chan struct{} { return c.done }
+
+// Err is context.DeadlineExceeded once Done is closed, nil before.
+func (c *saveCtx) Err() error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.mu.err
+}
+
+// Value returns nil: a save's context carries no values.
+func (*saveCtx) Value(any) any { return nil }

@@ -312,7 +312,7 @@ func newRoom(id string, mode Mode, cfg RoomConfig, world World, players []string
 	}
 	r.graceTicks = int(cfg.Grace.Seconds() * float64(cfg.TickRate))
 	if r.ew != nil {
-		r.events = newEventState(len(r.players))
+		r.events = newEventState(r.players)
 	} else {
 		r.anticheat, _ = world.(AntiCheat)
 		r.snap, r.prev = new(arbiterv1.Snapshot), new(arbiterv1.Snapshot)

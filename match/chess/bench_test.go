@@ -9,6 +9,7 @@ import (
 	chesslib "github.com/corentings/chess/v2"
 	"google.golang.org/protobuf/proto"
 
+	"github.com/arbiter-gg/arbiter/match"
 	chessv1 "github.com/arbiter-gg/arbiter/proto/arbiter/chess/v1"
 )
 
@@ -169,5 +170,66 @@ func TestAllocs(t *testing.T) {
 	play(t, g, t0, line[:80]...)
 	if n := testing.AllocsPerRun(runs, func() { g.Board(at) }); n > 12 {
 		t.Errorf("Board() = %v allocations, want at most 12", n)
+	}
+}
+
+// BenchmarkMovePath measures the server's work on the chess side of one
+// move as a room does it (match.Room.broadcastState): the command decoded
+// and applied (Act), the game saved for the live store (Save) and the
+// state message encoded (AppendState, into a reused buffer). Each op is
+// one move of a fixed random 200-ply line, played from the start by a
+// world made as the room makes it; a new world takes over when the line
+// ends (not timed). allocs/op and B/op are per move, averaged over the
+// game.
+func BenchmarkMovePath(b *testing.B) {
+	const plies = 200
+	line := randomLine(b, plies)
+	payloads := make([][]byte, len(line))
+	for i, uci := range line {
+		p, err := proto.Marshal(moveCmd(uci))
+		if err != nil {
+			b.Fatal(err)
+		}
+		payloads[i] = p
+	}
+	newWorld := func() *world {
+		w, err := Games{Clock: Clock{Base: time.Hour}}.NewWorld(match.WorldConfig{MatchID: "m1", PlayerIDs: []string{alice, bob}})
+		if err != nil {
+			b.Fatal(err)
+		}
+		cw := w.(*world)
+		cw.Join()
+		cw.Join()
+		cw.Start(t0)
+		return cw
+	}
+	var (
+		w   *world
+		ply int
+		at  = t0
+		buf []byte
+	)
+	b.ReportAllocs()
+	for b.Loop() {
+		if w == nil || ply == plies {
+			b.StopTimer()
+			w, ply, at = newWorld(), 0, t0
+			b.StartTimer()
+		}
+		at = at.Add(time.Second)
+		// Entity 1 or 2: the seat of the side to move.
+		e := match.EntityID(1)
+		if toMove(w.game) != w.players[0] {
+			e = 2
+		}
+		changed, rej := w.Act(e, payloads[ply], at)
+		if !changed || rej != nil {
+			b.Fatalf("move %d: changed %v, %v", ply, changed, rej)
+		}
+		if _, err := w.Save(); err != nil {
+			b.Fatal(err)
+		}
+		buf = w.AppendState(buf[:0])
+		ply++
 	}
 }

@@ -122,6 +122,14 @@ func (l *libGame) play(m *chesslib.Move) {
 // and nothing else is looked at; otherwise a fifth occurrence, then a
 // half-move clock of 150, then insufficient material end it as a draw,
 // each overriding the one before.
+//
+// Status here looks for one legal move only; the whole list is made when
+// a move arrives (legal, ValidMoves). Asking for the list here instead
+// (Position.ValidMoves caches it, so Status would use it) saves that
+// first-move search, 100 bytes, but keeps two lists of ~35 moves, 3–4 KB
+// of pointer-holding memory each (the position's cache and the copy
+// ValidMoves returns), alive in every game for as long as its player
+// thinks: at 5,000 games, ~35 MB more live heap for every GC to mark.
 func (l *libGame) enter() {
 	l.fen = l.pos.String()
 	l.seen = append(l.seen, repetitionKey(l.fen))

@@ -1,9 +1,11 @@
 package chess
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
+	"strconv"
 	"time"
 
 	chesslib "github.com/corentings/chess/v2"
@@ -157,4 +159,111 @@ func checkOutcome(st Status, s Snapshot) error {
 		return fmt.Errorf("draw offer by %q in a game that is %s", s.DrawOffer, st)
 	}
 	return nil
+}
+
+// appendSnapshot appends the game's Snapshot as JSON to dst, byte for byte
+// what json.Marshal(g.Snapshot()) writes (TestAppendSnapshot), without the
+// snapshot's copy of the moves and without reflection: the room saves the
+// game after every move, and the moves grow with the game. A string or an
+// instant the fast path does not cover (one that JSON escapes, a year
+// outside 0–9999) is left to encoding/json, so the form never differs.
+func (g *Game) appendSnapshot(dst []byte) ([]byte, error) {
+	start := len(dst)
+	b := append(dst, `{"white":`...)
+	var ok bool
+	if b, ok = appendPlainString(b, g.players[white]); !ok {
+		return g.marshalSnapshot(dst[:start])
+	}
+	b = append(b, `,"black":`...)
+	if b, ok = appendPlainString(b, g.players[black]); !ok {
+		return g.marshalSnapshot(dst[:start])
+	}
+	b = append(b, `,"clock":{"Base":`...)
+	b = strconv.AppendInt(b, int64(g.clock.Base), 10)
+	b = append(b, `,"Increment":`...)
+	b = strconv.AppendInt(b, int64(g.clock.Increment), 10)
+	b = append(b, `},"moves":`...)
+	if g.moves == nil {
+		b = append(b, "null"...)
+	} else {
+		b = append(b, '[')
+		for i, m := range g.moves {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			if b, ok = appendPlainString(b, m); !ok {
+				return g.marshalSnapshot(dst[:start])
+			}
+		}
+		b = append(b, ']')
+	}
+	b = append(b, `,"status":`...)
+	b, _ = appendPlainString(b, g.status.String()) // a status word is plain
+	if g.winner != "" {
+		b = append(b, `,"winner":`...)
+		if b, ok = appendPlainString(b, g.winner); !ok {
+			return g.marshalSnapshot(dst[:start])
+		}
+	}
+	if g.drawOffer != "" {
+		b = append(b, `,"draw_offer":`...)
+		if b, ok = appendPlainString(b, g.drawOffer); !ok {
+			return g.marshalSnapshot(dst[:start])
+		}
+	}
+	b = append(b, `,"white_left":`...)
+	b = strconv.AppendInt(b, int64(g.left[white]), 10)
+	b = append(b, `,"black_left":`...)
+	b = strconv.AppendInt(b, int64(g.left[black]), 10)
+	b = append(b, `,"turn":"`...)
+	b = append(b, g.turn().String()...)
+	b = append(b, `","turn_since":`...)
+	if b, ok = appendTime(b, g.turnStart); !ok {
+		return g.marshalSnapshot(dst[:start])
+	}
+	b = append(b, `,"started":`...)
+	if b, ok = appendTime(b, g.started); !ok {
+		return g.marshalSnapshot(dst[:start])
+	}
+	b = append(b, `,"version":`...)
+	b = strconv.AppendUint(b, uint64(g.version), 10)
+	return append(b, '}'), nil
+}
+
+// marshalSnapshot is appendSnapshot's slow path: encoding/json's.
+func (g *Game) marshalSnapshot(dst []byte) ([]byte, error) {
+	j, err := json.Marshal(g.Snapshot())
+	if err != nil {
+		return dst, err
+	}
+	return append(dst, j...), nil
+}
+
+// appendPlainString appends s as a JSON string if encoding/json would
+// write it as it is, quoted: printable ASCII without the characters it
+// escapes ('"', '\\', and '<', '>', '&', which Marshal escapes for HTML).
+// Otherwise it returns dst unchanged and false.
+func appendPlainString(dst []byte, s string) ([]byte, bool) {
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; {
+		case c < 0x20 || c > 0x7e, c == '"', c == '\\', c == '<', c == '>', c == '&':
+			return dst, false
+		}
+	}
+	dst = append(dst, '"')
+	dst = append(dst, s...)
+	return append(dst, '"'), true
+}
+
+// appendTime appends t as time.Time.MarshalJSON writes it (RFC 3339 with
+// nanoseconds, quoted), for the instants it accepts (years 0–9999, zone
+// offsets under 24 hours); for others it returns dst unchanged and false.
+func appendTime(dst []byte, t time.Time) ([]byte, bool) {
+	_, off := t.Zone()
+	if y := t.Year(); y < 0 || y > 9999 || off <= -24*3600 || off >= 24*3600 {
+		return dst, false
+	}
+	dst = append(dst, '"')
+	dst = t.AppendFormat(dst, time.RFC3339Nano)
+	return append(dst, '"'), true
 }

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/arbiter-gg/arbiter/match"
 	chesslib "github.com/corentings/chess/v2"
 	"github.com/google/go-cmp/cmp"
 	"google.golang.org/protobuf/testing/protocmp"
@@ -185,5 +186,68 @@ func TestRestoreRandomGames(t *testing.T) {
 			}
 		}
 		t.Logf("seed %d: %d plies, %s", seed, len(g.moves), g.Status())
+	}
+}
+
+// TestAppendSnapshot: the world's Save writes what json.Marshal writes of
+// the game's Snapshot, byte for byte — the stored form games saved by
+// earlier builds have, which Restore reads — whatever the players' IDs,
+// the instants and the state of the game, and Restore reads it back.
+func TestAppendSnapshot(t *testing.T) {
+	line := randomLine(t, 60)
+	zone := time.FixedZone("odd", -(3*3600 + 25*60 + 7)) // an offset with seconds
+	tests := []struct {
+		name         string
+		white, black string
+		moves        int
+		start        time.Time // zero: not started
+		cmd          func(g *Game, at time.Time)
+	}{
+		{name: "waiting", white: alice, black: bob},
+		{name: "started", white: alice, black: bob, start: t0},
+		{name: "60 plies", white: alice, black: bob, moves: 60, start: t0},
+		{name: "draw offer", white: alice, black: bob, moves: 7, start: t0, cmd: func(g *Game, at time.Time) {
+			g.Apply(toMove(g), offerCmd(), at)
+		}},
+		{name: "resigned", white: alice, black: bob, moves: 8, start: t0, cmd: func(g *Game, at time.Time) {
+			g.Apply(toMove(g), resignCmd(), at)
+		}},
+		{name: "escaped IDs", white: `<a&"b">\`, black: "é\u2028\x00\xff", moves: 3, start: t0, cmd: func(g *Game, at time.Time) {
+			g.Apply(toMove(g), resignCmd(), at)
+		}},
+		{name: "zone", white: alice, black: bob, moves: 5, start: t0.In(zone).Add(123456789)},
+		{name: "local", white: alice, black: bob, moves: 5, start: time.Now()},
+		{name: "year 10000", white: alice, black: bob, moves: 1, start: time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC)},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			g, err := New(tt.white, tt.black, blitz)
+			if err != nil {
+				t.Fatal(err)
+			}
+			at := tt.start
+			if !tt.start.IsZero() {
+				g.Start(tt.start)
+				at = play(t, g, tt.start, line[:tt.moves]...)
+			}
+			if tt.cmd != nil {
+				tt.cmd(g, at.Add(time.Second))
+			}
+			want, wantErr := json.Marshal(g.Snapshot())
+			got, err := (&world{game: g}).Save()
+			if (err != nil) != (wantErr != nil) || string(got) != string(want) {
+				t.Fatalf("Save() = %s, %v\nwant json.Marshal's %s, %v", got, err, want, wantErr)
+			}
+			if err != nil {
+				return
+			}
+			w, err := Games{Clock: blitz}.Restore(match.WorldConfig{MatchID: "m", PlayerIDs: []string{tt.white, tt.black}}, got, t0)
+			if err != nil {
+				t.Fatalf("Restore(Save()) = %v", err)
+			}
+			if r := w.(*world).game; r.FEN() != g.FEN() || r.Version() != g.Version() || r.Status() != g.Status() {
+				t.Errorf("Restore(Save()) = %s, version %d, %s; want %s, %d, %s", r.FEN(), r.Version(), r.Status(), g.FEN(), g.Version(), g.Status())
+			}
+		})
 	}
 }

@@ -155,8 +155,12 @@ func (w *world) AppendStateAt(dst []byte, now time.Time) []byte {
 }
 
 // Save is the game's Snapshot as JSON: what Restore needs to resume it.
+// The buffer is sized for the game at once (a move is "e2e4", quoted and
+// a comma: 7 bytes; the rest of the snapshot is about 300) and is the
+// caller's: a store may keep it.
 func (w *world) Save() ([]byte, error) {
-	return json.Marshal(w.game.Snapshot())
+	n := 320 + 7*len(w.game.moves) + 2*(len(w.game.players[white])+len(w.game.players[black]))
+	return w.game.appendSnapshot(make([]byte, 0, n))
 }
 
 // Record is the game's record as the archive keeps it with the result:

@@ -80,8 +80,12 @@ type Checkpoints struct {
 	store *Store
 	cfg   CheckpointConfig
 	saves *saveQueue
-	wake  chan struct{}
-	mu    struct {
+	// args are SaveGame's script arguments that never change, boxed once:
+	// an int64 or a string put in an interface at each save would be an
+	// allocation each.
+	args struct{ gameTTL, node, url, matchTTL any }
+	wake chan struct{}
+	mu   struct {
 		sync.Mutex
 		pending map[string]match.Checkpoint
 		ended   map[string]struct{}
@@ -125,6 +129,7 @@ func (s *Store) NewCheckpoints(cfg CheckpointConfig) *Checkpoints {
 	}
 	c := &Checkpoints{store: s, cfg: cfg, wake: make(chan struct{}, 1)}
 	c.saves = newSaveQueue(s.rdb, cfg.MaxPendingSaves, cfg.SaveWriters, &c.Stats)
+	c.args.gameTTL, c.args.node, c.args.url, c.args.matchTTL = GameTTL.Milliseconds(), cfg.Node, cfg.URL, cfg.MatchTTL.Milliseconds()
 	c.mu.pending = make(map[string]match.Checkpoint)
 	c.mu.ended = make(map[string]struct{})
 	return c

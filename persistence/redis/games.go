@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strconv"
+	"sync"
 	"time"
 
 	"github.com/arbiter-gg/arbiter/match"
@@ -58,32 +60,33 @@ return ''
 // ended. Until Run starts, saves wait in the queue; once it has returned
 // they fail with ErrSavesStopped. With MaxPendingSaves waiting, it fails
 // at once with ErrSaveQueueFull. Safe for concurrent use.
+//
+// The encoded game comes from a pool and goes back to it once the writer
+// has answered (it no longer reads the request then), not when ctx ended
+// first: a pipeline may still be writing it.
 func (c *Checkpoints) SaveGame(ctx context.Context, g match.LiveGame) error {
-	b, err := encodeLiveGame(g)
+	buf := saveBufs.Get().(*[]byte)
+	all, b, meta, err := encodeSave((*buf)[:0], g)
 	if err != nil {
+		saveBufs.Put(buf)
 		return fmt.Errorf("save game %s: %w", g.MatchID, err)
 	}
-	players := make([]match.PlayerResult, len(g.Players))
-	for i, id := range g.Players {
-		players[i] = match.PlayerResult{PlayerID: id}
-	}
-	meta, err := json.Marshal(checkpointMeta{Mode: g.Mode, Status: match.StatusRunning, Players: players, CreatedAt: g.SavedAt, StartedAt: g.SavedAt})
-	if err != nil {
-		return fmt.Errorf("save game %s: %w", g.MatchID, err)
-	}
+	*buf = all[:0]
 	k := c.store.keys
 	r := &saveRequest{
 		ctx:  ctx,
 		id:   g.MatchID,
 		keys: []string{k.game(g.MatchID), k.match(g.MatchID), k.running()},
-		args: []any{b, GameTTL.Milliseconds(), c.cfg.Node, c.cfg.URL, meta, c.cfg.MatchTTL.Milliseconds(), time.Now().UnixMilli(), g.MatchID},
+		args: []any{b, c.args.gameTTL, c.args.node, c.args.url, meta, c.args.matchTTL, time.Now().UnixMilli(), g.MatchID},
 		done: make(chan error, 1),
 	}
 	if err := c.saves.enqueue(r); err != nil {
+		saveBufs.Put(buf)
 		return fmt.Errorf("save game %s: %w", g.MatchID, err)
 	}
 	select {
 	case err = <-r.done:
+		saveBufs.Put(buf)
 	case <-ctx.Done():
 		err = ctx.Err()
 	}
@@ -98,25 +101,160 @@ func (c *Checkpoints) SaveGame(ctx context.Context, g match.LiveGame) error {
 // (no heartbeat for NodeTTL).
 var ErrTakenOver = errors.New("match taken over by another node")
 
+// saveBufs are the buffers SaveGame encodes into (*[]byte, empty): a
+// save's game and meta are a kilobyte or two, made at every move.
+var saveBufs = sync.Pool{New: func() any { return new([]byte) }}
+
+// encodeSave returns what SaveGame sends for g: the game as Redis keeps
+// it (encodeLiveGame) and the directory's meta for its match, which the
+// save script uses only for a match the directory does not hold yet (the
+// first save, and one after the entry was lost). Both are appended to
+// dst, grown once to their size if it is too small: all is dst with both,
+// game its start (capped), meta the rest.
+func encodeSave(dst []byte, g match.LiveGame) (all, game, meta []byte, err error) {
+	// The fixed parts of both are about 260 bytes (two instants of up to
+	// 37 in the meta, one in the game); a player about 120 in the meta.
+	n := 300 + len(g.State) + len(g.MatchID) + 2*len(g.Mode)
+	for _, id := range g.Players {
+		n += 120 + 2*len(id)
+	}
+	if cap(dst)-len(dst) < n {
+		dst = append(make([]byte, 0, len(dst)+n), dst...)
+	}
+	b, err := appendLiveGame(dst, g)
+	if err != nil {
+		return dst, nil, nil, err
+	}
+	start, end := len(dst), len(b)
+	b = appendRunningMeta(b, g.Mode, g.Players, g.SavedAt)
+	return b, b[start:end:end], b[end:], nil
+}
+
 // encodeLiveGame is g as Redis keeps it.
 func encodeLiveGame(g match.LiveGame) ([]byte, error) {
-	lg := liveGame{MatchID: g.MatchID, Mode: g.Mode, Players: g.Players, Version: g.Version, State: g.State, SavedAt: g.SavedAt}
-	// Marshal checks a RawMessage (and fails on one that is not JSON): no
-	// json.Valid first, which would read the state once more. (An empty
-	// state is not JSON, but a nil RawMessage marshals as null.)
-	if len(g.State) > 0 {
-		if b, err := json.Marshal(lg); err == nil {
-			return b, nil
-		}
+	return appendLiveGame(nil, g)
+}
+
+// appendLiveGame appends g as Redis keeps it, a liveGame as json.Marshal
+// writes it (TestEncodeLiveGame), to dst. A state that is JSON is copied
+// as it is: checked (json.Valid, which allocates nothing) but not
+// re-encoded, as Marshal would do with a RawMessage (it compacts it into a
+// buffer of its own first); so a state with spaces keeps them, and reads
+// back the same. A state that is not JSON, a string encoding/json escapes
+// or an instant it refuses go through json.Marshal, as before.
+func appendLiveGame(dst []byte, g match.LiveGame) ([]byte, error) {
+	if len(g.State) == 0 || !json.Valid(g.State) {
+		return marshalLiveGame(dst, g)
 	}
-	// A world whose state is not JSON is kept as a JSON string of its
-	// bytes (base64).
-	state, err := json.Marshal(g.State)
+	b := append(dst, `{"match_id":`...)
+	b = appendJSONString(b, g.MatchID)
+	b = append(b, `,"mode":`...)
+	b = appendJSONString(b, g.Mode)
+	b = append(b, `,"players":`...)
+	if g.Players == nil {
+		b = append(b, "null"...)
+	} else {
+		b = append(b, '[')
+		for i, id := range g.Players {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = appendJSONString(b, id)
+		}
+		b = append(b, ']')
+	}
+	b = append(b, `,"version":`...)
+	b = strconv.AppendUint(b, uint64(g.Version), 10)
+	b = append(b, `,"state":`...)
+	b = append(b, g.State...)
+	b = append(b, `,"saved_at":`...)
+	b, ok := appendJSONTime(b, g.SavedAt)
+	if !ok {
+		return marshalLiveGame(dst, g)
+	}
+	return append(b, '}'), nil
+}
+
+// marshalLiveGame is appendLiveGame by encoding/json: for a state that is
+// not JSON, which is kept as a JSON string of its bytes (base64), and for
+// what the fast path leaves to it.
+func marshalLiveGame(dst []byte, g match.LiveGame) ([]byte, error) {
+	lg := liveGame{MatchID: g.MatchID, Mode: g.Mode, Players: g.Players, Version: g.Version, State: g.State, SavedAt: g.SavedAt}
+	if len(g.State) == 0 || !json.Valid(g.State) {
+		state, err := json.Marshal(g.State)
+		if err != nil {
+			return nil, err
+		}
+		lg.State, lg.Base64 = state, true
+	}
+	b, err := json.Marshal(lg)
 	if err != nil {
 		return nil, err
 	}
-	lg.State, lg.Base64 = state, true
-	return json.Marshal(lg)
+	return append(dst, b...), nil
+}
+
+// appendRunningMeta appends the directory's meta of a running match of
+// mode between players, created and started at at: what
+// json.Marshal(checkpointMeta{…}) writes (TestEncodeSave), without it.
+func appendRunningMeta(dst []byte, mode string, players []string, at time.Time) []byte {
+	b := append(dst, `{"mode":`...)
+	b = appendJSONString(b, mode)
+	b = append(b, `,"status":`...)
+	b = appendJSONString(b, match.StatusRunning)
+	b = append(b, `,"players":[`...)
+	for i, id := range players {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, `{"PlayerID":`...)
+		b = appendJSONString(b, id)
+		b = append(b, `,"Entity":0,"Score":0,"Placement":0,"Forfeit":false,"RatingBefore":0,"RatingAfter":0}`...)
+	}
+	b = append(b, `],"tick":0,"created_at":`...)
+	b = appendMetaTime(b, at)
+	b = append(b, `,"started_at":`...)
+	b = appendMetaTime(b, at)
+	return append(b, '}')
+}
+
+// appendMetaTime appends t as appendJSONTime does, or for an instant JSON
+// cannot hold the zero instant, which the directory reads as none (a
+// save's SavedAt is the room's clock's now: never such an instant).
+func appendMetaTime(dst []byte, t time.Time) []byte {
+	if b, ok := appendJSONTime(dst, t); ok {
+		return b
+	}
+	return append(dst, `"0001-01-01T00:00:00Z"`...)
+}
+
+// appendJSONString appends s as json.Marshal writes a string: as it is,
+// quoted, when it is printable ASCII without a character Marshal escapes
+// ('"', '\\', and '<', '>', '&' for HTML); otherwise through Marshal.
+func appendJSONString(dst []byte, s string) []byte {
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; {
+		case c < 0x20 || c > 0x7e, c == '"', c == '\\', c == '<', c == '>', c == '&':
+			j, _ := json.Marshal(s) // a string always encodes
+			return append(dst, j...)
+		}
+	}
+	dst = append(dst, '"')
+	dst = append(dst, s...)
+	return append(dst, '"')
+}
+
+// appendJSONTime appends t as time.Time.MarshalJSON writes it (RFC 3339
+// with nanoseconds, quoted), for the instants it accepts (years 0–9999,
+// zone offsets under 24 hours); for others it returns dst and false.
+func appendJSONTime(dst []byte, t time.Time) ([]byte, bool) {
+	_, off := t.Zone()
+	if y := t.Year(); y < 0 || y > 9999 || off <= -24*3600 || off >= 24*3600 {
+		return dst, false
+	}
+	dst = append(dst, '"')
+	dst = t.AppendFormat(dst, time.RFC3339Nano)
+	return append(dst, '"'), true
 }
 
 // LoadGame returns the live state of the game of match id; found is false
