@@ -62,12 +62,13 @@
 // the idle deadline), the session closing, and a write the kernel does not
 // take whole hand the socket back to the read loop for good, with what was
 // read but not parsed, and the session goes on as if it had never been
-// polled (poll.go). A snapshot offered while nothing else waits to
-// be sent is written at once, on the match's goroutine, with one
-// non-blocking write (socket.go); what the kernel does not take is left to
-// the writer. Everything else waits for the writer: control frames in a
-// bounded queue, a deferred snapshot in a single slot that the newest one
-// overwrites. A session that stays behind — snapshots overwritten unsent
+// polled (poll.go). A snapshot offered, or a message sent (Send: an
+// event-driven match's answer to a move), while nothing else waits to be
+// sent is written at once, on the match's goroutine, with one non-blocking
+// write (socket.go); what the kernel does not take is left to the writer.
+// Everything else waits for the writer: control frames and messages sent
+// behind others in a bounded queue, a deferred snapshot in a single slot
+// that the newest one overwrites. A session that stays behind — snapshots overwritten unsent
 // for too long, a full queue, or a write past its deadline — is closed as a
 // slow consumer.
 //
