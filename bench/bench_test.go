@@ -132,6 +132,22 @@ func testRun(t *testing.T, base string, unpaced bool) {
 	if rep.AckP99 < rep.AckP50 || rep.AckMax < rep.AckP99 {
 		t.Errorf("ack p50 %v, p99 %v, max %v: want increasing", rep.AckP50, rep.AckP99, rep.AckMax)
 	}
+	// Every timed acknowledgement is split into its parts (but for a few
+	// at the window's edges, where the two are switched one after the
+	// other).
+	ap := rep.AckParts
+	if split := ap.Early + ap.OnTime + ap.LateOne + ap.LateMore; split > rep.Acks || split < rep.Acks*95/100 {
+		t.Errorf("%d acknowledgements split into parts, want ≈ %d (all timed)", split, rep.Acks)
+	}
+	if !unpaced && ap.OnTime < rep.Acks/2 {
+		t.Errorf("%d of %d acknowledgements at the tick the pacing aimed at, want most (paced on loopback)", ap.OnTime, rep.Acks)
+	}
+	if ap.DeliveryP50 > ap.DeliveryP99 || ap.DeliveryP99 > ap.DeliveryMax || ap.DeliveryMax <= 0 || ap.DeliveryMax > 10*period {
+		t.Errorf("delivery p50 %v, p99 %v, max %v: want increasing, in (0, %v]", ap.DeliveryP50, ap.DeliveryP99, ap.DeliveryMax, 10*period)
+	}
+	if ap.LeadP50 > 2*period {
+		t.Errorf("lead p50 = %v, want ≤ 2 periods (%v)", ap.LeadP50, 2*period)
+	}
 	if rep.BytesPerClientSec <= 0 {
 		t.Errorf("bytes/client/s = %v, want > 0", rep.BytesPerClientSec)
 	}

@@ -148,12 +148,16 @@ func (s *sender) step(b *bot, now time.Time) (next time.Time, ok bool) {
 	// half a period on. (A held input is never due: InputDue says when
 	// to look again.) The flag goes up before InputHeld looks, so that a
 	// snapshot that comes in between still pokes the sender.
-	if d := c.InputDue(now); d > 0 {
+	d := c.InputDue(now)
+	if d > 0 {
 		b.held.Store(true)
 		if !c.InputHeld(now) {
 			b.held.Store(false)
 		}
 		return now.Add(d), true
+	}
+	if parts := b.rec.parts.Load(); parts != nil {
+		parts.sendLate.Record(-d)
 	}
 	if _, err := c.SendInput(b.next()); err != nil {
 		return time.Time{}, false
