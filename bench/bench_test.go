@@ -142,11 +142,9 @@ func testRun(t *testing.T, base string, unpaced bool) {
 	if !unpaced && ap.OnTime < rep.Acks/2 {
 		t.Errorf("%d of %d acknowledgements at the tick the pacing aimed at, want most (paced on loopback)", ap.OnTime, rep.Acks)
 	}
-	if ap.DeliveryP50 > ap.DeliveryP99 || ap.DeliveryP99 > ap.DeliveryMax || ap.DeliveryMax <= 0 || ap.DeliveryMax > 10*period {
-		t.Errorf("delivery p50 %v, p99 %v, max %v: want increasing, in (0, %v]", ap.DeliveryP50, ap.DeliveryP99, ap.DeliveryMax, 10*period)
-	}
-	if ap.LeadP50 > 2*period {
-		t.Errorf("lead p50 = %v, want ≤ 2 periods (%v)", ap.LeadP50, 2*period)
+	// (No upper bound: a loaded machine delays snapshots by seconds.)
+	if ap.DeliveryP50 > ap.DeliveryP99 || ap.DeliveryP99 > ap.DeliveryMax || ap.DeliveryMax <= 0 {
+		t.Errorf("delivery p50 %v, p99 %v, max %v: want increasing, the max above 0", ap.DeliveryP50, ap.DeliveryP99, ap.DeliveryMax)
 	}
 	if rep.BytesPerClientSec <= 0 {
 		t.Errorf("bytes/client/s = %v, want > 0", rep.BytesPerClientSec)
