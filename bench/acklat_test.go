@@ -166,3 +166,4 @@ func TestSchedQuantile(t *testing.T) {
 		t.Errorf("p50 = %v, want %v (the bucket's upper bound)", q, want)
 	}
 }
+

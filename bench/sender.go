@@ -2,7 +2,6 @@ package bench
 
 import (
 	"context"
-	"runtime"
 	"sync"
 	"time"
 )
@@ -96,18 +95,7 @@ func (s *sender) run(ctx context.Context) {
 		for _, b := range poked {
 			s.q.advance(b, nowNs) // unless it has left
 		}
-		wait := s.sendDue(time.Now, s.step)
-		if wait <= 0 {
-			// Due already (the batch took that long): let the readers
-			// that became runnable meanwhile go first, as a sleep would,
-			// without sleeping past the due time.
-			runtime.Gosched()
-			if ctx.Err() != nil {
-				return
-			}
-			continue
-		}
-		timer.Reset(wait)
+		timer.Reset(s.sendDue(time.Now, s.step))
 		select {
 		case <-ctx.Done():
 			return
@@ -117,16 +105,22 @@ func (s *sender) run(ctx context.Context) {
 	}
 }
 
-// sendDue steps every bot that is due at the clock's time (step), and
-// returns how long to wait for the next one, from the clock read again
-// after the batch (≤ 0: one is due already). With a thousand bots on one
-// core a batch takes milliseconds: a wait computed from the batch's start,
-// as it was, put the next input that much after its due time, and its
-// tick's poll now and then.
+// sendDue steps every bot that is due (step), and returns how long to
+// wait for the next one. The clock is read again after every step: with
+// a thousand bots a batch takes milliseconds, and a bot that came due
+// meanwhile is sent in this batch, not after a wait computed from the
+// batch's start (which put every input after a long batch that much
+// late, and its tick a tick late now and then).
 func (s *sender) sendDue(clock func() time.Time, step func(*bot, time.Time) (time.Time, bool)) time.Duration {
-	now := clock()
-	nowNs := s.ns(now)
-	for len(s.q) > 0 && s.q[0].at <= nowNs {
+	for {
+		now := clock()
+		nowNs := s.ns(now)
+		if len(s.q) == 0 {
+			return time.Hour
+		}
+		if wait := s.q[0].at - nowNs; wait > 0 {
+			return time.Duration(wait)
+		}
 		b := s.q[0].b
 		if next, ok := step(b, now); ok {
 			b.sendAt = s.ns(next)
@@ -136,10 +130,6 @@ func (s *sender) sendDue(clock func() time.Time, step func(*bot, time.Time) (tim
 			s.q.pop()
 		}
 	}
-	if len(s.q) == 0 {
-		return time.Hour
-	}
-	return time.Duration(s.q[0].at - s.ns(clock()))
 }
 
 // step sends b's input if it is due at now, and returns when to look at

@@ -5,9 +5,10 @@ import (
 	"time"
 )
 
-// TestSenderDue: the wait after a batch of due bots is from the clock after
-// the batch, not from its start: a batch that takes longer than the gap to
-// the next due time returns a wait ≤ 0 (send at once), not the gap.
+// TestSenderDue: a batch of due bots that takes longer than the gap to the
+// next due time sends that one too, at its time, instead of waiting out a
+// sleep computed from the batch's start; the wait returned is from the
+// clock after the batch.
 func TestSenderDue(t *testing.T) {
 	ms := time.Millisecond
 	tests := []struct {
@@ -19,9 +20,9 @@ func TestSenderDue(t *testing.T) {
 	}{
 		{name: "nothing due", give: []time.Duration{5 * ms}, cost: ms, wantSent: 0, wantWait: 5 * ms},
 		{name: "one due, the next later", give: []time.Duration{0, 5 * ms}, cost: ms, wantSent: 1, wantWait: 4 * ms},
-		// Ten bots due at 0 take 10 ms; the one due at 3 ms came due
-		// meanwhile: due 7 ms ago, not in 3 ms.
-		{name: "came due during the batch", give: []time.Duration{0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 3 * ms, 20 * ms}, cost: ms, wantSent: 10, wantWait: -7 * ms},
+		// Ten bots due at 0 take 10 ms; the ones due at 3 and 8 ms come
+		// due meanwhile and go in the same batch.
+		{name: "came due during the batch", give: []time.Duration{0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 3 * ms, 8 * ms, 20 * ms}, cost: ms, wantSent: 12, wantWait: 8 * ms},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
