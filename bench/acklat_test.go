@@ -166,4 +166,3 @@ func TestSchedQuantile(t *testing.T) {
 		t.Errorf("p50 = %v, want %v (the bucket's upper bound)", q, want)
 	}
 }
-
