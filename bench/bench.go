@@ -132,6 +132,10 @@ type Report struct {
 	// the generator, not the server, limits the figures.
 	GeneratorCPU float64 `json:"generator_cpu_cores"`
 
+	// AckParts splits the acknowledgement latencies into the parts the
+	// generator can see (bench/README.md, "Input→ack latency").
+	AckParts AckBreakdown `json:"ack_parts"`
+
 	Notes []string `json:"notes,omitempty"`
 }
 
@@ -280,7 +284,10 @@ func Run(ctx context.Context, cfg Config) (Report, error) {
 	}
 	c0 := r.counters()
 	window := new(histogram)
+	parts := newAckParts(rep.TickRate)
+	sched0 := readSched()
 	r.rec.from.Store(r.rec.since())
+	r.rec.parts.Store(parts)
 	r.rec.lat.Store(window)
 	if cfg.CPUProfile != nil {
 		if err := pprof.StartCPUProfile(cfg.CPUProfile); err != nil {
@@ -295,6 +302,8 @@ func Run(ctx context.Context, cfg Config) (Report, error) {
 		return Report{}, err
 	}
 	r.rec.lat.Store(nil)
+	r.rec.parts.Store(nil)
+	sched := subSched(sched0, readSched())
 	c1 := r.counters()
 	s1, err := scrape(ctx, hc, metricsURL)
 	if err != nil {
@@ -303,6 +312,10 @@ func Run(ctx context.Context, cfg Config) (Report, error) {
 	r.setPhase("done")
 
 	r.fill(&rep, window, c0, c1, s0, s1)
+	rep.AckParts = parts.breakdown(sched)
+	if rep.Acks > 0 {
+		rep.Notes = append(rep.Notes, rep.AckParts.note(rep.Acks))
+	}
 	return rep, nil
 }
 

@@ -132,6 +132,20 @@ func testRun(t *testing.T, base string, unpaced bool) {
 	if rep.AckP99 < rep.AckP50 || rep.AckMax < rep.AckP99 {
 		t.Errorf("ack p50 %v, p99 %v, max %v: want increasing", rep.AckP50, rep.AckP99, rep.AckMax)
 	}
+	// Every timed acknowledgement is split into its parts (but for a few
+	// at the window's edges, where the two are switched one after the
+	// other).
+	ap := rep.AckParts
+	if split := ap.Early + ap.OnTime + ap.LateOne + ap.LateMore; split > rep.Acks || split < rep.Acks*95/100 {
+		t.Errorf("%d acknowledgements split into parts, want ≈ %d (all timed)", split, rep.Acks)
+	}
+	if !unpaced && ap.OnTime < rep.Acks/2 {
+		t.Errorf("%d of %d acknowledgements at the tick the pacing aimed at, want most (paced on loopback)", ap.OnTime, rep.Acks)
+	}
+	// (No upper bound: a loaded machine delays snapshots by seconds.)
+	if ap.DeliveryP50 > ap.DeliveryP99 || ap.DeliveryP99 > ap.DeliveryMax || ap.DeliveryMax <= 0 {
+		t.Errorf("delivery p50 %v, p99 %v, max %v: want increasing, the max above 0", ap.DeliveryP50, ap.DeliveryP99, ap.DeliveryMax)
+	}
 	if rep.BytesPerClientSec <= 0 {
 		t.Errorf("bytes/client/s = %v, want > 0", rep.BytesPerClientSec)
 	}

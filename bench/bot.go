@@ -25,8 +25,9 @@ const (
 // the reader loads seq, then at: a reader that sees the seq it wants sees
 // its time.
 type sendSlot struct {
-	seq atomic.Uint32
-	at  atomic.Int64 // ns since recorder.base
+	seq   atomic.Uint32
+	at    atomic.Int64 // ns since recorder.base
+	aimed atomic.Int64 // the tick the pacing aimed it at (see ackParts)
 }
 
 // recorder is what every bot reports into. Its fields are set before any
@@ -36,6 +37,9 @@ type recorder struct {
 	// lat is where acknowledgement latencies go now: the warmup histogram,
 	// the window's, or nil once the window is over.
 	lat atomic.Pointer[histogram]
+	// parts is where the parts of those latencies go (see ackParts), nil
+	// outside the window.
+	parts atomic.Pointer[ackParts]
 	// from: inputs sent before it (ns since base) are not timed, so that the
 	// window holds only inputs sent inside it.
 	from atomic.Int64
@@ -64,6 +68,12 @@ type bot struct {
 	ring [ringSize]sendSlot
 
 	acked atomic.Uint32 // highest acknowledged seq seen; written by the reader only
+	// lag is tick − last_input_seq of the newest snapshot: the input with
+	// seq m is applied at tick m+lag unless a tick starves or the server
+	// drops one. Written by the reader, read by the sender; 0: none yet.
+	lag atomic.Int64
+	// room is the reader's model of the room's tick clock.
+	room roomClock
 
 	snapshots atomic.Uint64 // snapshots received
 	bytes     atomic.Uint64 // bytes read from the socket (WebSocket frames, headers included)
@@ -100,6 +110,7 @@ func (b *bot) dial(ctx context.Context, wsURL string, link netem.Link, full bool
 		return err
 	}
 	b.c = c
+	b.room = newRoomClock(c.Welcome().TickRate)
 	b.entity.Store(uint32(c.Welcome().Entity))
 	return nil
 }
@@ -117,14 +128,15 @@ func shapes(link netem.Link) bool {
 // not block and does not allocate.
 func (b *bot) onSnapshot(s *arbiterv1.Snapshot) {
 	b.snapshots.Add(1)
-	b.timeAcks(s)
+	b.timeAcks(s, b.rec.since())
 	if b.held.Load() && b.held.CompareAndSwap(true, false) {
 		b.sender.poke(b)
 	}
 }
 
-func (b *bot) timeAcks(s *arbiterv1.Snapshot) {
-	now := b.rec.since()
+// timeAcks handles the snapshot s that arrived at now (ns since the
+// recorder's base).
+func (b *bot) timeAcks(s *arbiterv1.Snapshot, now int64) {
 	self := b.entity.Load()
 	if self == 0 {
 		return
@@ -136,6 +148,15 @@ func (b *bot) timeAcks(s *arbiterv1.Snapshot) {
 			ack, found = e.GetLastInputSeq(), true
 			break
 		}
+	}
+	tick := s.GetTick()
+	delivery := b.room.add(tick, now)
+	parts := b.rec.parts.Load()
+	if parts != nil {
+		parts.delivery.Record(delivery)
+	}
+	if found {
+		b.lag.Store(int64(tick) - int64(ack))
 	}
 	last := b.acked.Load()
 	if !found || ack <= last {
@@ -157,7 +178,13 @@ func (b *bot) timeAcks(s *arbiterv1.Snapshot) {
 			continue // not sent by this bot's sender (or overwritten)
 		}
 		if at := slot.at.Load(); at >= from {
-			h.Record(time.Duration(now - at))
+			total := time.Duration(now - at)
+			h.Record(total)
+			if parts != nil {
+				aimed := slot.aimed.Load()
+				lead := time.Duration(b.room.at(aimed) - at)
+				parts.record(total, lead, int64(tick)-aimed, delivery)
+			}
 		}
 	}
 }
@@ -184,6 +211,7 @@ func (b *bot) next() sim.Input {
 	seq := b.c.LastSeq() + 1
 	slot := &b.ring[seq&ringMask]
 	slot.at.Store(b.rec.since())
+	slot.aimed.Store(int64(seq) + b.lag.Load())
 	slot.seq.Store(seq)
 	b.inputs.Add(1)
 	return sim.Input{MoveX: mv[0], MoveY: mv[1]}

@@ -87,8 +87,7 @@ func (s *sender) run(ctx context.Context) {
 		added, s.mu.added = s.mu.added, added[:0]
 		poked, s.mu.poked = s.mu.poked, poked[:0]
 		s.mu.Unlock()
-		now := time.Now()
-		nowNs := s.ns(now)
+		nowNs := s.ns(time.Now())
 		for _, b := range added {
 			b.sendAt = nowNs
 			s.q.push(sendEntry{nowNs, b})
@@ -96,26 +95,39 @@ func (s *sender) run(ctx context.Context) {
 		for _, b := range poked {
 			s.q.advance(b, nowNs) // unless it has left
 		}
-		for len(s.q) > 0 && s.q[0].at <= nowNs {
-			b := s.q[0].b
-			if next, ok := s.step(b, now); ok {
-				b.sendAt = s.ns(next)
-				s.q[0].at = b.sendAt
-				s.q.down(0)
-			} else {
-				s.q.pop()
-			}
-		}
-		wait := time.Hour
-		if len(s.q) > 0 {
-			wait = time.Duration(s.q[0].at - nowNs) // > 0: what was due has gone
-		}
-		timer.Reset(wait)
+		timer.Reset(s.sendDue(time.Now, s.step))
 		select {
 		case <-ctx.Done():
 			return
 		case <-timer.C:
 		case <-s.wake:
+		}
+	}
+}
+
+// sendDue steps every bot that is due (step), and returns how long to
+// wait for the next one. The clock is read again after every step: with
+// a thousand bots a batch takes milliseconds, and a bot that came due
+// meanwhile is sent in this batch, not after a wait computed from the
+// batch's start (which put every input after a long batch that much
+// late, and its tick a tick late now and then).
+func (s *sender) sendDue(clock func() time.Time, step func(*bot, time.Time) (time.Time, bool)) time.Duration {
+	for {
+		now := clock()
+		nowNs := s.ns(now)
+		if len(s.q) == 0 {
+			return time.Hour
+		}
+		if wait := s.q[0].at - nowNs; wait > 0 {
+			return time.Duration(wait)
+		}
+		b := s.q[0].b
+		if next, ok := step(b, now); ok {
+			b.sendAt = s.ns(next)
+			s.q[0].at = b.sendAt
+			s.q.down(0)
+		} else {
+			s.q.pop()
 		}
 	}
 }
@@ -148,12 +160,16 @@ func (s *sender) step(b *bot, now time.Time) (next time.Time, ok bool) {
 	// half a period on. (A held input is never due: InputDue says when
 	// to look again.) The flag goes up before InputHeld looks, so that a
 	// snapshot that comes in between still pokes the sender.
-	if d := c.InputDue(now); d > 0 {
+	d := c.InputDue(now)
+	if d > 0 {
 		b.held.Store(true)
 		if !c.InputHeld(now) {
 			b.held.Store(false)
 		}
 		return now.Add(d), true
+	}
+	if parts := b.rec.parts.Load(); parts != nil {
+		parts.sendLate.Record(-d)
 	}
 	if _, err := c.SendInput(b.next()); err != nil {
 		return time.Time{}, false
