@@ -156,14 +156,30 @@ func TestResume(t *testing.T) {
 	for len(back.snaps) > 0 { // answer only snapshots from now on
 		<-back.snaps
 	}
-	wg.Go(func() { back.play(stopBack, 1) })
+	backStopped := make(chan struct{})
+	wg.Go(func() {
+		defer close(backStopped)
+		back.play(stopBack, 1)
+	})
 	// Play for 1.5 s at least, and until 30 inputs have been checked even
 	// if a loaded machine slows the server's ticks down.
 	time.Sleep(1500 * time.Millisecond) // the length of play, not synchronisation
 	pollFor(t, 10*time.Second, "30 checked acknowledgements after the resume", func() bool {
 		return back.c.PredictionError().Checked-atFirst.Checked >= 30
 	})
+	// Stop back and wait until its goroutine has returned before reading
+	// what it sent. The poll above ends just after a snapshot, which back
+	// is then answering: past its select (or choosing the snapshot over the
+	// closed stop, as select may), it sends one more input. Read before
+	// that input is recorded, lastSent would be one short, and the input,
+	// rightly unacknowledged, would be in Predicted() below (one move, 666
+	// in Y, seen on a loaded machine).
 	stopPlaying()
+	select {
+	case <-backStopped:
+	case <-time.After(5 * time.Second):
+		t.Fatal("back's player did not stop")
+	}
 	back.mu.Lock()
 	lastSent := back.lastSeq
 	sentSeqs := slices.Sorted(maps.Keys(back.sent))
@@ -186,7 +202,7 @@ func TestResume(t *testing.T) {
 	}
 	e := entityOf(back.c.LastSnapshot(), back.entity)
 	if got, want := back.c.Predicted(), (sim.Vec{X: e.GetX(), Y: e.GetY()}); got != want {
-		t.Errorf("Predicted() = %v, want the server's %v once everything is acknowledged", got, want)
+		t.Errorf("Predicted() = %v, want the server's %v once everything is acknowledged (last sent %d, acknowledged %d, client's LastSeq %d)", got, want, lastSent, e.GetLastInputSeq(), back.c.LastSeq())
 	}
 
 	// Bob kept receiving snapshots and having his inputs applied while
