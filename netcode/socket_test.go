@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/lxzan/gws"
+
+	arbiterv1 "github.com/arbiter-gg/arbiter/proto/arbiter/v1"
 )
 
 // socketPair returns a socket over the server end of a loopback TCP
@@ -140,6 +142,26 @@ func TestTailGoesFirst(t *testing.T) {
 	}
 }
 
+// fastPathCase is a state a session may be in when a frame is sent, and
+// whether a frame sent then must be left to the writer (deferred) rather
+// than written at once: the fast path must never overtake what waits.
+type fastPathCase struct {
+	name     string
+	prepare  func(s *Session)
+	deferred bool
+}
+
+// fastPathCases are the states TestSendSnapshotFastPath and
+// TestSendFastPath send in; ts is the snapshot left waiting in one.
+func fastPathCases(ts arbiterv1.TickSnapshot) []fastPathCase {
+	return []fastPathCase{
+		{"idle", func(*Session) {}, false},
+		{"frame queued", func(s *Session) { s.enqueue(frame{op: gws.OpcodeBinary, b: welcomeFrame}); <-s.wake }, true},
+		{"writer busy", func(s *Session) { s.mu.inflight = true }, true},
+		{"snapshot waiting", func(s *Session) { s.mu.snapshot, s.mu.offered = snapshotOffer{snap: ts}, true }, true},
+	}
+}
+
 // TestSendSnapshotFastPath: a snapshot offered when nothing waits is
 // written at once, without waking the writer; one offered behind a queued
 // frame, or while the writer holds frames it took, waits for the writer, so
@@ -148,16 +170,7 @@ func TestSendSnapshotFastPath(t *testing.T) {
 	srv := NewServer(Config{Logger: discard()}, nil)
 	ts := benchTick()
 	full := ts.Full
-	for _, tt := range []struct {
-		name     string
-		prepare  func(s *Session)
-		deferred bool
-	}{
-		{"idle", func(*Session) {}, false},
-		{"frame queued", func(s *Session) { s.enqueue(frame{op: gws.OpcodeBinary, b: welcomeFrame}); <-s.wake }, true},
-		{"writer busy", func(s *Session) { s.mu.inflight = true }, true},
-		{"snapshot waiting", func(s *Session) { s.mu.snapshot, s.mu.offered = snapshotOffer{snap: ts}, true }, true},
-	} {
+	for _, tt := range fastPathCases(ts) {
 		t.Run(tt.name, func(t *testing.T) {
 			sock, client := socketPair(t, 0)
 			s := newSession(srv, nil, sock, &fakeSeat{})
@@ -191,16 +204,7 @@ func TestSendFastPath(t *testing.T) {
 	srv := NewServer(Config{Logger: discard()}, nil)
 	ts := benchTick()
 	msg := []byte("state after a move")
-	for _, tt := range []struct {
-		name     string
-		prepare  func(s *Session)
-		deferred bool
-	}{
-		{"idle", func(*Session) {}, false},
-		{"frame queued", func(s *Session) { s.enqueue(frame{op: gws.OpcodeBinary, b: welcomeFrame}); <-s.wake }, true},
-		{"writer busy", func(s *Session) { s.mu.inflight = true }, true},
-		{"snapshot waiting", func(s *Session) { s.mu.snapshot, s.mu.offered = snapshotOffer{snap: ts}, true }, true},
-	} {
+	for _, tt := range fastPathCases(ts) {
 		t.Run(tt.name, func(t *testing.T) {
 			sock, client := socketPair(t, 0)
 			s := newSession(srv, nil, sock, &fakeSeat{})

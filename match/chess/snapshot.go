@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/arbiter-gg/arbiter/match/jsonappend"
 	chesslib "github.com/corentings/chess/v2"
 )
 
@@ -171,11 +172,11 @@ func (g *Game) appendSnapshot(dst []byte) ([]byte, error) {
 	start := len(dst)
 	b := append(dst, `{"white":`...)
 	var ok bool
-	if b, ok = appendPlainString(b, g.players[white]); !ok {
+	if b, ok = jsonappend.String(b, g.players[white]); !ok {
 		return g.marshalSnapshot(dst[:start])
 	}
 	b = append(b, `,"black":`...)
-	if b, ok = appendPlainString(b, g.players[black]); !ok {
+	if b, ok = jsonappend.String(b, g.players[black]); !ok {
 		return g.marshalSnapshot(dst[:start])
 	}
 	b = append(b, `,"clock":{"Base":`...)
@@ -191,23 +192,23 @@ func (g *Game) appendSnapshot(dst []byte) ([]byte, error) {
 			if i > 0 {
 				b = append(b, ',')
 			}
-			if b, ok = appendPlainString(b, m); !ok {
+			if b, ok = jsonappend.String(b, m); !ok {
 				return g.marshalSnapshot(dst[:start])
 			}
 		}
 		b = append(b, ']')
 	}
 	b = append(b, `,"status":`...)
-	b, _ = appendPlainString(b, g.status.String()) // a status word is plain
+	b, _ = jsonappend.String(b, g.status.String()) // a status word is plain
 	if g.winner != "" {
 		b = append(b, `,"winner":`...)
-		if b, ok = appendPlainString(b, g.winner); !ok {
+		if b, ok = jsonappend.String(b, g.winner); !ok {
 			return g.marshalSnapshot(dst[:start])
 		}
 	}
 	if g.drawOffer != "" {
 		b = append(b, `,"draw_offer":`...)
-		if b, ok = appendPlainString(b, g.drawOffer); !ok {
+		if b, ok = jsonappend.String(b, g.drawOffer); !ok {
 			return g.marshalSnapshot(dst[:start])
 		}
 	}
@@ -218,11 +219,11 @@ func (g *Game) appendSnapshot(dst []byte) ([]byte, error) {
 	b = append(b, `,"turn":"`...)
 	b = append(b, g.turn().String()...)
 	b = append(b, `","turn_since":`...)
-	if b, ok = appendTime(b, g.turnStart); !ok {
+	if b, ok = jsonappend.Time(b, g.turnStart); !ok {
 		return g.marshalSnapshot(dst[:start])
 	}
 	b = append(b, `,"started":`...)
-	if b, ok = appendTime(b, g.started); !ok {
+	if b, ok = jsonappend.Time(b, g.started); !ok {
 		return g.marshalSnapshot(dst[:start])
 	}
 	b = append(b, `,"version":`...)
@@ -237,33 +238,4 @@ func (g *Game) marshalSnapshot(dst []byte) ([]byte, error) {
 		return dst, err
 	}
 	return append(dst, j...), nil
-}
-
-// appendPlainString appends s as a JSON string if encoding/json would
-// write it as it is, quoted: printable ASCII without the characters it
-// escapes ('"', '\\', and '<', '>', '&', which Marshal escapes for HTML).
-// Otherwise it returns dst unchanged and false.
-func appendPlainString(dst []byte, s string) ([]byte, bool) {
-	for i := 0; i < len(s); i++ {
-		switch c := s[i]; {
-		case c < 0x20 || c > 0x7e, c == '"', c == '\\', c == '<', c == '>', c == '&':
-			return dst, false
-		}
-	}
-	dst = append(dst, '"')
-	dst = append(dst, s...)
-	return append(dst, '"'), true
-}
-
-// appendTime appends t as time.Time.MarshalJSON writes it (RFC 3339 with
-// nanoseconds, quoted), for the instants it accepts (years 0–9999, zone
-// offsets under 24 hours); for others it returns dst unchanged and false.
-func appendTime(dst []byte, t time.Time) ([]byte, bool) {
-	_, off := t.Zone()
-	if y := t.Year(); y < 0 || y > 9999 || off <= -24*3600 || off >= 24*3600 {
-		return dst, false
-	}
-	dst = append(dst, '"')
-	dst = t.AppendFormat(dst, time.RFC3339Nano)
-	return append(dst, '"'), true
 }

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/arbiter-gg/arbiter/match"
+	"github.com/arbiter-gg/arbiter/match/jsonappend"
 	goredis "github.com/redis/go-redis/v9"
 )
 
@@ -168,7 +169,7 @@ func appendLiveGame(dst []byte, g match.LiveGame) ([]byte, error) {
 	b = append(b, `,"state":`...)
 	b = append(b, g.State...)
 	b = append(b, `,"saved_at":`...)
-	b, ok := appendJSONTime(b, g.SavedAt)
+	b, ok := jsonappend.Time(b, g.SavedAt)
 	if !ok {
 		return marshalLiveGame(dst, g)
 	}
@@ -218,43 +219,24 @@ func appendRunningMeta(dst []byte, mode string, players []string, at time.Time) 
 	return append(b, '}')
 }
 
-// appendMetaTime appends t as appendJSONTime does, or for an instant JSON
+// appendMetaTime appends t as jsonappend.Time does, or for an instant JSON
 // cannot hold the zero instant, which the directory reads as none (a
 // save's SavedAt is the room's clock's now: never such an instant).
 func appendMetaTime(dst []byte, t time.Time) []byte {
-	if b, ok := appendJSONTime(dst, t); ok {
+	if b, ok := jsonappend.Time(dst, t); ok {
 		return b
 	}
 	return append(dst, `"0001-01-01T00:00:00Z"`...)
 }
 
-// appendJSONString appends s as json.Marshal writes a string: as it is,
-// quoted, when it is printable ASCII without a character Marshal escapes
-// ('"', '\\', and '<', '>', '&' for HTML); otherwise through Marshal.
+// appendJSONString appends s as json.Marshal writes a string: as it is
+// when jsonappend can, otherwise through Marshal.
 func appendJSONString(dst []byte, s string) []byte {
-	for i := 0; i < len(s); i++ {
-		switch c := s[i]; {
-		case c < 0x20 || c > 0x7e, c == '"', c == '\\', c == '<', c == '>', c == '&':
-			j, _ := json.Marshal(s) // a string always encodes
-			return append(dst, j...)
-		}
+	if b, ok := jsonappend.String(dst, s); ok {
+		return b
 	}
-	dst = append(dst, '"')
-	dst = append(dst, s...)
-	return append(dst, '"')
-}
-
-// appendJSONTime appends t as time.Time.MarshalJSON writes it (RFC 3339
-// with nanoseconds, quoted), for the instants it accepts (years 0–9999,
-// zone offsets under 24 hours); for others it returns dst and false.
-func appendJSONTime(dst []byte, t time.Time) ([]byte, bool) {
-	_, off := t.Zone()
-	if y := t.Year(); y < 0 || y > 9999 || off <= -24*3600 || off >= 24*3600 {
-		return dst, false
-	}
-	dst = append(dst, '"')
-	dst = t.AppendFormat(dst, time.RFC3339Nano)
-	return append(dst, '"'), true
+	j, _ := json.Marshal(s) // a string always encodes
+	return append(dst, j...)
 }
 
 // LoadGame returns the live state of the game of match id; found is false
