@@ -219,7 +219,12 @@ type Server struct {
 	cfg      Config
 	admit    Admitter
 	upgrader *gws.Upgrader
-	wg       sync.WaitGroup
+	// wg counts every session goroutine: read loops, and writers, which
+	// come and go (see Session.wakeLocked).
+	wg sync.WaitGroup
+	// startWriter starts a session's writer goroutine, counted in wg. Tests
+	// of a session without a connection replace it, to play the writer.
+	startWriter func(*Session)
 	// sendBufferWarning logs a refused SendBuffer once, not per connection.
 	sendBufferWarning sync.Once
 
@@ -244,6 +249,7 @@ type Server struct {
 func NewServer(cfg Config, admit Admitter) *Server {
 	cfg.setDefaults()
 	s := &Server{cfg: cfg, admit: admit}
+	s.startWriter = func(sess *Session) { s.wg.Go(sess.writeLoop) }
 	s.mu.sessions = make(map[*Session]struct{})
 	s.mu.perIP = make(map[netip.Prefix]int)
 	if cfg.FrameRate > 0 {
@@ -332,7 +338,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	s.Stats.Active.Add(1)
 	sess.touch(time.Now())
 	s.wg.Go(conn.ReadLoop)
-	s.wg.Go(sess.writeLoop)
+	sess.startPings() // the writer starts when something must wait
 	if err := seat.Attach(sess); err != nil {
 		sess.Close(arbiterv1.CloseMatchOver, "the match is over")
 	}

@@ -58,6 +58,26 @@ func bareSession(t *testing.T, srv *Server) *Session {
 	return s
 }
 
+// withoutWriters makes srv start no writer goroutines, for tests of
+// sessions without a connection, which play the writer themselves:
+// s.mu.writing then says whether one would have been started (see
+// writerWoken). It returns srv.
+func withoutWriters(srv *Server) *Server {
+	srv.startWriter = func(*Session) {}
+	return srv
+}
+
+// writerWoken reports whether a writer would have been started for s, on a
+// server withoutWriters, since the last call, and forgets it: the next
+// frame that must wait starts one afresh.
+func (s *Session) writerWoken() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	w := s.mu.writing
+	s.mu.writing = false
+	return w
+}
+
 // TestEndReasonAgreed: when a session ends, the writer (broken) and the read
 // loop (OnClose) both learn of it and race to say why. Whichever comes
 // first, its reason is the one counted and the one the other inherits; in
