@@ -181,6 +181,12 @@ type Stats struct {
 	// read it at its ticks (Session.Poll), whether or not it was handed back
 	// since.
 	TickReads atomic.Uint64
+	// Writers is the sessions' writer goroutines started and not yet
+	// ended, and WriterStarts counts every start: a session has one only
+	// while a frame must wait (a queued frame, a deferred snapshot, the
+	// socket's tail, a close).
+	Writers      atomic.Int64
+	WriterStarts atomic.Uint64
 
 	RefusedPerIP  atomic.Uint64 // requests answered 429: MaxConnsPerIP reached
 	RefusedFull   atomic.Uint64 // requests answered 503: MaxConns reached
@@ -477,9 +483,11 @@ func (s *Server) untrack(sess *Session) {
 }
 
 // Shutdown stops accepting connections, closes every session with 1001
-// (shutdown), and waits for all session goroutines to end. If ctx ends
-// first, it drops the remaining connections, waits for their goroutines to
-// notice, and returns ctx.Err().
+// (shutdown), and waits for all session goroutines — read loops, and the
+// writers the closes start — to end; every session's ping timer is
+// stopped by then (its read loop ends it). If ctx ends first, it drops the
+// remaining connections, waits for their goroutines to notice, and returns
+// ctx.Err().
 func (s *Server) Shutdown(ctx context.Context) error {
 	s.mu.Lock()
 	s.mu.closed = true

@@ -358,6 +358,8 @@ func (s *Session) wakeLocked() {
 		return
 	}
 	s.mu.writing = true
+	s.srv.Stats.WriterStarts.Add(1)
+	s.srv.Stats.Writers.Add(1)
 	s.srv.startWriter(s)
 }
 
@@ -368,6 +370,7 @@ func (s *Session) wakeLocked() {
 // close frame, after a failed write, or once the session ended without a
 // close frame to write.
 func (s *Session) writeLoop() {
+	defer s.srv.Stats.Writers.Add(-1)
 	for {
 		s.mu.Lock()
 		closing, reason, code := s.mu.closing, s.mu.reason, s.mu.code

@@ -19,11 +19,13 @@ import (
 )
 
 // bareSession returns a session of srv on a real loopback connection whose
-// goroutines are not started: the test plays the writer (broken) and the
-// read loop (handler.OnClose) itself, in the order it chooses. Each must be
-// called at most once, as gws and writeLoop do.
+// goroutines are not started, nor ever are (srv is made withoutWriters):
+// the test plays the writer (broken) and the read loop (handler.OnClose)
+// itself, in the order it chooses. Each must be called at most once, as
+// gws and writeLoop do.
 func bareSession(t *testing.T, srv *Server) *Session {
 	t.Helper()
+	withoutWriters(srv)
 	conns := make(chan *gws.Conn, 1)
 	hs := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		conn, err := gws.NewUpgrader(&gws.BuiltinEventHandler{}, nil).Upgrade(w, r)

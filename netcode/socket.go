@@ -389,7 +389,7 @@ const (
 	// frameSent: the whole frame is written.
 	frameSent
 	// frameTail: part of the frame is written and the rest is the tail;
-	// the caller must wake the writer to flush it.
+	// the caller must start the writer, if none runs, to flush it.
 	frameTail
 )
 
