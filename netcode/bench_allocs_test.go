@@ -34,14 +34,15 @@ func TestHandleFrameInputAllocs(t *testing.T) {
 
 // TestSendSnapshotAllocs: offering a snapshot to a session allocates
 // nothing, whether the slot is free or replaces one the writer has not
-// taken, for a full session and a delta one. The session has no writer
-// goroutine (it stays parked), and the test empties the wake-up channel
-// so that every offer signals afresh. Its socket has no descriptor, so the
-// fast path always defers; see TestSnapshotWriteAllocs for the fast path
-// and TestSnapshotTakeAllocs for the writer's side.
+// taken, for a full session and a delta one. The server starts no writer
+// goroutine (withoutWriters), and the test forgets each start so that
+// every offer starts one afresh; TestWriterStartAllocs counts what a real
+// start costs. Its socket has no descriptor, so the fast path always
+// defers; see TestSnapshotWriteAllocs for the fast path and
+// TestSnapshotTakeAllocs for the writer's side.
 func TestSendSnapshotAllocs(t *testing.T) {
 	for _, delta := range []bool{false, true} {
-		s := newSession(NewServer(Config{Logger: discard(), MaxBehind: 1 << 20}, nil), nil, newSocket(nil), &validatingSeat{})
+		s := newSession(withoutWriters(NewServer(Config{Logger: discard(), MaxBehind: 1 << 20}, nil)), nil, newSocket(nil), &validatingSeat{})
 		s.delta = delta
 		ts := benchTick()
 		for _, tt := range []struct {
@@ -51,7 +52,9 @@ func TestSendSnapshotAllocs(t *testing.T) {
 			n := testing.AllocsPerRun(1000, func() {
 				ts = nextTick(ts)
 				s.SendSnapshot(ts, benchOwn)
-				<-s.wake
+				if !s.writerWoken() {
+					t.Fatal("a deferred snapshot started no writer")
+				}
 				if tt.taken {
 					s.mu.Lock()
 					s.mu.snapshot, s.mu.offered, s.mu.behind = snapshotOffer{}, false, 0
@@ -98,7 +101,7 @@ func testSnapshotWriteAllocs(t *testing.T, delta, polled bool) {
 		sock.pmu.Unlock()
 		t.Cleanup(sock.abort) // the descriptor the poller took
 	}
-	srv := NewServer(Config{Logger: discard(), MaxBehind: 1 << 20}, nil)
+	srv := withoutWriters(NewServer(Config{Logger: discard(), MaxBehind: 1 << 20}, nil))
 	s := newSession(srv, nil, sock, &validatingSeat{})
 	s.delta = delta
 	ts := benchTick()
@@ -112,11 +115,8 @@ func testSnapshotWriteAllocs(t *testing.T, delta, polled bool) {
 			written++
 		}
 		s.mu.snapshot, s.mu.offered, s.mu.behind = snapshotOffer{}, false, 0
+		s.mu.writing = false
 		s.mu.Unlock()
-		select {
-		case <-s.wake:
-		default:
-		}
 	})
 	if n != 0 {
 		t.Errorf("delta %v, polled %v: SendSnapshot through the fast path allocates %v times, want 0", delta, polled, n)
@@ -137,7 +137,7 @@ func testSnapshotWriteAllocs(t *testing.T, delta, polled bool) {
 // allocates nothing.
 func TestSnapshotTakeAllocs(t *testing.T) {
 	for _, delta := range []bool{false, true} {
-		srv := NewServer(Config{Logger: discard(), MaxBehind: 1 << 20}, nil)
+		srv := withoutWriters(NewServer(Config{Logger: discard(), MaxBehind: 1 << 20}, nil))
 		s := newSession(srv, nil, newSocket(nil), &validatingSeat{})
 		s.delta = delta
 		ts := benchTick()
@@ -146,8 +146,8 @@ func TestSnapshotTakeAllocs(t *testing.T) {
 		take := func() {
 			ts = nextTick(ts)
 			s.SendSnapshot(ts, benchOwn)
-			<-s.wake
 			s.mu.Lock()
+			s.mu.writing = false // taken: the next one starts a writer again
 			batch = s.takeLocked(batch[:0], &msg)
 			s.mu.Unlock()
 		}

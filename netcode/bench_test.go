@@ -83,7 +83,7 @@ func newInputBench(tb testing.TB) *inputBench {
 		world.Step(nil)
 	}
 	ib.seat = &validatingSeat{world: world}
-	ib.sess = newSession(NewServer(Config{Logger: discard()}, nil), nil, newSocket(nil), ib.seat)
+	ib.sess = newSession(withoutWriters(NewServer(Config{Logger: discard()}, nil)), nil, newSocket(nil), ib.seat)
 	ib.frame = benchInputFrame(3000, 2998)
 	return ib
 }

@@ -45,7 +45,7 @@ func TestSnapshotChoice(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			srv := NewServer(Config{Logger: discard()}, nil)
+			srv := withoutWriters(NewServer(Config{Logger: discard()}, nil))
 			s := newSession(srv, nil, newSocket(nil), &fakeSeat{})
 			s.delta = tt.delta
 			base := benchTick()

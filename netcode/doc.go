@@ -46,10 +46,13 @@
 // newest-wins slot replaced one unsent. Either way nothing is allocated
 // per session per tick.
 //
-// Each Session has exactly two goroutines: gws's read loop, which decodes
-// frames and hands inputs to the match without blocking, and a writer, which
-// is woken when frames are queued and writes them with a deadline. The match
-// never blocks on a socket.
+// A Session has gws's read loop, which decodes frames and hands inputs to
+// the match without blocking, and a writer goroutine only while frames
+// wait to be written: it is started when one must wait, writes them in
+// batches under a deadline, and ends when nothing is left — most frames
+// never need it (below), so an idle connection has no writer. Pings come
+// from a timer per session, not a goroutine. The match never blocks on a
+// socket.
 //
 // A match that applies inputs only at its ticks (the arena) reads its
 // players' sockets itself, at the start of every tick (Session.Poll, unless
@@ -65,10 +68,10 @@
 // polled (poll.go). A snapshot offered, or a message sent (Send: an
 // event-driven match's answer to a move), while nothing else waits to be
 // sent is written at once, on the match's goroutine, with one non-blocking
-// write (socket.go); what the kernel does not take is left to the writer.
-// Everything else waits for the writer: control frames and messages sent
-// behind others in a bounded queue, a deferred snapshot in a single slot
-// that the newest one overwrites. A session that stays behind — snapshots overwritten unsent
+// write (socket.go), and so is a ping; what the kernel does not take is
+// left to the writer. Everything else waits for the writer: control
+// frames and messages sent behind others in a bounded queue, a deferred
+// snapshot in a single slot that the newest one overwrites. A session that stays behind — snapshots overwritten unsent
 // for too long, a full queue, or a write past its deadline — is closed as a
 // slow consumer.
 //

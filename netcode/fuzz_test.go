@@ -37,7 +37,7 @@ func FuzzFrame(f *testing.F) {
 	// Seeds are in testdata/fuzz/FuzzFrame. MaxFrame is small so the fuzzer
 	// reaches too_big.
 	const maxFrame = 256
-	srv := NewServer(Config{MaxFrame: maxFrame, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}, fakeAdmitter{})
+	srv := withoutWriters(NewServer(Config{MaxFrame: maxFrame, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}, fakeAdmitter{}))
 	f.Fuzz(func(t *testing.T, binary bool, data []byte) {
 		seat := &recordingSeat{}
 		s := newSession(srv, nil, newSocket(nil), seat)

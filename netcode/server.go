@@ -181,6 +181,12 @@ type Stats struct {
 	// read it at its ticks (Session.Poll), whether or not it was handed back
 	// since.
 	TickReads atomic.Uint64
+	// Writers is the sessions' writer goroutines started and not yet
+	// ended, and WriterStarts counts every start: a session has one only
+	// while a frame must wait (a queued frame, a deferred snapshot, the
+	// socket's tail, a close).
+	Writers      atomic.Int64
+	WriterStarts atomic.Uint64
 
 	RefusedPerIP  atomic.Uint64 // requests answered 429: MaxConnsPerIP reached
 	RefusedFull   atomic.Uint64 // requests answered 503: MaxConns reached
@@ -219,7 +225,12 @@ type Server struct {
 	cfg      Config
 	admit    Admitter
 	upgrader *gws.Upgrader
-	wg       sync.WaitGroup
+	// wg counts every session goroutine: read loops, and writers, which
+	// come and go (see Session.wakeLocked).
+	wg sync.WaitGroup
+	// startWriter starts a session's writer goroutine, counted in wg. Tests
+	// of a session without a connection replace it, to play the writer.
+	startWriter func(*Session)
 	// sendBufferWarning logs a refused SendBuffer once, not per connection.
 	sendBufferWarning sync.Once
 
@@ -244,6 +255,7 @@ type Server struct {
 func NewServer(cfg Config, admit Admitter) *Server {
 	cfg.setDefaults()
 	s := &Server{cfg: cfg, admit: admit}
+	s.startWriter = func(sess *Session) { s.wg.Go(sess.writeLoop) }
 	s.mu.sessions = make(map[*Session]struct{})
 	s.mu.perIP = make(map[netip.Prefix]int)
 	if cfg.FrameRate > 0 {
@@ -332,7 +344,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	s.Stats.Active.Add(1)
 	sess.touch(time.Now())
 	s.wg.Go(conn.ReadLoop)
-	s.wg.Go(sess.writeLoop)
+	sess.startPings() // the writer starts when something must wait
 	if err := seat.Attach(sess); err != nil {
 		sess.Close(arbiterv1.CloseMatchOver, "the match is over")
 	}
@@ -471,9 +483,11 @@ func (s *Server) untrack(sess *Session) {
 }
 
 // Shutdown stops accepting connections, closes every session with 1001
-// (shutdown), and waits for all session goroutines to end. If ctx ends
-// first, it drops the remaining connections, waits for their goroutines to
-// notice, and returns ctx.Err().
+// (shutdown), and waits for all session goroutines — read loops, and the
+// writers the closes start — to end; every session's ping timer is
+// stopped by then (its read loop ends it). If ctx ends first, it drops the
+// remaining connections, waits for their goroutines to notice, and returns
+// ctx.Err().
 func (s *Server) Shutdown(ctx context.Context) error {
 	s.mu.Lock()
 	s.mu.closed = true

@@ -21,7 +21,8 @@ const closeGrace = time.Second
 
 // Session is one client connection bound to a seat. Its send methods never
 // block, so a match may call them from its tick goroutine. The server owns
-// the session's two goroutines and waits for them on Shutdown.
+// the session's goroutines — gws's read loop, and a writer while frames
+// wait — and waits for them on Shutdown.
 type Session struct {
 	srv  *Server
 	conn *gws.Conn
@@ -30,7 +31,6 @@ type Session struct {
 	// delta: the client asked for delta snapshots (snapshots=delta in the
 	// URL). Set before the session is used, then read-only.
 	delta bool
-	wake  chan struct{} // size 1: a pending wake-up is enough, they coalesce
 	gone  chan struct{} // closed when the read loop has ended
 	// closing mirrors mu.closing for the read loop, which checks it on
 	// every frame: once a close is decided, client frames are discarded.
@@ -44,6 +44,24 @@ type Session struct {
 		offered  bool
 		behind   int  // snapshots overwritten unsent since one was last written or taken
 		inflight bool // the writer holds frames taken from queue/snapshot, not yet written
+		// writing: a writer goroutine runs, or is being started. Set by
+		// whoever starts it (wakeLocked), cleared only by the writer itself,
+		// under this lock, once it found nothing to write — so there is
+		// never more than one, and work added under this lock is never left
+		// without one. It stays set when the writer ends for good (the
+		// close frame written, a write failed): no writer starts again.
+		writing bool
+		// pingDue: the ping timer fired while frames waited; the writer
+		// writes the ping next.
+		pingDue bool
+		// closeQueued: Close queued its Kick; the writer writes it and the
+		// close frame, then ends the session. A session closing without it
+		// (the read side saw the end, gws closed the connection on its
+		// own) has nothing more to write.
+		closeQueued bool
+		// pinger pings the client every PingInterval (see startPings); nil
+		// until the server starts it.
+		pinger *time.Timer
 		// written is the tick of the last snapshot written to the socket
 		// (or taken by the writer, which writes it before anything later):
 		// the base of the delta the next one may be. 0: none yet.
@@ -60,6 +78,12 @@ type Session struct {
 	}
 
 	slot netip.Prefix // the connection slot this session holds; OnClose releases it
+
+	// Owned by the writer goroutine, reused from one writer to the next
+	// (each starts after the last has given s.mu.writing up): the frames
+	// of a batch, and a delta session's snapshot message.
+	batch []frame
+	msg   []byte
 
 	// readDeadline is the idle deadline set on the socket, in Unix
 	// nanoseconds. Written by the read goroutine; read by gwsClose too.
@@ -89,7 +113,7 @@ type snapshotOffer struct {
 // must be called before the connection's read loop starts: it installs the
 // socket's close hook.
 func newSession(srv *Server, conn *gws.Conn, sock *socket, seat Seat) *Session {
-	s := &Session{srv: srv, conn: conn, sock: sock, seat: seat, wake: make(chan struct{}, 1), gone: make(chan struct{})}
+	s := &Session{srv: srv, conn: conn, sock: sock, seat: seat, gone: make(chan struct{})}
 	sock.onClose = s.gwsClose
 	return s
 }
@@ -110,7 +134,7 @@ func (s *Session) SnapshotEncoding() arbiterv1.SnapshotEncoding {
 // Send delivers a protobuf-encoded ServerMessage after those already
 // queued. When nothing waits before it, it is written at once without
 // blocking, as SendSnapshot's are (an event-driven room's answer then
-// costs no wake-up of the writer); otherwise it is queued for the writer.
+// costs no writer goroutine); otherwise it is queued for the writer.
 // The frame must not change afterwards. A session whose queue is full is
 // closed as a slow consumer.
 func (s *Session) Send(b []byte) {
@@ -122,18 +146,30 @@ func (s *Session) Send(b []byte) {
 	// s.mu is held over the one non-blocking write, as in SendSnapshot: a
 	// close cannot begin meanwhile and have its Kick overtaken, nor the
 	// writer take a frame queued after this one and write it first.
-	if len(s.mu.queue) == 0 && !s.mu.offered && !s.mu.inflight {
-		switch s.sock.tryFrame(b) {
-		case frameSent:
-			s.mu.Unlock()
-			return
-		case frameTail:
-			s.mu.Unlock()
-			s.signal() // the writer flushes the tail
-			return
-		}
+	if s.writeNowLocked(gws.OpcodeBinary, b) {
+		s.mu.Unlock()
+		return
 	}
 	s.enqueueLocked(frame{op: gws.OpcodeBinary, b: b})
+}
+
+// writeNowLocked writes one frame at once, without blocking, if nothing
+// waits to be written before it (see socket.tryFrame), and reports whether
+// it did; a tail the kernel did not take starts the writer, which flushes
+// it. s.mu must be held, and is held throughout: the frame cannot overtake
+// one queued meanwhile, nor a close's Kick.
+func (s *Session) writeNowLocked(op gws.Opcode, b []byte) bool {
+	if len(s.mu.queue) > 0 || s.mu.offered || s.mu.inflight {
+		return false
+	}
+	switch s.sock.tryFrame(op, b) {
+	case frameSent:
+		return true
+	case frameTail:
+		s.wakeLocked()
+		return true
+	}
+	return false
 }
 
 // enqueue queues f for the writer, after the frames already queued.
@@ -146,8 +182,8 @@ func (s *Session) enqueue(f frame) {
 	s.enqueueLocked(f)
 }
 
-// enqueueLocked queues f and wakes the writer; s.mu must be held by a
-// session not closing, and is released.
+// enqueueLocked queues f and starts the writer if none runs; s.mu must be
+// held by a session not closing, and is released.
 func (s *Session) enqueueLocked(f frame) {
 	if len(s.mu.queue) >= s.srv.cfg.MaxQueue {
 		s.mu.Unlock()
@@ -155,8 +191,8 @@ func (s *Session) enqueueLocked(f frame) {
 		return
 	}
 	s.mu.queue = append(s.mu.queue, f)
+	s.wakeLocked()
 	s.mu.Unlock()
-	s.signal()
 }
 
 // Pending returns how many frames and bytes wait to be written. By design
@@ -203,15 +239,15 @@ func (s *Session) SendSnapshot(snap arbiterv1.TickSnapshot, own arbiterv1.Ack) {
 	// have its Kick overtaken, nor the writer take a snapshot.
 	if len(s.mu.queue) == 0 && !s.mu.offered && !s.mu.inflight {
 		msg, key := s.snapshotMessageLocked(&s.mu.frame, &o)
-		switch s.sock.tryFrame(msg) {
+		switch s.sock.tryFrame(gws.OpcodeBinary, msg) {
 		case frameSent:
 			s.wroteLocked(&o, key)
 			s.mu.Unlock()
 			return
 		case frameTail:
 			s.wroteLocked(&o, key)
+			s.wakeLocked() // the writer flushes the tail
 			s.mu.Unlock()
-			s.signal() // the writer flushes the tail
 			return
 		}
 	}
@@ -224,8 +260,8 @@ func (s *Session) SendSnapshot(snap arbiterv1.TickSnapshot, own arbiterv1.Ack) {
 		}
 	}
 	s.mu.snapshot, s.mu.offered = o, true
+	s.wakeLocked()
 	s.mu.Unlock()
-	s.signal()
 }
 
 // snapshotMessageLocked returns the message the session writes for o:
@@ -279,8 +315,8 @@ func (s *Session) wroteLocked(o *snapshotOffer, key bool) {
 
 // Close ends the session with a Kick and a close frame, both carrying
 // reason's word, the frame its code; message is for humans. It returns at
-// once; the writer delivers what it can within a short grace. Only the
-// first close of a session counts.
+// once; the writer — started for it if none runs — delivers what it can
+// within a short grace. Only the first close of a session counts.
 func (s *Session) Close(reason arbiterv1.CloseReason, message string) {
 	kick := kickMessage(reason, message)
 	s.mu.Lock()
@@ -291,6 +327,9 @@ func (s *Session) Close(reason arbiterv1.CloseReason, message string) {
 	s.mu.closing, s.mu.reason, s.mu.code = true, reason, reason.Code()
 	s.mu.queue = append(s.mu.queue, frame{op: gws.OpcodeBinary, b: kick})
 	s.mu.snapshot, s.mu.offered = snapshotOffer{}, false
+	s.mu.closeQueued, s.mu.pingDue = true, false // a closing session pings no more
+	s.stopPingsLocked()
+	s.wakeLocked()
 	s.mu.Unlock()
 	s.closing.Store(true)
 	// What the client sends from now on is gws's to read and discard.
@@ -298,7 +337,6 @@ func (s *Session) Close(reason arbiterv1.CloseReason, message string) {
 	// A writer stuck on a full socket must not hold the close up for a whole
 	// WriteTimeout.
 	_ = s.sock.SetWriteDeadline(time.Now().Add(closeGrace))
-	s.signal()
 }
 
 // kickMessage encodes the Kick announcing a close for reason.
@@ -307,48 +345,62 @@ func kickMessage(reason arbiterv1.CloseReason, message string) []byte {
 	return b // a message built here always encodes
 }
 
-func (s *Session) signal() {
-	select {
-	case s.wake <- struct{}{}:
-	default:
+// wakeLocked starts the session's writer goroutine unless one runs: the
+// caller has just left it something to write (a frame queued, a snapshot
+// deferred, a tail, a ping due, a Kick). s.mu must be held — the writer
+// gives up s.mu.writing under it, only after finding nothing to take — and
+// the session must not have been closing before: the read loop, which
+// keeps the server's WaitGroup above zero until it has seen the session
+// end (OnClose), is then still running, so that starting the writer never
+// races with Shutdown's Wait.
+func (s *Session) wakeLocked() {
+	if s.mu.writing {
+		return
 	}
+	s.mu.writing = true
+	s.srv.Stats.WriterStarts.Add(1)
+	s.srv.Stats.Writers.Add(1)
+	s.srv.startWriter(s)
 }
 
-// writeLoop is the session's writer goroutine: it sends pings, queued
-// frames, snapshots the fast path deferred and the socket's tail. It ends
-// after writing the close frame or when the connection is gone.
+// writeLoop is the session's writer goroutine, started by wakeLocked when
+// something must wait: it writes pings due, queued frames, snapshots the
+// fast path deferred and the socket's tail, in batches under a deadline,
+// until nothing is left. It ends then, and for good after writing the
+// close frame, after a failed write, or once the session ended without a
+// close frame to write.
 func (s *Session) writeLoop() {
-	ping := time.NewTicker(s.srv.cfg.PingInterval)
-	defer ping.Stop()
-	var batch []frame
-	var msg []byte // a delta session's snapshot message, reused
+	defer s.srv.Stats.Writers.Add(-1)
 	for {
-		select {
-		case <-s.gone:
-			return
-		case <-ping.C:
-			s.mu.Lock()
-			closing := s.mu.closing
-			s.mu.Unlock()
-			if closing {
-				continue // the wake-up that follows writes the Kick and the close frame
-			}
-			// A ping may be overtaken by a snapshot: it is not inflight.
-			if err := s.writeBatch(append(batch[:0], frame{op: gws.OpcodePing}), false); err != nil {
-				s.broken(err)
-				return
-			}
-			continue
-		case <-s.wake:
-		}
 		s.mu.Lock()
-		batch = s.takeLocked(batch[:0], &msg)
-		s.mu.inflight = len(batch) > 0
 		closing, reason, code := s.mu.closing, s.mu.reason, s.mu.code
+		if closing && !s.mu.closeQueued {
+			// The read side saw the end, or gws closed the connection
+			// itself: nothing more goes out. s.mu.writing stays set.
+			s.mu.Unlock()
+			return
+		}
+		batch := s.batch[:0]
+		if s.mu.pingDue {
+			// A ping is not inflight: a snapshot may overtake it.
+			batch = append(batch, frame{op: gws.OpcodePing})
+			s.mu.pingDue = false
+		}
+		pings := len(batch)
+		batch = s.takeLocked(batch, &s.msg)
+		if len(batch) == 0 && !closing && s.sock.pending.Load() == 0 {
+			// Nothing left, no tail: whoever leaves something next starts
+			// another writer.
+			s.mu.writing = false
+			s.mu.Unlock()
+			return
+		}
+		s.mu.inflight = len(batch) > pings
 		s.mu.Unlock()
 
 		err := s.writeBatch(batch, closing)
 		clear(batch) // drop references to frames already written
+		s.batch = batch[:0]
 		s.mu.Lock()
 		s.mu.inflight = false
 		s.mu.Unlock()
@@ -361,6 +413,51 @@ func (s *Session) writeLoop() {
 			s.end(reason)
 			return
 		}
+	}
+}
+
+// startPings arms the session's ping timer: a WebSocket ping every
+// PingInterval until the session closes. The server calls it once the
+// session runs.
+//
+// A timer per session rather than a goroutine, or one server-wide
+// goroutine pinging due sessions: an armed runtime timer has no stack for
+// the GC to scan, it fires on a short-lived goroutine of its own only
+// when a ping is due, and the pings stay spread over the interval as the
+// connections came — a sweep over every session would write thousands of
+// pings in one burst on a loaded core.
+func (s *Session) startPings() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.mu.closing || s.mu.pinger != nil {
+		return
+	}
+	s.mu.pinger = time.AfterFunc(s.srv.cfg.PingInterval, s.ping)
+}
+
+// ping is the ping timer's function. It re-arms the timer and sends a ping
+// the way other frames go: written at once when nothing waits, else left
+// to the writer. A closing session pings no more. It never blocks.
+func (s *Session) ping() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.mu.closing {
+		return
+	}
+	s.mu.pinger.Reset(s.srv.cfg.PingInterval)
+	if s.mu.pingDue || s.writeNowLocked(gws.OpcodePing, nil) {
+		return // one ping waiting is enough
+	}
+	s.mu.pingDue = true
+	s.wakeLocked()
+}
+
+// stopPingsLocked stops the ping timer, if started. s.mu must be held; a
+// timer function already running finds the session closing and re-arms
+// nothing.
+func (s *Session) stopPingsLocked() {
+	if s.mu.pinger != nil {
+		s.mu.pinger.Stop()
 	}
 }
 
@@ -436,6 +533,7 @@ func (s *Session) end(reason arbiterv1.CloseReason) arbiterv1.CloseReason {
 	if !s.mu.closing {
 		s.mu.closing, s.mu.reason = true, reason
 	}
+	s.stopPingsLocked()
 	reason = s.mu.reason
 	first := !s.mu.recorded
 	s.mu.recorded = true
@@ -478,6 +576,7 @@ func (s *Session) gwsClose(code uint16) []byte {
 	}
 	s.mu.closing, s.mu.reason, s.mu.code = true, reason, reason.Code()
 	s.mu.snapshot, s.mu.offered = snapshotOffer{}, false
+	s.stopPingsLocked()
 	s.mu.Unlock()
 	s.closing.Store(true)
 	kick := kickMessage(reason, message)
@@ -547,9 +646,11 @@ func (st *sessionStore) Range(f func(key string, value any) bool) {
 func (h *handler) OnOpen(*gws.Conn) {}
 
 // OnClose runs once, on the read goroutine, when the connection ends for any
-// reason: it records why, reports a frame the client should not have sent
-// to its seat, detaches the seat, releases the writer, and closes the
-// socket once the client has closed too or the linger has passed.
+// reason: it records why (which stops the pings and keeps any writer from
+// starting again), reports a frame the client should not have sent to its
+// seat, detaches the seat, and closes the socket once the client has
+// closed too or the linger has passed; a writer blocked on the socket
+// then fails and ends.
 func (h *handler) OnClose(c *gws.Conn, err error) {
 	s := sessionOf(c)
 	if s == nil {

@@ -19,11 +19,13 @@ import (
 )
 
 // bareSession returns a session of srv on a real loopback connection whose
-// goroutines are not started: the test plays the writer (broken) and the
-// read loop (handler.OnClose) itself, in the order it chooses. Each must be
-// called at most once, as gws and writeLoop do.
+// goroutines are not started, nor ever are (srv is made withoutWriters):
+// the test plays the writer (broken) and the read loop (handler.OnClose)
+// itself, in the order it chooses. Each must be called at most once, as
+// gws and writeLoop do.
 func bareSession(t *testing.T, srv *Server) *Session {
 	t.Helper()
+	withoutWriters(srv)
 	conns := make(chan *gws.Conn, 1)
 	hs := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		conn, err := gws.NewUpgrader(&gws.BuiltinEventHandler{}, nil).Upgrade(w, r)
@@ -56,6 +58,26 @@ func bareSession(t *testing.T, srv *Server) *Session {
 	srv.Stats.Active.Add(1)
 	s.touch(time.Now())
 	return s
+}
+
+// withoutWriters makes srv start no writer goroutines, for tests of
+// sessions without a connection, which play the writer themselves:
+// s.mu.writing then says whether one would have been started (see
+// writerWoken). It returns srv.
+func withoutWriters(srv *Server) *Server {
+	srv.startWriter = func(*Session) {}
+	return srv
+}
+
+// writerWoken reports whether a writer would have been started for s, on a
+// server withoutWriters, since the last call, and forgets it: the next
+// frame that must wait starts one afresh.
+func (s *Session) writerWoken() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	w := s.mu.writing
+	s.mu.writing = false
+	return w
 }
 
 // TestEndReasonAgreed: when a session ends, the writer (broken) and the read

@@ -8,6 +8,8 @@ import (
 	"sync/atomic"
 	"syscall"
 	"time"
+
+	"github.com/lxzan/gws"
 )
 
 // defaultLinger bounds how long a socket keeps reading, and discarding,
@@ -17,15 +19,15 @@ const defaultLinger = time.Second
 
 // socket is a session's connection as gws sees it: every byte the server
 // sends the client goes through Write (gws's frames: control frames, queued
-// messages, the close frame) or tryFrame (snapshots), every byte gws reads
-// through Read.
+// messages, the close frame) or tryFrame (snapshots, messages and pings
+// sent while nothing waits), every byte gws reads through Read.
 //
 // tryFrame is the hot path. A snapshot goes out with one non-blocking write
 // on the goroutine that offers it — the match's tick — with no hand-off to
-// the session's writer goroutine, no wake-up and no deadline to set: at
-// thousands of clients those cost as much as the rest of the server
-// together. When the kernel takes only part of the frame, the rest is kept
-// as the tail, and whoever writes next (the writer, woken for it) sends it
+// a writer goroutine, no wake-up and no deadline to set: at thousands of
+// clients those cost as much as the rest of the server together. When the
+// kernel takes only part of the frame, the rest is kept as the tail, and
+// whoever writes next (the session's writer, started for it) sends it
 // first.
 //
 // Tick-driven reads (poll.go, Session.Poll): a match that reads its
@@ -387,18 +389,18 @@ const (
 	// frameSent: the whole frame is written.
 	frameSent
 	// frameTail: part of the frame is written and the rest is the tail;
-	// the caller must wake the writer to flush it.
+	// the caller must start the writer, if none runs, to flush it.
 	frameTail
 )
 
-// tryFrame writes payload as one binary WebSocket frame with a single
-// non-blocking write. It never waits: not for a writer, not for the
-// kernel.
+// tryFrame writes payload as one WebSocket frame with opcode op (binary,
+// or a ping) with a single non-blocking write. It never waits: not for a
+// writer, not for the kernel.
 //
 // While the socket is polled the write is a plain write(2) on its
 // descriptor; one the kernel does not take whole hands the socket back
 // (a client not keeping up is no business of the fast path).
-func (c *socket) tryFrame(payload []byte) tryResult {
+func (c *socket) tryFrame(op gws.Opcode, payload []byte) tryResult {
 	if !c.hasFD || !c.mu.TryLock() {
 		return frameDeferred
 	}
@@ -406,7 +408,7 @@ func (c *socket) tryFrame(payload []byte) tryResult {
 	if len(c.tail) > 0 || c.shut {
 		return frameDeferred
 	}
-	c.buf = append(appendFrameHeader(c.buf[:0], len(payload)), payload...)
+	c.buf = append(appendHeader(c.buf[:0], op, len(payload)), payload...)
 	c.n = 0
 	var err error
 	c.pmu.Lock()
@@ -446,13 +448,16 @@ func (c *socket) writeOnce(fd uintptr) bool {
 // WebSocket frame (RFC 6455 §5.2) — what a server sends — carrying n bytes.
 // gws frames the same way when compression is off, which the server never
 // negotiates.
-func appendFrameHeader(b []byte, n int) []byte {
-	const finBinary = 0x80 | 0x2
+func appendFrameHeader(b []byte, n int) []byte { return appendHeader(b, gws.OpcodeBinary, n) }
+
+// appendHeader is appendFrameHeader for a frame with opcode op.
+func appendHeader(b []byte, op gws.Opcode, n int) []byte {
+	fin := 0x80 | byte(op)
 	switch {
 	case n < 126:
-		return append(b, finBinary, byte(n))
+		return append(b, fin, byte(n))
 	case n <= 0xFFFF:
-		return binary.BigEndian.AppendUint16(append(b, finBinary, 126), uint16(n))
+		return binary.BigEndian.AppendUint16(append(b, fin, 126), uint16(n))
 	}
-	return binary.BigEndian.AppendUint64(append(b, finBinary, 127), uint64(n))
+	return binary.BigEndian.AppendUint64(append(b, fin, 127), uint64(n))
 }

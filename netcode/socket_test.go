@@ -96,7 +96,7 @@ func TestTailGoesFirst(t *testing.T) {
 		// Frames bigger than both buffers: the kernel takes the first
 		// in part.
 		payload := bytes.Repeat([]byte(fmt.Sprintf("frame %05d;", i)), 4000)
-		switch sock.tryFrame(payload) {
+		switch sock.tryFrame(gws.OpcodeBinary, payload) {
 		case frameSent:
 			want.Write(appendFrameHeader(nil, len(payload)))
 			want.Write(payload)
@@ -111,7 +111,7 @@ func TestTailGoesFirst(t *testing.T) {
 	if sock.pending.Load() == 0 {
 		t.Error("a tail is kept but Pending does not count it")
 	}
-	if got := sock.tryFrame([]byte("overtaker")); got != frameDeferred {
+	if got := sock.tryFrame(gws.OpcodeBinary, []byte("overtaker")); got != frameDeferred {
 		t.Fatalf("tryFrame with a tail waiting = %v, want frameDeferred", got)
 	}
 
@@ -156,18 +156,18 @@ type fastPathCase struct {
 func fastPathCases(ts arbiterv1.TickSnapshot) []fastPathCase {
 	return []fastPathCase{
 		{"idle", func(*Session) {}, false},
-		{"frame queued", func(s *Session) { s.enqueue(frame{op: gws.OpcodeBinary, b: welcomeFrame}); <-s.wake }, true},
-		{"writer busy", func(s *Session) { s.mu.inflight = true }, true},
+		{"frame queued", func(s *Session) { s.enqueue(frame{op: gws.OpcodeBinary, b: welcomeFrame}); s.writerWoken() }, true},
+		{"writer busy", func(s *Session) { s.mu.writing, s.mu.inflight = true, true }, true},
 		{"snapshot waiting", func(s *Session) { s.mu.snapshot, s.mu.offered = snapshotOffer{snap: ts}, true }, true},
 	}
 }
 
 // TestSendSnapshotFastPath: a snapshot offered when nothing waits is
-// written at once, without waking the writer; one offered behind a queued
+// written at once, without starting a writer; one offered behind a queued
 // frame, or while the writer holds frames it took, waits for the writer, so
 // that it cannot overtake them (a Welcome must precede the first snapshot).
 func TestSendSnapshotFastPath(t *testing.T) {
-	srv := NewServer(Config{Logger: discard()}, nil)
+	srv := withoutWriters(NewServer(Config{Logger: discard()}, nil))
 	ts := benchTick()
 	full := ts.Full
 	for _, tt := range fastPathCases(ts) {
@@ -176,12 +176,12 @@ func TestSendSnapshotFastPath(t *testing.T) {
 			s := newSession(srv, nil, sock, &fakeSeat{})
 			tt.prepare(s)
 			s.SendSnapshot(ts, benchOwn)
-			woken := len(s.wake) == 1
+			woken := s.writerWoken()
 			s.mu.Lock()
 			waiting := s.mu.offered
 			s.mu.Unlock()
 			if waiting != tt.deferred || woken != tt.deferred {
-				t.Fatalf("snapshot left for the writer: %v, writer woken: %v; want %v", waiting, woken, tt.deferred)
+				t.Fatalf("snapshot left for the writer: %v, writer started: %v; want %v", waiting, woken, tt.deferred)
 			}
 			if tt.deferred {
 				return
@@ -197,11 +197,11 @@ func TestSendSnapshotFastPath(t *testing.T) {
 }
 
 // TestSendFastPath: a message sent when nothing waits is written at once,
-// without waking the writer (an event-driven room's answer); one sent
+// without starting a writer (an event-driven room's answer); one sent
 // behind a queued frame, a snapshot left for the writer, or while the
 // writer holds frames it took, is queued behind them, in order.
 func TestSendFastPath(t *testing.T) {
-	srv := NewServer(Config{Logger: discard()}, nil)
+	srv := withoutWriters(NewServer(Config{Logger: discard()}, nil))
 	ts := benchTick()
 	msg := []byte("state after a move")
 	for _, tt := range fastPathCases(ts) {
@@ -211,12 +211,12 @@ func TestSendFastPath(t *testing.T) {
 			tt.prepare(s)
 			queued := len(s.mu.queue)
 			s.Send(msg)
-			woken := len(s.wake) == 1
+			woken := s.writerWoken()
 			s.mu.Lock()
 			queue := append([]frame(nil), s.mu.queue...)
 			s.mu.Unlock()
 			if (len(queue) > queued) != tt.deferred || woken != tt.deferred {
-				t.Fatalf("message queued: %v, writer woken: %v; want %v", len(queue) > queued, woken, tt.deferred)
+				t.Fatalf("message queued: %v, writer started: %v; want %v", len(queue) > queued, woken, tt.deferred)
 			}
 			if tt.deferred {
 				if last := queue[len(queue)-1]; !bytes.Equal(last.b, msg) {

@@ -189,6 +189,10 @@ var (
 		"Snapshots written to connections that take deltas as keys (the whole state, from nothing) rather than deltas: on a connection's first snapshot, and after the server replaced snapshots the client did not take in time.", nil, nil)
 	descTickReads = prometheus.NewDesc("arbiter_ws_tick_reads_total",
 		"Connections whose socket their match took over to read it at its ticks (--tick-reads), handed back since or not.", nil, nil)
+	descWriters = prometheus.NewDesc("arbiter_ws_writers",
+		"WebSocket sessions' writer goroutines running now. A session has one only while a frame must wait to be written (its socket full, frames queued behind others, a close); most frames are written at once by the goroutine that sends them.", nil, nil)
+	descWriterStarts = prometheus.NewDesc("arbiter_ws_writer_starts_total",
+		"Writer goroutines started for WebSocket sessions: times a frame had to wait to be written.", nil, nil)
 	descEventsDropped = prometheus.NewDesc("arbiter_anticheat_events_dropped_total",
 		"Anti-cheat events lost because the queue to the store was full.", nil, nil)
 	descSettled = prometheus.NewDesc("arbiter_ratings_settled_total",
@@ -224,7 +228,7 @@ var (
 func (c *serverCollector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{
 		descRooms, descTicks, descOverruns, descSkipped, descInputs, descSaveFailures, descKicks,
-		descSnapFrames, descSnapBytes, descSnapKeys, descTickReads, descEventsDropped, descSettled, descSettleErrors, descResettled, descSettleLost,
+		descSnapFrames, descSnapBytes, descSnapKeys, descTickReads, descWriters, descWriterStarts, descEventsDropped, descSettled, descSettleErrors, descResettled, descSettleLost,
 		descQueue, descClaims, descTakeovers, descSessions, descUpgrades, descCloses, descPending, descOriginRefused,
 	} {
 		ch <- d
@@ -272,6 +276,8 @@ func (c *serverCollector) Collect(ch chan<- prometheus.Metric) {
 	gauge(descSessions, float64(ns.Active.Load()))
 	counter(descSnapKeys, ns.SnapshotKeys.Load())
 	counter(descTickReads, ns.TickReads.Load())
+	gauge(descWriters, float64(ns.Writers.Load()))
+	counter(descWriterStarts, ns.WriterStarts.Load())
 	counter(descUpgrades, ns.Accepted.Load(), "accepted")
 	counter(descUpgrades, ns.Refused.Load(), "refused")
 	counter(descUpgrades, ns.RefusedPerIP.Load(), "refused_per_ip")

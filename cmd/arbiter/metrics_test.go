@@ -161,11 +161,13 @@ func TestMetrics(t *testing.T) {
 
 	// After the match: no rooms, both sessions closed as match_over, the
 	// result rated. A close is counted when it begins; the session stays
-	// open until the client has closed too (or the linger passed).
-	after := ts.pollMetrics(t, "the match over and its sessions closed", 10*time.Second, func(s scrape) bool {
+	// open until the client has closed too (or the linger passed). The
+	// writers the closes started have ended.
+	after := ts.pollMetrics(t, "the match over, its sessions closed and their writers ended", 10*time.Second, func(s scrape) bool {
 		closed, _ := s.value("arbiter_ws_closes_total", "reason", "match_over")
 		open, _ := s.value("arbiter_ws_sessions")
-		return closed == 2 && open == 0
+		writers, ok := s.value("arbiter_ws_writers")
+		return closed == 2 && open == 0 && ok && writers == 0
 	})
 	if d, l := after.must(t, "arbiter_tick_duration_seconds"), after.must(t, "arbiter_tick_lateness_seconds"); d != l {
 		t.Errorf("after the match: tick duration count = %v, lateness count = %v; want equal", d, l)
