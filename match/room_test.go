@@ -235,50 +235,63 @@ func TestInputSemantics(t *testing.T) {
 	}
 }
 
-// TestStandingBacklogDrained: a client one input ahead for a whole second —
-// it sends one per tick, so a backlog never drains by itself — loses the
-// standing excess at once, at the end of the second, and plays on with
-// none; a client whose backlog touches one within the second keeps all.
+// TestStandingBacklogDrained: a client one input ahead for a whole standing
+// window — it sends one per tick, so a backlog never drains by itself —
+// loses the standing excess at once, at the end of the window, and plays on
+// with none; a client whose backlog touches one within the window keeps
+// all, even after more than a second of standing (a paced client shedding
+// a cushion of its own, issue 14).
 func TestStandingBacklogDrained(t *testing.T) {
-	for _, dips := range []bool{false, true} {
-		r := testRoom(t, &fakeGame{}, newFakeClock(), 1, time.Hour, nil)
-		peer := newFakePeer()
-		s := seat(r, 0)
-		_ = s.Attach(peer)
-		r.state.Store(stateRunning)
-		seq := uint32(0)
-		send := func(n int) {
-			for range n {
-				seq++
-				s.Input(&arbiterv1.Input{Seq: seq, MoveX: 1})
+	tests := []struct {
+		name string
+		dip  int // the tick at which a late input leaves one waiting; 0: none
+		want uint64
+	}{
+		{name: "standing", want: 1},
+		{name: "dips early", dip: 10},
+		{name: "dips after a second", dip: 45},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := testRoom(t, &fakeGame{}, newFakeClock(), 1, time.Hour, nil)
+			peer := newFakePeer()
+			s := seat(r, 0)
+			_ = s.Attach(peer)
+			r.state.Store(stateRunning)
+			seq := uint32(0)
+			send := func(n int) {
+				for range n {
+					seq++
+					s.Input(&arbiterv1.Input{Seq: seq, MoveX: 1})
+				}
 			}
-		}
-		send(1)
-		ticks := 2 * r.cfg.TickRate
-		if dips {
-			ticks = r.cfg.TickRate // one window
-		}
-		var backlogs []uint32
-		for tk := range ticks {
-			switch {
-			case dips && tk == 10:
-				send(0) // a late input: this tick finds only one waiting
-			case dips && tk == 11:
-				send(2)
-			default:
-				send(1)
+			send(1)
+			window := standingWindow * r.cfg.TickRate
+			ticks := 2 * window
+			if tt.dip > 0 {
+				ticks = window
 			}
-			r.step()
-			backlogs = append(backlogs, peer.lastSnapshot(t).GetEntities()[0].GetInputBacklog())
-		}
-		surplus := r.Stats.InputsSurplus.Load()
-		if !dips {
-			if surplus != 1 || backlogs[r.cfg.TickRate-2] != 1 || backlogs[r.cfg.TickRate-1] != 0 || backlogs[len(backlogs)-1] != 0 {
-				t.Errorf("standing backlog: surplus %d, backlogs %v; want 1 dropped at tick %d, none waiting after", surplus, backlogs, r.cfg.TickRate)
+			var backlogs []uint32
+			for tk := range ticks {
+				switch {
+				case tt.dip > 0 && tk == tt.dip:
+					send(0) // a late input: this tick finds only one waiting
+				case tt.dip > 0 && tk == tt.dip+1:
+					send(2)
+				default:
+					send(1)
+				}
+				r.step()
+				backlogs = append(backlogs, peer.lastSnapshot(t).GetEntities()[0].GetInputBacklog())
 			}
-		} else if surplus != 0 {
-			t.Errorf("backlog that dipped to none: surplus %d, backlogs %v; want nothing dropped", surplus, backlogs)
-		}
+			surplus := r.Stats.InputsSurplus.Load()
+			if surplus != tt.want {
+				t.Errorf("surplus %d, backlogs %v; want %d dropped", surplus, backlogs, tt.want)
+			}
+			if tt.want > 0 && (backlogs[window-2] != 1 || backlogs[window-1] != 0 || backlogs[len(backlogs)-1] != 0) {
+				t.Errorf("backlogs %v; want 1 dropped at tick %d, none waiting after", backlogs, window)
+			}
+		})
 	}
 }
 

@@ -17,7 +17,7 @@ const (
 	// period to move its phase: every period is within ±25 % of the tick
 	// period (of inputs sent when due). That is enough to shed a tick of
 	// standing backlog within four ticks — well inside the server's
-	// one-second standing-excess window — and never a burst.
+	// two-second standing-excess window — and never a burst.
 	MaxDilation = 0.25
 
 	// pacerMargin is how much earlier than the input that came late the
@@ -53,7 +53,7 @@ const (
 	// snapshots of the current schedule, too few for the standing-backlog
 	// rule but a sign of excess that the slow probe would let grow (the
 	// tick clock's wander adds some) until the server drops a backlog that
-	// stood a whole second.
+	// stood through its whole two-second window.
 	pacerProbeStanding = 0.002
 
 	// The standing-backlog rule takes a backlog as standing once it has
@@ -65,7 +65,9 @@ const (
 	// them sheds a tick too many and starves. That is at least
 	// pacerStandMin snapshots, and at most as many as pacerStandMax brings
 	// (without skipped snapshots), so that a real standing backlog is shed
-	// before the server's one-second standing-excess window drops it.
+	// before the server's two-second standing-excess window drops it: within
+	// a second, or two rounds when the margin kept after recent starvations
+	// (see standing) left a tick of it standing the first time.
 	pacerStandMin    = 12
 	pacerStandChance = 1e-4
 	pacerStandMax    = 750 * time.Millisecond

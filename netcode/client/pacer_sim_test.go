@@ -27,7 +27,10 @@ type simLink struct {
 	jitter    time.Duration
 	stallFrom time.Duration
 	stallTo   time.Duration
-	last      time.Duration // arrival of the previous message
+	// stalls are further stalls, each like stallFrom–stallTo: the
+	// receiving process not scheduled for a while on a loaded machine.
+	stalls [][2]time.Duration
+	last   time.Duration // arrival of the previous message
 }
 
 // deliver returns when a message sent at sent arrives, extra late.
@@ -40,6 +43,11 @@ func (l *simLink) deliver(sent, extra time.Duration) time.Duration {
 	if l.stallTo > l.stallFrom && a >= l.stallFrom && sent < l.stallTo {
 		a = max(a, l.stallTo)
 	}
+	for _, st := range l.stalls {
+		if a >= st[0] && sent < st[1] {
+			a = max(a, st[1])
+		}
+	}
 	a = max(a, l.last)
 	l.last = a
 	return a
@@ -51,8 +59,9 @@ func (l *simLink) deliver(sent, extra time.Duration) time.Duration {
 //     len(pending);
 //  2. if q > maxBacklog+1 (maxBacklog = ⌈tickRate/10⌉), all but the newest
 //     are dropped;
-//  3. at the end of every window of tickRate ticks whose least q was at
-//     least 2, the oldest (least q − 1) pending inputs are dropped;
+//  3. at the end of every window of simStandingWindow × tickRate ticks
+//     whose least q was at least 2, the oldest (least q − 1) pending inputs
+//     are dropped;
 //  4. the oldest pending input is applied; the snapshot carries the highest
 //     seq processed (applied or dropped) and how many are still pending.
 //
@@ -79,6 +88,10 @@ type simArrival struct {
 	seq uint32
 	at  time.Duration
 }
+
+// simStandingWindow is the server's standing-excess window in seconds
+// (match's standingWindow).
+const simStandingWindow = 2
 
 func newSimServer(tickRate int) *simServer {
 	return &simServer{tickRate: tickRate, maxBacklog: (tickRate + 9) / 10}
@@ -108,7 +121,7 @@ func (s *simServer) tick() (ack, backlog uint32) {
 		s.windowMin = q
 	}
 	s.windowPos++
-	if s.windowPos == s.tickRate {
+	if s.windowPos == simStandingWindow*s.tickRate {
 		if s.windowMin >= 2 {
 			s.drop(min(s.windowMin-1, len(s.pending)-1))
 		}

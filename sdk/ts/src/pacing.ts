@@ -12,7 +12,7 @@
  * How much the {@link Pacer} stretches or shrinks one send period to move
  * its phase: every period is within ±25 % of the tick period (of inputs
  * sent when due). That is enough to shed a tick of standing backlog within
- * four ticks — well inside the server's one-second standing-excess window
+ * four ticks — well inside the server's two-second standing-excess window
  * — and never a burst.
  */
 export const MAX_DILATION = 0.25;

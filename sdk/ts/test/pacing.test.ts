@@ -132,9 +132,13 @@ interface Arrival {
 
 // SimServer applies one player's inputs by the server's rules, per tick:
 // pending beyond maxBacklog+1 (⌈rate/10⌉+1) drops all but the newest; at
-// the end of every window of rate ticks whose least queue was ≥ 2, the
-// excess is dropped; the oldest pending input is applied. Before the first
+// the end of every window of SIM_STANDING_WINDOW × rate ticks (match's
+// standingWindow) whose least queue was ≥ 2, the excess is dropped; the
+// oldest pending input is applied. Before the first
 // tick only the newest input is kept; stale seqs are ignored.
+// SIM_STANDING_WINDOW is the server's standing-excess window in seconds.
+const SIM_STANDING_WINDOW = 2;
+
 class SimServer {
   readonly maxBacklog: number;
   started = false;
@@ -174,7 +178,7 @@ class SimServer {
       this.windowMin = q;
     }
     this.windowPos++;
-    if (this.windowPos === this.tickRate) {
+    if (this.windowPos === SIM_STANDING_WINDOW * this.tickRate) {
       if (this.windowMin >= 2) {
         this.drop(Math.min(this.windowMin - 1, this.pending.length - 1));
       }
@@ -759,9 +763,9 @@ describe("Pacer in the simulation", () => {
   // stalls too, then runs at most three ticks at once and skips the rest, so
   // that each tick from then on comes later than the client's tick clock has
   // it. For a minute the server drops no input: no burst beyond ⌈tick
-  // rate/10⌉ + 1 waiting, no backlog of two or more standing for a second. A
-  // client that sends whenever the schedule says, whatever the in-flight
-  // limit, loses inputs in the same runs.
+  // rate/10⌉ + 1 waiting, no backlog of two or more standing through the
+  // server's window. A client that sends whenever the schedule says,
+  // whatever the in-flight limit, loses inputs in the same runs.
   describe("a loaded machine: no input dropped", () => {
     const at = (s: number) => SIM_START + Math.trunc(s * SECOND);
     // One timer in four fires 20–150 ms late, the others within 3 ms.
@@ -997,25 +1001,25 @@ describe("Pacer in the simulation", () => {
   ["20±20ms 30Hz", "paced: 66.0 88.6 26.3 0.02% 0.01% 0 | fixed: 74.1 105.1 93.7 34.0 0.00% 0.00% 0"],
   ["60±20ms 30Hz", "paced: 146.9 170.2 27.1 0.02% 0.01% 0 | fixed: 155.4 187.0 175.4 35.7 0.00% 0.00% 0"],
   ["60±30ms 30Hz", "paced: 152.1 181.9 31.3 0.06% 0.07% 0 | fixed: 164.6 204.3 193.5 43.1 0.00% 0.00% 0"],
-  ["150±30ms 30Hz", "paced: 337.8 370.4 36.9 0.02% 0.01% 0 | fixed: 346.2 386.2 375.1 44.6 0.05% 0.04% 3"],
-  ["60→120→60±20ms 30Hz", "paced: 157.7 290.4 28.4 0.02% 0.32% 0 | fixed: 168.8 300.9 293.1 36.7 0.00% 0.10% 7"],
-  ["60→120→60±30ms 30Hz", "paced: 169.9 300.8 33.0 0.09% 0.33% 0 | fixed: 181.2 316.7 311.0 43.8 0.00% 0.15% 11"],
+  ["150±30ms 30Hz", "paced: 337.8 370.4 36.9 0.02% 0.01% 0 | fixed: 346.4 386.3 375.1 44.8 0.02% 0.01% 1"],
+  ["60→120→60±20ms 30Hz", "paced: 157.7 290.4 28.4 0.02% 0.32% 0 | fixed: 170.0 300.9 293.1 37.8 0.00% 0.10% 7"],
+  ["60→120→60±30ms 30Hz", "paced: 169.9 300.8 33.0 0.09% 0.33% 0 | fixed: 181.8 316.7 311.0 44.2 0.00% 0.15% 11"],
   ["stall 2s, 60±20ms 30Hz", "paced: 149.8 173.8 29.8 0.02% 3.44% 38 | fixed: 155.5 187.0 175.3 35.6 0.00% 3.36% 242"],
-  ["skew +0.5%, 60±30ms 30Hz", "paced: 154.3 192.4 33.4 0.05% 0.14% 0 | fixed: 170.0 210.8 210.3 48.8 0.02% 0.01% 36"],
+  ["skew +0.5%, 60±30ms 30Hz", "paced: 154.3 192.4 33.4 0.05% 0.14% 0 | fixed: 177.3 217.3 217.2 55.7 0.00% 0.00% 36"],
   ["skew -0.5%, 60±30ms 30Hz", "paced: 154.9 190.5 33.8 0.06% 0.14% 0 | fixed: 163.5 203.0 202.7 41.9 0.50% 0.50% 0"],
-  ["50% skipped, 150±30ms 30Hz", "paced: 356.9 537.5 34.5 0.05% 0.04% 0 | fixed: 367.0 546.2 543.8 44.6 0.05% 0.04% 3"],
+  ["50% skipped, 150±30ms 30Hz", "paced: 356.9 537.5 34.5 0.05% 0.04% 0 | fixed: 367.2 546.5 543.8 44.8 0.02% 0.01% 1"],
   ["60 fps loop, 60±20ms 30Hz", "paced: 143.6 163.0 23.5 0.06% 0.06% 0 | fixed: 155.4 187.0 175.4 35.7 0.00% 0.00% 0"],
-  ["20±20ms 60Hz", "paced: 63.4 82.8 20.9 0.04% 0.03% 0 | fixed: 69.2 92.9 87.5 26.5 0.02% 0.01% 2"],
-  ["60±20ms 60Hz", "paced: 143.8 163.2 21.3 0.03% 0.03% 0 | fixed: 150.3 174.1 169.2 27.4 0.09% 0.09% 14"],
-  ["60±30ms 60Hz", "paced: 157.3 182.5 28.0 0.05% 0.05% 0 | fixed: 162.6 192.2 187.3 33.5 0.02% 0.02% 3"],
-  ["150±30ms 60Hz", "paced: 337.3 362.4 28.0 0.06% 0.06% 0 | fixed: 343.2 372.8 369.0 34.2 0.11% 0.11% 16"],
-  ["60→120→60±20ms 60Hz", "paced: 154.4 283.0 22.9 0.00% 0.18% 0 | fixed: 160.8 289.9 286.7 28.9 0.06% 0.16% 24"],
-  ["60→120→60±30ms 60Hz", "paced: 169.9 302.4 30.2 0.09% 0.36% 7 | fixed: 174.1 307.1 304.3 33.4 0.02% 0.19% 27"],
-  ["stall 2s, 60±20ms 60Hz", "paced: 144.6 163.9 21.8 0.01% 3.42% 71 | fixed: 150.3 174.1 169.2 27.4 0.08% 3.42% 494"],
-  ["skew +0.5%, 60±30ms 60Hz", "paced: 157.7 184.1 28.8 0.07% 0.10% 0 | fixed: 168.2 197.4 197.2 38.7 0.00% 0.00% 73"],
+  ["20±20ms 60Hz", "paced: 63.4 82.8 20.9 0.04% 0.03% 0 | fixed: 69.2 92.9 87.5 26.5 0.00% 0.00% 0"],
+  ["60±20ms 60Hz", "paced: 143.8 163.2 21.3 0.03% 0.03% 0 | fixed: 150.8 174.4 169.2 28.0 0.02% 0.02% 3"],
+  ["60±30ms 60Hz", "paced: 157.3 182.5 28.0 0.05% 0.05% 0 | fixed: 162.7 192.3 187.3 33.6 0.00% 0.00% 0"],
+  ["150±30ms 60Hz", "paced: 337.3 362.4 28.0 0.06% 0.06% 0 | fixed: 344.3 373.4 369.0 35.1 0.04% 0.03% 5"],
+  ["60→120→60±20ms 60Hz", "paced: 154.4 283.0 22.9 0.00% 0.18% 0 | fixed: 162.2 289.9 286.7 30.3 0.01% 0.10% 15"],
+  ["60→120→60±30ms 60Hz", "paced: 169.9 302.4 30.2 0.09% 0.36% 7 | fixed: 174.5 307.1 304.3 33.6 0.00% 0.17% 24"],
+  ["stall 2s, 60±20ms 60Hz", "paced: 144.6 163.9 21.8 0.01% 3.42% 71 | fixed: 150.9 174.3 169.2 28.0 0.02% 3.36% 484"],
+  ["skew +0.5%, 60±30ms 60Hz", "paced: 157.7 184.1 28.8 0.07% 0.10% 0 | fixed: 175.6 205.8 205.2 46.4 0.00% 0.00% 72"],
   ["skew -0.5%, 60±30ms 60Hz", "paced: 157.2 183.0 28.2 0.05% 0.10% 0 | fixed: 160.2 189.7 189.8 31.2 0.50% 0.50% 0"],
-  ["50% skipped, 150±30ms 60Hz", "paced: 349.8 442.0 28.6 0.06% 0.06% 0 | fixed: 355.5 450.1 452.7 34.2 0.11% 0.11% 16"],
-  ["60 fps loop, 60±20ms 60Hz", "paced: 144.6 162.9 21.9 0.04% 0.03% 0 | fixed: 150.3 174.1 169.2 27.4 0.09% 0.09% 14"],
+  ["50% skipped, 150±30ms 60Hz", "paced: 349.8 442.0 28.6 0.06% 0.06% 0 | fixed: 356.4 450.2 452.7 35.1 0.04% 0.03% 5"],
+  ["60 fps loop, 60±20ms 60Hz", "paced: 144.6 162.9 21.9 0.04% 0.03% 0 | fixed: 150.8 174.4 169.2 28.0 0.02% 0.02% 3"],
   ]);
   for (const sc of scenarios) {
     test(`against a fixed ticker: ${sc.name} at ${sc.tickRate} Hz`, (t) => {
