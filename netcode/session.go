@@ -30,8 +30,11 @@ type Session struct {
 	// delta: the client asked for delta snapshots (snapshots=delta in the
 	// URL). Set before the session is used, then read-only.
 	delta bool
-	wake  chan struct{} // size 1: a pending wake-up is enough, they coalesce
-	gone  chan struct{} // closed when the read loop has ended
+	// events: the server's reactor reads the socket (an EventSeat's
+	// session); Poll does nothing. Set before the session is attached.
+	events bool
+	wake   chan struct{} // size 1: a pending wake-up is enough, they coalesce
+	gone   chan struct{} // closed when the read loop has ended
 	// closing mirrors mu.closing for the read loop, which checks it on
 	// every frame: once a close is decided, client frames are discarded.
 	closing atomic.Bool
