@@ -189,6 +189,8 @@ var (
 		"Snapshots written to connections that take deltas as keys (the whole state, from nothing) rather than deltas: on a connection's first snapshot, and after the server replaced snapshots the client did not take in time.", nil, nil)
 	descTickReads = prometheus.NewDesc("arbiter_ws_tick_reads_total",
 		"Connections whose socket their match took over to read it at its ticks (--tick-reads), handed back since or not.", nil, nil)
+	descReactorReads = prometheus.NewDesc("arbiter_ws_reactor_reads_total",
+		"Connections of event-driven matches (chess) read from their first byte by the server's epoll reactor rather than by a goroutine each (--tick-reads; Linux), handed back since or not.", nil, nil)
 	descEventsDropped = prometheus.NewDesc("arbiter_anticheat_events_dropped_total",
 		"Anti-cheat events lost because the queue to the store was full.", nil, nil)
 	descSettled = prometheus.NewDesc("arbiter_ratings_settled_total",
@@ -224,7 +226,7 @@ var (
 func (c *serverCollector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{
 		descRooms, descTicks, descOverruns, descSkipped, descInputs, descSaveFailures, descKicks,
-		descSnapFrames, descSnapBytes, descSnapKeys, descTickReads, descEventsDropped, descSettled, descSettleErrors, descResettled, descSettleLost,
+		descSnapFrames, descSnapBytes, descSnapKeys, descTickReads, descReactorReads, descEventsDropped, descSettled, descSettleErrors, descResettled, descSettleLost,
 		descQueue, descClaims, descTakeovers, descSessions, descUpgrades, descCloses, descPending, descOriginRefused,
 	} {
 		ch <- d
@@ -272,6 +274,7 @@ func (c *serverCollector) Collect(ch chan<- prometheus.Metric) {
 	gauge(descSessions, float64(ns.Active.Load()))
 	counter(descSnapKeys, ns.SnapshotKeys.Load())
 	counter(descTickReads, ns.TickReads.Load())
+	counter(descReactorReads, ns.ReactorReads.Load())
 	counter(descUpgrades, ns.Accepted.Load(), "accepted")
 	counter(descUpgrades, ns.Refused.Load(), "refused")
 	counter(descUpgrades, ns.RefusedPerIP.Load(), "refused_per_ip")
