@@ -46,7 +46,7 @@
 // newest-wins slot replaced one unsent. Either way nothing is allocated
 // per session per tick.
 //
-// Each Session has exactly two goroutines: gws's read loop, which decodes
+// Each Session has at most two goroutines: gws's read loop, which decodes
 // frames and hands inputs to the match without blocking, and a writer, which
 // is woken when frames are queued and writes them with a deadline. The match
 // never blocks on a socket.
@@ -62,7 +62,24 @@
 // the idle deadline), the session closing, and a write the kernel does not
 // take whole hand the socket back to the read loop for good, with what was
 // read but not parsed, and the session goes on as if it had never been
-// polled (poll.go). A snapshot offered, or a message sent (Send: an
+// polled (poll.go).
+//
+// A match that acts on each action as it arrives (chess: EventSeat) has
+// its players' sockets read by the server's reactor (Linux, unless
+// Config.DisableTickReads): one goroutine for the whole server, blocked in
+// epoll_wait on their descriptors, which takes each socket over right after
+// its upgrade, before gws's read loop is started — no read goroutine per
+// connection, parked or not, whose stack the garbage collector would scan
+// (at 10,000 connections, most of its mark work). When a socket is
+// readable the reactor reads and dispatches it exactly as Poll does, and
+// every few hundred milliseconds it checks the idle deadlines, which no
+// event announces. The same hand-back ends it, and only then is gws's read
+// loop started, reading first what the reactor left unparsed: every end of
+// a session (a close by either side, the end of the stream, the idle
+// deadline, Shutdown) passes through it, so OnClose runs once as ever
+// (reactor_linux.go, socket.adopt).
+//
+// A snapshot offered, or a message sent (Send: an
 // event-driven match's answer to a move), while nothing else waits to be
 // sent is written at once, on the match's goroutine, with one non-blocking
 // write (socket.go); what the kernel does not take is left to the writer.

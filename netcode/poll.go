@@ -25,7 +25,8 @@ import (
 // does the session closing, and a write the kernel does not take whole.
 //
 // Poll never blocks. It does nothing with Config.DisableTickReads, once
-// the socket is handed back, and on a connection without a descriptor.
+// the socket is handed back, on a connection without a descriptor, and on
+// an event-driven seat's (EventSeat), which the server's reactor reads.
 // It must not be called concurrently with itself.
 func (s *Session) Poll(now time.Time) {
 	if s.events {
@@ -266,10 +267,10 @@ func (c *socket) resumeLocked() {
 // descriptor cannot be had or registered. Called once, right after the
 // upgrade.
 func (c *socket) adopt(r *reactor, s *Session, startRead func()) bool {
+	c.mu.Lock() // mu before pmu, as everywhere
+	defer c.mu.Unlock()
 	c.pmu.Lock()
 	defer c.pmu.Unlock()
-	c.mu.Lock()
-	defer c.mu.Unlock()
 	if !c.hasFD || c.poll.phase != phaseGws || c.ending.Load() || c.shut {
 		return false
 	}

@@ -21,7 +21,8 @@ const closeGrace = time.Second
 
 // Session is one client connection bound to a seat. Its send methods never
 // block, so a match may call them from its tick goroutine. The server owns
-// the session's two goroutines and waits for them on Shutdown.
+// the session's goroutines — a writer, and gws's read loop unless the
+// reactor reads the socket — and waits for them on Shutdown.
 type Session struct {
 	srv  *Server
 	conn *gws.Conn
