@@ -3,14 +3,18 @@
 package netcode
 
 import (
+	"errors"
 	"fmt"
+	"os"
+	"runtime"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 )
 
 // reactor reads the sockets of event-driven seats (EventSeat) with one
-// goroutine for the whole server, blocked in epoll_wait on their
+// goroutine for the whole server, waiting on an epoll set of their
 // descriptors: a session it reads has no read goroutine of its own, so a
 // server of thousands of chess games holds thousands fewer goroutine
 // stacks for the garbage collector to scan. When a descriptor is readable
@@ -19,25 +23,37 @@ import (
 // hand-back to gws for anything unusual — which deregisters the
 // descriptor and starts the session's gws read loop (socket.adopt).
 //
+// The epoll descriptor is itself registered with Go's netpoller (an epoll
+// set is readable when one of its descriptors is), and only ever waited
+// on with a zero timeout: the reactor parks in the netpoller like any
+// goroutine reading a socket, rather than blocking a thread in
+// epoll_wait, whose processor the scheduler would hand to the rooms it
+// woke only after sysmon noticed — milliseconds on a server with one
+// processor.
+//
 // Level-triggered: a socket left with unread bytes (Poll's read budget,
 // maxPollReads) is reported again, so no session holds the reactor up.
-// A silent client produces no event, so every sweep interval the reactor
-// also checks its sessions' idle deadlines.
+// A silent client produces no event, so every sweep interval (a read
+// deadline on the epoll descriptor) the reactor also checks its sessions'
+// idle deadlines.
 //
-// New starts nothing; the server starts run on its first event-driven
-// session and stops it on Shutdown (stop), waiting for it.
+// newReactor starts nothing; the server starts run with its first
+// event-driven session and stops it on Shutdown (stop), waiting for it.
 type reactor struct {
-	epfd int
-	// wake is a pipe whose read end is registered with epfd: stop writes
-	// a byte to it to end epoll_wait.
-	wakeR, wakeW int
-	sweep        time.Duration // how often idle deadlines are checked
-	done         chan struct{} // closed when run returns
+	epfd  int
+	file  *os.File        // epfd, in Go's netpoller
+	raw   syscall.RawConn // file's
+	sweep time.Duration   // how often idle deadlines are checked
+	done  chan struct{}   // closed when run returns
+	// stopping: stop has begun; run returns at its next wake-up, which a
+	// read deadline in the past brings at once. Set under mu, where run
+	// sets the sweep's deadline.
+	stopping atomic.Bool
 
 	mu struct {
 		sync.Mutex
 		sessions map[int32]*Session // by descriptor; the registered ones
-		closed   bool               // stop has run: the descriptors are closed
+		closed   bool               // stop has closed epfd
 	}
 }
 
@@ -51,19 +67,20 @@ func newReactor(sweep time.Duration) (*reactor, error) {
 	if err != nil {
 		return nil, fmt.Errorf("netcode: epoll_create1: %w", err)
 	}
-	var p [2]int
-	if err := syscall.Pipe2(p[:], syscall.O_NONBLOCK|syscall.O_CLOEXEC); err != nil {
+	if err := syscall.SetNonblock(epfd, true); err != nil {
 		_ = syscall.Close(epfd)
-		return nil, fmt.Errorf("netcode: reactor pipe: %w", err)
+		return nil, fmt.Errorf("netcode: reactor: %w", err)
 	}
-	ev := syscall.EpollEvent{Events: syscall.EPOLLIN, Fd: int32(p[0])}
-	if err := syscall.EpollCtl(epfd, syscall.EPOLL_CTL_ADD, p[0], &ev); err != nil {
-		_ = syscall.Close(epfd)
-		_ = syscall.Close(p[0])
-		_ = syscall.Close(p[1])
-		return nil, fmt.Errorf("netcode: reactor epoll_ctl: %w", err)
+	f := os.NewFile(uintptr(epfd), "epoll") // non-blocking: in the netpoller
+	raw, err := f.SyscallConn()
+	if err == nil {
+		err = f.SetReadDeadline(time.Time{}) // fails if not in the netpoller
 	}
-	r := &reactor{epfd: epfd, wakeR: p[0], wakeW: p[1], sweep: sweep, done: make(chan struct{})}
+	if err != nil {
+		_ = f.Close()
+		return nil, fmt.Errorf("netcode: reactor: %w", err)
+	}
+	r := &reactor{epfd: epfd, file: f, raw: raw, sweep: sweep, done: make(chan struct{})}
 	r.mu.sessions = make(map[int32]*Session)
 	return r, nil
 }
@@ -106,24 +123,31 @@ const maxEvents = 256
 func (r *reactor) run() {
 	defer close(r.done)
 	var events [maxEvents]syscall.EpollEvent
-	var ready, all []*Session // reused
-	timeout := int(max(r.sweep/time.Millisecond, 1))
-	nextSweep := time.Now().Add(r.sweep)
-	for {
-		n, err := syscall.EpollWait(r.epfd, events[:], timeout)
-		if err != nil && err != syscall.EINTR {
-			// Cannot happen with a valid epfd and buffer; stopping the
-			// reactor's reads would leave its sessions unread, so retry.
-			continue
-		}
-		ready = ready[:0]
-		stopping := false
-		r.mu.Lock()
-		for _, ev := range events[:max(n, 0)] {
-			if int(ev.Fd) == r.wakeR {
-				stopping = true
+	var n int
+	// wait makes one epoll_wait that does not block; reporting false when
+	// nothing is ready has RawConn.Read park until the netpoller finds
+	// epfd readable, or the read deadline passes.
+	wait := func(fd uintptr) bool {
+		for {
+			k, err := syscall.EpollWait(int(fd), events[:], 0)
+			if err == syscall.EINTR {
 				continue
 			}
+			n = max(k, 0)
+			return n > 0
+		}
+	}
+	var ready, all []*Session // reused
+	nextSweep := time.Now().Add(r.sweep)
+	_ = r.file.SetReadDeadline(nextSweep)
+	for !r.stopping.Load() {
+		n = 0
+		if err := r.raw.Read(wait); err != nil && !errors.Is(err, os.ErrDeadlineExceeded) {
+			return // the file is closed: cannot happen before stop
+		}
+		ready = ready[:0]
+		r.mu.Lock()
+		for _, ev := range events[:n] {
 			if s := r.mu.sessions[ev.Fd]; s != nil {
 				ready = append(ready, s)
 			}
@@ -137,14 +161,18 @@ func (r *reactor) run() {
 			s.react(now)
 		}
 		clear(ready)
-		if stopping {
-			return
+		if len(ready) > 0 {
+			// Let the rooms just woken act before the next batch.
+			runtime.Gosched()
 		}
 		if now.Before(nextSweep) {
 			continue
 		}
 		nextSweep = now.Add(r.sweep)
 		r.mu.Lock()
+		if !r.stopping.Load() { // under mu: stop's deadline must stand
+			_ = r.file.SetReadDeadline(nextSweep)
+		}
 		all = all[:0]
 		for _, s := range r.mu.sessions {
 			all = append(all, s)
@@ -157,16 +185,17 @@ func (r *reactor) run() {
 	}
 }
 
-// stop ends run and waits for it; then it closes the reactor's
-// descriptors. A session still registered would be left to its hand-back,
-// which no longer deregisters.
+// stop ends run and waits for it; then it closes the epoll descriptor. A
+// session still registered would be left to its hand-back, which no longer
+// deregisters.
 func (r *reactor) stop() {
-	_, _ = syscall.Write(r.wakeW, []byte{0})
+	r.mu.Lock()
+	r.stopping.Store(true)
+	_ = r.file.SetReadDeadline(aLongTimeAgo)
+	r.mu.Unlock()
 	<-r.done
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.mu.closed = true
-	_ = syscall.Close(r.epfd)
-	_ = syscall.Close(r.wakeR)
-	_ = syscall.Close(r.wakeW)
+	_ = r.file.Close()
 }
