@@ -106,18 +106,29 @@ func (f *fakeSeat) sess() *Session {
 	return f.session
 }
 
-// readModes are the two ways a session's socket is read: at the ticks of
-// its match (newTestServer's poller stands for the room) and as frames
-// arrive, by gws's read goroutine (Config.DisableTickReads).
+// readModes are the three ways a session's socket is read: at the ticks
+// of its match (newTestServer's poller stands for the room), by the
+// server's reactor for an event-driven seat, and as frames arrive, by
+// gws's read goroutine (Config.DisableTickReads).
 var readModes = []struct {
 	name    string
 	arrival bool // Config.DisableTickReads
-}{{"tick reads", false}, {"arrival reads", true}}
+	event   bool // newTestServer's seats are event-driven (eventSeats)
+}{{"tick reads", false, false}, {"reactor reads", false, true}, {"arrival reads", true, false}}
 
-// forReadModes runs f once in each read mode, as subtests.
+// eventSeats makes newTestServer's seats event-driven (fakeSeat.event),
+// for forReadModes' reactor mode. Tests do not run in parallel.
+var eventSeats bool
+
+// forReadModes runs f once in each read mode, as subtests. f's arrival
+// is the mode's; in the reactor mode the seats are event-driven.
 func forReadModes(t *testing.T, f func(t *testing.T, arrival bool)) {
 	for _, m := range readModes {
-		t.Run(m.name, func(t *testing.T) { f(t, m.arrival) })
+		t.Run(m.name, func(t *testing.T) {
+			eventSeats = m.event
+			defer func() { eventSeats = false }()
+			f(t, m.arrival)
+		})
 	}
 }
 
@@ -170,6 +181,7 @@ func newTestServer(t *testing.T, cfg Config, seats ...string) (*Server, fakeAdmi
 	adm := fakeAdmitter{}
 	for _, s := range seats {
 		adm[s] = &fakeSeat{detach: make(chan struct{}, 1), arrived: make(chan struct{}, 1)}
+		adm[s].event.Store(eventSeats)
 	}
 	srv := NewServer(cfg, adm)
 	hs := httptest.NewServer(srv)
