@@ -182,3 +182,35 @@ func TestReactorGoroutines(t *testing.T) {
 		})
 	}
 }
+
+// TestReactorShutdownOutOfTime: a Shutdown whose context ends while the
+// reactor's sessions still linger for their clients' close drops their
+// connections, and still leaves no session goroutine nor the reactor.
+func TestReactorShutdownOutOfTime(t *testing.T) {
+	if !reactorSupported {
+		t.Skip("no reactor on this platform")
+	}
+	names := []string{"p0", "p1", "p2"}
+	srv, adm, url := newTestServer(t, Config{Linger: time.Minute, PingInterval: time.Hour}, names...)
+	for _, name := range names {
+		adm[name].event.Store(true)
+		c := dialRaw(t, url, name)
+		c.next(t) // Welcome; the client then never closes
+	}
+	if got := srv.Stats.ReactorReads.Load(); got != uint64(len(names)) {
+		t.Fatalf("ReactorReads = %d, want %d", got, len(names))
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel() // out of time from the start: the lingering sessions are dropped
+	if err := srv.Shutdown(ctx); err != context.Canceled {
+		t.Errorf("Shutdown = %v, want %v", err, context.Canceled)
+	}
+	for _, fn := range []string{"gws.(*Conn).ReadLoop", "netcode.(*Session).writeLoop", "netcode.(*reactor).run"} {
+		if got := countGoroutines(fn); got != 0 {
+			t.Errorf("%d goroutines in %s after Shutdown, want 0", got, fn)
+		}
+	}
+	if got := srv.Stats.Active.Load(); got != 0 {
+		t.Errorf("Active = %d after Shutdown, want 0", got)
+	}
+}
