@@ -27,6 +27,12 @@ func (s *Seat) Entity() EntityID { return s.p.entity }
 // Tick returns the room's current tick.
 func (s *Seat) Tick() uint32 { return s.room.tick.Load() }
 
+// EventDriven reports whether the seat's room processes actions as they
+// arrive (a game played with actions, EventWorld) rather than applying
+// inputs at its ticks, where it reads its peers itself (Poller): the
+// transport then reads the connection as its frames come.
+func (s *Seat) EventDriven() bool { return s.room.ew != nil }
+
 // Attach makes peer the seat's connection: it queues Welcome on peer, then
 // replaces any previous peer, which is closed with 4000 (replaced).
 //

@@ -46,13 +46,15 @@
 // newest-wins slot replaced one unsent. Either way nothing is allocated
 // per session per tick.
 //
-// A Session has gws's read loop, which decodes frames and hands inputs to
-// the match without blocking, and a writer goroutine only while frames
-// wait to be written: it is started when one must wait, writes them in
-// batches under a deadline, and ends when nothing is left — most frames
-// never need it (below), so an idle connection has no writer. Pings come
-// from a timer per session, not a goroutine. The match never blocks on a
-// socket.
+// A Session has no goroutine of its own while nothing waits. Its reads
+// are gws's read loop, which decodes frames and hands inputs to the match
+// without blocking — unless the socket is polled (below), when the read
+// loop is parked, or read by the reactor, when it is not started at all.
+// Its writes are made at once by whoever sends (below), and a writer
+// goroutine runs only while frames wait to be written: it is started when
+// one must wait, writes them in batches under a deadline, and ends when
+// nothing is left. Pings come from a timer per session. The match never
+// blocks on a socket.
 //
 // A match that applies inputs only at its ticks (the arena) reads its
 // players' sockets itself, at the start of every tick (Session.Poll, unless
@@ -65,7 +67,24 @@
 // the idle deadline), the session closing, and a write the kernel does not
 // take whole hand the socket back to the read loop for good, with what was
 // read but not parsed, and the session goes on as if it had never been
-// polled (poll.go). A snapshot offered, or a message sent (Send: an
+// polled (poll.go).
+//
+// A match that acts on each action as it arrives (chess: EventSeat) has
+// its players' sockets read by the server's reactor (Linux, unless
+// Config.DisableTickReads): one goroutine for the whole server, blocked in
+// epoll_wait on their descriptors, which takes each socket over right after
+// its upgrade, before gws's read loop is started — no read goroutine per
+// connection, parked or not, whose stack the garbage collector would scan
+// (at 10,000 connections, most of its mark work). When a socket is
+// readable the reactor reads and dispatches it exactly as Poll does, and
+// every few hundred milliseconds it checks the idle deadlines, which no
+// event announces. The same hand-back ends it, and only then is gws's read
+// loop started, reading first what the reactor left unparsed: every end of
+// a session (a close by either side, the end of the stream, the idle
+// deadline, Shutdown) passes through it, so OnClose runs once as ever
+// (reactor_linux.go, socket.adopt).
+//
+// A snapshot offered, or a message sent (Send: an
 // event-driven match's answer to a move), while nothing else waits to be
 // sent is written at once, on the match's goroutine, with one non-blocking
 // write (socket.go), and so is a ping; what the kernel does not take is

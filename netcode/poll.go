@@ -25,9 +25,13 @@ import (
 // does the session closing, and a write the kernel does not take whole.
 //
 // Poll never blocks. It does nothing with Config.DisableTickReads, once
-// the socket is handed back, and on a connection without a descriptor.
+// the socket is handed back, on a connection without a descriptor, and on
+// an event-driven seat's (EventSeat), which the server's reactor reads.
 // It must not be called concurrently with itself.
 func (s *Session) Poll(now time.Time) {
+	if s.events {
+		return // the reactor reads it
+	}
 	c := s.sock
 	switch c.phase.Load() {
 	case phaseGws:
@@ -45,6 +49,31 @@ func (s *Session) Poll(now time.Time) {
 		s.polled = true
 		s.srv.Stats.TickReads.Add(1)
 	}
+	s.readPolled(now)
+}
+
+// react reads and dispatches what the client of an event-driven seat sent,
+// as Poll does: the reactor calls it when the socket is readable.
+func (s *Session) react(now time.Time) {
+	if s.sock.beginPoll() {
+		s.readPolled(now)
+	}
+}
+
+// sweepIdle hands the socket back if its idle deadline has passed: gws
+// finds it past and closes as it does. The reactor calls it for the
+// sockets it reads, whose silence produces no event.
+func (s *Session) sweepIdle(now time.Time) {
+	if now.UnixNano() >= s.readDeadline.Load() {
+		s.sock.handBack()
+	}
+}
+
+// readPolled is a poll begun by beginPoll: it dispatches the frames read,
+// ends the poll, and hands the socket back if the idle deadline has
+// passed. Called by the one poller of the socket: Poll or the reactor.
+func (s *Session) readPolled(now time.Time) {
+	c := s.sock
 	for {
 		op, payload, ok := c.nextFrame(s.srv.cfg.MaxFrame)
 		if !ok {
@@ -89,6 +118,14 @@ type pollState struct {
 	// resumed is closed to unpark gws's read goroutine after a hand-back;
 	// made when the socket is taken over.
 	resumed chan struct{}
+	// startRead starts gws's read loop, for a socket taken over from its
+	// first byte (adopt), whose read loop was never started: the
+	// hand-back calls it, once, where it would close resumed. nil
+	// otherwise, and once called.
+	startRead func()
+	// reactor reads the socket while it is polled (adopt); nil when a
+	// tick-driven room polls it.
+	reactor *reactor
 	// polling: the poller is between beginPoll and endPoll, dispatching
 	// frames on the session's behalf; a hand-back meanwhile leaves gws
 	// parked until endPoll (resumeDue), so that the read side — the
@@ -195,6 +232,10 @@ func (c *socket) handBackLocked() {
 		}
 		return
 	}
+	if r := c.poll.reactor; r != nil {
+		r.remove(c.poll.fd)
+		c.poll.reactor = nil
+	}
 	c.returnFD()
 	c.poll.left = c.poll.rbuf[c.poll.rs:c.poll.re]
 	c.setPhaseLocked(phaseBack)
@@ -203,8 +244,53 @@ func (c *socket) handBackLocked() {
 	if c.poll.polling {
 		c.poll.resumeDue = true
 	} else {
-		close(c.poll.resumed)
+		c.resumeLocked()
 	}
+}
+
+// resumeLocked lets gws read again after a hand-back: it unparks gws's read
+// goroutine, or starts it if the socket was polled from its first byte.
+// c.pmu must be held.
+func (c *socket) resumeLocked() {
+	close(c.poll.resumed)
+	if start := c.poll.startRead; start != nil {
+		c.poll.startRead = nil
+		start()
+	}
+}
+
+// adopt takes the socket over from its first byte, before gws's read loop
+// has started — nothing has been read from the connection yet, so this is
+// a frame boundary — for r to read it; startRead starts the read loop,
+// which the hand-back calls. It reports false, the socket staying gws's
+// and startRead not called, if the session is already closing or the
+// descriptor cannot be had or registered. Called once, right after the
+// upgrade.
+func (c *socket) adopt(r *reactor, s *Session, startRead func()) bool {
+	c.mu.Lock() // mu before pmu, as everywhere
+	defer c.mu.Unlock()
+	c.pmu.Lock()
+	defer c.pmu.Unlock()
+	if !c.hasFD || c.poll.phase != phaseGws || c.ending.Load() || c.shut {
+		return false
+	}
+	fd, ok := c.takeFD()
+	if !ok {
+		return false
+	}
+	if err := r.add(fd, s); err != nil {
+		c.poll.fd = fd
+		c.returnFD() // the connection is closed: give gws a new one
+		return false
+	}
+	c.poll.fd = fd
+	c.poll.reactor = r
+	c.poll.startRead = startRead
+	c.poll.resumed = make(chan struct{})
+	c.poll.rbuf = make([]byte, pollBufferSize)
+	c.poll.rs, c.poll.re = 0, 0
+	c.setPhaseLocked(phasePolled)
+	return true
 }
 
 func (c *socket) setPhaseLocked(p int32) {
@@ -232,7 +318,7 @@ func (c *socket) endPoll() {
 	c.poll.polling = false
 	if c.poll.resumeDue {
 		c.poll.resumeDue = false
-		close(c.poll.resumed)
+		c.resumeLocked()
 	}
 }
 

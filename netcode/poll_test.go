@@ -159,8 +159,29 @@ func seqRange(from, to uint32) string {
 // frames, pings and pongs it reads, and everything else hands the socket
 // back to gws with the bytes it has not parsed — after the inputs it has
 // dispatched, in order — and gws deals with it as it always does: the
-// session then runs as if it had never been polled.
+// session then runs as if it had never been polled. The same with the
+// reactor reading an event-driven seat's socket from its first byte, whose
+// gws read loop starts only with the hand-back.
 func TestPollHandBack(t *testing.T) {
+	forPollers(t, testPollHandBack)
+}
+
+// pollers are the two pollers of a socket: its tick-driven room
+// (newTestServer's poller stands for it) and, for an event-driven seat,
+// the server's reactor.
+var pollers = []struct {
+	name  string
+	event bool // fakeSeat.event
+}{{"tick", false}, {"reactor", true}}
+
+// forPollers runs f once with each poller, as subtests.
+func forPollers(t *testing.T, f func(t *testing.T, event bool)) {
+	for _, p := range pollers {
+		t.Run(p.name, func(t *testing.T) { f(t, p.event) })
+	}
+}
+
+func testPollHandBack(t *testing.T, event bool) {
 	closeFrame := maskedFrame(gws.OpcodeCloseConnection, binary.BigEndian.AppendUint16(nil, 1000))
 	tests := []struct {
 		name string
@@ -217,11 +238,13 @@ func TestPollHandBack(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			srv, adm, url := newTestServer(t, Config{}, "p")
+			adm["p"].event.Store(event)
 			c := dialRaw(t, url, "p")
 			c.next(t) // Welcome
 			seat := adm["p"]
 			seat.waitPolled(t, false)
 			s := seat.sess()
+			checkReader(t, srv, s, event)
 			c.write(t, inputFrames(1, 3))
 			checkFor(t, 5*time.Second, func() error {
 				if got := fmt.Sprint(seat.seqs()); got != seqRange(1, 3) {
@@ -313,6 +336,10 @@ func waitPolls(t *testing.T, seat *fakeSeat, n int64) {
 // would without polling. Under the race detector this is also the test of
 // the socket's two owners.
 func TestPollSwitchMidStream(t *testing.T) {
+	forPollers(t, testPollSwitchMidStream)
+}
+
+func testPollSwitchMidStream(t *testing.T, event bool) {
 	const clients, inputs = 8, 400
 	names := make([]string, clients)
 	for i := range names {
@@ -322,6 +349,7 @@ func TestPollSwitchMidStream(t *testing.T) {
 	t.Cleanup(wg.Wait) // after the server's shutdown has ended every connection
 	srv, adm, url := newTestServer(t, Config{FrameRate: -1}, names...)
 	for i, name := range names {
+		adm[name].event.Store(event)
 		c := dialRaw(t, url, name)
 		c.next(t) // Welcome
 		seat := adm[name]
@@ -367,8 +395,11 @@ func TestPollSwitchMidStream(t *testing.T) {
 			return nil
 		})
 	}
-	if got := srv.Stats.TickReads.Load(); got == 0 {
+	if got := srv.Stats.TickReads.Load() + srv.Stats.ReactorReads.Load(); got == 0 {
 		t.Error("no session was ever polled: the test exercised gws alone")
+	}
+	if event && srv.Stats.TickReads.Load() != 0 {
+		t.Errorf("TickReads = %d with event-driven seats, want 0", srv.Stats.TickReads.Load())
 	}
 	for i, name := range names {
 		if i%2 == 0 {
@@ -396,9 +427,16 @@ func TestPollSwitchMidStream(t *testing.T) {
 
 // TestPollIdle: a polled session whose client goes silent is closed as
 // idle — Kick idle, 1001 — by the poller handing the socket back with its
-// deadline past, and nothing is counted against the player.
+// deadline past, and nothing is counted against the player. The reactor,
+// which no event wakes for a silent client, finds the deadline past at a
+// sweep.
 func TestPollIdle(t *testing.T) {
+	forPollers(t, testPollIdle)
+}
+
+func testPollIdle(t *testing.T, event bool) {
 	srv, adm, url := newTestServer(t, Config{IdleTimeout: 300 * time.Millisecond, PingInterval: time.Hour}, "p")
+	adm["p"].event.Store(event)
 	c := dialRaw(t, url, "p")
 	c.next(t)
 	adm["p"].waitPolled(t, false)

@@ -49,6 +49,20 @@ type Seat interface {
 	Tick() uint32
 }
 
+// EventSeat is an optional Seat capability: a seat of a match that acts on
+// each action as it arrives (event-driven, such as chess) rather than
+// reading its connections at its ticks (Session.Poll). Its connections are
+// read from their first byte by the server's reactor, one goroutine for
+// all of them blocked in epoll_wait, rather than each by a goroutine of
+// its own (Linux only; not with Config.DisableTickReads). A Seat without
+// it is read by its own goroutine until its match polls it.
+type EventSeat interface {
+	Seat
+	// EventDriven reports whether the seat's match is event-driven. It
+	// must not change.
+	EventDriven() bool
+}
+
 // Config tunes the transport. The zero value of every field means its
 // default.
 type Config struct {
@@ -105,8 +119,9 @@ type Config struct {
 	MaxConns int
 	// DisableTickReads makes every connection be read by its own goroutine
 	// as its frames arrive, also in matches that read their connections at
-	// their ticks (Session.Poll does nothing): the transport as it was
-	// before tick-driven reads, for comparison.
+	// their ticks (Session.Poll does nothing) and in event-driven ones (no
+	// reactor, see EventSeat): the transport as it was before tick-driven
+	// reads, for comparison and as an escape hatch.
 	DisableTickReads bool
 	// CheckOrigin, if set, decides whether a request may open a game
 	// connection by its Origin header, the page a browser opens it from
@@ -187,6 +202,10 @@ type Stats struct {
 	// socket's tail, a close).
 	Writers      atomic.Int64
 	WriterStarts atomic.Uint64
+	// ReactorReads counts the sessions of event-driven seats read by the
+	// server's reactor from their first byte (EventSeat), whether or not
+	// handed back since.
+	ReactorReads atomic.Uint64
 
 	RefusedPerIP  atomic.Uint64 // requests answered 429: MaxConnsPerIP reached
 	RefusedFull   atomic.Uint64 // requests answered 503: MaxConns reached
@@ -248,6 +267,11 @@ type Server struct {
 		closed   bool
 		conns    int                  // connection slots held: handshakes and open sessions
 		perIP    map[netip.Prefix]int // slots held per clientKey; no zero entries
+		// reactor reads event-driven seats' sockets: made and started
+		// with the first of them, stopped by Shutdown. reactorFailed: it
+		// could not be made; every session is read by gws.
+		reactor       *reactor
+		reactorFailed bool
 	}
 }
 
@@ -343,11 +367,80 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	s.Stats.Accepted.Add(1)
 	s.Stats.Active.Add(1)
 	sess.touch(time.Now())
-	s.wg.Go(conn.ReadLoop)
+	if !s.readOnEvents(sess, seat, conn) {
+		s.wg.Go(conn.ReadLoop)
+	}
 	sess.startPings() // the writer starts when something must wait
 	if err := seat.Attach(sess); err != nil {
 		sess.Close(arbiterv1.CloseMatchOver, "the match is over")
 	}
+}
+
+// readOnEvents gives a new session of an event-driven seat to the
+// reactor, which reads its socket from the first byte, and reports whether
+// it did: the session's gws read loop then starts only when the socket is
+// handed back (socket.adopt), which every end of the session does — a
+// close by the server or the match, the client's close or end of stream,
+// the idle deadline, Shutdown. Otherwise the caller starts the read loop.
+func (s *Server) readOnEvents(sess *Session, seat Seat, conn *gws.Conn) bool {
+	es, ok := seat.(EventSeat)
+	if !ok || !reactorSupported || s.cfg.DisableTickReads || !es.EventDriven() {
+		return false
+	}
+	r := s.startReactor()
+	if r == nil {
+		return false
+	}
+	s.wg.Add(1) // the read loop, started by the hand-back
+	start := func() {
+		go func() {
+			defer s.wg.Done()
+			conn.ReadLoop()
+		}()
+	}
+	if !sess.sock.adopt(r, sess, start) {
+		s.wg.Done()
+		return false
+	}
+	sess.events = true
+	s.Stats.ReactorReads.Add(1)
+	return true
+}
+
+// Errors of the reactor's registration, logged or not at all.
+var (
+	errReactorStopped = errors.New("netcode: reactor stopped")
+	errNoReactor      = errors.New("netcode: no reactor on this platform")
+)
+
+// startReactor returns the server's reactor, making and starting it if it
+// is the first asked for; nil once the server is shutting down, or if it
+// cannot be made.
+func (s *Server) startReactor() *reactor {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	switch {
+	case s.mu.closed || s.mu.reactorFailed:
+		return nil
+	case s.mu.reactor != nil:
+		return s.mu.reactor
+	}
+	r, err := newReactor(reactorSweep(s.cfg.IdleTimeout))
+	if err != nil {
+		s.mu.reactorFailed = true
+		s.cfg.Logger.Warn("event-driven connections are read by a goroutine each", "err", err)
+		return nil
+	}
+	s.mu.reactor = r
+	go r.run() // stopped and waited for by Shutdown
+	return r
+}
+
+// reactorSweep is how often the reactor checks its sessions' idle
+// deadlines: an eighth of the timeout, at most a second, so that a silent
+// client is dropped at most that late.
+func reactorSweep(idle time.Duration) time.Duration {
+	return min(time.Second, max(idle/8, time.Millisecond))
 }
 
 // The URL query parameter by which a client chooses its snapshots'
@@ -495,9 +588,16 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	for sess := range s.mu.sessions {
 		sessions = append(sessions, sess)
 	}
+	r := s.mu.reactor
+	s.mu.reactor = nil
 	s.mu.Unlock()
 	for _, sess := range sessions {
 		sess.Close(arbiterv1.CloseShutdown, "the server is shutting down")
+	}
+	if r != nil {
+		// Every session it read is handed back now (Close), and no new
+		// one comes (closed): nothing is left for it to read.
+		r.stop()
 	}
 	done := make(chan struct{})
 	go func() { s.wg.Wait(); close(done) }()

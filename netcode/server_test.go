@@ -32,6 +32,23 @@ type fakeSeat struct {
 	// its poller away (the test polls).
 	polls  atomic.Int64
 	manual atomic.Bool
+	// event makes the seat an EventSeat's event-driven one: the server's
+	// reactor reads its sessions. Set before the client dials.
+	event atomic.Bool
+	// actions are the seqs of the actions received; arrived is signalled
+	// after every input or action.
+	actions []uint32
+	arrived chan struct{}
+}
+
+func (f *fakeSeat) EventDriven() bool { return f.event.Load() }
+
+// arrival signals that an input or an action arrived.
+func (f *fakeSeat) arrival() {
+	select {
+	case f.arrived <- struct{}{}:
+	default:
+	}
 }
 
 func (f *fakeSeat) Violation(reason arbiterv1.CloseReason) {
@@ -65,9 +82,21 @@ func (f *fakeSeat) Input(in *arbiterv1.Input) {
 	f.mu.Lock()
 	f.inputs = append(f.inputs, in.GetSeq())
 	f.mu.Unlock()
+	f.arrival()
 }
 
-func (f *fakeSeat) Action(uint32, []byte) {}
+func (f *fakeSeat) Action(seq uint32, _ []byte) {
+	f.mu.Lock()
+	f.actions = append(f.actions, seq)
+	f.mu.Unlock()
+	f.arrival()
+}
+
+func (f *fakeSeat) actionSeqs() []uint32 {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return append([]uint32(nil), f.actions...)
+}
 
 func (f *fakeSeat) Tick() uint32 { return 77 }
 
@@ -77,18 +106,29 @@ func (f *fakeSeat) sess() *Session {
 	return f.session
 }
 
-// readModes are the two ways a session's socket is read: at the ticks of
-// its match (newTestServer's poller stands for the room) and as frames
-// arrive, by gws's read goroutine (Config.DisableTickReads).
+// readModes are the three ways a session's socket is read: at the ticks
+// of its match (newTestServer's poller stands for the room), by the
+// server's reactor for an event-driven seat, and as frames arrive, by
+// gws's read goroutine (Config.DisableTickReads).
 var readModes = []struct {
 	name    string
 	arrival bool // Config.DisableTickReads
-}{{"tick reads", false}, {"arrival reads", true}}
+	event   bool // newTestServer's seats are event-driven (eventSeats)
+}{{"tick reads", false, false}, {"reactor reads", false, true}, {"arrival reads", true, false}}
 
-// forReadModes runs f once in each read mode, as subtests.
+// eventSeats makes newTestServer's seats event-driven (fakeSeat.event),
+// for forReadModes' reactor mode. Tests do not run in parallel.
+var eventSeats bool
+
+// forReadModes runs f once in each read mode, as subtests. f's arrival
+// is the mode's; in the reactor mode the seats are event-driven.
 func forReadModes(t *testing.T, f func(t *testing.T, arrival bool)) {
 	for _, m := range readModes {
-		t.Run(m.name, func(t *testing.T) { f(t, m.arrival) })
+		t.Run(m.name, func(t *testing.T) {
+			eventSeats = m.event
+			defer func() { eventSeats = false }()
+			f(t, m.arrival)
+		})
 	}
 }
 
@@ -140,7 +180,8 @@ func newTestServer(t *testing.T, cfg Config, seats ...string) (*Server, fakeAdmi
 	cfg.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
 	adm := fakeAdmitter{}
 	for _, s := range seats {
-		adm[s] = &fakeSeat{detach: make(chan struct{}, 1)}
+		adm[s] = &fakeSeat{detach: make(chan struct{}, 1), arrived: make(chan struct{}, 1)}
+		adm[s].event.Store(eventSeats)
 	}
 	srv := NewServer(cfg, adm)
 	hs := httptest.NewServer(srv)

@@ -21,8 +21,9 @@ const closeGrace = time.Second
 
 // Session is one client connection bound to a seat. Its send methods never
 // block, so a match may call them from its tick goroutine. The server owns
-// the session's goroutines — gws's read loop, and a writer while frames
-// wait — and waits for them on Shutdown.
+// the session's goroutines — gws's read loop unless the reactor reads
+// the socket, and a writer while frames wait — and waits for them on
+// Shutdown.
 type Session struct {
 	srv  *Server
 	conn *gws.Conn
@@ -31,7 +32,10 @@ type Session struct {
 	// delta: the client asked for delta snapshots (snapshots=delta in the
 	// URL). Set before the session is used, then read-only.
 	delta bool
-	gone  chan struct{} // closed when the read loop has ended
+	// events: the server's reactor reads the socket (an EventSeat's
+	// session); Poll does nothing. Set before the session is attached.
+	events bool
+	gone   chan struct{} // closed when the read loop has ended
 	// closing mirrors mu.closing for the read loop, which checks it on
 	// every frame: once a close is decided, client frames are discarded.
 	closing atomic.Bool
@@ -351,8 +355,9 @@ func kickMessage(reason arbiterv1.CloseReason, message string) []byte {
 // gives up s.mu.writing under it, only after finding nothing to take — and
 // the session must not have been closing before: the read loop, which
 // keeps the server's WaitGroup above zero until it has seen the session
-// end (OnClose), is then still running, so that starting the writer never
-// races with Shutdown's Wait.
+// end (OnClose), is then still running — or, on a socket the reactor
+// reads, still to be started by the hand-back and counted from the
+// upgrade — so that starting the writer never races with Shutdown's Wait.
 func (s *Session) wakeLocked() {
 	if s.mu.writing {
 		return

@@ -39,7 +39,8 @@ const defaultLinger = time.Second
 // polling. The socket is in one of three phases:
 //
 //	phaseGws    gws reads; a poller may ask for the socket (requestPoll)
-//	phasePolled the poller reads; gws's read goroutine is parked in Read
+//	phasePolled the poller reads; gws's read goroutine is parked in Read,
+//	            or not started yet (adopt: the reactor reads from the first byte)
 //	phaseBack   handed back: gws reads, for good
 //
 // Two mutexes, taken in this order when both are: mu keeps the frames

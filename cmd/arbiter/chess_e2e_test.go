@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
+	"runtime"
 	"slices"
 	"strings"
 	"sync"
@@ -265,8 +266,21 @@ func TestChessFoolsMate(t *testing.T) {
 		}
 	}
 	// Every action was answered and timed: four moves, two refused.
-	if n := ts.scrape(t).must(t, "arbiter_action_duration_seconds"); n != 6 {
+	sc := ts.scrape(t)
+	if n := sc.must(t, "arbiter_action_duration_seconds"); n != 6 {
 		t.Errorf("arbiter_action_duration_seconds counts %v actions, want 6", n)
+	}
+	// Both players' connections were read by the reactor (Linux), none
+	// at ticks: a chess room never polls.
+	wantReactor := 0.0
+	if runtime.GOOS == "linux" {
+		wantReactor = 2
+	}
+	if n := sc.must(t, "arbiter_ws_reactor_reads_total"); n != wantReactor {
+		t.Errorf("arbiter_ws_reactor_reads_total = %v, want %v", n, wantReactor)
+	}
+	if n := sc.must(t, "arbiter_ws_tick_reads_total"); n != 0 {
+		t.Errorf("arbiter_ws_tick_reads_total = %v, want 0", n)
 	}
 }
 

@@ -72,7 +72,7 @@ func parseConfig(args []string, getenv func(string) string, usageOut io.Writer) 
 	fs.StringVar(&c.CORSOrigins, "cors-origins", "", "comma-separated origins of web pages, scheme://host[:port] such as https://game.example.com, that may call the REST API and open game WebSockets from a browser; the page this server serves itself is always allowed, any other page is refused with 403 (default: none)")
 	fs.IntVar(&c.TickRate, "tick-rate", 30, "simulation ticks per second, 20–60, for every mode")
 	fs.IntVar(&c.TickPhases, "tick-phases", 0, "if > 0, rooms tick together, on this many instants per tick period: less CPU, snapshots leave later in rooms late in each burst (default: 0, each room ticks from its own start)")
-	fs.BoolVar(&c.TickReads, "tick-reads", true, "read the WebSockets of tick-driven matches (the arena) at their ticks, with one non-blocking read per client per tick, rather than on every arrival with a goroutine per connection: less CPU; false reads every frame on arrival, as event-driven matches (chess) always do")
+	fs.BoolVar(&c.TickReads, "tick-reads", true, "read the WebSockets of tick-driven matches (the arena) at their ticks, with one non-blocking read per client per tick, and those of event-driven matches (chess) with one epoll reactor for the server (Linux), rather than with a goroutine per connection: less CPU, fewer goroutines; false reads every connection with a goroutine of its own")
 	fs.DurationVar(&c.MatchDuration, "match-duration", 0, "time limit of every mode that has one (default: each mode's own; the arena's 120s)")
 	c.ChessClock = chess.DefaultClock
 	fs.Func("chess-clock", "chess time control, base+increment: each player's time, and what each move adds to it (default 3m+2s)", func(s string) error {

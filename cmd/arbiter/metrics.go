@@ -193,6 +193,8 @@ var (
 		"WebSocket sessions' writer goroutines running now. A session has one only while a frame must wait to be written (its socket full, frames queued behind others, a close); most frames are written at once by the goroutine that sends them.", nil, nil)
 	descWriterStarts = prometheus.NewDesc("arbiter_ws_writer_starts_total",
 		"Writer goroutines started for WebSocket sessions: times a frame had to wait to be written.", nil, nil)
+	descReactorReads = prometheus.NewDesc("arbiter_ws_reactor_reads_total",
+		"Connections of event-driven matches (chess) read from their first byte by the server's epoll reactor rather than by a goroutine each (--tick-reads; Linux), handed back since or not.", nil, nil)
 	descEventsDropped = prometheus.NewDesc("arbiter_anticheat_events_dropped_total",
 		"Anti-cheat events lost because the queue to the store was full.", nil, nil)
 	descSettled = prometheus.NewDesc("arbiter_ratings_settled_total",
@@ -228,7 +230,7 @@ var (
 func (c *serverCollector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{
 		descRooms, descTicks, descOverruns, descSkipped, descInputs, descSaveFailures, descKicks,
-		descSnapFrames, descSnapBytes, descSnapKeys, descTickReads, descWriters, descWriterStarts, descEventsDropped, descSettled, descSettleErrors, descResettled, descSettleLost,
+		descSnapFrames, descSnapBytes, descSnapKeys, descTickReads, descReactorReads, descWriters, descWriterStarts, descEventsDropped, descSettled, descSettleErrors, descResettled, descSettleLost,
 		descQueue, descClaims, descTakeovers, descSessions, descUpgrades, descCloses, descPending, descOriginRefused,
 	} {
 		ch <- d
@@ -278,6 +280,7 @@ func (c *serverCollector) Collect(ch chan<- prometheus.Metric) {
 	counter(descTickReads, ns.TickReads.Load())
 	gauge(descWriters, float64(ns.Writers.Load()))
 	counter(descWriterStarts, ns.WriterStarts.Load())
+	counter(descReactorReads, ns.ReactorReads.Load())
 	counter(descUpgrades, ns.Accepted.Load(), "accepted")
 	counter(descUpgrades, ns.Refused.Load(), "refused")
 	counter(descUpgrades, ns.RefusedPerIP.Load(), "refused_per_ip")

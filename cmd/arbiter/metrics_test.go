@@ -189,7 +189,8 @@ func TestMetrics(t *testing.T) {
 		{"arbiter_game_save_failures_total", nil, 0},
 		{"arbiter_inputs_total", []string{"result", "invalid"}, 0},
 		{"arbiter_anticheat_events_dropped_total", nil, 0},
-		{"arbiter_ws_tick_reads_total", nil, 2}, // the arena reads both players at its ticks
+		{"arbiter_ws_tick_reads_total", nil, 2},    // the arena reads both players at its ticks
+		{"arbiter_ws_reactor_reads_total", nil, 0}, // and the reactor none
 	} {
 		if got := after.must(t, tt.name, tt.labels...); got != tt.want {
 			t.Errorf("%s%v = %v, want %v", tt.name, tt.labels, got, tt.want)

@@ -20,9 +20,11 @@ func (a admitter) Admit(token string) (netcode.Seat, error) {
 	return seat{s}, nil
 }
 
-// seat adapts *match.Seat to netcode.Seat: a *netcode.Session is a
-// match.Peer.
+// seat adapts *match.Seat to netcode.Seat, and to netcode.EventSeat
+// (EventDriven is match.Seat's): a *netcode.Session is a match.Peer.
 type seat struct{ *match.Seat }
+
+var _ netcode.EventSeat = seat{}
 
 func (s seat) Attach(sess *netcode.Session) error { return s.Seat.Attach(sess) }
 func (s seat) Detach(sess *netcode.Session)       { s.Seat.Detach(sess) }
