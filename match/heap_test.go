@@ -24,13 +24,13 @@ func readLiveHeap() liveHeap {
 // TestEventRoomHeap holds what an event room (a chess game's: thousands
 // per server) keeps alive besides its world, with both players attached
 // and a State sent: every GC cycle marks it for every room (bench/README.md,
-// "Chess"). The budget leaves no room for a tick room's buffers (2,265 B
-// scannable when the Room held them itself; 1,894 B without).
+// "Chess"). The budget leaves no room for a tick room's buffers (2,185 B
+// scannable when the Room held them itself; 1,824 B without).
 func TestEventRoomHeap(t *testing.T) {
 	if testing.Short() {
 		t.Skip("heap budgets: not in -short")
 	}
-	const n = 500
+	const n = 2000
 	cfg := RoomConfig{TickRate: 30, JoinTimeout: time.Second, Grace: 10 * time.Second}
 	clock := newFakeClock()
 	log := discardLogger()
@@ -53,7 +53,9 @@ func TestEventRoomHeap(t *testing.T) {
 	scan := (after.scan - before.scan) / n
 	objs := (after.objects - before.objects) / n
 	t.Logf("per event room: %.0f B scannable, %.1f objects", scan, objs)
-	const maxScan, maxObjects = 2000, 24
+	// 2,100: between the two, with 200 B a room (400 KB in all) for
+	// whatever else the test binary holds at either cycle.
+	const maxScan, maxObjects = 2100, 24
 	if scan > maxScan || objs > maxObjects {
 		t.Errorf("an event room keeps %.0f B scannable and %.1f objects live, want at most %d B and %d", scan, objs, maxScan, maxObjects)
 	}
