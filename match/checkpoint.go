@@ -88,6 +88,9 @@ func (r *Room) checkpoint(tick uint32, state []byte) Checkpoint {
 	for i, p := range r.players {
 		cp.Players[i] = PlayerResult{PlayerID: p.id, Entity: p.entity, Forfeit: p.forfeited.Load()}
 	}
+	if r.tickState == nil {
+		return cp // an event room: the manager's checkpoint at its creation
+	}
 	for _, e := range r.ents { // the entities encodeSnapshot just read
 		if p := r.byEntity[e.ID]; p != nil {
 			cp.Players[p.seat].Score = e.Score

@@ -93,6 +93,19 @@ func TestCheckpoints(t *testing.T) {
 	}
 }
 
+// TestEventRoomCheckpoint: the checkpoint a manager saves for every room
+// when it creates it is an event room's too (a room without a tick
+// room's buffers): waiting, no state, its players in seat order.
+func TestEventRoomCheckpoint(t *testing.T) {
+	world, _ := raceGame{limit: time.Hour}.NewWorld(WorldConfig{})
+	r := newRoom("m1", Mode{Name: "race", Players: 2}, RoomConfig{TickRate: 30}, world, []string{"alice", "bob"}, newFakeClock(), discardLogger(), nil)
+	cp := r.checkpoint(0, nil)
+	want := []PlayerResult{{PlayerID: "alice", Entity: 1}, {PlayerID: "bob", Entity: 2}}
+	if diff := cmp.Diff(want, cp.Players); diff != "" || cp.Status != StatusWaiting || cp.State != nil || cp.MatchID != "m1" {
+		t.Errorf("checkpoint() = %+v; players (-want +got):\n%s", cp, diff)
+	}
+}
+
 // TestEndOrphans: a match left running by a dead process is recorded from
 // its checkpoint, aborted and placed, and its checkpoint forgotten.
 func TestEndOrphans(t *testing.T) {

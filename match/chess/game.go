@@ -3,11 +3,11 @@ package chess
 import (
 	"errors"
 	"math"
-	"slices"
 	"strconv"
 	"time"
 
 	chesslib "github.com/corentings/chess/v2"
+	"google.golang.org/protobuf/encoding/protowire"
 	"google.golang.org/protobuf/proto"
 
 	chessv1 "github.com/arbiter-gg/arbiter/proto/arbiter/chess/v1"
@@ -51,7 +51,7 @@ type Game struct {
 	clock   Clock
 
 	lib   *libGame // the rules: the position and what the positions played decide (lib.go)
-	moves []string // every move from the start, in UCI, as played
+	moves moveList // every move from the start, in UCI, as played (moves.go)
 
 	status    Status
 	winner    string // player ID; empty while playing and for a draw
@@ -241,7 +241,7 @@ func (g *Game) legal(uci string) (*chesslib.Move, bool) {
 // replay.
 func (g *Game) push(m *chesslib.Move, uci string) {
 	g.lib.play(m)
-	g.moves = append(g.moves, uci)
+	g.moves = g.moves.append(uci)
 }
 
 func square(file, rank byte) (chesslib.Square, bool) {
@@ -373,11 +373,11 @@ func (g *Game) Left(now time.Time) (white, black time.Duration) {
 // does not flag: a clock at zero shows zero until Flag ends the game. The
 // message shares nothing with the game.
 func (g *Game) Board(now time.Time) *chessv1.Board {
-	return g.board(now, slices.Clone(g.moves))
+	return g.board(now, g.moves.Strings())
 }
 
-// board is Board with moves for its moves: g.moves itself for a message
-// encoded at once and dropped (appendBoard), a copy for one that is kept.
+// board is Board with moves for its moves: the game's, or nil for a
+// message whose moves appendBoard writes itself.
 func (g *Game) board(now time.Time, moves []string) *chessv1.Board {
 	w, b := g.Left(now)
 	return &chessv1.Board{
@@ -395,14 +395,36 @@ func (g *Game) board(now time.Time, moves []string) *chessv1.Board {
 }
 
 // appendBoard appends the Board for now, encoded, to dst: the state
-// message the room sends after every change, without a copy of the moves.
+// message the room sends after every change, without a string per move.
+// Fields 1 (fen) and 2 (moves) are written here, the rest by proto after
+// them: the library writes a message's fields in the order of their
+// numbers, so the bytes are proto.Marshal(g.Board(now))'s
+// (TestAppendBoard).
 func (g *Game) appendBoard(dst []byte, now time.Time) []byte {
-	b, err := proto.MarshalOptions{}.MarshalAppend(dst, g.board(now, g.moves))
+	b := dst
+	if fen := g.lib.FEN(); fen != "" {
+		b = protowire.AppendTag(b, boardFenField, protowire.BytesType)
+		b = protowire.AppendString(b, fen)
+	}
+	for i := range g.moves.Len() {
+		b = protowire.AppendTag(b, boardMovesField, protowire.BytesType)
+		b = protowire.AppendBytes(b, g.moves.At(i))
+	}
+	rest := g.board(now, nil)
+	rest.Fen = ""
+	b, err := proto.MarshalOptions{}.MarshalAppend(b, rest)
 	if err != nil {
 		panic(errors.New("chess: marshal board: " + err.Error())) // a Board built here always encodes
 	}
 	return b
 }
+
+// The field numbers of Board's fen and moves (arbiter/chess/v1), which
+// appendBoard writes itself.
+const (
+	boardFenField   protowire.Number = 1
+	boardMovesField protowire.Number = 2
+)
 
 // millis is d in whole milliseconds (rounded down: a clock never shows more
 // than is left), within uint32.
@@ -439,7 +461,7 @@ func (g *Game) Abort(now time.Time) bool {
 func (g *Game) Version() uint32 { return g.version }
 
 // Moves returns the moves played, in UCI, from the starting position.
-func (g *Game) Moves() []string { return slices.Clone(g.moves) }
+func (g *Game) Moves() []string { return g.moves.Strings() }
 
 // FEN returns the current position in Forsyth–Edwards Notation.
 func (g *Game) FEN() string { return g.lib.FEN() }

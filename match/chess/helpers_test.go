@@ -71,7 +71,7 @@ func play(t testing.TB, g *Game, at time.Time, moves ...string) time.Time {
 		at = at.Add(time.Second)
 		changed, rej := g.Apply(toMove(g), moveCmd(uci), at)
 		if rej != nil || !changed {
-			t.Fatalf("Apply(%s, %s) = %v, %v; want true, nil (moves so far %v)", toMove(g), uci, changed, rej, g.moves)
+			t.Fatalf("Apply(%s, %s) = %v, %v; want true, nil (moves so far %v)", toMove(g), uci, changed, rej, g.moves.Strings())
 		}
 	}
 	return at

@@ -1,6 +1,9 @@
 package chess
 
 import (
+	"bytes"
+	"encoding/binary"
+	"math"
 	"strings"
 	"sync"
 
@@ -38,7 +41,7 @@ func startingPosition() *chesslib.Position {
 // every position since the start, each with its list of legal moves, in
 // memory. libGame keeps the positions since the last capture or pawn move
 // — the only ones that can occur again — as FENs without their clocks,
-// each made once: the FEN the players get anyway.
+// copied from the FEN the players get anyway.
 //
 // What it reports is the library's Game's, position for position: Outcome
 // and Method as its evaluatePositionStatus sets them after every move
@@ -53,8 +56,14 @@ type libGame struct {
 	// seen are the positions since the last capture or pawn move (or the
 	// start), the current one last, each as its FEN without the clocks:
 	// equal keys are the same position by the library's rule (board, side
-	// to move, castling rights, en passant square).
-	seen    []string
+	// to move, castling rights, en passant square). They are packed one
+	// after another into one pointer-free buffer, each after its length
+	// in two bytes, and last is where the current one starts: the game
+	// keeps them for as long as its player thinks, and a []string would
+	// be a pointer per position for every GC cycle to scan and an earlier
+	// FEN per position kept alive for it to mark (TestHeapPerGame).
+	seen    []byte
+	last    int
 	outcome chesslib.Outcome
 	method  chesslib.Method
 }
@@ -111,7 +120,6 @@ func (l *libGame) play(m *chesslib.Move) {
 	l.pos = l.pos.Update(m)
 	if l.pos.HalfMoveClock() == 0 {
 		// A capture or a pawn move: no earlier position can occur again.
-		clear(l.seen)
 		l.seen = l.seen[:0]
 	}
 	l.enter()
@@ -132,7 +140,10 @@ func (l *libGame) play(m *chesslib.Move) {
 // thinks: at 5,000 games, ~35 MB more live heap for every GC to mark.
 func (l *libGame) enter() {
 	l.fen = l.pos.String()
-	l.seen = append(l.seen, repetitionKey(l.fen))
+	key := repetitionKey(l.fen)
+	l.last = len(l.seen)
+	l.seen = binary.BigEndian.AppendUint16(l.seen, uint16(min(len(key), math.MaxUint16)))
+	l.seen = append(l.seen, key[:min(len(key), math.MaxUint16)]...)
 	switch l.pos.Status() {
 	case chesslib.Stalemate:
 		l.method, l.outcome = chesslib.Stalemate, chesslib.Draw
@@ -173,14 +184,20 @@ func repetitionKey(fen string) string {
 // repetitions counts the occurrences of the current position (itself
 // included), as the library's numOfRepetitions.
 func (l *libGame) repetitions() int {
-	cur := l.seen[len(l.seen)-1]
+	cur := l.key(l.last)
 	n := 0
-	for _, k := range l.seen {
-		if k == cur {
+	for off := 0; off < len(l.seen); off += 2 + len(l.key(off)) {
+		if bytes.Equal(l.key(off), cur) {
 			n++
 		}
 	}
 	return n
+}
+
+// key returns the key in seen at off, where its length is.
+func (l *libGame) key(off int) []byte {
+	n := int(binary.BigEndian.Uint16(l.seen[off:]))
+	return l.seen[off+2 : off+2+n]
 }
 
 // claimDraw ends the game as drawn by threefold repetition, or else by the

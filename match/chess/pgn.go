@@ -57,8 +57,8 @@ func (g *Game) PGN() string {
 	// would look for repetitions at every move). Every move in g.moves was
 	// legal when played.
 	pos := startingPosition()
-	for i, uci := range g.moves {
-		m, err := chesslib.UCINotation{}.Decode(pos, uci) // tags the move: check, capture, castling
+	for i := range g.moves.Len() {
+		m, err := chesslib.UCINotation{}.Decode(pos, string(g.moves.At(i))) // tags the move: check, capture, castling
 		if err != nil {
 			break // unreachable
 		}

@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"slices"
 	"strconv"
 	"time"
 
@@ -55,7 +54,7 @@ func (g *Game) Snapshot() Snapshot {
 		White:     g.players[white],
 		Black:     g.players[black],
 		Clock:     g.clock,
-		Moves:     slices.Clone(g.moves),
+		Moves:     g.moves.Strings(),
 		Status:    g.status.String(),
 		Winner:    g.winner,
 		DrawOffer: g.drawOffer,
@@ -184,17 +183,19 @@ func (g *Game) appendSnapshot(dst []byte) ([]byte, error) {
 	b = append(b, `,"Increment":`...)
 	b = strconv.AppendInt(b, int64(g.clock.Increment), 10)
 	b = append(b, `},"moves":`...)
-	if g.moves == nil {
+	if g.moves.Len() == 0 {
 		b = append(b, "null"...)
 	} else {
+		// A move is strict UCI (legal checked it): letters and digits,
+		// which JSON writes as they are.
 		b = append(b, '[')
-		for i, m := range g.moves {
+		for i := range g.moves.Len() {
 			if i > 0 {
 				b = append(b, ',')
 			}
-			if b, ok = jsonappend.String(b, m); !ok {
-				return g.marshalSnapshot(dst[:start])
-			}
+			b = append(b, '"')
+			b = append(b, g.moves.At(i)...)
+			b = append(b, '"')
 		}
 		b = append(b, ']')
 	}

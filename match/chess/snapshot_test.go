@@ -171,21 +171,21 @@ func TestRestoreRandomGames(t *testing.T) {
 		g := started(t, blitz)
 		rng := rand.New(rand.NewPCG(seed, 1))
 		at := t0
-		for g.Status() == Playing && len(g.moves) < 200 {
+		for g.Status() == Playing && g.moves.Len() < 200 {
 			valid := g.lib.ValidMoves()
 			m := valid[rng.IntN(len(valid))]
 			at = at.Add(time.Duration(rng.IntN(1500)) * time.Millisecond)
 			apply(t, g, toMove(g), moveCmd(chesslib.UCINotation{}.Encode(nil, &m)), at, true, 0)
-			if len(g.moves)%7 != 0 && g.Status() == Playing {
+			if g.moves.Len()%7 != 0 && g.Status() == Playing {
 				continue
 			}
 			checkInvariants(t, g, at)
 			r := roundTrip(t, g.Snapshot(), at)
 			if diff := cmp.Diff(g.Board(at), r.Board(at), protocmp.Transform()); diff != "" {
-				t.Fatalf("seed %d, ply %d: Board() (-original +restored):\n%s", seed, len(g.moves), diff)
+				t.Fatalf("seed %d, ply %d: Board() (-original +restored):\n%s", seed, g.moves.Len(), diff)
 			}
 		}
-		t.Logf("seed %d: %d plies, %s", seed, len(g.moves), g.Status())
+		t.Logf("seed %d: %d plies, %s", seed, g.moves.Len(), g.Status())
 	}
 }
 

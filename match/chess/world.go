@@ -159,7 +159,7 @@ func (w *world) AppendStateAt(dst []byte, now time.Time) []byte {
 // a comma: 7 bytes; the rest of the snapshot is about 300) and is the
 // caller's: a store may keep it.
 func (w *world) Save() ([]byte, error) {
-	n := 320 + 7*len(w.game.moves) + 2*(len(w.game.players[white])+len(w.game.players[black]))
+	n := 320 + 7*w.game.moves.Len() + 2*(len(w.game.players[white])+len(w.game.players[black]))
 	return w.game.appendSnapshot(make([]byte, 0, n))
 }
 
