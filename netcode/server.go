@@ -367,8 +367,12 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	s.Stats.Accepted.Add(1)
 	s.Stats.Active.Add(1)
 	sess.touch(time.Now())
-	if !s.readOnEvents(sess, seat, conn) {
-		s.wg.Go(conn.ReadLoop)
+	readLoop := func() { // counted in wg by track
+		defer s.wg.Done()
+		conn.ReadLoop()
+	}
+	if !s.readOnEvents(sess, seat, readLoop) {
+		go readLoop()
 	}
 	sess.startPings() // the writer starts when something must wait
 	if err := seat.Attach(sess); err != nil {
@@ -378,11 +382,12 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 // readOnEvents gives a new session of an event-driven seat to the
 // reactor, which reads its socket from the first byte, and reports whether
-// it did: the session's gws read loop then starts only when the socket is
-// handed back (socket.adopt), which every end of the session does — a
-// close by the server or the match, the client's close or end of stream,
-// the idle deadline, Shutdown. Otherwise the caller starts the read loop.
-func (s *Server) readOnEvents(sess *Session, seat Seat, conn *gws.Conn) bool {
+// it did: the session's gws read loop (readLoop, already counted in wg)
+// then starts only when the socket is handed back (socket.adopt), which
+// every end of the session does — a close by the server or the match, the
+// client's close or end of stream, the idle deadline, Shutdown. Otherwise
+// the caller starts the read loop.
+func (s *Server) readOnEvents(sess *Session, seat Seat, readLoop func()) bool {
 	es, ok := seat.(EventSeat)
 	if !ok || !reactorSupported || s.cfg.DisableTickReads || !es.EventDriven() {
 		return false
@@ -391,15 +396,7 @@ func (s *Server) readOnEvents(sess *Session, seat Seat, conn *gws.Conn) bool {
 	if r == nil {
 		return false
 	}
-	s.wg.Add(1) // the read loop, started by the hand-back
-	start := func() {
-		go func() {
-			defer s.wg.Done()
-			conn.ReadLoop()
-		}()
-	}
-	if !sess.sock.adopt(r, sess, start) {
-		s.wg.Done()
+	if !sess.sock.adopt(r, sess, func() { go readLoop() }) {
 		return false
 	}
 	sess.events = true
@@ -510,6 +507,8 @@ func (s *Server) PendingBytes() int {
 	return total
 }
 
+// track registers a session for Shutdown to close and counts its read
+// loop in wg; it reports false once Shutdown has begun.
 func (s *Server) track(sess *Session) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -517,6 +516,13 @@ func (s *Server) track(sess *Session) bool {
 		return false
 	}
 	s.mu.sessions[sess] = struct{}{}
+	// The session's read loop is counted from here, under the lock
+	// Shutdown sets closed under: a Shutdown that saw this session waits
+	// for its read loop even if it has not started yet (ServeHTTP starts it
+	// after this returns, or the reactor's hand-back does), and one that
+	// did not see it refused it above. Counted later, the Add could follow
+	// Shutdown's Wait.
+	s.wg.Add(1)
 	return true
 }
 
