@@ -76,6 +76,11 @@ type Report struct {
 	Snapshots string  `json:"snapshots"`
 	TickRate  int     `json:"tick_rate"`      // the server's, from Welcome
 	Window    float64 `json:"window_seconds"` // measured, between the two /metrics scrapes
+	// ClientWindow is the window of the bots' own counters (Inputs,
+	// TicksSeen, the per-client rates), between the two reads of them,
+	// which fall inside Window: a scrape that a loaded machine slows
+	// widens Window, not this.
+	ClientWindow float64 `json:"client_window_seconds"`
 	// JoinTime is how long it took every client to sign up, queue, be
 	// matched and connect; Throttled counts the 429s waited out meanwhile,
 	// Unavailable the 503s to a new ticket (matchmaking temporarily
@@ -95,12 +100,34 @@ type Report struct {
 	// was sending (its input arrived late); Surplus counts inputs the
 	// server dropped unapplied (a backlog too long). Both as the bots'
 	// pacing saw them in their snapshots (client.PacerStats).
-	Starved uint64        `json:"starved_ticks"`
-	Surplus uint64        `json:"surplus_inputs"`
-	Acks    uint64        `json:"acks"`
-	AckP50  time.Duration `json:"ack_p50_ns"`
-	AckP99  time.Duration `json:"ack_p99_ns"`
-	AckMax  time.Duration `json:"ack_max_ns"`
+	Starved uint64 `json:"starved_ticks"`
+	Surplus uint64 `json:"surplus_inputs"`
+	// TicksSeen is how far the bots saw their rooms' tick counters go in
+	// the window, and Taken how far their own last_input_seq went in the
+	// same snapshots (each bot's newest at the window's two ends), summed
+	// over the bots: the ticks the room ran for them, and the inputs it
+	// took in those ticks (applied, or dropped as surplus). A room that
+	// falls behind skips ticks (it never runs more than a few back to
+	// back), so on a busy machine TicksSeen is less than clients × tick
+	// rate × window, and so are the inputs of a client that sends one
+	// per tick. Both come from the server's snapshots, so they agree on
+	// the window however late the snapshots arrive.
+	TicksSeen uint64 `json:"ticks_seen"`
+	Taken     uint64 `json:"inputs_taken"`
+	// HeldBack counts the inputs the bots' pacing held back past their
+	// due time (client.PacerStats.HeldBack): too many were
+	// unacknowledged.
+	HeldBack uint64 `json:"held_back"`
+	// SenderLost counts the inputs the generator never sent because its
+	// sending goroutine got to a bot more than a tick period late (its
+	// machine was busy): lost time, which neither the pacing nor a fixed
+	// ticker makes up. It counts those lost before the inputs of Taken,
+	// so that it covers the same ticks.
+	SenderLost uint64        `json:"sender_lost"`
+	Acks       uint64        `json:"acks"`
+	AckP50     time.Duration `json:"ack_p50_ns"`
+	AckP99     time.Duration `json:"ack_p99_ns"`
+	AckMax     time.Duration `json:"ack_max_ns"`
 
 	// Snapshots received per client per second: the mean, and the slowest
 	// client's.
@@ -126,6 +153,11 @@ type Report struct {
 	Ticks            uint64        `json:"ticks"` // room ticks in the window, all rooms
 	TickP99          time.Duration `json:"tick_p99_ns"`
 	Overruns         uint64        `json:"overruns"`
+	// Skipped counts the ticks the rooms did not run in the window: a
+	// room that falls behind (a busy machine) runs a few ticks back to
+	// back and skips the rest, so Ticks + Skipped is what the tick rate
+	// asked for.
+	Skipped uint64 `json:"skipped_ticks"`
 
 	// GeneratorCPU is the load generator's own CPU use in the window, in
 	// cores (1 = one core busy). Near the number of cores it may pin to,
@@ -375,6 +407,7 @@ type counters struct {
 	cpu                                                     time.Duration // the generator's own CPU time so far
 	at                                                      time.Time
 	snapshots, bytes, inputs, starved, surplus, corrections []uint64
+	ticks, acks, lost, held                                 []uint64
 }
 
 func (r *run) counters() counters {
@@ -388,6 +421,10 @@ func (r *run) counters() counters {
 		starved:     make([]uint64, n),
 		surplus:     make([]uint64, n),
 		corrections: make([]uint64, n),
+		ticks:       make([]uint64, n),
+		acks:        make([]uint64, n),
+		lost:        make([]uint64, n),
+		held:        make([]uint64, n),
 	}
 	for i := range r.bots {
 		b := r.bots[i].Load()
@@ -398,7 +435,16 @@ func (r *run) counters() counters {
 		c.bytes[i] = b.bytes.Load()
 		c.inputs[i] = b.inputs.Load()
 		ps := b.c.PacingStats()
-		c.starved[i], c.surplus[i] = ps.Starved, ps.Dropped
+		c.starved[i], c.surplus[i], c.held[i] = ps.Starved, ps.Dropped, ps.HeldBack
+		tick, ack := seenTickAck(b.seen.Load())
+		c.ticks[i], c.acks[i] = uint64(tick), uint64(ack)
+		if lost, ok := b.lostBy(ack); ok {
+			c.lost[i] = lost
+		} else if ack == 0 {
+			c.lost[i] = 0
+		} else {
+			c.lost[i] = b.lost.Load() // a seq not this sender's: an estimate
+		}
 		c.corrections[i] = b.c.PredictionError().Corrections
 	}
 	return c
@@ -408,6 +454,7 @@ func (r *run) counters() counters {
 func (r *run) fill(rep *Report, lat *histogram, c0, c1 counters, s0, s1 serverSample) {
 	n := float64(rep.Clients)
 	clientSecs := c1.at.Sub(c0.at).Seconds()
+	rep.ClientWindow = clientSecs
 	rep.Window = s1.At.Sub(s0.At).Seconds()
 
 	var snaps, bytes uint64
@@ -434,6 +481,10 @@ func (r *run) fill(rep *Report, lat *histogram, c0, c1 counters, s0, s1 serverSa
 		rep.Starved += c1.starved[i] - c0.starved[i]
 		rep.Surplus += c1.surplus[i] - c0.surplus[i]
 		rep.Corrections += c1.corrections[i] - c0.corrections[i]
+		rep.TicksSeen += c1.ticks[i] - c0.ticks[i]
+		rep.Taken += c1.acks[i] - c0.acks[i]
+		rep.HeldBack += c1.held[i] - c0.held[i]
+		rep.SenderLost += c1.lost[i] - c0.lost[i]
 		if rate := float64(ds) / clientSecs; minSnaps < 0 || rate < minSnaps {
 			minSnaps = rate
 		}
@@ -464,6 +515,7 @@ func (r *run) fill(rep *Report, lat *histogram, c0, c1 counters, s0, s1 serverSa
 		}
 	}
 	rep.Overruns = uint64(max(s1.Overruns-s0.Overruns, 0))
+	rep.Skipped = uint64(max(s1.Skipped-s0.Skipped, 0))
 
 	var why string
 	for i := range r.bots {

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"io"
+	"math"
 	"os/exec"
 	"path/filepath"
 	"regexp"
@@ -110,15 +111,9 @@ func testRun(t *testing.T, base string, unpaced bool) {
 	if rep.Window < 2.9 || rep.Window > 10 {
 		t.Errorf("window = %.2fs, want 3s (at most 10s on a loaded machine)", rep.Window)
 	}
-	if lo, hi := 0.8*tickRate, 1.2*tickRate; rep.SnapshotsPerClientSec < lo || rep.SnapshotsPerClientSec > hi {
-		t.Errorf("snapshots/client/s = %.1f, want within [%.0f, %.0f]", rep.SnapshotsPerClientSec, lo, hi)
-	}
+	checkRates(t, rep)
 	if rep.Inputs == 0 || rep.Acks == 0 {
 		t.Errorf("inputs %d, timed acks %d; want both > 0", rep.Inputs, rep.Acks)
-	}
-	// One input per client per tick, paced or not.
-	if rate, lo, hi := float64(rep.Inputs)/20/rep.Window, 0.8*tickRate, 1.2*tickRate; rate < lo || rate > hi {
-		t.Errorf("inputs/client/s = %.1f, want within [%.0f, %.0f]", rate, lo, hi)
 	}
 	// Paced, no input arrives in a tick that already has one: the server
 	// drops none, and the prediction stays exact. (A fixed ticker drifts
@@ -155,15 +150,63 @@ func testRun(t *testing.T, base string, unpaced bool) {
 	if rep.RSS <= 0 {
 		t.Errorf("RSS = %v, want > 0", rep.RSS)
 	}
-	// Two rooms, 30 ticks a second each, for ≈ 3 s.
-	if want := 2 * tickRate * 3; rep.Ticks < uint64(want)*8/10 {
-		t.Errorf("ticks = %d, want ≈ %d", rep.Ticks, want)
+	// Two rooms (and the previous subtest's, until they end), 30 ticks a
+	// second each, for ≈ 3 s: each tick run, or skipped by a room that
+	// fell behind on a busy machine (and counted).
+	if want := 2 * tickRate * 3; rep.Ticks+rep.Skipped < uint64(want)*8/10 {
+		t.Errorf("ticks %d + skipped %d, want ≈ %d", rep.Ticks, rep.Skipped, want)
 	}
 	if rep.TickP99 <= 0 {
 		t.Errorf("tick p99 = %v, want > 0", rep.TickP99)
 	}
 	if !strings.Contains(progress.String(), "joined 20/20") {
 		t.Errorf("progress lines do not show every client joined:\n%s", progress.String())
+	}
+}
+
+// checkRates checks the snapshots and inputs of a Run against the ticks
+// the bots saw their rooms run in the window, not against the nominal tick
+// rate over the wall-clock window: on a busy machine (CI runs every
+// package's tests at once on two cores) a room that falls behind skips the
+// ticks it cannot catch up (it runs at most MaxCatchUp back to back), the
+// generator's own goroutines wake late, and a stall straddling either end
+// of the window moves a burst of counts in or out of it, so that rates per
+// second fall well below the tick rate while every tick still gets its
+// snapshot and its input. What the test is about is that: one snapshot per
+// tick the room ran, and one input per tick, paced or not — counted in the
+// server's ticks (Report.TicksSeen, Report.Taken), save the ticks whose
+// input came late (starved) or was never sent because the generator's
+// machine held it up (Report.SenderLost: lost time, which neither the
+// pacing nor a fixed ticker makes up, as a real client's frame loop would
+// not: a burst would be dropped as surplus).
+func checkRates(t *testing.T, rep Report) {
+	t.Helper()
+	n := uint64(rep.Clients)
+	// Per bot, what the window's two ends may leave unmatched: a tick
+	// whose snapshot was counted and not yet its starvation, or the like.
+	slack := 2 * n
+	snaps := uint64(math.Round(rep.SnapshotsPerClientSec * float64(n) * rep.ClientWindow))
+	if rep.TicksSeen == 0 || snaps > rep.TicksSeen+n || snaps < rep.TicksSeen*9/10 {
+		t.Errorf("%d snapshots for %d ticks seen, want one per tick (a few may be coalesced, newest wins)", snaps, rep.TicksSeen)
+	}
+	applied := rep.Taken - min(rep.Surplus, rep.Taken)
+	// Never more than one input per tick (the server applies no more).
+	if applied > rep.TicksSeen+slack {
+		t.Errorf("%d inputs applied in %d ticks seen, want at most one per tick", applied, rep.TicksSeen)
+	}
+	// Every tick seen has its input: applied, or come late (starved,
+	// counted by the pacing), or never sent because the generator woke
+	// too late. (Lost time can outnumber the ticks it cost: when the
+	// whole machine stalls, the room skips those ticks too.)
+	if got := applied + rep.Starved + rep.SenderLost; got+slack < rep.TicksSeen {
+		t.Errorf("inputs applied %d + starved %d + lost %d = %d, want ≥ %d, the ticks seen: one input per tick",
+			applied, rep.Starved, rep.SenderLost, got, rep.TicksSeen)
+	}
+	// Starvation is a late input, the pacing's rare miss (and a fixed
+	// ticker's drift), not a way of sending: an input every other tick
+	// would starve every other tick.
+	if rep.Starved*10 > rep.TicksSeen {
+		t.Errorf("%d starved ticks of %d seen, want at most one in ten", rep.Starved, rep.TicksSeen)
 	}
 }
 

@@ -26,8 +26,9 @@ const (
 // its time.
 type sendSlot struct {
 	seq   atomic.Uint32
-	at    atomic.Int64 // ns since recorder.base
-	aimed atomic.Int64 // the tick the pacing aimed it at (see ackParts)
+	at    atomic.Int64  // ns since recorder.base
+	aimed atomic.Int64  // the tick the pacing aimed it at (see ackParts)
+	lost  atomic.Uint64 // bot.lost as of this input's send
 }
 
 // recorder is what every bot reports into. Its fields are set before any
@@ -76,8 +77,48 @@ type bot struct {
 	room roomClock
 
 	snapshots atomic.Uint64 // snapshots received
-	bytes     atomic.Uint64 // bytes read from the socket (WebSocket frames, headers included)
-	inputs    atomic.Uint64 // inputs sent
+	// seen is the tick of the newest snapshot that showed the bot's own
+	// entity (high 32 bits) and that entity's last_input_seq (low 32
+	// bits), in one word so that a read of both is one snapshot's: how
+	// far the bot saw its room's tick counter go, which on a busy
+	// machine is fewer ticks than the tick rate says (the room skips
+	// what it cannot catch up), and how many of its inputs the room
+	// took in those ticks. Written by the reader only.
+	seen   atomic.Uint64
+	bytes  atomic.Uint64 // bytes read from the socket (WebSocket frames, headers included)
+	inputs atomic.Uint64 // inputs sent
+	// lost counts the inputs the sender did not send because it got to
+	// the bot more than a tick period after the time it asked for (see
+	// countLate); each input's slot in ring records it as of that
+	// input's send. Written by the sender only.
+	lost atomic.Uint64
+}
+
+// seenTickAck splits bot.seen.
+func seenTickAck(v uint64) (tick, ack uint32) { return uint32(v >> 32), uint32(v) }
+
+// lostBy returns how many inputs the sender had lost by the time it sent
+// the input with seq, if that is still in the ring. The sender stores the
+// slot's lost before its seq: a reader that sees the seq sees its lost.
+func (b *bot) lostBy(seq uint32) (uint64, bool) {
+	slot := &b.ring[seq&ringMask]
+	if slot.seq.Load() != seq {
+		return 0, false
+	}
+	return slot.lost.Load(), true
+}
+
+// countLate counts what the sender lost by getting to the bot late, by
+// the sender's own clock, before sending an input: a whole period late is
+// an input that was due and never sent. Neither the pacing nor a fixed
+// ticker makes lost time up (a burst would only be dropped by the server
+// as surplus), so a generator that its machine holds up sends fewer
+// inputs than the room ran ticks; this is how many, and nothing of the
+// pacing's own doing.
+func (b *bot) countLate(late, period time.Duration) {
+	if late >= period {
+		b.lost.Add(uint64(late / period))
+	}
 }
 
 func newBot(rec *recorder, phase int) *bot {
@@ -150,6 +191,11 @@ func (b *bot) timeAcks(s *arbiterv1.Snapshot, now int64) {
 		}
 	}
 	tick := s.GetTick()
+	if found {
+		if old, _ := seenTickAck(b.seen.Load()); tick > old {
+			b.seen.Store(uint64(tick)<<32 | uint64(ack))
+		}
+	}
 	delivery := b.room.add(tick, now)
 	parts := b.rec.parts.Load()
 	if parts != nil {
@@ -212,6 +258,7 @@ func (b *bot) next() sim.Input {
 	slot := &b.ring[seq&ringMask]
 	slot.at.Store(b.rec.since())
 	slot.aimed.Store(int64(seq) + b.lag.Load())
+	slot.lost.Store(b.lost.Load())
 	slot.seq.Store(seq)
 	b.inputs.Add(1)
 	return sim.Input{MoveX: mv[0], MoveY: mv[1]}

@@ -20,6 +20,7 @@ const (
 	metricTick     = "arbiter_tick_duration_seconds"    // histogram over every room's ticks
 	metricAction   = "arbiter_action_duration_seconds"  // histogram: an action's arrival to its answer handed to the connections
 	metricOverruns = "arbiter_tick_overruns_total"      // counter
+	metricSkipped  = "arbiter_ticks_skipped_total"      // counter: ticks a room that fell behind did not run
 	metricInputs   = "arbiter_inputs_total"             // counter, by result
 	metricKicks    = "arbiter_kicks_total"              // counter
 	metricCloses   = "arbiter_ws_closes_total"          // counter, by reason
@@ -37,6 +38,7 @@ type serverSample struct {
 	// its answer handed to the players' connections, all rooms together.
 	Action   []promBucket
 	Overruns float64
+	Skipped  float64
 	HasCPU   bool // the process collector is there (Linux only)
 
 	Kicks float64
@@ -88,6 +90,7 @@ func parseMetrics(r io.Reader) (serverSample, error) {
 	}
 	s.RSS, _ = scalar(fams[metricRSS])
 	s.Overruns, _ = scalar(fams[metricOverruns])
+	s.Skipped, _ = scalar(fams[metricSkipped])
 	s.Kicks, _ = scalar(fams[metricKicks])
 	s.SaveFailures, s.HasSaveFailures = scalar(fams[metricSaveFail])
 	s.Inputs = byLabel(fams[metricInputs], "result")

@@ -142,9 +142,14 @@ func (s *sender) step(b *bot, now time.Time) (next time.Time, ok bool) {
 	}
 	c := b.c
 	period := time.Second / time.Duration(c.Welcome().TickRate)
+	// late is how long after the time it asked for the sender got to
+	// look at b: its goroutine's wake-up, or a long batch before b.
+	late := time.Duration(s.ns(now) - b.sendAt)
 	if !s.paced {
 		// A fixed ticker at the tick rate: what a client without pacing
-		// does. Like a time.Ticker, it skips what it could not keep up.
+		// does. Like a time.Ticker, it skips what it could not keep up
+		// (and counts it lost).
+		b.countLate(late, period)
 		if _, err := c.SendInput(b.next()); err != nil {
 			return time.Time{}, false
 		}
@@ -171,6 +176,7 @@ func (s *sender) step(b *bot, now time.Time) (next time.Time, ok bool) {
 	if parts := b.rec.parts.Load(); parts != nil {
 		parts.sendLate.Record(-d)
 	}
+	b.countLate(late, period)
 	if _, err := c.SendInput(b.next()); err != nil {
 		return time.Time{}, false
 	}

@@ -253,9 +253,21 @@ func TestHostileClient(t *testing.T) {
 			t.Fatalf("honest player: tick %d followed by %d", ticks[k-1], ticks[k])
 		}
 	}
-	if rate := float64(len(times)-1) / times[len(times)-1].Sub(times[0]).Seconds(); rate < 27 || rate > 33 {
-		t.Errorf("honest player: %.1f snapshots/s, want 30 ± 10%%", rate)
+	// And as fast as the room's schedule went: a snapshot for each tick
+	// it ran, and none for the ticks it skipped. On a busy machine (CI
+	// runs every package's tests at once on two cores) the room's
+	// goroutine wakes late, runs at most MaxCatchUp ticks back to back
+	// and skips the rest (counted), so the snapshots per second fall
+	// below the tick rate while every tick the room ran still reached
+	// the honest player at once; the rate is taken against the ticks the
+	// room ran, not the nominal one. The only room of this server has
+	// ended, so its counters are final.
+	span := times[len(times)-1].Sub(times[0]).Seconds()
+	skipped := ts.manager.Stats.Skipped.Load()
+	if rate := (float64(len(times)-1) + float64(skipped)) / span; rate < 27 || rate > 33 {
+		t.Errorf("honest player: %d snapshots and %d ticks the room skipped in %.2fs = %.1f ticks/s, want 30 ± 10%%", len(times)-1, skipped, span, rate)
 	}
+	t.Logf("honest player: %d snapshots in %.2fs, %d ticks skipped", len(times)-1, span, skipped)
 	if ps := honest.c.PredictionError(); ps.Corrections != 0 {
 		t.Errorf("honest player's prediction was corrected %d times", ps.Corrections)
 	}
