@@ -307,21 +307,27 @@ func testEndToEnd(t *testing.T, full bool) {
 		}
 	}
 
+	// A snapshot for every tick the room ran: on a busy machine (CI runs
+	// every package's tests at once on two cores) the room's goroutine
+	// wakes late, runs at most MaxCatchUp ticks back to back and skips the
+	// rest, counted, so the rates below are taken against the ticks the
+	// room ran and skipped, not the nominal rate. This server's only room.
+	skipped := int(ts.manager.Stats.Skipped.Load())
 	for i, p := range players {
 		p.mu.Lock()
 		ticks, times := append([]uint32(nil), p.ticks...), append([]time.Time(nil), p.times...)
 		p.mu.Unlock()
-		if len(ticks) < 90 {
-			t.Fatalf("player %d got %d snapshots in ≥ 3 s, want ≥ 90", i, len(ticks))
+		if len(ticks)+skipped < 90 {
+			t.Fatalf("player %d got %d snapshots (%d ticks skipped) in ≥ 3 s, want ≥ 90", i, len(ticks), skipped)
 		}
 		for k := 1; k < len(ticks); k++ {
 			if ticks[k] <= ticks[k-1] {
 				t.Fatalf("player %d: snapshot tick %d after %d", i, ticks[k], ticks[k-1])
 			}
 		}
-		rate := float64(len(times)-1) / times[len(times)-1].Sub(times[0]).Seconds()
-		if rate < 27 || rate > 33 {
-			t.Errorf("player %d: %.1f snapshots/s, want 30 ± 10%%", i, rate)
+		span := times[len(times)-1].Sub(times[0]).Seconds()
+		if rate := float64(len(times)-1+skipped) / span; rate < 27 || rate > 33 {
+			t.Errorf("player %d: %d snapshots and %d ticks skipped in %.2fs = %.1f ticks/s, want 30 ± 10%%", i, len(times)-1, skipped, span, rate)
 		}
 		if ps := p.c.PredictionError(); ps.Max != 0 || ps.Corrections != 0 || ps.Checked < 80 {
 			t.Errorf("player %d: prediction %+v, want ≥ 80 checks, all exact", i, ps)
@@ -447,8 +453,10 @@ func TestSlowReader(t *testing.T) {
 				break
 			}
 		}
-		if len(ticks) < int(time.Since(start).Seconds()*60*0.8) {
-			t.Errorf("player %d received %d snapshots in %v", i+1, len(ticks), time.Since(start))
+		// A snapshot for every tick the room ran (its skipped ones
+		// counted: this server's only room, as in TestEndToEnd).
+		if skipped := int(ts.manager.Stats.Skipped.Load()); len(ticks)+skipped < int(time.Since(start).Seconds()*60*0.8) {
+			t.Errorf("player %d received %d snapshots (%d ticks skipped) in %v", i+1, len(ticks), skipped, time.Since(start))
 		}
 	}
 }
