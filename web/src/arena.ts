@@ -68,6 +68,14 @@ export interface CorrectionRecord {
   /** The snapshot's last_input_seq and input_backlog of the own entity. */
   readonly ack: number;
   readonly backlog: number;
+  /**
+   * The snapshot before's tick and last_input_seq (0, 0: none): the server
+   * processed ack − prevAck inputs in tick − prevTick ticks, applying at
+   * most one a tick, so more inputs than ticks is as many dropped unapplied
+   * (surplus or invalid), the usual cause of a correction.
+   */
+  readonly prevTick: number;
+  readonly prevAck: number;
   /** The own entity's hit points then (0: dead, which the prediction does not know). */
   readonly hp: number;
   /** Time since the snapshot before, ms (-1: the first). */
@@ -226,6 +234,9 @@ export class ArenaScreen {
     }
     const before = v.known ? v.predicted : undefined;
     const corrections = v.predictionError.corrections;
+    const prev = v.lastSnapshot; // read before v.snapshot replaces it
+    const prevTick = prev?.tick ?? 0;
+    const prevAck = prev?.entities.find((e) => e.id === v.entityId)?.lastInputSeq ?? 0;
     try {
       v.snapshot(s, at);
     } catch (err) {
@@ -243,6 +254,8 @@ export class ArenaScreen {
         error: v.predictionError.last,
         ack: self?.lastInputSeq ?? 0,
         backlog: self?.inputBacklog ?? 0,
+        prevTick,
+        prevAck,
         hp: self?.hp ?? 0,
         sinceLastMs: this.#lastArrival === undefined ? -1 : Math.round(at - this.#lastArrival),
       });

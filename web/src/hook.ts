@@ -79,6 +79,9 @@ export interface ArenaState {
     readonly error: number;
     readonly ack: number;
     readonly backlog: number;
+    /** The snapshot before's tick and last_input_seq: more inputs processed than ticks is as many dropped. */
+    readonly prevTick: number;
+    readonly prevAck: number;
     readonly hp: number;
     readonly sinceLastMs: number;
   }[];
