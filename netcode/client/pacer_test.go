@@ -407,7 +407,7 @@ func TestPacerLoadedMachine(t *testing.T) {
 // (twice, when the margin it keeps after starvations was not enough the
 // first time). For a minute the server drops no input. With the server's
 // standing-excess window at one second (simStandingWindow = 1), it dropped
-// inputs in most of these runs.
+// inputs in most of these runs. sdk/ts holds its port, with the same seeds.
 func TestPacerStalledReads(t *testing.T) {
 	for _, rate := range []int{30, 60} {
 		for seed := uint64(1); seed <= 4; seed++ {
