@@ -199,6 +199,7 @@ type demoState struct {
 		InputsSent  int          `json:"inputsSent"`
 		HeldBack    int          `json:"heldBack"`
 		Corrections []correction `json:"corrections"`
+		Drops       []drop       `json:"drops"`
 		Pacing      pacingStats  `json:"pacing"`
 		Controls    struct {
 			MoveX int  `json:"moveX"`
@@ -244,6 +245,25 @@ func (c correction) String() string {
 	}
 	return fmt.Sprintf("{tick %d (prev %d) ack %d (prev %d) backlog %d hp %d, off by %d, %d ms after the snapshot before: %s}",
 		c.Tick, c.PrevTick, c.Ack, c.PrevAck, c.Backlog, c.HP, c.Error, c.SinceLastMs, cause)
+}
+
+// drop is a snapshot that showed inputs of the page dropped unapplied, as
+// the page logged it (web/src/arena.ts's DropRecord).
+type drop struct {
+	Tick          int     `json:"tick"`
+	PrevTick      int     `json:"prevTick"`
+	Ack           int     `json:"ack"`
+	PrevAck       int     `json:"prevAck"`
+	Backlog       int     `json:"backlog"`
+	SinceLastMs   int     `json:"sinceLastMs"`
+	MaxInFlight   int     `json:"maxInFlight"`
+	InFlightLimit int     `json:"inFlightLimit"`
+	LeadMs        float64 `json:"leadMs"`
+}
+
+func (d drop) String() string {
+	return fmt.Sprintf("{%d dropped: tick %d (prev %d) ack %d (prev %d) backlog %d, %d ms after the snapshot before; sent with up to %d in flight, limit %d, lead %.1f ms}",
+		d.Ack-d.PrevAck-(d.Tick-d.PrevTick), d.Tick, d.PrevTick, d.Ack, d.PrevAck, d.Backlog, d.SinceLastMs, d.MaxInFlight, d.InFlightLimit, d.LeadMs)
 }
 
 // pacingStats is the SDK's input pacing statistics (PacerStats) as the
@@ -500,7 +520,7 @@ func TestBrowserDuel(t *testing.T) {
 	t.Logf("server %s", server)
 	for _, p := range []*page{alice, bob} {
 		a := ends[p.name].Arena
-		t.Logf("%s: %d of %d inputs corrected; pacing: %v", p.name, a.Prediction.Corrections, a.Prediction.Checked, a.Pacing)
+		t.Logf("%s: %d of %d inputs corrected; pacing: %v; drops: %v", p.name, a.Prediction.Corrections, a.Prediction.Checked, a.Pacing, a.Drops)
 	}
 	for name, s := range ends {
 		if len(s.MatchEnd.Results) != 2 {
@@ -528,8 +548,8 @@ func TestBrowserDuel(t *testing.T) {
 		// page and the server counted says why if not.
 		pr := s.Arena.Prediction
 		if pr.Corrections != 0 || pr.Checked < 100 {
-			t.Errorf("%s: prediction checked %d inputs, corrected %d (last %d, max %d); want ≥ 100 checked, none corrected\ncorrections: %v\npacing: %v\nwelcomes: %d\nserver %s",
-				name, pr.Checked, pr.Corrections, pr.Last, pr.Max, s.Arena.Corrections, s.Arena.Pacing, s.Arena.Welcomes, server)
+			t.Errorf("%s: prediction checked %d inputs, corrected %d (last %d, max %d); want ≥ 100 checked, none corrected\ncorrections: %v\ndrops: %v\npacing: %v\nwelcomes: %d\nserver %s",
+				name, pr.Checked, pr.Corrections, pr.Last, pr.Max, s.Arena.Corrections, s.Arena.Drops, s.Arena.Pacing, s.Arena.Welcomes, server)
 		}
 	}
 	if s := ends["bob"]; s.Arena.Self == nil || s.Arena.Self.HP >= 100 || s.Arena.Self.HP <= 0 {
