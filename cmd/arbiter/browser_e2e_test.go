@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	arbiterv1 "github.com/arbiter-gg/arbiter/proto/arbiter/v1"
 	"github.com/chromedp/cdproto/input"
 	"github.com/chromedp/chromedp"
 )
@@ -195,10 +196,11 @@ type demoState struct {
 			Last        int `json:"last"`
 			Max         int `json:"max"`
 		} `json:"prediction"`
-		InputsSent  int              `json:"inputsSent"`
-		HeldBack    int              `json:"heldBack"`
-		Corrections []map[string]any `json:"corrections"`
-		Pacing      map[string]any   `json:"pacing"`
+		InputsSent  int          `json:"inputsSent"`
+		HeldBack    int          `json:"heldBack"`
+		Corrections []correction `json:"corrections"`
+		Drops       []drop       `json:"drops"`
+		Pacing      pacingStats  `json:"pacing"`
 		Controls    struct {
 			MoveX int  `json:"moveX"`
 			MoveY int  `json:"moveY"`
@@ -212,6 +214,105 @@ type demoState struct {
 		Winner string   `json:"winner"`
 		MyTurn bool     `json:"myTurn"`
 	} `json:"chess"`
+}
+
+// correction is one correction of a page's prediction as the page logged
+// it (web/src/arena.ts's CorrectionRecord).
+type correction struct {
+	Tick        int `json:"tick"`
+	Error       int `json:"error"` // centi-units
+	Ack         int `json:"ack"`
+	Backlog     int `json:"backlog"`
+	PrevTick    int `json:"prevTick"`
+	PrevAck     int `json:"prevAck"`
+	HP          int `json:"hp"`
+	SinceLastMs int `json:"sinceLastMs"`
+}
+
+// String says what the snapshot that corrected the prediction shows of the
+// cause: the server processes at most one input a tick, so more inputs
+// acknowledged than ticks passed is as many dropped unapplied.
+func (c correction) String() string {
+	ticks, acked := c.Tick-c.PrevTick, c.Ack-c.PrevAck
+	cause := "as many inputs processed as ticks or fewer: an input applied otherwise than predicted, or a drop behind a starved tick"
+	switch {
+	case c.HP == 0:
+		cause = "dead: the server does not move the entity"
+	case c.PrevTick == 0:
+		cause = "the first snapshot of the connection"
+	case acked > ticks:
+		cause = fmt.Sprintf("%d inputs dropped unapplied (surplus or invalid)", acked-ticks)
+	}
+	return fmt.Sprintf("{tick %d (prev %d) ack %d (prev %d) backlog %d hp %d, off by %d, %d ms after the snapshot before: %s}",
+		c.Tick, c.PrevTick, c.Ack, c.PrevAck, c.Backlog, c.HP, c.Error, c.SinceLastMs, cause)
+}
+
+// drop is a snapshot that showed inputs of the page dropped unapplied, as
+// the page logged it (web/src/arena.ts's DropRecord).
+type drop struct {
+	Tick          int     `json:"tick"`
+	PrevTick      int     `json:"prevTick"`
+	Ack           int     `json:"ack"`
+	PrevAck       int     `json:"prevAck"`
+	Backlog       int     `json:"backlog"`
+	SinceLastMs   int     `json:"sinceLastMs"`
+	MaxInFlight   int     `json:"maxInFlight"`
+	InFlightLimit int     `json:"inFlightLimit"`
+	LeadMs        float64 `json:"leadMs"`
+}
+
+func (d drop) String() string {
+	return fmt.Sprintf("{%d dropped: tick %d (prev %d) ack %d (prev %d) backlog %d, %d ms after the snapshot before; sent with up to %d in flight, limit %d, lead %.1f ms}",
+		d.Ack-d.PrevAck-(d.Tick-d.PrevTick), d.Tick, d.PrevTick, d.Ack, d.PrevAck, d.Backlog, d.SinceLastMs, d.MaxInFlight, d.InFlightLimit, d.LeadMs)
+}
+
+// pacingStats is the SDK's input pacing statistics (PacerStats) as the
+// page reports them.
+type pacingStats struct {
+	Starved       int     `json:"starved"`
+	Dropped       int     `json:"dropped"`
+	Backlog       int     `json:"backlog"`
+	LeadMs        float64 `json:"leadMs"`
+	Dilation      float64 `json:"dilation"`
+	InFlight      int     `json:"inFlight"`
+	InFlightLimit int     `json:"inFlightLimit"`
+	HeldBack      int     `json:"heldBack"`
+}
+
+func (p pacingStats) String() string {
+	return fmt.Sprintf("starved %d, dropped %d, held back %d, backlog %d, lead %.1f ms, in flight %d of %d",
+		p.Starved, p.Dropped, p.HeldBack, p.Backlog, p.LeadMs, p.InFlight, p.InFlightLimit)
+}
+
+// serverCounts is what the server counted of its matches' inputs and ticks
+// and of its WebSocket sessions: where an honest page's correction can
+// come from, for the browser tests' failure messages and logs.
+type serverCounts struct {
+	applied, invalid, stale, surplus uint64 // arbiter_inputs_total{result=…}
+	ticks, overruns, skipped         uint64 // arbiter_ticks_total, arbiter_tick_overruns_total, arbiter_ticks_skipped_total
+	accepted                         uint64 // arbiter_ws_upgrades_total{result="accepted"}: one a page, more after a reconnect
+	closes                           []string
+}
+
+// counts reads ts's counters.
+func (ts *testServer) counts() serverCounts {
+	st := &ts.manager.Stats
+	c := serverCounts{
+		applied: st.InputsApplied.Load(), invalid: st.InputsInvalid.Load(), stale: st.InputsStale.Load(), surplus: st.InputsSurplus.Load(),
+		ticks: st.Ticks.Load(), overruns: st.Overruns.Load(), skipped: st.Skipped.Load(),
+		accepted: ts.net.Stats.Accepted.Load(),
+	}
+	for _, r := range arbiterv1.CloseReasons() {
+		if n := ts.net.Stats.Closes(r); n > 0 {
+			c.closes = append(c.closes, fmt.Sprintf("%s %d", r, n))
+		}
+	}
+	return c
+}
+
+func (c serverCounts) String() string {
+	return fmt.Sprintf("inputs applied %d, invalid %d, stale %d, surplus %d; ticks %d, overruns %d, skipped %d; sessions accepted %d, closed [%s]",
+		c.applied, c.invalid, c.stale, c.surplus, c.ticks, c.overruns, c.skipped, c.accepted, strings.Join(c.closes, ", "))
 }
 
 type vec struct {
@@ -371,6 +472,10 @@ func awaitMatchEnd(p *page, within time.Duration) demoState {
 func TestBrowserDuel(t *testing.T) {
 	ts := startServer(t, "--match-duration", "12s")
 	alice, bob := startDuelInBrowsers(t, ts)
+	// Inputs sent before the match started count as surplus (all but the
+	// newest) but were never checked: the counts at the start tell them
+	// from those dropped in play.
+	atStart := ts.counts()
 
 	// The keyboard: D held moves right, released stops.
 	alice.key(input.DispatchKeyEventTypeKeyDown, "d", "KeyD", 68)
@@ -411,6 +516,12 @@ func TestBrowserDuel(t *testing.T) {
 	}
 	alice.screenshot("arena-result")
 
+	server := fmt.Sprintf("at the start: %v\n  at the end: %v", atStart, ts.counts())
+	t.Logf("server %s", server)
+	for _, p := range []*page{alice, bob} {
+		a := ends[p.name].Arena
+		t.Logf("%s: %d of %d inputs corrected; pacing: %v; drops: %v", p.name, a.Prediction.Corrections, a.Prediction.Checked, a.Pacing, a.Drops)
+	}
 	for name, s := range ends {
 		if len(s.MatchEnd.Results) != 2 {
 			t.Errorf("%s: MatchEnd with %d results, want 2", name, len(s.MatchEnd.Results))
@@ -433,11 +544,12 @@ func TestBrowserDuel(t *testing.T) {
 			t.Errorf("%s: closed %+v, want 1000 match_over", name, s.Closed)
 		}
 		// An honest page on loopback: every input it sent was applied as
-		// it predicted. (Neither died: a death is a correction.)
+		// it predicted. (Neither died: a death is a correction.) What the
+		// page and the server counted says why if not.
 		pr := s.Arena.Prediction
 		if pr.Corrections != 0 || pr.Checked < 100 {
-			t.Errorf("%s: prediction checked %d inputs, corrected %d (last %d, max %d); want ≥ 100 checked, none corrected\ncorrections: %v\npacing: %v, held back %d",
-				name, pr.Checked, pr.Corrections, pr.Last, pr.Max, s.Arena.Corrections, s.Arena.Pacing, s.Arena.HeldBack)
+			t.Errorf("%s: prediction checked %d inputs, corrected %d (last %d, max %d); want ≥ 100 checked, none corrected\ncorrections: %v\ndrops: %v\npacing: %v\nwelcomes: %d\nserver %s",
+				name, pr.Checked, pr.Corrections, pr.Last, pr.Max, s.Arena.Corrections, s.Arena.Drops, s.Arena.Pacing, s.Arena.Welcomes, server)
 		}
 	}
 	if s := ends["bob"]; s.Arena.Self == nil || s.Arena.Self.HP >= 100 || s.Arena.Self.HP <= 0 {
@@ -490,8 +602,9 @@ func TestBrowserReloadResumes(t *testing.T) {
 	// server held up long enough to skip ticks on a loaded machine drops a
 	// burst honestly — one correction, seen once in CI under a parallel
 	// benchmark. A real fault corrects far more often.)
-	if pr := bob.state().Arena.Prediction; pr.Corrections > 1 || pr.Checked < 50 {
-		t.Errorf("bob: %d of %d inputs corrected, want at most 1 of at least 50", pr.Corrections, pr.Checked)
+	if a := bob.state().Arena; a.Prediction.Corrections > 1 || a.Prediction.Checked < 50 {
+		t.Errorf("bob: %d of %d inputs corrected, want at most 1 of at least 50\ncorrections: %v\npacing: %v\nserver: %v",
+			a.Prediction.Corrections, a.Prediction.Checked, a.Corrections, a.Pacing, ts.counts())
 	}
 }
 

@@ -85,7 +85,8 @@ const (
 
 	// The in-flight limit (see Held). pacerNetRing is how many snapshots
 	// the Pacer remembers for it (two seconds at 30 Hz, one at 60); it
-	// sets a limit once pacerNetMin of them acknowledged an input. The
+	// sets a limit from the first that acknowledged an input if the round
+	// trip is short, and once pacerNetMin of them did if not. The
 	// round trip is the least acknowledgement time of the newest
 	// pacerRTTSnapshots (a second at 30 Hz): long enough that a stall's
 	// few do not count, short enough to follow a slower link.
@@ -672,7 +673,7 @@ func (p *Pacer) observeNet(tick sim.Tick, ack uint32, t float64) {
 // time that is now free to go (see Held).
 func (p *Pacer) setLimit(now time.Time) {
 	p.limit = 0
-	if p.ackTime.n >= pacerNetMin {
+	if p.ackTime.n > 0 {
 		period := p.clock.period
 		rtt, _ := p.ackTime.newest(pacerRTTSnapshots)
 		_, jitter := p.spread.newest(pacerNetRing)
@@ -681,8 +682,11 @@ func (p *Pacer) setLimit(now time.Time) {
 			round += max(int(math.Ceil(jitter/period)), 0)
 		}
 		if burst := max((p.tickRate+9)/10, 1) + 1; pacerInFlightSlack+int(rtt/period) <= burst {
+			// A short round trip: from the first acknowledgement on, so
+			// that a stall in the match's first ticks (its start is when
+			// a loaded machine stalls) cannot let a burst through.
 			p.limit = min(round, burst)
-		} else {
+		} else if p.ackTime.n >= pacerNetMin {
 			p.limit = 2 * round
 		}
 	}
@@ -706,8 +710,11 @@ func (p *Pacer) setLimit(now time.Time) {
 // correction; a held input costs at most a tick in which the player's
 // entity stands still. Ticks whose snapshots never showed count as
 // acknowledgements not yet seen (up to as many in a row as lately went
-// missing). There is no limit before eight snapshots acknowledged an
-// input.
+// missing). There is a limit from the first snapshot that acknowledged an
+// input if the round trip is short (a stall in the match's first ticks,
+// when a loaded machine stalls, would let a burst through), and from the
+// eighth if not (a long link must not be throttled on the evidence of a
+// few).
 func (p *Pacer) Held(now time.Time) bool {
 	if p.limit == 0 || !p.haveSent || !p.haveObs {
 		return false

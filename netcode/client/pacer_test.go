@@ -407,7 +407,7 @@ func TestPacerLoadedMachine(t *testing.T) {
 // (twice, when the margin it keeps after starvations was not enough the
 // first time). For a minute the server drops no input. With the server's
 // standing-excess window at one second (simStandingWindow = 1), it dropped
-// inputs in most of these runs.
+// inputs in most of these runs. sdk/ts holds its port, with the same seeds.
 func TestPacerStalledReads(t *testing.T) {
 	for _, rate := range []int{30, 60} {
 		for seed := uint64(1); seed <= 4; seed++ {
@@ -432,6 +432,38 @@ func TestPacerStalledReads(t *testing.T) {
 			}
 			if dropped > 0 {
 				t.Errorf("%d Hz, seed %d: the server dropped %d inputs, want none", rate, seed, dropped)
+			}
+		}
+	}
+}
+
+// TestPacerStallAtStart: the server stalls for 300 ms in a match's first
+// ticks, over loopback: the start is when a loaded machine stalls (two
+// browser tabs start drawing, the server starts the room). The in-flight
+// limit of a short round trip holds from the first acknowledgement, so
+// what arrives when the stall ends is no more than the server takes at
+// once. With the limit only after eight acknowledgements, the server
+// dropped all but the newest of the burst (6, 9 and 18 inputs at 20, 30
+// and 60 Hz): the correction cmd/arbiter's TestBrowserDuel saw on a loaded
+// machine. sdk/ts holds its port.
+func TestPacerStallAtStart(t *testing.T) {
+	for _, rate := range []int{20, 30, 60} {
+		period := time.Second / time.Duration(rate)
+		for after := 2; after <= 10; after++ {
+			from := simStart + time.Duration(after)*period + period/2
+			w := newSimWorld(simScenario{tickRate: rate, latency: constLatency(200 * time.Microsecond)}, true, 0, 1)
+			w.load = &simLoad{serverStalls: [][2]time.Duration{{from, from + 300*time.Millisecond}}}
+			ticks := recordTicks(w, simStart)
+			w.run(simStart + 5*time.Second)
+			dropped := 0
+			for _, tk := range *ticks {
+				dropped += tk.dropped
+			}
+			if dropped > 0 {
+				t.Errorf("%d Hz, stalled after tick %d: the server dropped %d inputs, want none", rate, after, dropped)
+			}
+			if w.skipped == 0 || w.pacer.Stats().HeldBack == 0 {
+				t.Errorf("%d Hz, stalled after tick %d: skipped %d ticks, held back %d inputs: the test is not testing", rate, after, w.skipped, w.pacer.Stats().HeldBack)
 			}
 		}
 	}

@@ -68,10 +68,56 @@ export interface CorrectionRecord {
   /** The snapshot's last_input_seq and input_backlog of the own entity. */
   readonly ack: number;
   readonly backlog: number;
+  /**
+   * The snapshot before's tick and last_input_seq (0, 0: none): the server
+   * processed ack − prevAck inputs in tick − prevTick ticks, applying at
+   * most one a tick, so more inputs than ticks is as many dropped unapplied
+   * (surplus or invalid), the usual cause of a correction.
+   */
+  readonly prevTick: number;
+  readonly prevAck: number;
   /** The own entity's hit points then (0: dead, which the prediction does not know). */
   readonly hp: number;
   /** Time since the snapshot before, ms (-1: the first). */
   readonly sinceLastMs: number;
+}
+
+/**
+ * Inputs the server dropped unapplied, as one snapshot showed them: it
+ * acknowledged more inputs than ticks passed since the snapshot before
+ * (the server applies at most one a tick). A drop corrects the prediction
+ * unless the dropped inputs did not move the entity (standing, or against
+ * a wall).
+ */
+export interface DropRecord {
+  /** The snapshot's tick and last_input_seq, and the snapshot before's. */
+  readonly tick: number;
+  readonly prevTick: number;
+  readonly ack: number;
+  readonly prevAck: number;
+  /** The snapshot's input_backlog of the own entity. */
+  readonly backlog: number;
+  /** Time since the snapshot before, ms. */
+  readonly sinceLastMs: number;
+  /**
+   * The most inputs unacknowledged when one of those it acknowledged was
+   * sent (that one included), and the pacing's in-flight limit then (0: none
+   * yet): more than the server takes at once was sent into a stall.
+   */
+  readonly maxInFlight: number;
+  readonly inFlightLimit: number;
+  /** The pacing's lead when the last of them was sent, ms. */
+  readonly leadMs: number;
+}
+
+// SEND_RING is how many sends the page remembers for its DropRecords.
+const SEND_RING = 256;
+
+interface SendRecord {
+  seq: number;
+  inFlight: number;
+  limit: number;
+  leadMs: number;
 }
 
 interface Arrival {
@@ -111,6 +157,8 @@ export class ArenaScreen {
   #arrivals: Arrival[] = [];
   #lastArrival: number | undefined;
   #correctionLog: CorrectionRecord[] = [];
+  #dropLog: DropRecord[] = [];
+  readonly #sends: SendRecord[] = Array.from({ length: SEND_RING }, () => ({ seq: 0, inFlight: 0, limit: 0, leadMs: 0 }));
   #lastShotAt = -Infinity;
   #tracer: { from: Vec; dir: Vec; at: number } | undefined;
   #raf = 0;
@@ -198,6 +246,7 @@ export class ArenaScreen {
       inputsSent: this.#inputsSent,
       heldBack: this.#session.pacingStats?.heldBack ?? 0,
       corrections: [...this.#correctionLog],
+      drops: [...this.#dropLog],
       pacing: { ...(this.#session.pacingStats ?? NO_PACING) },
       controls: { moveX: c.moveX, moveY: c.moveY, fire: (c.buttons & BUTTON_FIRE) !== 0, aimX: c.aimX, aimY: c.aimY },
     };
@@ -226,6 +275,9 @@ export class ArenaScreen {
     }
     const before = v.known ? v.predicted : undefined;
     const corrections = v.predictionError.corrections;
+    const prev = v.lastSnapshot; // read before v.snapshot replaces it
+    const prevTick = prev?.tick ?? 0;
+    const prevAck = prev?.entities.find((e) => e.id === v.entityId)?.lastInputSeq ?? 0;
     try {
       v.snapshot(s, at);
     } catch (err) {
@@ -243,12 +295,18 @@ export class ArenaScreen {
         error: v.predictionError.last,
         ack: self?.lastInputSeq ?? 0,
         backlog: self?.inputBacklog ?? 0,
+        prevTick,
+        prevAck,
         hp: self?.hp ?? 0,
         sinceLastMs: this.#lastArrival === undefined ? -1 : Math.round(at - this.#lastArrival),
       });
       if (this.#correctionLog.length > MAX_MARKS) {
         this.#correctionLog.shift();
       }
+    }
+    const ack = s.entities.find((e) => e.id === v.entityId)?.lastInputSeq ?? 0;
+    if (prevTick > 0 && ack - prevAck > s.tick - prevTick) {
+      this.#logDrop(s, ack, prevTick, prevAck, at);
     }
     if (corrected && before !== undefined) {
       this.#marks.push({ from: before, to: v.predicted, at });
@@ -265,6 +323,37 @@ export class ArenaScreen {
     this.#lastArrival = at;
     if (this.#waitingForAck && !this.#abort.signal.aborted) {
       this.#pump(); // the pacing held an input back for acknowledgements: one came
+    }
+  }
+
+  #logDrop(s: Snapshot, ack: number, prevTick: number, prevAck: number, at: number): void {
+    let maxInFlight = 0;
+    let limit = 0;
+    let leadMs = 0;
+    for (let seq = prevAck + 1; seq <= ack && seq - prevAck <= SEND_RING; seq++) {
+      const r = this.#sends[seq % SEND_RING]!;
+      if (r.seq !== seq) {
+        continue;
+      }
+      if (r.inFlight >= maxInFlight) {
+        maxInFlight = r.inFlight;
+        limit = r.limit;
+      }
+      leadMs = r.leadMs;
+    }
+    this.#dropLog.push({
+      tick: s.tick,
+      prevTick,
+      ack,
+      prevAck,
+      backlog: s.entities.find((e) => e.id === this.#view?.entityId)?.inputBacklog ?? 0,
+      sinceLastMs: this.#lastArrival === undefined ? -1 : Math.round(at - this.#lastArrival),
+      maxInFlight,
+      inFlightLimit: limit,
+      leadMs: Math.round(leadMs * 10) / 10,
+    });
+    if (this.#dropLog.length > MAX_MARKS) {
+      this.#dropLog.shift();
     }
   }
 
@@ -296,7 +385,15 @@ export class ArenaScreen {
       return;
     }
     const input = this.#sample(now);
-    s.sendInput(input, now);
+    const seq = s.sendInput(input, now);
+    const st = s.pacingStats;
+    if (seq !== undefined && st !== undefined) {
+      const r = this.#sends[seq % SEND_RING]!;
+      r.seq = seq;
+      r.inFlight = st.inFlight;
+      r.limit = st.inFlightLimit;
+      r.leadMs = st.leadMs;
+    }
     // At least half a tick apart, even when the timers ran late.
     this.#inputTimer = setTimeout(() => this.#pump(), Math.max(s.inputDue(), 500 / v.tickRate));
   }

@@ -79,8 +79,27 @@ export interface ArenaState {
     readonly error: number;
     readonly ack: number;
     readonly backlog: number;
+    /** The snapshot before's tick and last_input_seq: more inputs processed than ticks is as many dropped. */
+    readonly prevTick: number;
+    readonly prevAck: number;
     readonly hp: number;
     readonly sinceLastMs: number;
+  }[];
+  /**
+   * The last few snapshots that showed inputs dropped unapplied (more
+   * acknowledged than ticks passed), oldest first, with what the pacing
+   * had in flight when they were sent (web/src/arena.ts's DropRecord).
+   */
+  readonly drops: readonly {
+    readonly tick: number;
+    readonly prevTick: number;
+    readonly ack: number;
+    readonly prevAck: number;
+    readonly backlog: number;
+    readonly sinceLastMs: number;
+    readonly maxInFlight: number;
+    readonly inFlightLimit: number;
+    readonly leadMs: number;
   }[];
   /** The SDK's input pacing statistics (Session.pacingStats). */
   readonly pacing: {

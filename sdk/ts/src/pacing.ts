@@ -67,7 +67,8 @@ const PACER_SEND_RING = 256;
 const PACER_MAX_WINDOW = 64;
 // The in-flight limit (see Pacer.held). PACER_NET_RING is how many snapshots
 // the Pacer remembers for it (two seconds at 30 Hz, one at 60); it sets a
-// limit once PACER_NET_MIN of them acknowledged an input. The round trip is
+// limit from the first that acknowledged an input if the round trip is
+// short, and once PACER_NET_MIN of them did if not. The round trip is
 // the least acknowledgement time of the newest PACER_RTT_SNAPSHOTS (a second
 // at 30 Hz): long enough that a stall's few do not count, short enough to
 // follow a slower link. PACER_ENVELOPE_SNAPSHOTS is how many of the newest
@@ -536,7 +537,7 @@ export class Pacer {
   // time that is now free to go (see held).
   #setLimit(now: number): void {
     this.#limit = 0;
-    if (this.#ackTime.n >= PACER_NET_MIN) {
+    if (this.#ackTime.n > 0) {
       const period = this.#clock.period;
       const [rtt] = this.#ackTime.newest(PACER_RTT_SNAPSHOTS);
       const [, jitter] = this.#spread.newest(PACER_NET_RING);
@@ -546,8 +547,11 @@ export class Pacer {
       }
       const burst = Math.max(Math.trunc((this.#tickRate + 9) / 10), 1) + 1;
       if (PACER_IN_FLIGHT_SLACK + Math.trunc(rtt / period) <= burst) {
+        // A short round trip: from the first acknowledgement on, so that
+        // a stall in the match's first ticks (its start is when a loaded
+        // machine stalls) cannot let a burst through.
         this.#limit = Math.min(round, burst);
-      } else {
+      } else if (this.#ackTime.n >= PACER_NET_MIN) {
         this.#limit = 2 * round;
       }
     }
@@ -572,8 +576,11 @@ export class Pacer {
    * would cost a prediction correction; a held input costs at most a tick in
    * which the player's entity stands still. Ticks whose snapshots never
    * showed count as acknowledgements not yet seen (up to as many in a row as
-   * lately went missing). There is no limit before 8 snapshots acknowledged
-   * an input.
+   * lately went missing). There is a limit from the first snapshot that
+   * acknowledged an input if the round trip is short (a stall in the match's
+   * first ticks, when a loaded machine stalls, would let a burst through),
+   * and from the eighth if not (a long link must not be throttled on the
+   * evidence of a few).
    */
   held(nowMs: number): boolean {
     if (this.#limit === 0 || !this.#haveSent || !this.#haveObs) {

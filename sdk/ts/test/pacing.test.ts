@@ -102,6 +102,9 @@ const SECOND = 1000 * MS;
 // arrived is delivered when it ends.
 class SimLink {
   last = 0;
+  // stalls are further stalls, each like stallFrom–stallTo: the receiving
+  // process not scheduled for a while on a loaded machine.
+  stalls: [number, number][] = [];
   constructor(
     readonly rng: Rng,
     readonly latency: (t: number) => number,
@@ -118,6 +121,11 @@ class SimLink {
     let a = sent + Math.max(d, 0);
     if (this.stallTo > this.stallFrom && a >= this.stallFrom && sent < this.stallTo) {
       a = Math.max(a, this.stallTo);
+    }
+    for (const st of this.stalls) {
+      if (a >= st[0] && sent < st[1]) {
+        a = Math.max(a, st[1]);
+      }
     }
     a = Math.max(a, this.last);
     this.last = a;
@@ -841,6 +849,60 @@ describe("Pacer in the simulation", () => {
         const [unlimited] = run(true);
         assert.ok(unlimited > 0, "a client ignoring the in-flight limit lost no input either: the test is not testing");
       });
+    }
+  });
+
+  // The server's reading of the inputs stalls for 10–80 ms every 0.6 s on
+  // average, over loopback (a loaded machine that does not schedule the
+  // server's goroutine; issue 14): the Go TestPacerStalledReads, with the
+  // same seeds. Each stall starves a tick or two; the Pacer raises its lead
+  // after each, and now and then keeps a tick of inputs waiting for a while
+  // before its standing-backlog rule sheds it. For a minute the server
+  // drops no input.
+  test("stalled reads at the server: no input dropped", () => {
+    for (const rate of [30, 60]) {
+      for (let seed = 1; seed <= 4; seed++) {
+        const end = SIM_START + 62 * SECOND;
+        const rng = new Rng(BigInt(seed), 14n);
+        const stalls: [number, number][] = [];
+        for (let at = rng.int64n(1200 * MS); at < end; at += rng.int64n(1200 * MS)) {
+          const d = 10 * MS + rng.int64n(70 * MS);
+          stalls.push([at, at + d]);
+          at += d;
+        }
+        const w = new SimWorld({ tickRate: rate, latency: constLatency(200_000) }, true, 0, seed);
+        w.up.stalls = stalls;
+        const ticks = recordTicks(w, SIM_START);
+        w.run(end);
+        const starved = count(ticks, starvedTick);
+        assert.ok(starved >= 10, `${rate} Hz, seed ${seed}: ${starved} ticks starved, want the stalls to starve some: the test is not testing`);
+        const dropped = ticks.reduce((n, tk) => n + tk.dropped, 0);
+        assert.equal(dropped, 0, `${rate} Hz, seed ${seed}: inputs the server dropped`);
+      }
+    }
+  });
+
+  // The server stalls for 300 ms in a match's first ticks, over loopback:
+  // the start is when a loaded machine stalls (two browser tabs start
+  // drawing, the server starts the room). The in-flight limit of a short
+  // round trip holds from the first acknowledgement, so what arrives when
+  // the stall ends is no more than the server takes at once. (With the
+  // limit only after eight acknowledgements, the server dropped all but the
+  // newest of the burst: 6, 9 and 18 inputs at 20, 30 and 60 Hz, a
+  // correction of the prediction that cmd/arbiter's TestBrowserDuel saw.)
+  test("a stall in the match's first ticks: no input dropped", () => {
+    for (const rate of [20, 30, 60]) {
+      const period = Math.trunc(SECOND / rate);
+      for (let after = 2; after <= 10; after++) {
+        const from = SIM_START + after * period + period / 2;
+        const w = new SimWorld({ tickRate: rate, latency: constLatency(200_000) }, true, 0, 1);
+        w.load = { serverStalls: [[from, from + 300 * MS]] };
+        const ticks = recordTicks(w, SIM_START);
+        w.run(SIM_START + 5 * SECOND);
+        const dropped = ticks.reduce((n, tk) => n + tk.dropped, 0);
+        assert.equal(dropped, 0, `${rate} Hz, stalled after tick ${after}: inputs the server dropped`);
+        assert.ok(w.skipped > 0 && w.pacer.stats().heldBack > 0, `${rate} Hz, stalled after tick ${after}: the server skipped no tick or the Pacer held nothing back: the test is not testing`);
+      }
     }
   });
 
