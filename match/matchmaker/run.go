@@ -286,18 +286,8 @@ func (m *Matchmaker) retry(ctx context.Context) error {
 		r.unseated = r.unseated[1:]
 	}
 
-	m.mu.Lock()
-	frees := m.mu.frees
-	m.mu.frees = nil
-	m.mu.Unlock()
-	for i, f := range frees {
-		pctx, cancel := m.poolContext(ctx)
-		err := m.pool.Free(pctx, f.matchID, f.players)
-		cancel()
-		if err != nil {
-			m.requeueFrees(frees[i:])
-			return fmt.Errorf("free the players of match %s: %w", f.matchID, err)
-		}
+	if err := m.freeEnded(ctx); err != nil {
+		return err
 	}
 
 	for len(r.orphans) > 0 {
@@ -309,6 +299,33 @@ func (m *Matchmaker) retry(ctx context.Context) error {
 			return fmt.Errorf("expire unknown ticket %s: %w", id, err)
 		}
 		r.orphans = r.orphans[1:]
+	}
+	return nil
+}
+
+// freeEnded frees in the pool the players of the matches that ended. While
+// it does, the freeings stay visible to Enqueue (m.mu.freeing), which
+// frees a player queueing again itself instead of racing this call to the
+// pool. What fails goes back in the queue for the next cycle.
+func (m *Matchmaker) freeEnded(ctx context.Context) error {
+	m.mu.Lock()
+	frees := m.mu.frees
+	m.mu.frees = nil
+	m.mu.freeing = frees
+	m.mu.Unlock()
+	for i, f := range frees {
+		pctx, cancel := m.poolContext(ctx)
+		err := m.pool.Free(pctx, f.matchID, f.players)
+		cancel()
+		m.mu.Lock()
+		if err != nil {
+			m.mu.frees = append(slices.Clone(frees[i:]), m.mu.frees...)
+			m.mu.freeing = nil
+			m.mu.Unlock()
+			return fmt.Errorf("free the players of match %s: %w", f.matchID, err)
+		}
+		m.mu.freeing = frees[i+1:]
+		m.mu.Unlock()
 	}
 	return nil
 }
