@@ -48,7 +48,7 @@ type mirror struct {
 
 	retry      *match.Retrier // the pool's failures: back-off and their log
 	restUntil  time.Time      // after the pool failed
-	unreleased []string       // claimed here, their match did not start, and Release failed
+	unreleased []string       // claimed here (or maybe: the Claim failed), no match started for them, not yet released
 	unseated   []seating      // matches started here whose Seat failed
 }
 
@@ -696,6 +696,12 @@ func (m *Matchmaker) claimAndStart(ctx context.Context, g group) error {
 	lost, err := m.pool.Claim(pctx, m.instance, ids)
 	cancel()
 	if err != nil {
+		// The claim may have been made all the same, its answer lost (a
+		// timeout): the tickets would stay claimed by this server, which
+		// starts no match for them, until their TTL. Release them first
+		// thing next cycle; a Release of tickets this server does not
+		// hold changes nothing.
+		r.unreleased = append(r.unreleased, ids...)
 		m.unhold(g.members)
 		return fmt.Errorf("claim %d tickets: %w", len(ids), err)
 	}

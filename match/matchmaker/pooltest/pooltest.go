@@ -55,6 +55,7 @@ func Run(t *testing.T, open Open) {
 		{"ChangesReset", testPoolChangesReset},
 		{"MatchmakerRules", testMatchmakerRules},
 		{"RequeueWhileRunFrees", testRequeueWhileRunFrees},
+		{"ClaimReplyLost", testClaimReplyLost},
 		{"TwoMatchmakers", testTwoMatchmakers},
 	} {
 		t.Run(tc.name, func(t *testing.T) { tc.fn(t, open) })
@@ -776,5 +777,57 @@ func testRequeueWhileRunFrees(t *testing.T, o Open) {
 		if err != nil || got.Status != matchmaker.StatusMatched || got.MatchID == first {
 			t.Fatalf("Wait(%s) = %+v, %v; want matched in a new match", tk.PlayerID, got, err)
 		}
+	}
+}
+
+// lostReplyPool makes the pool's first Claim and then fails the call, as a
+// Claim that reached the pool but whose answer did not come back in time
+// (PoolTimeout on a loaded machine).
+type lostReplyPool struct {
+	matchmaker.Pool
+	lost atomic.Bool // the first Claim's answer was lost
+}
+
+func (p *lostReplyPool) Claim(ctx context.Context, claimer string, ids []string) ([]string, error) {
+	lost, err := p.Pool.Claim(ctx, claimer, ids)
+	if err == nil && p.lost.CompareAndSwap(false, true) {
+		return nil, context.DeadlineExceeded
+	}
+	return lost, err
+}
+
+// testClaimReplyLost: a claim the pool made but whose answer the
+// matchmaker never got does not leave its tickets claimed by nobody
+// until their TTL: the players are matched all the same.
+func testClaimReplyLost(t *testing.T, o Open) {
+	f := o(t, 0)
+	pool := &lostReplyPool{Pool: f.Pool}
+	tokens := match.NewTokens([]byte("pool test"))
+	mm := matchmaker.New(matchmaker.Config{
+		Modes:    map[string]match.Mode{"duel": {Name: "duel", Players: 2, Duration: time.Minute}},
+		Pool:     pool,
+		Logger:   slog.New(slog.NewTextHandler(io.Discard, nil)),
+		PoolPoll: 20 * time.Millisecond,
+	}, &failingStarter{}, tokens)
+	matchmakertest.Run(t, mm)
+	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
+	defer cancel()
+
+	var tks []matchmaker.Ticket
+	for _, p := range []string{"a", "b"} {
+		tk, err := mm.Enqueue(ctx, p, "duel")
+		if err != nil {
+			t.Fatalf("Enqueue(%s) = %v", p, err)
+		}
+		tks = append(tks, tk)
+	}
+	for _, tk := range tks {
+		got, err := mm.Wait(ctx, tk.ID, tk.PlayerID)
+		if err != nil || got.Status != matchmaker.StatusMatched {
+			t.Fatalf("Wait(%s) = %+v, %v; want matched", tk.PlayerID, got, err)
+		}
+	}
+	if !pool.lost.Load() {
+		t.Fatal("no Claim answer was lost: the test tested nothing")
 	}
 }
