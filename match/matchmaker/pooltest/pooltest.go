@@ -713,7 +713,10 @@ func testRequeueWhileRunFrees(t *testing.T, o Open) {
 	pool := newGatedPool(f.Pool)
 	tokens := match.NewTokens([]byte("pool test"))
 	mm := matchmaker.New(matchmaker.Config{
-		Modes:    map[string]match.Mode{"duel": {Name: "duel", Players: 2, Duration: time.Minute}},
+		Modes: map[string]match.Mode{
+			"duel": {Name: "duel", Players: 2, Duration: time.Minute},
+			"trio": {Name: "trio", Players: 3, Duration: time.Minute},
+		},
 		Pool:     pool,
 		Logger:   slog.New(slog.NewTextHandler(io.Discard, nil)),
 		PoolPoll: 20 * time.Millisecond,
@@ -725,27 +728,22 @@ func testRequeueWhileRunFrees(t *testing.T, o Open) {
 	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
 	defer cancel()
 
-	pair := func() string {
-		t.Helper()
-		var tks []matchmaker.Ticket
-		for _, p := range []string{"a", "b"} {
-			tk, err := mm.Enqueue(ctx, p, "duel")
-			if err != nil {
-				t.Fatalf("Enqueue(%s) = %v", p, err)
-			}
-			tks = append(tks, tk)
+	var played []matchmaker.Ticket
+	for _, p := range []string{"a", "b"} {
+		tk, err := mm.Enqueue(ctx, p, "duel")
+		if err != nil {
+			t.Fatalf("Enqueue(%s) = %v", p, err)
 		}
-		var matchID string
-		for _, tk := range tks {
-			got, err := mm.Wait(ctx, tk.ID, tk.PlayerID)
-			if err != nil || got.Status != matchmaker.StatusMatched {
-				t.Fatalf("Wait(%s) = %+v, %v; want matched", tk.PlayerID, got, err)
-			}
-			matchID = got.MatchID
-		}
-		return matchID
+		played = append(played, tk)
 	}
-	first := pair()
+	var first string // the match a and b play, then end
+	for _, tk := range played {
+		got, err := mm.Wait(ctx, tk.ID, tk.PlayerID)
+		if err != nil || got.Status != matchmaker.StatusMatched {
+			t.Fatalf("Wait(%s) = %+v, %v; want matched", tk.PlayerID, got, err)
+		}
+		first = got.MatchID
+	}
 
 	pool.armed.Store(true)
 	mm.MatchEnded(match.Result{MatchID: first, Players: []match.PlayerResult{{PlayerID: "a"}, {PlayerID: "b"}}})
@@ -754,9 +752,11 @@ func testRequeueWhileRunFrees(t *testing.T, o Open) {
 	case <-ctx.Done():
 		t.Fatal("Run never freed the players of the ended match")
 	}
+	// Queued for trio, which two players do not fill: the new tickets
+	// stay searching, so that nothing but Run's late Free touches them.
 	var tks []matchmaker.Ticket
 	for _, p := range []string{"a", "b"} {
-		tk, err := mm.Enqueue(ctx, p, "duel")
+		tk, err := mm.Enqueue(ctx, p, "trio")
 		if err != nil {
 			t.Fatalf("Enqueue(%s) while Run frees its ended match = %v, want a ticket", p, err)
 		}
@@ -768,14 +768,15 @@ func testRequeueWhileRunFrees(t *testing.T, o Open) {
 	case <-ctx.Done():
 		t.Fatal("Run's held Free never returned")
 	}
-	// Run's late Free left the new tickets alone: still one each.
-	if _, err := mm.Enqueue(ctx, "a", "duel"); !errors.Is(err, matchmaker.ErrConflict) {
-		t.Errorf("Enqueue(a) again after Run's late Free = %v, want ErrConflict", err)
-	}
+	// Run's late Free left the new tickets alone: the pool still refuses
+	// the players a second one.
 	for _, tk := range tks {
-		got, err := mm.Wait(ctx, tk.ID, tk.PlayerID)
-		if err != nil || got.Status != matchmaker.StatusMatched || got.MatchID == first {
-			t.Fatalf("Wait(%s) = %+v, %v; want matched in a new match", tk.PlayerID, got, err)
+		pt := matchmaker.PoolTicket{ID: "again-" + tk.PlayerID, PlayerID: tk.PlayerID, Mode: "duel", Home: "h1"}
+		if _, err := f.Pool.Publish(ctx, pt, testTTL); !errors.Is(err, matchmaker.ErrConflict) {
+			t.Errorf("Publish for %s after Run's late Free = %v, want ErrConflict", tk.PlayerID, err)
+		}
+		if got, err := mm.Ticket(ctx, tk.ID, tk.PlayerID); err != nil || got.Status != matchmaker.StatusSearching {
+			t.Errorf("Ticket(%s) = %+v, %v; want searching", tk.PlayerID, got, err)
 		}
 	}
 }
