@@ -213,6 +213,12 @@ type Matchmaker struct {
 		sizes    map[string]int        // the queues' sizes at Run's last look, by mode
 		aliveAt  time.Time             // last heartbeat
 		swept    time.Time             // last housekeeping
+
+		// freeing are the frees Run took from frees and is making now.
+		// An Enqueue of one of their players makes them again itself
+		// rather than publish before Run's Free reaches the pool (Free
+		// is idempotent).
+		freeing []freeing
 	}
 }
 
@@ -348,7 +354,7 @@ func (m *Matchmaker) Enqueue(ctx context.Context, playerID, mode string) (Ticket
 	m.mu.search[playerID] = t
 	tk := t.Ticket // as created: Run may match it before Publish returns
 	beat := m.aliveDueLocked(now)
-	frees := m.takeFreesLocked(playerID)
+	frees, taken := m.takeFreesLocked(playerID)
 	m.mu.Unlock()
 
 	pctx, cancel := context.WithTimeout(ctx, m.cfg.PoolTimeout)
@@ -356,12 +362,15 @@ func (m *Matchmaker) Enqueue(ctx context.Context, playerID, mode string) (Ticket
 	if beat {
 		err = m.beat(pctx, now)
 	}
-	// The player's last match ended here but Run has not told the pool
-	// yet: tell it now, so that a client queueing again as soon as it
-	// reads MatchEnd is not refused.
+	// The player's last match ended here but the pool may not know yet
+	// (Run has not told it, or Run's Free is still on its way): tell it
+	// now, so that a client queueing again as soon as it reads MatchEnd
+	// is not refused.
 	for i := 0; err == nil && i < len(frees); i++ {
 		if err = m.pool.Free(pctx, frees[i].matchID, frees[i].players); err != nil {
-			m.requeueFrees(frees[i:])
+			if i < taken { // the rest are Run's, which requeues them if its call fails
+				m.requeueFrees(frees[i:taken])
+			}
 			err = fmt.Errorf("free the players of match %s: %w", frees[i].matchID, err)
 		}
 	}
@@ -614,9 +623,10 @@ func (m *Matchmaker) QueueSizes() map[string]int {
 // again. It is safe to call from any goroutine (cmd wires it to
 // match.Manager's OnEnd, which runs on the room's goroutine), returns at
 // once while Run runs (Run frees the players in the pool; so does an
-// Enqueue of one of them that comes first), and ignores results it has
-// already seen. Once Run has returned (the rooms a shutdown ends report
-// after it), MatchEnded frees them itself, waiting up to PoolTimeout.
+// Enqueue of one of them that comes before Run's Free has returned), and
+// ignores results it has already seen. Once Run has returned (the rooms a
+// shutdown ends report after it), MatchEnded frees them itself, waiting up
+// to PoolTimeout.
 func (m *Matchmaker) MatchEnded(res match.Result) {
 	now := m.clock.Now()
 	m.mu.Lock()
@@ -666,17 +676,24 @@ func (m *Matchmaker) queueFreeLocked(f freeing) {
 	m.mu.frees = append(m.mu.frees, f)
 }
 
-// takeFreesLocked takes out of the queue the freeings that name playerID.
-func (m *Matchmaker) takeFreesLocked(playerID string) []freeing {
-	var out []freeing
+// takeFreesLocked returns the freeings that name playerID: first the
+// taken ones, which it takes out of the queue, then the ones Run is making
+// now (left to Run too).
+func (m *Matchmaker) takeFreesLocked(playerID string) (frees []freeing, taken int) {
 	m.mu.frees = slices.DeleteFunc(m.mu.frees, func(f freeing) bool {
 		if slices.Contains(f.players, playerID) {
-			out = append(out, f)
+			frees = append(frees, f)
 			return true
 		}
 		return false
 	})
-	return out
+	taken = len(frees)
+	for _, f := range m.mu.freeing {
+		if slices.Contains(f.players, playerID) {
+			frees = append(frees, f)
+		}
+	}
+	return frees, taken
 }
 
 // requeueFrees puts back, first in line, freeings that failed.

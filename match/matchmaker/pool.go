@@ -55,8 +55,9 @@ type Pool interface {
 	// Lookup returns what the pool knows of ticket id, or ErrNotFound.
 	Lookup(ctx context.Context, id string) (PoolState, error)
 	// Free releases the players of an ended match, so that they may queue
-	// again; a player already released (or in another match) is left
-	// alone.
+	// again; a player already released (or in another match, or
+	// searching again) is left alone, so freeing a match twice is
+	// harmless: the Matchmaker relies on it.
 	Free(ctx context.Context, matchID string, players []string) error
 	// Alive marks instance alive for ttl; ttl 0 marks it gone at once.
 	Alive(ctx context.Context, instance string, ttl time.Duration) error

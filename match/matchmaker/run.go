@@ -48,7 +48,7 @@ type mirror struct {
 
 	retry      *match.Retrier // the pool's failures: back-off and their log
 	restUntil  time.Time      // after the pool failed
-	unreleased []string       // claimed here, their match did not start, and Release failed
+	unreleased []string       // claimed here (or maybe: the Claim failed), no match started for them, not yet released
 	unseated   []seating      // matches started here whose Seat failed
 }
 
@@ -286,18 +286,8 @@ func (m *Matchmaker) retry(ctx context.Context) error {
 		r.unseated = r.unseated[1:]
 	}
 
-	m.mu.Lock()
-	frees := m.mu.frees
-	m.mu.frees = nil
-	m.mu.Unlock()
-	for i, f := range frees {
-		pctx, cancel := m.poolContext(ctx)
-		err := m.pool.Free(pctx, f.matchID, f.players)
-		cancel()
-		if err != nil {
-			m.requeueFrees(frees[i:])
-			return fmt.Errorf("free the players of match %s: %w", f.matchID, err)
-		}
+	if err := m.freeEnded(ctx); err != nil {
+		return err
 	}
 
 	for len(r.orphans) > 0 {
@@ -309,6 +299,33 @@ func (m *Matchmaker) retry(ctx context.Context) error {
 			return fmt.Errorf("expire unknown ticket %s: %w", id, err)
 		}
 		r.orphans = r.orphans[1:]
+	}
+	return nil
+}
+
+// freeEnded frees in the pool the players of the matches that ended. While
+// it does, the freeings stay visible to Enqueue (m.mu.freeing), which
+// frees a player queueing again itself instead of racing this call to the
+// pool. What fails goes back in the queue for the next cycle.
+func (m *Matchmaker) freeEnded(ctx context.Context) error {
+	m.mu.Lock()
+	frees := m.mu.frees
+	m.mu.frees = nil
+	m.mu.freeing = frees
+	m.mu.Unlock()
+	for i, f := range frees {
+		pctx, cancel := m.poolContext(ctx)
+		err := m.pool.Free(pctx, f.matchID, f.players)
+		cancel()
+		m.mu.Lock()
+		if err != nil {
+			m.mu.frees = append(slices.Clone(frees[i:]), m.mu.frees...)
+			m.mu.freeing = nil
+			m.mu.Unlock()
+			return fmt.Errorf("free the players of match %s: %w", f.matchID, err)
+		}
+		m.mu.freeing = frees[i+1:]
+		m.mu.Unlock()
 	}
 	return nil
 }
@@ -679,6 +696,12 @@ func (m *Matchmaker) claimAndStart(ctx context.Context, g group) error {
 	lost, err := m.pool.Claim(pctx, m.instance, ids)
 	cancel()
 	if err != nil {
+		// The claim may have been made all the same, its answer lost (a
+		// timeout): the tickets would stay claimed by this server, which
+		// starts no match for them, until their TTL. Release them first
+		// thing next cycle; a Release of tickets this server does not
+		// hold changes nothing.
+		r.unreleased = append(r.unreleased, ids...)
 		m.unhold(g.members)
 		return fmt.Errorf("claim %d tickets: %w", len(ids), err)
 	}

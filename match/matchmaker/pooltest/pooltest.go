@@ -54,6 +54,8 @@ func Run(t *testing.T, open Open) {
 		{"StaleTicket", testPoolStaleTicket},
 		{"ChangesReset", testPoolChangesReset},
 		{"MatchmakerRules", testMatchmakerRules},
+		{"RequeueWhileRunFrees", testRequeueWhileRunFrees},
+		{"ClaimReplyLost", testClaimReplyLost},
 		{"TwoMatchmakers", testTwoMatchmakers},
 	} {
 		t.Run(tc.name, func(t *testing.T) { tc.fn(t, open) })
@@ -670,5 +672,163 @@ func testMatchmakerRules(t *testing.T, o Open) {
 		if _, err := mm.Enqueue(ctx, p, "duel"); err != nil {
 			t.Errorf("Enqueue(%s) right after its match ended = %v", p, err)
 		}
+	}
+}
+
+// gatedPool holds the first Free made after arm until release is closed:
+// the Run goroutine caught between taking an ended match's players to free
+// and the pool's answer, which a loaded machine stretches.
+type gatedPool struct {
+	matchmaker.Pool
+	armed   atomic.Bool
+	entered chan struct{} // closed when the held Free arrives
+	release chan struct{} // closed by the test: the held Free goes on
+	done    chan struct{} // closed when the held Free has returned
+}
+
+func newGatedPool(p matchmaker.Pool) *gatedPool {
+	return &gatedPool{Pool: p, entered: make(chan struct{}), release: make(chan struct{}), done: make(chan struct{})}
+}
+
+func (p *gatedPool) Free(ctx context.Context, matchID string, players []string) error {
+	if !p.armed.CompareAndSwap(true, false) {
+		return p.Pool.Free(ctx, matchID, players)
+	}
+	defer close(p.done)
+	close(p.entered)
+	select {
+	case <-p.release:
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	return p.Pool.Free(ctx, matchID, players)
+}
+
+// testRequeueWhileRunFrees: players whose match ended may queue again at
+// once even while Run's own Free of that match is still on its way to the
+// pool (it was "player already searching or in a match" under load), and
+// that late Free does not release the players' new tickets.
+func testRequeueWhileRunFrees(t *testing.T, o Open) {
+	f := o(t, 0)
+	pool := newGatedPool(f.Pool)
+	tokens := match.NewTokens([]byte("pool test"))
+	mm := matchmaker.New(matchmaker.Config{
+		Modes: map[string]match.Mode{
+			"duel": {Name: "duel", Players: 2, Duration: time.Minute},
+			"trio": {Name: "trio", Players: 3, Duration: time.Minute},
+		},
+		Pool:     pool,
+		Logger:   slog.New(slog.NewTextHandler(io.Discard, nil)),
+		PoolPoll: 20 * time.Millisecond,
+	}, &failingStarter{}, tokens)
+	matchmakertest.Run(t, mm)
+	var releaseOnce sync.Once
+	release := func() { releaseOnce.Do(func() { close(pool.release) }) }
+	defer release() // before Run is stopped, whatever happens
+	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
+	defer cancel()
+
+	var played []matchmaker.Ticket
+	for _, p := range []string{"a", "b"} {
+		tk, err := mm.Enqueue(ctx, p, "duel")
+		if err != nil {
+			t.Fatalf("Enqueue(%s) = %v", p, err)
+		}
+		played = append(played, tk)
+	}
+	var first string // the match a and b play, then end
+	for _, tk := range played {
+		got, err := mm.Wait(ctx, tk.ID, tk.PlayerID)
+		if err != nil || got.Status != matchmaker.StatusMatched {
+			t.Fatalf("Wait(%s) = %+v, %v; want matched", tk.PlayerID, got, err)
+		}
+		first = got.MatchID
+	}
+
+	pool.armed.Store(true)
+	mm.MatchEnded(match.Result{MatchID: first, Players: []match.PlayerResult{{PlayerID: "a"}, {PlayerID: "b"}}})
+	select {
+	case <-pool.entered: // Run took the players to free and is freeing them
+	case <-ctx.Done():
+		t.Fatal("Run never freed the players of the ended match")
+	}
+	// Queued for trio, which two players do not fill: the new tickets
+	// stay searching, so that nothing but Run's late Free touches them.
+	var tks []matchmaker.Ticket
+	for _, p := range []string{"a", "b"} {
+		tk, err := mm.Enqueue(ctx, p, "trio")
+		if err != nil {
+			t.Fatalf("Enqueue(%s) while Run frees its ended match = %v, want a ticket", p, err)
+		}
+		tks = append(tks, tk)
+	}
+	release()
+	select {
+	case <-pool.done:
+	case <-ctx.Done():
+		t.Fatal("Run's held Free never returned")
+	}
+	// Run's late Free left the new tickets alone: the pool still refuses
+	// the players a second one.
+	for _, tk := range tks {
+		pt := matchmaker.PoolTicket{ID: "again-" + tk.PlayerID, PlayerID: tk.PlayerID, Mode: "duel", Home: "h1"}
+		if _, err := f.Pool.Publish(ctx, pt, testTTL); !errors.Is(err, matchmaker.ErrConflict) {
+			t.Errorf("Publish for %s after Run's late Free = %v, want ErrConflict", tk.PlayerID, err)
+		}
+		if got, err := mm.Ticket(ctx, tk.ID, tk.PlayerID); err != nil || got.Status != matchmaker.StatusSearching {
+			t.Errorf("Ticket(%s) = %+v, %v; want searching", tk.PlayerID, got, err)
+		}
+	}
+}
+
+// lostReplyPool makes the pool's first Claim and then fails the call, as a
+// Claim that reached the pool but whose answer did not come back in time
+// (PoolTimeout on a loaded machine).
+type lostReplyPool struct {
+	matchmaker.Pool
+	lost atomic.Bool // the first Claim's answer was lost
+}
+
+func (p *lostReplyPool) Claim(ctx context.Context, claimer string, ids []string) ([]string, error) {
+	lost, err := p.Pool.Claim(ctx, claimer, ids)
+	if err == nil && p.lost.CompareAndSwap(false, true) {
+		return nil, context.DeadlineExceeded
+	}
+	return lost, err
+}
+
+// testClaimReplyLost: a claim the pool made but whose answer the
+// matchmaker never got does not leave its tickets claimed by nobody
+// until their TTL: the players are matched all the same.
+func testClaimReplyLost(t *testing.T, o Open) {
+	f := o(t, 0)
+	pool := &lostReplyPool{Pool: f.Pool}
+	tokens := match.NewTokens([]byte("pool test"))
+	mm := matchmaker.New(matchmaker.Config{
+		Modes:    map[string]match.Mode{"duel": {Name: "duel", Players: 2, Duration: time.Minute}},
+		Pool:     pool,
+		Logger:   slog.New(slog.NewTextHandler(io.Discard, nil)),
+		PoolPoll: 20 * time.Millisecond,
+	}, &failingStarter{}, tokens)
+	matchmakertest.Run(t, mm)
+	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
+	defer cancel()
+
+	var tks []matchmaker.Ticket
+	for _, p := range []string{"a", "b"} {
+		tk, err := mm.Enqueue(ctx, p, "duel")
+		if err != nil {
+			t.Fatalf("Enqueue(%s) = %v", p, err)
+		}
+		tks = append(tks, tk)
+	}
+	for _, tk := range tks {
+		got, err := mm.Wait(ctx, tk.ID, tk.PlayerID)
+		if err != nil || got.Status != matchmaker.StatusMatched {
+			t.Fatalf("Wait(%s) = %+v, %v; want matched", tk.PlayerID, got, err)
+		}
+	}
+	if !pool.lost.Load() {
+		t.Fatal("no Claim answer was lost: the test tested nothing")
 	}
 }
