@@ -116,7 +116,8 @@ type pollState struct {
 	fd int // the descriptor read and written while polled
 
 	// resumed is closed to unpark gws's read goroutine after a hand-back;
-	// made when the socket is taken over.
+	// made when gws's read goroutine hands the socket over (nil for one
+	// adopted from its first byte, whose read loop has not started).
 	resumed chan struct{}
 	// startRead starts gws's read loop, for a socket taken over from its
 	// first byte (adopt), whose read loop was never started: the
@@ -252,7 +253,9 @@ func (c *socket) handBackLocked() {
 // goroutine, or starts it if the socket was polled from its first byte.
 // c.pmu must be held.
 func (c *socket) resumeLocked() {
-	close(c.poll.resumed)
+	if c.poll.resumed != nil {
+		close(c.poll.resumed)
+	}
 	if start := c.poll.startRead; start != nil {
 		c.poll.startRead = nil
 		start()
@@ -285,8 +288,7 @@ func (c *socket) adopt(r *reactor, s *Session, startRead func()) bool {
 	}
 	c.poll.fd = fd
 	c.poll.reactor = r
-	c.poll.startRead = startRead
-	c.poll.resumed = make(chan struct{})
+	c.poll.startRead = startRead // no read goroutine is parked: resumed stays nil
 	c.poll.rbuf = make([]byte, pollBufferSize)
 	c.poll.rs, c.poll.re = 0, 0
 	c.setPhaseLocked(phasePolled)

@@ -20,26 +20,6 @@ import (
 	"google.golang.org/protobuf/proto"
 )
 
-// goroutinesIn returns how many goroutines have fn in their stack.
-func goroutinesIn(fn string) int {
-	buf := make([]byte, 1<<20)
-	for {
-		n := runtime.Stack(buf, true)
-		if n < len(buf) {
-			buf = buf[:n]
-			break
-		}
-		buf = make([]byte, 2*len(buf))
-	}
-	count := 0
-	for _, g := range strings.Split(string(buf), "\n\n") {
-		if strings.Contains(g, fn) {
-			count++
-		}
-	}
-	return count
-}
-
 // TestIdleSessionsHaveNoWriter: connected sessions with nothing waiting to
 // be written have no writer goroutine — fifty of them add fifty goroutines
 // (their read loops) and a few, not a hundred —; a burst of frames that
@@ -69,7 +49,7 @@ func testIdleSessionsHaveNoWriter(t *testing.T, arrival bool) {
 		t.Helper()
 		checkFor(t, 5*time.Second, func() error {
 			n := runtime.NumGoroutine() - base
-			w := goroutinesIn("netcode.(*Session).writeLoop")
+			w := countGoroutines("netcode.(*Session).writeLoop")
 			if w != 0 || srv.Stats.Writers.Load() != 0 || n > sessions+slack {
 				return fmt.Errorf("%s: %d goroutines more than before %d idle sessions (want at most %d), %d of them writers (Stats.Writers %d)",
 					what, n, sessions, sessions+slack, w, srv.Stats.Writers.Load())
@@ -429,7 +409,7 @@ func TestShutdownEndsWriters(t *testing.T) {
 	if n := srv.Stats.Writers.Load(); n != 0 {
 		t.Errorf("%d writers running after Shutdown returned", n)
 	}
-	if n := goroutinesIn("netcode.(*Session).writeLoop"); n != 0 {
+	if n := countGoroutines("netcode.(*Session).writeLoop"); n != 0 {
 		t.Errorf("%d writer goroutines after Shutdown returned", n)
 	}
 	for i, c := range clients {

@@ -39,6 +39,57 @@ export interface EntityState {
   readonly score: number;
 }
 
+/** One correction of the prediction, for the test hook. */
+export interface CorrectionRecord {
+  /** The snapshot's tick that corrected it. */
+  readonly tick: number;
+  /** How far off the prediction was, centi-units (Chebyshev). */
+  readonly error: number;
+  /** The snapshot's last_input_seq and input_backlog of the own entity. */
+  readonly ack: number;
+  readonly backlog: number;
+  /**
+   * The snapshot before's tick and last_input_seq (0, 0: none): the server
+   * processed ack − prevAck inputs in tick − prevTick ticks, applying at
+   * most one a tick, so more inputs than ticks is as many dropped unapplied
+   * (surplus or invalid), the usual cause of a correction.
+   */
+  readonly prevTick: number;
+  readonly prevAck: number;
+  /** The own entity's hit points then (0: dead, which the prediction does not know). */
+  readonly hp: number;
+  /** Time since the snapshot before, ms (-1: the first). */
+  readonly sinceLastMs: number;
+}
+
+/**
+ * Inputs the server dropped unapplied, as one snapshot showed them: it
+ * acknowledged more inputs than ticks passed since the snapshot before
+ * (the server applies at most one a tick). A drop corrects the prediction
+ * unless the dropped inputs did not move the entity (standing, or against
+ * a wall).
+ */
+export interface DropRecord {
+  /** The snapshot's tick and last_input_seq, and the snapshot before's. */
+  readonly tick: number;
+  readonly prevTick: number;
+  readonly ack: number;
+  readonly prevAck: number;
+  /** The snapshot's input_backlog of the own entity. */
+  readonly backlog: number;
+  /** Time since the snapshot before, ms. */
+  readonly sinceLastMs: number;
+  /**
+   * The most inputs unacknowledged when one of those it acknowledged was
+   * sent (that one included), and the pacing's in-flight limit then (0: none
+   * yet): more than the server takes at once was sent into a stall.
+   */
+  readonly maxInFlight: number;
+  readonly inFlightLimit: number;
+  /** The pacing's lead when the last of them was sent, ms. */
+  readonly leadMs: number;
+}
+
 /** The arena screen's state. */
 export interface ArenaState {
   /** The entity the page controls; 0 before the Welcome. */
@@ -74,33 +125,9 @@ export interface ArenaState {
    */
   readonly heldBack: number;
   /** The last few corrections of the prediction, oldest first. */
-  readonly corrections: readonly {
-    readonly tick: number;
-    readonly error: number;
-    readonly ack: number;
-    readonly backlog: number;
-    /** The snapshot before's tick and last_input_seq: more inputs processed than ticks is as many dropped. */
-    readonly prevTick: number;
-    readonly prevAck: number;
-    readonly hp: number;
-    readonly sinceLastMs: number;
-  }[];
-  /**
-   * The last few snapshots that showed inputs dropped unapplied (more
-   * acknowledged than ticks passed), oldest first, with what the pacing
-   * had in flight when they were sent (web/src/arena.ts's DropRecord).
-   */
-  readonly drops: readonly {
-    readonly tick: number;
-    readonly prevTick: number;
-    readonly ack: number;
-    readonly prevAck: number;
-    readonly backlog: number;
-    readonly sinceLastMs: number;
-    readonly maxInFlight: number;
-    readonly inFlightLimit: number;
-    readonly leadMs: number;
-  }[];
+  readonly corrections: readonly CorrectionRecord[];
+  /** The last few snapshots that showed inputs dropped unapplied, oldest first. */
+  readonly drops: readonly DropRecord[];
   /** The SDK's input pacing statistics (Session.pacingStats). */
   readonly pacing: {
     readonly starved: number;

@@ -589,6 +589,21 @@ func (f *failingStarter) Create(mode string, players []string) (string, error) {
 	return fmt.Sprintf("m%d", len(f.calls)), nil
 }
 
+// enqueue queues each of players for mode on mm, failing the test on
+// an error, and returns their tickets in order.
+func enqueue(t *testing.T, ctx context.Context, mm *matchmaker.Matchmaker, mode string, players ...string) []matchmaker.Ticket {
+	t.Helper()
+	var tks []matchmaker.Ticket
+	for _, p := range players {
+		tk, err := mm.Enqueue(ctx, p, mode)
+		if err != nil {
+			t.Fatalf("Enqueue(%s) = %v", p, err)
+		}
+		tks = append(tks, tk)
+	}
+	return tks
+}
+
 // testMatchmakerRules: the rules a client sees — one live ticket per
 // player, cancel, someone else's ticket, pairing, a failed start retried,
 // queueing again as soon as the match ended — hold on this pool, on the
@@ -635,14 +650,7 @@ func testMatchmakerRules(t *testing.T, o Open) {
 	}
 
 	// a and b pair; the first Create fails and the tickets come back.
-	var tks []matchmaker.Ticket
-	for _, p := range []string{"a", "b"} {
-		tk, err := mm.Enqueue(ctx, p, "duel")
-		if err != nil {
-			t.Fatalf("Enqueue(%s) = %v", p, err)
-		}
-		tks = append(tks, tk)
-	}
+	tks := enqueue(t, ctx, mm, "duel", "a", "b")
 	var matchID string
 	for _, tk := range tks {
 		got, err := mm.Wait(ctx, tk.ID, tk.PlayerID)
@@ -728,14 +736,7 @@ func testRequeueWhileRunFrees(t *testing.T, o Open) {
 	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
 	defer cancel()
 
-	var played []matchmaker.Ticket
-	for _, p := range []string{"a", "b"} {
-		tk, err := mm.Enqueue(ctx, p, "duel")
-		if err != nil {
-			t.Fatalf("Enqueue(%s) = %v", p, err)
-		}
-		played = append(played, tk)
-	}
+	played := enqueue(t, ctx, mm, "duel", "a", "b")
 	var first string // the match a and b play, then end
 	for _, tk := range played {
 		got, err := mm.Wait(ctx, tk.ID, tk.PlayerID)
@@ -814,14 +815,7 @@ func testClaimReplyLost(t *testing.T, o Open) {
 	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
 	defer cancel()
 
-	var tks []matchmaker.Ticket
-	for _, p := range []string{"a", "b"} {
-		tk, err := mm.Enqueue(ctx, p, "duel")
-		if err != nil {
-			t.Fatalf("Enqueue(%s) = %v", p, err)
-		}
-		tks = append(tks, tk)
-	}
+	tks := enqueue(t, ctx, mm, "duel", "a", "b")
 	for _, tk := range tks {
 		got, err := mm.Wait(ctx, tk.ID, tk.PlayerID)
 		if err != nil || got.Status != matchmaker.StatusMatched {
