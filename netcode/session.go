@@ -63,6 +63,9 @@ type Session struct {
 		// (the read side saw the end, gws closed the connection on its
 		// own) has nothing more to write.
 		closeQueued bool
+		// kick is the Kick Close queued, last in queue until the writer
+		// takes it (see closeDecidedLocked).
+		kick []byte
 		// pinger pings the client every PingInterval (see startPings); nil
 		// until the server starts it.
 		pinger *time.Timer
@@ -330,6 +333,7 @@ func (s *Session) Close(reason arbiterv1.CloseReason, message string) {
 	}
 	s.mu.closing, s.mu.reason, s.mu.code = true, reason, reason.Code()
 	s.mu.queue = append(s.mu.queue, frame{op: gws.OpcodeBinary, b: kick})
+	s.mu.kick = kick
 	s.mu.snapshot, s.mu.offered = snapshotOffer{}, false
 	s.mu.closeQueued, s.mu.pingDue = true, false // a closing session pings no more
 	s.stopPingsLocked()
@@ -576,8 +580,9 @@ func (s *Session) gwsClose(code uint16) []byte {
 	}
 	s.mu.Lock()
 	if s.mu.closing {
+		b := s.closeDecidedLocked(code)
 		s.mu.Unlock()
-		return nil
+		return b
 	}
 	s.mu.closing, s.mu.reason, s.mu.code = true, reason, reason.Code()
 	s.mu.snapshot, s.mu.offered = snapshotOffer{}, false
@@ -587,6 +592,29 @@ func (s *Session) gwsClose(code uint16) []byte {
 	kick := kickMessage(reason, message)
 	b := append(appendFrameHeader(nil, len(kick)), kick...)
 	return appendCloseFrame(b, reason.Code(), string(reason))
+}
+
+// closeDecidedLocked is gwsClose's answer for a session already closing.
+// When Close decided the end and gws then closes the connection on its own
+// (a frame breaking the protocol arriving just as the match kicks its
+// player) before the writer has written Close's close frame, gws's frame
+// would go out instead, without the Kick, and the client would learn
+// gws's reason rather than the one the server decided: it returns Close's
+// Kick, taken out of the queue if the writer has not taken it yet, and
+// Close's close frame. Otherwise — the session's own close frame (Close's
+// code), or an end Close did not decide — nil: the frame goes as it is.
+// s.mu must be held.
+func (s *Session) closeDecidedLocked(code uint16) []byte {
+	if !s.mu.closeQueued || code == s.mu.code {
+		return nil
+	}
+	var b []byte
+	if n := len(s.mu.queue); n > 0 && len(s.mu.queue[n-1].b) > 0 && len(s.mu.kick) > 0 && &s.mu.queue[n-1].b[0] == &s.mu.kick[0] {
+		s.mu.queue[n-1] = frame{}
+		s.mu.queue = s.mu.queue[:n-1]
+		b = append(appendFrameHeader(nil, len(s.mu.kick)), s.mu.kick...)
+	}
+	return appendCloseFrame(b, s.mu.code, string(s.mu.reason))
 }
 
 func isTimeout(err error) bool {

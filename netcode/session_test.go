@@ -1,6 +1,7 @@
 package netcode
 
 import (
+	"bytes"
 	"io"
 	"log/slog"
 	"maps"
@@ -185,5 +186,59 @@ func TestSessionStore(t *testing.T) {
 	st.Delete(sessionKey)
 	if _, ok := st.Load(sessionKey); ok || st.Len() != 0 {
 		t.Error("the session survived Delete")
+	}
+}
+
+// TestGwsCloseAfterClose: when gws closes a connection on its own (a frame
+// too big, a malformed one) just after Close decided the session's end —
+// a protocol breaker kicked by its match at that moment —, the frame that
+// goes out is Close's Kick and close frame, not gws's (TestHostileClient
+// saw gws's 1009 without a Kick under load); the session's own close frame
+// and an end Close did not decide go as they are.
+func TestGwsCloseAfterClose(t *testing.T) {
+	const msg = "test"
+	reason := arbiterv1.CloseCheat
+	closeFrame := func(code uint16, r string) []byte { return appendCloseFrame(nil, code, r) }
+	kick := kickMessage(reason, msg)
+	kickThenClose := appendCloseFrame(append(appendFrameHeader(nil, len(kick)), kick...), reason.Code(), string(reason))
+	tests := []struct {
+		name     string
+		close    bool   // Close(reason) first; otherwise the read side ended it
+		take     bool   // the writer took the Kick already
+		code     uint16 // the close frame being written
+		want     []byte // nil: written as it is
+		wantKick bool   // the Kick still queued afterwards
+	}{
+		{"gws's too-big close after Close", true, false, arbiterv1.CloseTooBig.Code(), kickThenClose, false},
+		{"gws's malformed-frame close after Close", true, false, arbiterv1.CloseProtocol.Code(), kickThenClose, false},
+		{"gws's close after the writer took the Kick", true, true, arbiterv1.CloseTooBig.Code(), closeFrame(reason.Code(), string(reason)), false},
+		{"the session's own close frame", true, false, reason.Code(), nil, true},
+		{"gws's close when the read side ended it", false, false, arbiterv1.CloseTooBig.Code(), nil, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			srv := NewServer(Config{Linger: time.Millisecond, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}, fakeAdmitter{})
+			s := bareSession(t, srv) // no writer runs: the Kick stays queued
+			if tt.close {
+				s.Close(reason, msg)
+			} else {
+				s.end(arbiterv1.CloseNetwork)
+			}
+			if tt.take {
+				s.mu.Lock()
+				s.takeLocked(nil, new([]byte))
+				s.mu.Unlock()
+			}
+			got := s.gwsClose(tt.code)
+			if !bytes.Equal(got, tt.want) {
+				t.Errorf("gwsClose(%d) = %q, want %q", tt.code, got, tt.want)
+			}
+			s.mu.Lock()
+			queued := len(s.mu.queue)
+			s.mu.Unlock()
+			if wantQueued := map[bool]int{true: 1, false: 0}[tt.wantKick]; queued != wantQueued {
+				t.Errorf("%d frames queued afterwards, want %d", queued, wantQueued)
+			}
+		})
 	}
 }
